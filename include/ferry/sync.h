@@ -1,0 +1,72 @@
+/* The copy engine with its options: what ferry_sync() runs with defaults. */
+#ifndef FERRY_SYNC_H
+#define FERRY_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct client;
+
+/* A byte range. */
+struct ferry_extent {
+  uint64_t offset;
+  uint64_t length;
+};
+
+enum ferry_sync_mode {
+  FERRY_SYNC_EXTENTS = 0,   /* only the given extents */
+  FERRY_SYNC_ALLOCATED = 1, /* allocated areas of the source; zero the rest */
+  FERRY_SYNC_ALL = 2,       /* read every byte of the source */
+};
+
+/* Called about ten times a second from the calling thread with the bytes
+ * handled so far and the total. Return non-zero to cancel the copy, which
+ * then fails with -ECANCELED. */
+typedef int (*ferry_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+struct ferry_sync_opts {
+  enum ferry_sync_mode mode;
+  uint64_t request_size;  /* bytes per request; 0: default (2 MiB) */
+  unsigned requests;      /* requests in flight per worker; 0: default */
+  unsigned workers;       /* threads/connections; 0: default */
+  unsigned retries;       /* tries after a transient error; 0: default (5) */
+  unsigned retry_delay_ms; /* first back-off; doubles each try; 0: 100 */
+  bool verify;            /* read both sides back and compare digests */
+  bool no_zero_detect;    /* write zero-filled blocks as data */
+  ferry_progress_fn progress;
+  void *progress_opaque;
+};
+
+struct ferry_sync_stats {
+  uint64_t total_bytes;   /* bytes in the copy plan */
+  uint64_t copied_bytes;  /* read from the source and written */
+  uint64_t zeroed_bytes;  /* written as zeroes/holes at the destination */
+  uint64_t skipped_bytes; /* zero at the source and already zero at dest */
+  uint64_t verified_bytes;
+  uint64_t retries;       /* transient errors recovered */
+  unsigned workers;
+  unsigned requests;
+  uint64_t request_size;
+  double seconds;
+};
+
+void ferry_sync_opts_init(struct ferry_sync_opts *opts);
+
+/* The engine behind ferry_sync(). extents/n are byte ranges (ignored unless
+ * mode is FERRY_SYNC_EXTENTS). stats may be NULL. */
+int ferry_sync_ex(struct client *src_client, struct client *dest_client,
+                  const char *src_volume, const char *dest_volume,
+                  const struct ferry_extent *extents, size_t n,
+                  const struct ferry_sync_opts *opts,
+                  struct ferry_sync_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

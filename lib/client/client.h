@@ -1,0 +1,47 @@
+/* Internal: the state behind a client_t made by create_client(). */
+#ifndef FERRY_CLIENT_INTERNAL_H
+#define FERRY_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+
+#include <ferry/ferry.h>
+
+struct ferry_client;
+struct ferry_volume;
+
+/* One table per platform. */
+struct client_ops {
+  const char *name;
+  int (*connect)(struct ferry_client *fc);
+  int (*open_volume)(struct ferry_client *fc, const char *volume_id, int mode,
+                     struct ferry_volume **out);
+  void (*disconnect)(struct ferry_client *fc);
+};
+
+/* Volumes opened through the seed's read/write callbacks, kept open. */
+struct open_volume {
+  struct open_volume *next;
+  char *id;
+  int mode;
+  struct ferry_volume *v;
+};
+
+struct ferry_client {
+  unsigned magic;
+  enum client_type type;
+  const struct client_ops *ops;
+  char *major_version, *minor_version, *host, *username, *password,
+      *thumb_print;
+  void *priv;
+  pthread_mutex_t lock; /* guards volumes */
+  struct open_volume *volumes;
+  client_t pub;
+};
+
+/* The ferry_client behind c, or NULL when c is a hand-made client. */
+struct ferry_client *ferry_client_of(struct client *c);
+
+extern const struct client_ops file_client_ops;
+extern const struct client_ops nbd_client_ops;
+
+#endif

@@ -1,0 +1,154 @@
+/* NBD URIs, as in the NBD URI spec: the subset ferry needs, strictly. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "uri.h"
+
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+char *uri_decode(const char *s, size_t len)
+{
+  char *out = malloc(len + 1), *w = out;
+  if (!out)
+    return NULL;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '%') {
+      if (i + 2 >= len) { /* fewer than two hex digits follow */
+        free(out);
+        errno = EINVAL;
+        return NULL;
+      }
+      int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+      if (a < 0 || b < 0 || (a == 0 && b == 0)) {
+        free(out);
+        errno = EINVAL;
+        return NULL;
+      }
+      *w++ = (char)(a * 16 + b);
+      i += 2;
+    } else {
+      *w++ = s[i];
+    }
+  }
+  *w = '\0';
+  return out;
+}
+
+bool nbd_uri_is(const char *s)
+{
+  return strncmp(s, "nbd://", 6) == 0 || strncmp(s, "nbd+unix://", 11) == 0 ||
+         strncmp(s, "nbds://", 7) == 0 || strncmp(s, "nbds+unix://", 12) == 0;
+}
+
+void nbd_uri_free(struct nbd_uri *u)
+{
+  free(u->host);
+  free(u->port);
+  free(u->socket);
+  free(u->export);
+  memset(u, 0, sizeof *u);
+}
+
+static int bad(const char *uri, const char *why)
+{
+  return ferry_error(EINVAL, "bad NBD URI '%s': %s", uri, why);
+}
+
+/* Export names are the path without its leading '/'. */
+static int take_export(const char *uri, const char *p, size_t len,
+                       struct nbd_uri *out)
+{
+  if (len > 0 && p[0] == '/') {
+    p++;
+    len--;
+  }
+  out->export = uri_decode(p, len);
+  return out->export ? 0 : bad(uri, "bad %-escape in the export name");
+}
+
+int nbd_uri_parse(const char *uri, struct nbd_uri *out)
+{
+  memset(out, 0, sizeof *out);
+  if (strncmp(uri, "nbds", 4) == 0)
+    return ferry_error(ENOTSUP, "NBD URI '%s': TLS (nbds) is not supported "
+                       "yet; use nbd:// over a trusted network or a unix "
+                       "socket", uri);
+  int r;
+  if (strncmp(uri, "nbd+unix://", 11) == 0) {
+    const char *p = uri + 11;
+    if (*p != '/' && *p != '?' && *p != '\0')
+      return bad(uri, "nbd+unix takes no host (write nbd+unix:///EXPORT?"
+                 "socket=PATH)");
+    const char *q = strchr(p, '?');
+    size_t plen = q ? (size_t)(q - p) : strlen(p);
+    if ((r = take_export(uri, p, plen, out)) < 0)
+      goto fail;
+    out->is_unix = true;
+    for (const char *a = q ? q + 1 : NULL; a && *a;) {
+      const char *amp = strchr(a, '&');
+      size_t alen = amp ? (size_t)(amp - a) : strlen(a);
+      if (alen > 7 && strncmp(a, "socket=", 7) == 0) {
+        free(out->socket);
+        out->socket = uri_decode(a + 7, alen - 7);
+        if (!out->socket) {
+          r = bad(uri, "bad %-escape in the socket path");
+          goto fail;
+        }
+      }
+      a = amp ? amp + 1 : NULL;
+    }
+    if (!out->socket || !*out->socket) {
+      r = bad(uri, "nbd+unix needs ?socket=PATH");
+      goto fail;
+    }
+    return 0;
+  }
+  if (strncmp(uri, "nbd://", 6) != 0)
+    return bad(uri, "expected nbd:// or nbd+unix://");
+  const char *h = uri + 6;
+  const char *end = h + strcspn(h, "/?");
+  if (end == h) {
+    r = bad(uri, "missing host");
+    goto fail;
+  }
+  const char *colon = NULL;
+  if (*h == '[') { /* [ipv6]:port */
+    const char *rb = memchr(h, ']', end - h);
+    if (!rb) {
+      r = bad(uri, "unclosed '[' in host");
+      goto fail;
+    }
+    out->host = strndup(h + 1, rb - h - 1);
+    colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+  } else {
+    colon = memchr(h, ':', end - h);
+    out->host = strndup(h, (colon ? colon : end) - h);
+  }
+  if (colon) {
+    out->port = strndup(colon + 1, end - colon - 1);
+    if (!*out->port || strspn(out->port, "0123456789") != strlen(out->port) ||
+        atoi(out->port) < 1 || atoi(out->port) > 65535) {
+      r = bad(uri, "port must be a number from 1 to 65535");
+      goto fail;
+    }
+  } else {
+    out->port = strdup("10809");
+  }
+  size_t plen = strcspn(end, "?");
+  if ((r = take_export(uri, end, plen, out)) < 0)
+    goto fail;
+  if (!out->host || !out->port)
+    return ferry_error(ENOMEM, "out of memory");
+  return 0;
+fail:
+  nbd_uri_free(out);
+  return r;
+}

@@ -1,0 +1,28 @@
+/* Internal: NBD URI parsing (nbd://, nbd+unix://). */
+#ifndef FERRY_CORE_URI_H
+#define FERRY_CORE_URI_H
+
+#include <stdbool.h>
+
+struct nbd_uri {
+  bool is_unix;
+  char *host;   /* tcp only */
+  char *port;   /* tcp only; "10809" by default */
+  char *socket; /* unix only */
+  char *export; /* "" when absent */
+};
+
+/* Parses nbd://HOST[:PORT][/EXPORT] and nbd+unix:///[EXPORT]?socket=PATH,
+ * percent-decoding the export and socket. nbds:// (TLS) is refused with
+ * ENOTSUP. Returns 0 or -errno with a message. */
+int nbd_uri_parse(const char *uri, struct nbd_uri *out);
+void nbd_uri_free(struct nbd_uri *u);
+
+/* True when s starts with an NBD URI scheme. */
+bool nbd_uri_is(const char *s);
+
+/* Decodes %XX escapes into a new string; NULL (with EINVAL set) on a bad
+ * escape or an escaped NUL. */
+char *uri_decode(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,588 @@
+/* The copy loop. Each worker thread owns a handle on each volume (a clone,
+ * where the volume allows one) and keeps several requests in flight on it:
+ * read from the source, then write (or zero, for blocks that are all zero)
+ * to the destination. Synchronous backends complete at once; NBD completes
+ * from poll(). No locks on the hot path except the plan cursor. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/error.h"
+#include "engine.h"
+
+/* Zero detection granularity: runs of all-zero blocks this big become
+ * zero requests (64 KiB, a qcow2 cluster and a QEMU bitmap granule). */
+#define ZERO_BLOCK (64 * 1024)
+#define MAX_SUB 32 /* sub-I/Os of one request after zero detection */
+
+struct engine;
+
+struct req {
+  struct worker *w;
+  struct req *next;
+  struct seg seg;
+  char *buf;
+  enum { PH_READ, PH_WRITE } phase;
+  unsigned tries;
+  uint64_t retry_at;   /* ms, monotonic */
+  unsigned pending;    /* sub-I/Os not yet done */
+  int err;             /* first error of this phase */
+  struct vio *failed;  /* the sub-I/O that failed */
+  unsigned nsub;
+  struct vio sub[MAX_SUB];
+};
+
+struct worker {
+  struct engine *e;
+  pthread_t tid;
+  struct ferry_volume *src, *dst;
+  bool own_handles;
+  struct req *reqs;
+  char *bufs;
+  struct req *free_list, *done_head, **done_tail, *retry_list;
+  unsigned active; /* started and not finished (retries included) */
+};
+
+struct engine {
+  const struct ferry_sync_opts *o;
+  uint64_t request_size;
+  unsigned nreq, retries, retry_delay_ms;
+  struct cursor cur;
+  atomic_uint_fast64_t done, copied, zeroed, retried, verified;
+  atomic_int stop;
+  pthread_mutex_t lock; /* guards err, msg, finished; with cond */
+  pthread_cond_t cond;
+  unsigned finished;
+  int err;
+  char msg[1024];
+};
+
+static uint64_t now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the first failure of the run and stops every worker. */
+static void engine_fail(struct engine *e, int err, const char *msg)
+{
+  pthread_mutex_lock(&e->lock);
+  if (!e->err) {
+    e->err = err;
+    snprintf(e->msg, sizeof e->msg, "%s", msg);
+  }
+  pthread_mutex_unlock(&e->lock);
+  atomic_store(&e->stop, 1);
+}
+
+static void engine_fail_last(struct engine *e)
+{
+  engine_fail(e, ferry_last_errno() ? ferry_last_errno() : EIO,
+              ferry_last_error() ? ferry_last_error() : "unknown error");
+}
+
+static bool is_zero(const char *p, size_t len)
+{
+  /* Compare the first 16 bytes by hand, the rest against itself. */
+  for (size_t i = 0; i < len && i < 16; i++)
+    if (p[i])
+      return false;
+  return len <= 16 || memcmp(p, p + 16, len - 16) == 0;
+}
+
+static void sub_done(struct vio *io)
+{
+  struct req *r = io->opaque;
+  if (io->err && !r->err) {
+    r->err = io->err;
+    r->failed = io;
+  }
+  if (--r->pending == 0) {
+    struct worker *w = r->w;
+    r->next = NULL;
+    *w->done_tail = r;
+    w->done_tail = &r->next;
+  }
+}
+
+static void submit(struct ferry_volume *v, struct vio *io)
+{
+  io->done = sub_done;
+  io->err = 0;
+  if (v->ops->aio_start) {
+    if (v->ops->aio_start(v, io) < 0) {
+      io->err = ferry_last_errno() ? ferry_last_errno() : EIO;
+      io->done(io);
+    }
+    return;
+  }
+  int r;
+  switch (io->op) {
+  case VIO_READ: r = v->ops->pread(v, io->buf, io->len, io->offset); break;
+  case VIO_WRITE: r = v->ops->pwrite(v, io->buf, io->len, io->offset); break;
+  default: r = v->ops->zero(v, io->len, io->offset); break;
+  }
+  io->err = r < 0 ? -r : 0;
+  io->done(io);
+}
+
+static void add_sub(struct req *r, enum vio_op op, char *buf, uint64_t off,
+                    uint64_t len)
+{
+  r->sub[r->nsub++] = (struct vio){ .op = op, .buf = buf, .offset = off,
+                                    .len = len, .opaque = r };
+}
+
+/* After the read: one write, or zero requests for the all-zero runs. */
+static void plan_writes(struct req *r)
+{
+  struct engine *e = r->w->e;
+  struct ferry_volume *dst = r->w->dst;
+  uint64_t len = r->seg.length, off = r->seg.offset;
+  r->nsub = 0;
+  if (e->o->no_zero_detect) {
+    add_sub(r, VIO_WRITE, r->buf, off, len);
+    return;
+  }
+  uint64_t pos = 0;
+  while (pos < len) {
+    uint64_t blk = ZERO_BLOCK - (off + pos) % ZERO_BLOCK;
+    if (blk > len - pos)
+      blk = len - pos;
+    bool z = is_zero(r->buf + pos, blk);
+    /* Extend the run while blocks keep the same kind. */
+    uint64_t run = blk;
+    while (pos + run < len) {
+      uint64_t b = len - pos - run < ZERO_BLOCK ? len - pos - run : ZERO_BLOCK;
+      if (is_zero(r->buf + pos + run, b) != z)
+        break;
+      run += b;
+    }
+    /* A zero run longer than the destination zeroes at once is written. */
+    enum vio_op op = z && run <= dst->zero_max ? VIO_ZERO : VIO_WRITE;
+    if (r->nsub > 0 && r->sub[r->nsub - 1].op == op && op == VIO_WRITE)
+      r->sub[r->nsub - 1].len += run;
+    else if (r->nsub == MAX_SUB - 1) { /* too fragmented: write the rest */
+      add_sub(r, VIO_WRITE, r->buf + pos, off + pos, len - pos);
+      return;
+    } else
+      add_sub(r, op, r->buf + pos, off + pos, run);
+    pos += run;
+  }
+}
+
+static void start_phase(struct req *r)
+{
+  struct worker *w = r->w;
+  r->err = 0;
+  r->failed = NULL;
+  r->pending = r->nsub;
+  struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
+  unsigned n = r->nsub;
+  for (unsigned i = 0; i < n; i++)
+    submit(v, &r->sub[i]);
+}
+
+static void start_req(struct worker *w, struct req *r)
+{
+  r->tries = 0;
+  r->nsub = 0;
+  if (r->seg.kind == SEG_ZERO) {
+    r->phase = PH_WRITE;
+    add_sub(r, VIO_ZERO, NULL, r->seg.offset, r->seg.length);
+  } else {
+    r->phase = PH_READ;
+    add_sub(r, VIO_READ, r->buf, r->seg.offset, r->seg.length);
+  }
+  w->active++;
+  start_phase(r);
+}
+
+static void release(struct worker *w, struct req *r)
+{
+  r->next = w->free_list;
+  w->free_list = r;
+  w->active--;
+}
+
+static const char *op_name(enum vio_op op)
+{
+  return op == VIO_READ ? "read" : op == VIO_WRITE ? "write" : "zero";
+}
+
+static void finish(struct worker *w, struct req *r)
+{
+  struct engine *e = w->e;
+  if (atomic_load(&e->stop)) {
+    release(w, r);
+    return;
+  }
+  if (r->err) {
+    struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
+    if (volume_err_transient(r->err) && r->tries < e->retries) {
+      r->tries++;
+      r->retry_at = now_ms() + ((uint64_t)e->retry_delay_ms << (r->tries - 1));
+      r->next = w->retry_list;
+      w->retry_list = r;
+      return;
+    }
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s: %s of %" PRIu64 " bytes at offset %"
+             PRIu64 " (sector %" PRIu64 ") failed%s: %s", v->name,
+             op_name(r->failed->op), r->failed->len, r->failed->offset,
+             r->failed->offset / 512, r->tries ? " after retries" : "",
+             strerror(r->err));
+    engine_fail(e, r->err, msg);
+    release(w, r);
+    return;
+  }
+  if (r->tries)
+    atomic_fetch_add(&e->retried, r->tries);
+  if (r->phase == PH_READ) {
+    r->phase = PH_WRITE;
+    r->tries = 0;
+    plan_writes(r);
+    start_phase(r);
+    return;
+  }
+  atomic_fetch_add(&e->done, r->seg.length);
+  atomic_fetch_add(r->seg.kind == SEG_COPY ? &e->copied : &e->zeroed,
+                   r->seg.length);
+  release(w, r);
+}
+
+/* A dead connection is reconnected once nothing is in flight on it. */
+static int revive(struct ferry_volume *v)
+{
+  if (!v->ops->is_dead || !v->ops->is_dead(v))
+    return 0;
+  if (v->ops->aio_in_flight && v->ops->aio_in_flight(v) > 0)
+    return 1; /* not yet */
+  if (!v->ops->reconnect)
+    return ferry_error(ENOTCONN, "%s: connection lost", v->name);
+  return v->ops->reconnect(v) < 0 ? -1 : 0;
+}
+
+static void run_retries(struct worker *w, uint64_t *next_due)
+{
+  uint64_t now = now_ms();
+  struct req **pp = &w->retry_list;
+  while (*pp) {
+    struct req *r = *pp;
+    if (r->retry_at > now) {
+      if (r->retry_at < *next_due)
+        *next_due = r->retry_at;
+      pp = &r->next;
+      continue;
+    }
+    struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
+    int rv = revive(v);
+    if (rv == 1) { /* wait for the dead handle to drain */
+      *next_due = now + 10 < *next_due ? now + 10 : *next_due;
+      pp = &r->next;
+      continue;
+    }
+    *pp = r->next;
+    if (rv < 0) { /* reconnect failed: counts as a try */
+      r->err = ferry_last_errno() ? ferry_last_errno() : ENOTCONN;
+      r->pending = 0;
+      if (!r->failed)
+        r->failed = &r->sub[0];
+      finish(w, r);
+      continue;
+    }
+    start_phase(r);
+  }
+}
+
+static void wait_events(struct worker *w, int timeout)
+{
+  struct pollfd p[2];
+  struct ferry_volume *v[2] = { w->src, w->dst };
+  int n = 0;
+  struct ferry_volume *who[2];
+  for (int i = 0; i < 2; i++) {
+    if (!v[i]->ops->aio_fd || v[i]->ops->aio_in_flight(v[i]) == 0)
+      continue;
+    if (v[i]->ops->is_dead && v[i]->ops->is_dead(v[i]))
+      continue;
+    short ev;
+    int fd = v[i]->ops->aio_fd(v[i], &ev);
+    if (fd < 0)
+      continue;
+    p[n] = (struct pollfd){ .fd = fd, .events = ev };
+    who[n++] = v[i];
+  }
+  if (n == 0) {
+    if (timeout > 0)
+      usleep(timeout * 1000);
+    return;
+  }
+  if (poll(p, n, timeout) <= 0)
+    return;
+  for (int i = 0; i < n; i++)
+    if (p[i].revents)
+      who[i]->ops->aio_notify(who[i], p[i].revents);
+}
+
+static void *worker_main(void *arg)
+{
+  struct worker *w = arg;
+  struct engine *e = w->e;
+  bool exhausted = false;
+  for (;;) {
+    uint64_t next_due = UINT64_MAX;
+    if (!atomic_load(&e->stop)) {
+      run_retries(w, &next_due);
+      while (w->free_list && !exhausted && !atomic_load(&e->stop)) {
+        struct req *r = w->free_list;
+        if (!cursor_next(&e->cur, &r->seg)) {
+          exhausted = true;
+          break;
+        }
+        w->free_list = r->next;
+        start_req(w, r);
+      }
+    } else {
+      while (w->retry_list) { /* stopping: drop what waits for a retry */
+        struct req *r = w->retry_list;
+        w->retry_list = r->next;
+        release(w, r);
+      }
+    }
+    if (w->done_head) {
+      struct req *r = w->done_head;
+      w->done_head = r->next;
+      if (!w->done_head)
+        w->done_tail = &w->done_head;
+      finish(w, r);
+      continue;
+    }
+    if (w->active == 0 && (exhausted || atomic_load(&e->stop)))
+      break;
+    uint64_t now = now_ms();
+    int timeout = 1000;
+    if (next_due != UINT64_MAX)
+      timeout = next_due > now ? (int)(next_due - now) : 0;
+    wait_events(w, timeout);
+  }
+  if (!atomic_load(&e->stop) && w->dst->ops->flush(w->dst) < 0)
+    engine_fail_last(e);
+  pthread_mutex_lock(&e->lock);
+  e->finished++;
+  pthread_cond_signal(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  return NULL;
+}
+
+/* The verify pass: per chunk, digests of both sides must match. */
+static void *verify_main(void *arg)
+{
+  struct worker *w = arg;
+  struct engine *e = w->e;
+  char *a = w->bufs, *b = w->bufs + e->request_size;
+  struct seg s;
+  while (!atomic_load(&e->stop) && cursor_next(&e->cur, &s)) {
+    struct vio ra = { .op = VIO_READ, .buf = a, .len = s.length,
+                      .offset = s.offset };
+    struct vio rb = ra;
+    rb.buf = b;
+    if (volume_io_sync(w->src, &ra) < 0 || volume_io_sync(w->dst, &rb) < 0) {
+      engine_fail_last(e);
+      break;
+    }
+    unsigned char da[32], db[32];
+    chunk_digest(a, s.length, da);
+    chunk_digest(b, s.length, db);
+    if (memcmp(da, db, sizeof da) != 0) {
+      uint64_t at = 0;
+      while (at < s.length && a[at] == b[at])
+        at++;
+      char msg[512];
+      snprintf(msg, sizeof msg, "verify: %s and %s differ at offset %" PRIu64
+               " (sector %" PRIu64 ", in the chunk of %" PRIu64 " bytes at %"
+               PRIu64 ")", w->src->name, w->dst->name, s.offset + at,
+               (s.offset + at) / 512, s.length, s.offset);
+      engine_fail(e, EILSEQ, msg);
+      break;
+    }
+    atomic_fetch_add(&e->verified, s.length);
+    atomic_fetch_add(&e->done, s.length);
+  }
+  pthread_mutex_lock(&e->lock);
+  e->finished++;
+  pthread_cond_signal(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  return NULL;
+}
+
+/* Sets up n workers; clones handles for workers after the first, and uses
+ * fewer workers when a volume cannot be cloned. */
+static unsigned workers_init(struct engine *e, struct worker *ws, unsigned n,
+                             struct ferry_volume *src,
+                             struct ferry_volume *dst, unsigned nbuf)
+{
+  unsigned made = 0;
+  for (unsigned i = 0; i < n; i++) {
+    struct worker *w = &ws[i];
+    memset(w, 0, sizeof *w);
+    w->e = e;
+    w->done_tail = &w->done_head;
+    if (i == 0) {
+      w->src = src;
+      w->dst = dst;
+    } else {
+      if (!src->ops->clone || !dst->ops->clone ||
+          src->ops->clone(src, &w->src) < 0)
+        break;
+      if (dst->ops->clone(dst, &w->dst) < 0) {
+        w->src->ops->close(w->src);
+        break;
+      }
+      w->own_handles = true;
+    }
+    w->bufs = aligned_alloc(4096, nbuf * e->request_size);
+    w->reqs = calloc(e->nreq, sizeof *w->reqs);
+    if (!w->bufs || !w->reqs) {
+      free(w->bufs);
+      free(w->reqs);
+      if (w->own_handles) {
+        w->src->ops->close(w->src);
+        w->dst->ops->close(w->dst);
+      }
+      break;
+    }
+    for (unsigned k = 0; k < e->nreq; k++) {
+      struct req *r = &w->reqs[k];
+      r->w = w;
+      r->buf = w->bufs + (size_t)k * e->request_size;
+      r->next = w->free_list;
+      w->free_list = r;
+    }
+    made++;
+  }
+  return made;
+}
+
+static void workers_free(struct worker *ws, unsigned n)
+{
+  for (unsigned i = 0; i < n; i++) {
+    if (ws[i].own_handles) {
+      ws[i].src->ops->close(ws[i].src);
+      ws[i].dst->ops->close(ws[i].dst);
+    }
+    free(ws[i].bufs);
+    free(ws[i].reqs);
+  }
+}
+
+/* Runs fn on every worker; reports progress from this thread and cancels
+ * when the callback asks. */
+static void run_pass(struct engine *e, struct worker *ws, unsigned n,
+                     void *(*fn)(void *), uint64_t total)
+{
+  e->finished = 0;
+  unsigned started = 0;
+  for (; started < n; started++)
+    if (pthread_create(&ws[started].tid, NULL, fn, &ws[started]) != 0) {
+      engine_fail(e, EAGAIN, "cannot start a worker thread");
+      break;
+    }
+  pthread_mutex_lock(&e->lock);
+  while (e->finished < started) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+    if (e->o->progress && e->finished < started) {
+      pthread_mutex_unlock(&e->lock);
+      if (e->o->progress(e->o->progress_opaque, atomic_load(&e->done), total))
+        engine_fail(e, ECANCELED, "cancelled by the progress callback");
+      pthread_mutex_lock(&e->lock);
+    }
+  }
+  pthread_mutex_unlock(&e->lock);
+  for (unsigned i = 0; i < started; i++)
+    pthread_join(ws[i].tid, NULL);
+  if (e->o->progress && !e->err)
+    e->o->progress(e->o->progress_opaque, total, total);
+}
+
+int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
+               const struct plan *plan, const struct extent_list *ranges,
+               const struct ferry_sync_opts *o, struct ferry_sync_stats *st)
+{
+  struct engine e = { .o = o };
+  e.request_size = o->request_size;
+  /* Requests in flight only help where some side completes asynchronously;
+   * synchronous pairs copy one request at a time per worker. */
+  bool async = src->ops->aio_start || dst->ops->aio_start;
+  e.nreq = async ? o->requests : 1;
+  e.retries = o->retries;
+  e.retry_delay_ms = o->retry_delay_ms;
+  pthread_mutex_init(&e.lock, NULL);
+  pthread_cond_init(&e.cond, NULL);
+
+  unsigned n = o->workers;
+  if (!src->thread_safe || !dst->thread_safe)
+    n = 1;
+  struct worker *ws = calloc(n, sizeof *ws);
+  if (!ws)
+    return ferry_error(ENOMEM, "out of memory");
+  unsigned nbuf = e.nreq < 2 ? 2 : e.nreq; /* verify reads into two */
+  n = workers_init(&e, ws, n, src, dst, nbuf);
+  if (n == 0) {
+    free(ws);
+    return ferry_error(ENOMEM, "out of memory for copy buffers");
+  }
+  st->workers = n;
+
+  uint64_t total = plan->copy_bytes + plan->zero_bytes;
+  uint64_t zmax = dst->zero_max < (64ull << 20) ? dst->zero_max : 64ull << 20;
+  if (zmax < e.request_size)
+    zmax = e.request_size;
+  cursor_init(&e.cur, plan, e.request_size, zmax);
+  run_pass(&e, ws, n, worker_main, total);
+  cursor_destroy(&e.cur);
+  st->copied_bytes = atomic_load(&e.copied);
+  st->zeroed_bytes = atomic_load(&e.zeroed);
+  st->retries = atomic_load(&e.retried);
+
+  if (!e.err && o->verify) {
+    struct plan vp = { 0 };
+    vp.v = malloc((ranges->n ? ranges->n : 1) * sizeof *vp.v);
+    if (!vp.v) {
+      engine_fail(&e, ENOMEM, "out of memory");
+    } else {
+      for (size_t i = 0; i < ranges->n; i++)
+        vp.v[i] = (struct seg){ ranges->v[i].offset, ranges->v[i].length,
+                                SEG_COPY };
+      vp.n = ranges->n;
+      atomic_store(&e.done, 0);
+      cursor_init(&e.cur, &vp, e.request_size, e.request_size);
+      run_pass(&e, ws, n, verify_main, extents_total(ranges));
+      cursor_destroy(&e.cur);
+      free(vp.v);
+    }
+    st->verified_bytes = atomic_load(&e.verified);
+  }
+  workers_free(ws, n);
+  free(ws);
+  pthread_cond_destroy(&e.cond);
+  pthread_mutex_destroy(&e.lock);
+  if (e.err)
+    return ferry_error(e.err, "%s", e.msg);
+  return 0;
+}

@@ -1,0 +1,157 @@
+/* Building the copy plan from extents and allocation maps. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../core/error.h"
+#include "plan.h"
+
+static int plan_add(struct plan *p, uint64_t off, uint64_t len,
+                    enum seg_kind kind)
+{
+  if (len == 0)
+    return 0;
+  if (kind == SEG_COPY)
+    p->copy_bytes += len;
+  else
+    p->zero_bytes += len;
+  if (p->n > 0) {
+    struct seg *last = &p->v[p->n - 1];
+    if (last->kind == kind && last->offset + last->length == off) {
+      last->length += len;
+      return 0;
+    }
+  }
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    struct seg *v = realloc(p->v, cap * sizeof *v);
+    if (!v)
+      return ferry_error(ENOMEM, "out of memory for the copy plan");
+    p->v = v;
+    p->cap = cap;
+  }
+  p->v[p->n++] = (struct seg){ off, len, kind };
+  return 0;
+}
+
+void plan_free(struct plan *p)
+{
+  free(p->v);
+  *p = (struct plan){ 0 };
+}
+
+/* Drops ZERO segments, or parts of them, where dst already reads as zero. */
+static int skip_known_zero(struct plan *p, struct ferry_volume *dst)
+{
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->v[i].kind == SEG_ZERO) {
+      if (p->v[i].offset < lo)
+        lo = p->v[i].offset;
+      hi = p->v[i].offset + p->v[i].length;
+    }
+  if (hi == 0 || !dst->ops->extents)
+    return 0;
+  struct extent_map m = { 0 };
+  int r = volume_extents(dst, lo, hi - lo, &m);
+  if (r < 0) {
+    extent_map_free(&m);
+    return r;
+  }
+  struct plan out = { 0 };
+  size_t j = 0;
+  for (size_t i = 0; i < p->n && r == 0; i++) {
+    struct seg s = p->v[i];
+    if (s.kind == SEG_COPY) {
+      r = plan_add(&out, s.offset, s.length, SEG_COPY);
+      continue;
+    }
+    uint64_t pos = s.offset, end = s.offset + s.length;
+    while (pos < end && r == 0) {
+      while (j < m.n && m.v[j].offset + m.v[j].length <= pos)
+        j++;
+      if (j == m.n || m.v[j].offset > pos) { /* not covered: zero it */
+        uint64_t stop = j < m.n && m.v[j].offset < end ? m.v[j].offset : end;
+        r = plan_add(&out, pos, stop - pos, SEG_ZERO);
+        pos = stop;
+        continue;
+      }
+      uint64_t stop = m.v[j].offset + m.v[j].length;
+      if (stop > end)
+        stop = end;
+      if (m.v[j].flags & FERRY_EXTENT_ZERO)
+        out.skipped_bytes += stop - pos;
+      else
+        r = plan_add(&out, pos, stop - pos, SEG_ZERO);
+      pos = stop;
+    }
+  }
+  extent_map_free(&m);
+  if (r < 0) {
+    plan_free(&out);
+    return r;
+  }
+  plan_free(p);
+  *p = out;
+  return 0;
+}
+
+int plan_build(struct plan *p, struct ferry_volume *src,
+               struct ferry_volume *dst, const struct extent_list *ranges,
+               bool read_all)
+{
+  *p = (struct plan){ 0 };
+  int r = 0;
+  for (size_t i = 0; i < ranges->n && r == 0; i++) {
+    const struct ferry_extent *e = &ranges->v[i];
+    if (read_all || !src->ops->extents) {
+      r = plan_add(p, e->offset, e->length, SEG_COPY);
+      continue;
+    }
+    struct extent_map m = { 0 };
+    r = volume_extents(src, e->offset, e->length, &m);
+    for (size_t k = 0; k < m.n && r == 0; k++)
+      r = plan_add(p, m.v[k].offset, m.v[k].length,
+                   m.v[k].flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY);
+    extent_map_free(&m);
+  }
+  if (r == 0)
+    r = skip_known_zero(p, dst);
+  if (r < 0)
+    plan_free(p);
+  return r;
+}
+
+void cursor_init(struct cursor *c, const struct plan *p, uint64_t copy_max,
+                 uint64_t zero_max)
+{
+  pthread_mutex_init(&c->lock, NULL);
+  c->p = p;
+  c->i = 0;
+  c->pos = p->n ? p->v[0].offset : 0;
+  c->copy_max = copy_max;
+  c->zero_max = zero_max;
+}
+
+void cursor_destroy(struct cursor *c)
+{
+  pthread_mutex_destroy(&c->lock);
+}
+
+bool cursor_next(struct cursor *c, struct seg *out)
+{
+  pthread_mutex_lock(&c->lock);
+  bool ok = c->i < c->p->n;
+  if (ok) {
+    const struct seg *s = &c->p->v[c->i];
+    uint64_t end = s->offset + s->length;
+    uint64_t max = s->kind == SEG_COPY ? c->copy_max : c->zero_max;
+    out->offset = c->pos;
+    out->length = extent_split_first(c->pos, end - c->pos, max);
+    out->kind = s->kind;
+    c->pos += out->length;
+    if (c->pos >= end && ++c->i < c->p->n)
+      c->pos = c->p->v[c->i].offset;
+  }
+  pthread_mutex_unlock(&c->lock);
+  return ok;
+}

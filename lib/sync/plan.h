@@ -1,0 +1,49 @@
+/* Internal: what a sync does, worked out before the first write. */
+#ifndef FERRY_SYNC_PLAN_H
+#define FERRY_SYNC_PLAN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/extent.h"
+#include "../volume/volume.h"
+
+enum seg_kind { SEG_COPY, SEG_ZERO };
+
+struct seg {
+  uint64_t offset, length;
+  enum seg_kind kind;
+};
+
+struct plan {
+  struct seg *v;
+  size_t n, cap;
+  uint64_t copy_bytes, zero_bytes, skipped_bytes;
+};
+
+/* Splits each range by the source's allocation map (unless read_all): data
+ * becomes COPY, what reads as zero becomes ZERO, and ZERO parts where the
+ * destination already reads as zero are dropped (counted as skipped). */
+int plan_build(struct plan *p, struct ferry_volume *src,
+               struct ferry_volume *dst, const struct extent_list *ranges,
+               bool read_all);
+void plan_free(struct plan *p);
+
+/* Hands out the plan in requests, to several threads. COPY requests are at
+ * most copy_max bytes and cut at multiples of it; ZERO ones zero_max. */
+struct cursor {
+  pthread_mutex_t lock;
+  const struct plan *p;
+  size_t i;
+  uint64_t pos;
+  uint64_t copy_max, zero_max;
+};
+
+void cursor_init(struct cursor *c, const struct plan *p, uint64_t copy_max,
+                 uint64_t zero_max);
+void cursor_destroy(struct cursor *c);
+/* False when the plan is used up. */
+bool cursor_next(struct cursor *c, struct seg *out);
+
+#endif

@@ -1,0 +1,178 @@
+/* ferry_sync / ferry_sync_ex: validate everything, plan, then copy. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ferry/ferry.h>
+
+#include "../core/error.h"
+#include "engine.h"
+
+#define DEFAULT_REQUEST_SIZE (2u << 20)
+#define DEFAULT_REQUESTS 4
+#define DEFAULT_WORKERS 2
+#define DEFAULT_RETRIES 5
+#define DEFAULT_RETRY_DELAY_MS 100
+#define MAX_REQUEST_SIZE (32u << 20) /* qemu's NBD payload limit */
+
+void ferry_sync_opts_init(struct ferry_sync_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  o->mode = FERRY_SYNC_EXTENTS;
+}
+
+static int fill_defaults(struct ferry_sync_opts *o)
+{
+  if (!o->request_size)
+    o->request_size = DEFAULT_REQUEST_SIZE;
+  if (o->request_size < 4096 || o->request_size > MAX_REQUEST_SIZE ||
+      o->request_size % 512)
+    return ferry_error(EINVAL, "request size %" PRIu64 " must be a multiple "
+                       "of 512 from 4096 to %u bytes", o->request_size,
+                       MAX_REQUEST_SIZE);
+  if (!o->requests)
+    o->requests = DEFAULT_REQUESTS;
+  if (o->requests > 1024)
+    return ferry_error(EINVAL, "%u requests in flight is more than 1024",
+                       o->requests);
+  if (!o->workers)
+    o->workers = DEFAULT_WORKERS;
+  if (o->workers > 64)
+    return ferry_error(EINVAL, "%u workers is more than 64", o->workers);
+  if (!o->retries)
+    o->retries = DEFAULT_RETRIES;
+  if (!o->retry_delay_ms)
+    o->retry_delay_ms = DEFAULT_RETRY_DELAY_MS;
+  return 0;
+}
+
+/* Works out the byte ranges to copy and checks them against both sizes. */
+static int make_ranges(struct ferry_volume *src, struct ferry_volume *dst,
+                       const struct ferry_extent *ext, size_t n,
+                       enum ferry_sync_mode mode, struct extent_list *out)
+{
+  char what[600];
+  int64_t ss = ferry_volume_size(src), ds = ferry_volume_size(dst);
+  int r;
+  if (mode == FERRY_SYNC_EXTENTS) {
+    snprintf(what, sizeof what, "source %s", src->name);
+    if ((r = extents_check(ext, n, ss, what)) < 0)
+      return r;
+    snprintf(what, sizeof what, "destination %s", dst->name);
+    if ((r = extents_check(ext, n, ds, what)) < 0)
+      return r;
+    for (size_t i = 0; i < n; i++)
+      if ((r = extent_list_push(out, ext[i].offset, ext[i].length)) < 0)
+        return r;
+    extents_normalize(out);
+    return 0;
+  }
+  if (ss < 0)
+    return ferry_error(EINVAL, "%s has no known size: give an extent list "
+                       "to copy", src->name);
+  if (ds >= 0 && ds < ss)
+    return ferry_error(ENOSPC, "destination %s (%" PRId64 " bytes) is smaller "
+                       "than source %s (%" PRId64 " bytes)", dst->name, ds,
+                       src->name, ss);
+  return ss > 0 ? extent_list_push(out, 0, ss) : 0;
+}
+
+int ferry_sync_ex(client_t *src_client, client_t *dest_client,
+                  const char *src_volume, const char *dest_volume,
+                  const struct ferry_extent *extents, size_t n,
+                  const struct ferry_sync_opts *opts_in,
+                  struct ferry_sync_stats *stats)
+{
+  ferry_error_clear();
+  struct ferry_sync_stats st_local;
+  struct ferry_sync_stats *st = stats ? stats : &st_local;
+  memset(st, 0, sizeof *st);
+  struct ferry_sync_opts o;
+  if (opts_in)
+    o = *opts_in;
+  else
+    ferry_sync_opts_init(&o);
+  int r = fill_defaults(&o);
+  if (r < 0)
+    return r;
+  if (!src_client || !dest_client)
+    return ferry_error(EINVAL, "%s client is NULL",
+                       src_client ? "destination" : "source");
+  if (!src_volume || !dest_volume)
+    return ferry_error(EINVAL, "%s volume is NULL",
+                       src_volume ? "destination" : "source");
+  if (o.mode == FERRY_SYNC_EXTENTS && n > 0 && !extents)
+    return ferry_error(EINVAL, "extent array is NULL but its length is %zu",
+                       n);
+
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  struct ferry_volume *src = NULL, *dst = NULL;
+  struct extent_list ranges = { 0 };
+  struct plan plan = { 0 };
+  if ((r = ferry_volume_open(src_client, src_volume, FERRY_OPEN_READ,
+                             &src)) < 0) {
+    ferry_error_prefix("source: ");
+    goto out;
+  }
+  if ((r = ferry_volume_open(dest_client, dest_volume, FERRY_OPEN_WRITE,
+                             &dst)) < 0) {
+    ferry_error_prefix("destination: ");
+    goto out;
+  }
+  if (strcmp(src->identity, dst->identity) == 0) {
+    r = ferry_error(EINVAL, "source and destination are the same volume "
+                    "(%s)", src->name);
+    goto out;
+  }
+  if ((r = make_ranges(src, dst, extents, n, o.mode, &ranges)) < 0)
+    goto out;
+  if ((r = plan_build(&plan, src, dst, &ranges,
+                      o.mode == FERRY_SYNC_ALL)) < 0)
+    goto out;
+  st->total_bytes = plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
+  st->skipped_bytes = plan.skipped_bytes;
+  st->request_size = o.request_size;
+  st->requests = o.requests;
+  r = engine_run(src, dst, &plan, &ranges, &o, st);
+
+out:
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  st->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  plan_free(&plan);
+  extent_list_free(&ranges);
+  /* Closing may clobber the thread's error: keep the first one. */
+  char msg[1024];
+  int err = ferry_last_errno();
+  snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error() : "");
+  ferry_volume_close(dst);
+  ferry_volume_close(src);
+  if (r < 0)
+    return ferry_error(err ? err : -r, "%s", msg);
+  ferry_error_clear();
+  return 0;
+}
+
+int ferry_sync(client_t *src_client, client_t *dest_client,
+               const char *src_volume, const char *dest_volume,
+               uint64_t start[], uint64_t sector[], int length)
+{
+  ferry_error_clear();
+  struct ferry_sync_opts o;
+  ferry_sync_opts_init(&o);
+  if (length == 0 && !start && !sector) { /* the whole allocated volume */
+    o.mode = FERRY_SYNC_ALLOCATED;
+    return ferry_sync_ex(src_client, dest_client, src_volume, dest_volume,
+                         NULL, 0, &o, NULL);
+  }
+  struct extent_list l = { 0 };
+  int r = extents_from_sectors(start, sector, length, &l);
+  if (r == 0)
+    r = ferry_sync_ex(src_client, dest_client, src_volume, dest_volume, l.v,
+                      l.n, &o, NULL);
+  extent_list_free(&l);
+  return r;
+}

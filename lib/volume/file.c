@@ -1,0 +1,319 @@
+/* Raw files and block devices under a root directory. Image formats
+ * (qcow2, vmdk, ...) found by their magic are served through qemu-nbd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../client/client.h"
+#include "../core/error.h"
+#include "volume.h"
+
+struct file_priv {
+  int fd;
+  bool is_blk;
+  atomic_int refs; /* clones share the descriptor: pread/pwrite are safe */
+};
+
+static const char zero_buf[1 << 20];
+
+static struct file_priv *P(struct ferry_volume *v) { return v->priv; }
+
+static int io_error(struct ferry_volume *v, const char *what, uint64_t len,
+                    uint64_t off, int err)
+{
+  return ferry_error(err, "%s: %s of %" PRIu64 " bytes at offset %" PRIu64
+                     ": %s", v->name, what, len, off, strerror(err));
+}
+
+static int file_pread(struct ferry_volume *v, void *buf, size_t len,
+                      uint64_t off)
+{
+  char *p = buf;
+  for (size_t done = 0; done < len;) {
+    ssize_t r = pread(P(v)->fd, p + done, len - done, off + done);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return io_error(v, "read", len, off, errno);
+    if (r == 0)
+      return ferry_error(EIO, "%s: read of %zu bytes at offset %" PRIu64
+                         ": unexpected end of file at %" PRIu64, v->name,
+                         len, off, off + done);
+    done += r;
+  }
+  return 0;
+}
+
+static int file_pwrite(struct ferry_volume *v, const void *buf, size_t len,
+                       uint64_t off)
+{
+  const char *p = buf;
+  for (size_t done = 0; done < len;) {
+    ssize_t r = pwrite(P(v)->fd, p + done, len - done, off + done);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return io_error(v, "write", len, off, errno);
+    done += r;
+  }
+  return 0;
+}
+
+/* Zeroes as a hole where the file system can, else as written zeroes. */
+static int file_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
+{
+  int fd = P(v)->fd;
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
+    return 0;
+  if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+    return io_error(v, "punch hole", len, off, errno);
+  if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
+    return 0;
+  while (len > 0) {
+    uint64_t n = len < sizeof zero_buf ? len : sizeof zero_buf;
+    int r = file_pwrite(v, zero_buf, n, off);
+    if (r < 0)
+      return r;
+    off += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int file_flush(struct ferry_volume *v)
+{
+  if (fdatasync(P(v)->fd) < 0)
+    return ferry_error(errno, "%s: flush: %s", v->name, strerror(errno));
+  return 0;
+}
+
+static int file_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
+                        struct extent_map *m)
+{
+  if (P(v)->is_blk)
+    return extent_map_add(m, off, len, 0);
+  int fd = P(v)->fd;
+  uint64_t end = off + len, pos = off;
+  while (pos < end) {
+    off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) /* only a hole remains */
+      data = end;
+    else if (data < 0)
+      return extent_map_add(m, pos, end - pos, 0); /* no SEEK_DATA here */
+    if ((uint64_t)data > end)
+      data = end;
+    int r = extent_map_add(m, pos, data - pos,
+                           FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO);
+    if (r < 0 || (uint64_t)data >= end)
+      return r;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || (uint64_t)hole > end)
+      hole = end;
+    if ((r = extent_map_add(m, data, hole - data, 0)) < 0)
+      return r;
+    pos = hole;
+  }
+  return 0;
+}
+
+static void file_close(struct ferry_volume *v)
+{
+  struct file_priv *p = P(v);
+  if (atomic_fetch_sub(&p->refs, 1) == 1) {
+    close(p->fd);
+    free(p);
+  }
+  volume_free(v);
+}
+
+static const struct volume_ops file_ops;
+
+static int file_clone(struct ferry_volume *v, struct ferry_volume **out)
+{
+  struct ferry_volume *c = volume_new(&file_ops, v->name, v->identity);
+  if (!c)
+    return ferry_error(ENOMEM, "out of memory");
+  c->size = v->size;
+  c->writable = v->writable;
+  c->can_multi_conn = c->thread_safe = true;
+  c->zero_max = v->zero_max;
+  c->priv = v->priv;
+  atomic_fetch_add(&P(v)->refs, 1);
+  *out = c;
+  return 0;
+}
+
+static const struct volume_ops file_ops = {
+  .kind = "file",
+  .pread = file_pread,
+  .pwrite = file_pwrite,
+  .zero = file_zero,
+  .flush = file_flush,
+  .extents = file_extents,
+  .clone = file_clone,
+  .close = file_close,
+};
+
+/* Image formats qemu-nbd serves, by magic. A raw disk whose first sector
+ * happens to hold such a magic is taken for that format, as qemu-img does
+ * when probing; name such a disk as a block device or rename it. */
+static const char *probe_format(const unsigned char *b, size_t n)
+{
+  if (n >= 4 && memcmp(b, "QFI\xfb", 4) == 0) return "qcow2";
+  if (n >= 4 && memcmp(b, "KDMV", 4) == 0) return "vmdk";
+  if (n >= 8 && memcmp(b, "vhdxfile", 8) == 0) return "vhdx";
+  if (n >= 4 && memcmp(b, "QED\0", 4) == 0) return "qed";
+  if (n >= 68 && memcmp(b + 64, "\x7f\x10\xda\xbe", 4) == 0) return "vdi";
+  return NULL;
+}
+
+static bool bad_name_char(const char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+/* Opens root/id without leaving root: no "..", no symlink out, no absolute
+ * path outside it. */
+static int open_beneath(const char *root, const char *id, int flags)
+{
+  if (strcmp(root, "/") == 0)
+    return open(id[0] == '/' ? id : id, flags | O_CLOEXEC);
+  size_t rl = strlen(root);
+  while (rl > 1 && root[rl - 1] == '/')
+    rl--;
+  const char *rel = id;
+  if (id[0] == '/') {
+    if (strncmp(id, root, rl) != 0 || id[rl] != '/')
+      return ferry_error(EXDEV, "volume '%s' is outside the client's root "
+                         "'%s'", id, root);
+    rel = id + rl + 1;
+  }
+  int dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return ferry_error(errno, "root '%s': %s", root, strerror(errno));
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+  int fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+  int err = errno;
+  if (fd < 0 && err == ENOSYS) { /* old kernel: resolve and compare */
+    char *rroot = realpath(root, NULL), path[PATH_MAX], *rpath = NULL;
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    rpath = realpath(path, NULL);
+    err = rpath ? 0 : errno;
+    if (rroot && rpath && strncmp(rpath, rroot, strlen(rroot)) == 0 &&
+        (rpath[strlen(rroot)] == '/' || strcmp(rroot, "/") == 0))
+      fd = open(rpath, flags | O_CLOEXEC), err = errno;
+    else if (rpath)
+      err = EXDEV;
+    free(rroot);
+    free(rpath);
+  }
+  close(dirfd);
+  if (fd < 0 && err == EXDEV)
+    return ferry_error(EXDEV, "volume '%s' escapes the client's root '%s' "
+                       "(through '..' or a symlink)", id, root);
+  if (fd < 0)
+    return ferry_error(err, "volume '%s' under '%s': %s", id, root,
+                       strerror(err));
+  return fd;
+}
+
+int file_volume_open(const char *root, const char *id, int mode,
+                     struct ferry_volume **out)
+{
+  if (!*id)
+    return ferry_error(EINVAL, "volume id is empty");
+  if (bad_name_char(id))
+    return ferry_error(EINVAL, "volume id has a control character");
+  int fd = open_beneath(root, id, mode == FERRY_OPEN_WRITE ? O_RDWR : O_RDONLY);
+  if (fd < 0)
+    return fd;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+    close(fd);
+    return ferry_error(EINVAL, "volume '%s' is not a regular file or block "
+                       "device", id);
+  }
+  char ident[64], path[PATH_MAX], link[64];
+  snprintf(ident, sizeof ident, "file:%ju:%ju", (uintmax_t)st.st_dev,
+           (uintmax_t)st.st_ino);
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t pl = readlink(link, path, sizeof path - 1);
+  if (pl < 0)
+    snprintf(path, sizeof path, "%s", id);
+  else
+    path[pl] = '\0';
+
+  unsigned char head[512];
+  ssize_t hn = pread(fd, head, sizeof head, 0);
+  const char *fmt = hn > 0 ? probe_format(head, hn) : NULL;
+  if (fmt) {
+    close(fd);
+    return nbd_volume_open_image(path, fmt, ident, mode, out);
+  }
+
+  struct file_priv *p = calloc(1, sizeof *p);
+  struct ferry_volume *v = p ? volume_new(&file_ops, path, ident) : NULL;
+  if (!v) {
+    free(p);
+    close(fd);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  p->fd = fd;
+  p->is_blk = S_ISBLK(st.st_mode);
+  atomic_init(&p->refs, 1);
+  v->priv = p;
+  v->writable = mode == FERRY_OPEN_WRITE;
+  v->can_multi_conn = v->thread_safe = true;
+  v->zero_max = 1ull << 30;
+  if (p->is_blk) {
+    uint64_t sz;
+    if (ioctl(fd, BLKGETSIZE64, &sz) < 0) {
+      int e = errno;
+      file_close(v);
+      return ferry_error(e, "%s: size: %s", path, strerror(e));
+    }
+    v->size = sz;
+  } else {
+    v->size = st.st_size;
+  }
+  *out = v;
+  return 0;
+}
+
+/* The file client: host is the root directory. */
+static int file_connect(struct ferry_client *fc)
+{
+  struct stat st;
+  if (stat(fc->host, &st) < 0)
+    return ferry_error(errno, "%s", strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return ferry_error(ENOTDIR, "not a directory");
+  return 0;
+}
+
+static int file_open_volume(struct ferry_client *fc, const char *id, int mode,
+                            struct ferry_volume **out)
+{
+  return file_volume_open(fc->host, id, mode, out);
+}
+
+const struct client_ops file_client_ops = {
+  .name = "file",
+  .connect = file_connect,
+  .open_volume = file_open_volume,
+};

@@ -1,0 +1,428 @@
+/* NBD volumes through libnbd: a server given by URI, or an image file served
+ * by a private qemu-nbd under systemd socket activation (as nbdcopy does). */
+#include <errno.h>
+#include <inttypes.h>
+#include <libnbd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../client/client.h"
+#include "../core/error.h"
+#include "../core/uri.h"
+#include "volume.h"
+
+/* Largest zero or block-status request sent at once (the protocol's counts
+ * are 32-bit; qemu caps requests at 32 MiB of payload). */
+#define NBD_ZERO_MAX (1ull << 30)
+
+struct nbd_priv {
+  struct nbd_handle *h;
+  int mode;
+  /* How to connect again, for clone() and reconnect(). */
+  struct nbd_uri uri; /* when served by a URI */
+  char **argv;        /* when served by socket activation */
+  bool have_alloc, can_zero, can_flush;
+};
+
+static struct nbd_priv *P(struct ferry_volume *v) { return v->priv; }
+
+static int nbd_err(struct ferry_volume *v, const char *what, uint64_t len,
+                   uint64_t off)
+{
+  int e = nbd_get_errno();
+  const char *msg = nbd_get_error();
+  return ferry_error(e ? e : EIO, "%s: %s of %" PRIu64 " bytes at offset %"
+                     PRIu64 ": %s", v->name, what, len, off,
+                     msg ? msg : strerror(e ? e : EIO));
+}
+
+/* Makes a new handle and connects it with the volume's parameters. */
+static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
+{
+  struct nbd_handle *h = nbd_create();
+  if (!h)
+    return ferry_error(ENOMEM, "nbd_create: %s", nbd_get_error());
+  int r;
+  if (p->argv)
+    r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
+        nbd_connect_systemd_socket_activation(h, p->argv);
+  else if (p->uri.is_unix)
+    r = nbd_set_export_name(h, p->uri.export) ||
+        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
+        nbd_connect_unix(h, p->uri.socket);
+  else
+    r = nbd_set_export_name(h, p->uri.export) ||
+        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
+        nbd_connect_tcp(h, p->uri.host, p->uri.port);
+  if (r) {
+    int e = nbd_get_errno();
+    ferry_error(e ? e : EIO, "%s: connect: %s", v->name, nbd_get_error());
+    nbd_close(h);
+    return -ferry_last_errno();
+  }
+  if (p->mode == FERRY_OPEN_WRITE && nbd_is_read_only(h) == 1) {
+    nbd_close(h);
+    return ferry_error(EROFS, "%s: the server offers this export read-only",
+                       v->name);
+  }
+  int64_t size = nbd_get_size(h);
+  if (size < 0) {
+    r = ferry_error(EIO, "%s: size: %s", v->name, nbd_get_error());
+    nbd_close(h);
+    return r;
+  }
+  v->size = size;
+  p->have_alloc =
+      nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+  p->can_zero = nbd_can_zero(h) == 1;
+  p->can_flush = nbd_can_flush(h) == 1;
+  v->can_multi_conn = nbd_can_multi_conn(h) == 1;
+  p->h = h;
+  return 0;
+}
+
+static int nbd_vol_pread(struct ferry_volume *v, void *buf, size_t len,
+                         uint64_t off)
+{
+  return nbd_pread(P(v)->h, buf, len, off, 0) ? nbd_err(v, "read", len, off)
+                                                : 0;
+}
+
+static int nbd_vol_pwrite(struct ferry_volume *v, const void *buf, size_t len,
+                          uint64_t off)
+{
+  return nbd_pwrite(P(v)->h, buf, len, off, 0) ? nbd_err(v, "write", len, off)
+                                                 : 0;
+}
+
+static const char zero_buf[1 << 20];
+
+static int nbd_vol_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
+{
+  while (len > 0) {
+    uint64_t n;
+    int r;
+    if (P(v)->can_zero) {
+      n = len < NBD_ZERO_MAX ? len : NBD_ZERO_MAX;
+      r = nbd_zero(P(v)->h, n, off, 0);
+    } else {
+      n = len < sizeof zero_buf ? len : sizeof zero_buf;
+      r = nbd_pwrite(P(v)->h, zero_buf, n, off, 0);
+    }
+    if (r)
+      return nbd_err(v, "zero", n, off);
+    off += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int nbd_vol_flush(struct ferry_volume *v)
+{
+  if (P(v)->can_flush && nbd_flush(P(v)->h, 0))
+    return ferry_error(nbd_get_errno() ? nbd_get_errno() : EIO,
+                       "%s: flush: %s", v->name, nbd_get_error());
+  return 0;
+}
+
+struct bs_ctx {
+  struct extent_map *m;
+  uint64_t pos, end;
+  int err;
+};
+
+static int bs_cb(void *opaque, const char *ctx, uint64_t offset,
+                 uint32_t *entries, size_t n, int *error)
+{
+  struct bs_ctx *c = opaque;
+  (void)error;
+  if (strcmp(ctx, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
+    return 0;
+  c->pos = offset;
+  for (size_t i = 0; i + 1 < n && c->pos < c->end && !c->err; i += 2) {
+    uint64_t len = entries[i];
+    if (len > c->end - c->pos)
+      len = c->end - c->pos;
+    c->err = extent_map_add(c->m, c->pos, len,
+                            entries[i + 1] & (FERRY_EXTENT_HOLE |
+                                              FERRY_EXTENT_ZERO));
+    c->pos += len;
+  }
+  return 0;
+}
+
+static int nbd_vol_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
+                           struct extent_map *m)
+{
+  if (!P(v)->have_alloc)
+    return extent_map_add(m, off, len, 0);
+  struct bs_ctx c = { .m = m, .end = off + len };
+  for (uint64_t pos = off; pos < c.end;) {
+    uint64_t n = c.end - pos < NBD_ZERO_MAX ? c.end - pos : NBD_ZERO_MAX;
+    c.pos = pos;
+    if (nbd_block_status(P(v)->h, n, pos,
+                         (nbd_extent_callback){ .callback = bs_cb,
+                                                .user_data = &c }, 0))
+      return nbd_err(v, "block status", n, pos);
+    if (c.err)
+      return c.err;
+    if (c.pos <= pos)
+      return ferry_error(EPROTO, "%s: block status at %" PRIu64 " made no "
+                         "progress", v->name, pos);
+    pos = c.pos;
+  }
+  return 0;
+}
+
+static int on_complete(void *opaque, int *error)
+{
+  struct vio *io = opaque;
+  io->err = *error;
+  io->done(io);
+  return 1; /* retire the command */
+}
+
+static int nbd_vol_aio_start(struct ferry_volume *v, struct vio *io)
+{
+  struct nbd_handle *h = P(v)->h;
+  nbd_completion_callback cb = { .callback = on_complete, .user_data = io };
+  int64_t r;
+  io->err = 0;
+  switch (io->op) {
+  case VIO_READ:
+    r = nbd_aio_pread(h, io->buf, io->len, io->offset, cb, 0);
+    break;
+  case VIO_WRITE:
+    r = nbd_aio_pwrite(h, io->buf, io->len, io->offset, cb, 0);
+    break;
+  default:
+    if (P(v)->can_zero)
+      r = nbd_aio_zero(h, io->len, io->offset, cb, 0);
+    else if (io->len <= sizeof zero_buf)
+      r = nbd_aio_pwrite(h, zero_buf, io->len, io->offset, cb, 0);
+    else
+      return ferry_error(EINVAL, "%s: zero request of %" PRIu64 " bytes is "
+                         "too large for a server without write-zeroes",
+                         v->name, io->len);
+    break;
+  }
+  if (r < 0)
+    return nbd_err(v, io->op == VIO_READ ? "read" : "write", io->len,
+                   io->offset);
+  return 0;
+}
+
+static int nbd_vol_aio_fd(struct ferry_volume *v, short *events)
+{
+  int fd = nbd_aio_get_fd(P(v)->h);
+  if (fd < 0)
+    return ferry_error(ENOTCONN, "%s: %s", v->name, nbd_get_error());
+  unsigned dir = nbd_aio_get_direction(P(v)->h);
+  *events = (dir & LIBNBD_AIO_DIRECTION_READ ? POLLIN : 0) |
+            (dir & LIBNBD_AIO_DIRECTION_WRITE ? POLLOUT : 0);
+  return fd;
+}
+
+static int nbd_vol_aio_notify(struct ferry_volume *v, short revents)
+{
+  struct nbd_handle *h = P(v)->h;
+  /* Failures show up as commands completing with an error and is_dead. */
+  if (revents & (POLLIN | POLLHUP | POLLERR))
+    nbd_aio_notify_read(h);
+  else if (revents & POLLOUT)
+    nbd_aio_notify_write(h);
+  return 0;
+}
+
+static unsigned nbd_vol_in_flight(struct ferry_volume *v)
+{
+  int n = nbd_aio_in_flight(P(v)->h);
+  return n > 0 ? (unsigned)n : 0;
+}
+
+static bool nbd_vol_is_dead(struct ferry_volume *v)
+{
+  return nbd_aio_is_dead(P(v)->h) == 1 || nbd_aio_is_closed(P(v)->h) == 1;
+}
+
+static int nbd_vol_reconnect(struct ferry_volume *v)
+{
+  struct nbd_priv *p = P(v);
+  struct nbd_handle *old = p->h;
+  int r = nbd_connect_priv(v, p);
+  if (r == 0)
+    nbd_close(old);
+  return r;
+}
+
+static void priv_free(struct nbd_priv *p)
+{
+  if (!p)
+    return;
+  if (p->h)
+    nbd_close(p->h);
+  nbd_uri_free(&p->uri);
+  if (p->argv)
+    for (char **a = p->argv; *a; a++)
+      free(*a);
+  free(p->argv);
+  free(p);
+}
+
+static void nbd_vol_close(struct ferry_volume *v)
+{
+  priv_free(P(v));
+  volume_free(v);
+}
+
+static char **argv_dup(char *const *argv)
+{
+  size_t n = 0;
+  while (argv[n])
+    n++;
+  char **d = calloc(n + 1, sizeof *d);
+  for (size_t i = 0; d && i < n; i++)
+    if (!(d[i] = strdup(argv[i]))) {
+      for (size_t j = 0; j < i; j++)
+        free(d[j]);
+      free(d);
+      return NULL;
+    }
+  return d;
+}
+
+static const struct volume_ops nbd_ops;
+
+static int open_with(const char *name, const char *identity, int mode,
+                     const struct nbd_uri *uri, char *const *argv,
+                     struct ferry_volume **out)
+{
+  struct nbd_priv *p = calloc(1, sizeof *p);
+  struct ferry_volume *v = p ? volume_new(&nbd_ops, name, identity) : NULL;
+  if (!v) {
+    free(p);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  v->priv = p;
+  p->mode = mode;
+  bool oom = false;
+  if (argv) {
+    oom = !(p->argv = argv_dup(argv));
+  } else {
+    p->uri.is_unix = uri->is_unix;
+    p->uri.export = strdup(uri->export ? uri->export : "");
+    if (uri->is_unix)
+      oom = !(p->uri.socket = strdup(uri->socket));
+    else
+      oom = !(p->uri.host = strdup(uri->host)) ||
+            !(p->uri.port = strdup(uri->port));
+    oom = oom || !p->uri.export;
+  }
+  if (oom) {
+    nbd_vol_close(v);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  int r = nbd_connect_priv(v, p);
+  if (r < 0) {
+    nbd_vol_close(v);
+    return r;
+  }
+  v->writable = mode == FERRY_OPEN_WRITE;
+  /* Each socket-activated clone is its own qemu-nbd: only safe to read. */
+  if (argv)
+    v->can_multi_conn = mode == FERRY_OPEN_READ;
+  v->thread_safe = true; /* each clone is a separate handle */
+  v->zero_max = p->can_zero ? NBD_ZERO_MAX : sizeof zero_buf;
+  *out = v;
+  return 0;
+}
+
+static int nbd_vol_clone(struct ferry_volume *v, struct ferry_volume **out)
+{
+  if (!v->can_multi_conn)
+    return ferry_error(ENOTSUP, "%s: the server does not allow multi-conn",
+                       v->name);
+  struct nbd_priv *p = P(v);
+  return open_with(v->name, v->identity, p->mode, &p->uri, p->argv, out);
+}
+
+static const struct volume_ops nbd_ops = {
+  .kind = "nbd",
+  .pread = nbd_vol_pread,
+  .pwrite = nbd_vol_pwrite,
+  .zero = nbd_vol_zero,
+  .flush = nbd_vol_flush,
+  .extents = nbd_vol_extents,
+  .aio_start = nbd_vol_aio_start,
+  .aio_fd = nbd_vol_aio_fd,
+  .aio_notify = nbd_vol_aio_notify,
+  .aio_in_flight = nbd_vol_in_flight,
+  .is_dead = nbd_vol_is_dead,
+  .clone = nbd_vol_clone,
+  .reconnect = nbd_vol_reconnect,
+  .close = nbd_vol_close,
+};
+
+int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
+                        struct ferry_volume **out)
+{
+  char name[1024], ident[1024];
+  if (uri->is_unix)
+    snprintf(name, sizeof name, "nbd+unix:///%s?socket=%s", uri->export,
+             uri->socket);
+  else
+    snprintf(name, sizeof name, "nbd://%s:%s/%s", uri->host, uri->port,
+             uri->export);
+  snprintf(ident, sizeof ident, "%s", name);
+  return open_with(name, ident, mode, uri, NULL, out);
+}
+
+int nbd_volume_open_image(const char *path, const char *format,
+                          const char *identity, int mode,
+                          struct ferry_volume **out)
+{
+  char fmt[32];
+  snprintf(fmt, sizeof fmt, "--format=%s", format);
+  char *argv[] = { "qemu-nbd", fmt, "--cache=writeback",
+                   mode == FERRY_OPEN_WRITE ? "--discard=unmap" : "--read-only",
+                   "--", (char *)path, NULL };
+  char name[4200];
+  snprintf(name, sizeof name, "%s (%s via qemu-nbd)", path, format);
+  return open_with(name, identity, mode, NULL, argv, out);
+}
+
+/* The nbd client: host is an NBD URI; a volume id names the export. */
+static int nbd_client_connect(struct ferry_client *fc)
+{
+  struct nbd_uri u;
+  int r = nbd_uri_parse(fc->host, &u);
+  nbd_uri_free(&u);
+  return r;
+}
+
+static int nbd_client_open_volume(struct ferry_client *fc, const char *id,
+                                  int mode, struct ferry_volume **out)
+{
+  struct nbd_uri u;
+  int r = nbd_uri_parse(fc->host, &u);
+  if (r < 0)
+    return r;
+  if (*id) {
+    free(u.export);
+    if (!(u.export = strdup(id))) {
+      nbd_uri_free(&u);
+      return ferry_error(ENOMEM, "out of memory");
+    }
+  }
+  r = nbd_volume_open_uri(&u, mode, out);
+  nbd_uri_free(&u);
+  return r;
+}
+
+const struct client_ops nbd_client_ops = {
+  .name = "nbd",
+  .connect = nbd_client_connect,
+  .open_volume = nbd_client_open_volume,
+};

@@ -1,0 +1,199 @@
+/* Generic volume functions: the public ferry_volume_* API over the ops. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+
+#include "../client/client.h"
+#include "../core/error.h"
+#include "volume.h"
+
+int extent_map_add(struct extent_map *m, uint64_t offset, uint64_t length,
+                   unsigned flags)
+{
+  if (length == 0)
+    return 0;
+  if (m->n > 0) {
+    struct ferry_extent_info *last = &m->v[m->n - 1];
+    if (last->flags == flags && last->offset + last->length == offset) {
+      last->length += length;
+      return 0;
+    }
+  }
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    struct ferry_extent_info *v = realloc(m->v, cap * sizeof *v);
+    if (!v)
+      return ferry_error(ENOMEM, "out of memory for an allocation map");
+    m->v = v;
+    m->cap = cap;
+  }
+  m->v[m->n++] = (struct ferry_extent_info){ offset, length, flags };
+  return 0;
+}
+
+void extent_map_free(struct extent_map *m)
+{
+  free(m->v);
+  memset(m, 0, sizeof *m);
+}
+
+struct ferry_volume *volume_new(const struct volume_ops *ops,
+                                const char *name, const char *identity)
+{
+  struct ferry_volume *v = calloc(1, sizeof *v);
+  if (!v)
+    return NULL;
+  v->ops = ops;
+  v->size = -1;
+  v->name = strdup(name);
+  v->identity = strdup(identity);
+  if (!v->name || !v->identity) {
+    volume_free(v);
+    return NULL;
+  }
+  return v;
+}
+
+void volume_free(struct ferry_volume *v)
+{
+  if (!v)
+    return;
+  free(v->name);
+  free(v->identity);
+  free(v);
+}
+
+bool volume_err_transient(int err)
+{
+  switch (err) {
+  case EIO: case EAGAIN: case EINTR: case ETIMEDOUT: case ECONNRESET:
+  case ECONNABORTED: case EPIPE: case ENOTCONN: case ESHUTDOWN:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void sync_done(struct vio *io) { io->opaque = NULL; }
+
+int volume_io_sync(struct ferry_volume *v, struct vio *io)
+{
+  int r;
+  if (!v->ops->aio_start) {
+    switch (io->op) {
+    case VIO_READ: r = v->ops->pread(v, io->buf, io->len, io->offset); break;
+    case VIO_WRITE: r = v->ops->pwrite(v, io->buf, io->len, io->offset); break;
+    default: r = v->ops->zero(v, io->len, io->offset); break;
+    }
+    io->err = r < 0 ? -r : 0;
+    return r;
+  }
+  io->done = sync_done;
+  io->opaque = io;
+  if ((r = v->ops->aio_start(v, io)) < 0)
+    return r;
+  while (io->opaque) {
+    short ev;
+    int fd = v->ops->aio_fd(v, &ev);
+    if (fd < 0)
+      return fd;
+    struct pollfd p = { .fd = fd, .events = ev };
+    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+      return ferry_error(errno, "%s: poll: %s", v->name, strerror(errno));
+    if ((r = v->ops->aio_notify(v, p.revents)) < 0)
+      return r;
+  }
+  if (io->err)
+    return ferry_error(io->err, "%s: %s of %" PRIu64 " bytes at offset %"
+                       PRIu64 ": %s", v->name,
+                       io->op == VIO_READ ? "read" :
+                       io->op == VIO_WRITE ? "write" : "zero",
+                       io->len, io->offset, strerror(io->err));
+  return 0;
+}
+
+int ferry_volume_open(struct client *c, const char *volume_id, int mode,
+                      struct ferry_volume **out)
+{
+  ferry_error_clear();
+  *out = NULL;
+  if (!c)
+    return ferry_error(EINVAL, "client is NULL");
+  if (!volume_id)
+    return ferry_error(EINVAL, "volume id is NULL");
+  struct ferry_client *fc = ferry_client_of(c);
+  if (!fc)
+    return callback_volume_open(c, volume_id, mode, out);
+  return fc->ops->open_volume(fc, volume_id, mode, out);
+}
+
+void ferry_volume_close(struct ferry_volume *v)
+{
+  if (v)
+    v->ops->close(v);
+}
+
+int64_t ferry_volume_size(const struct ferry_volume *v) { return v->size; }
+const char *ferry_volume_name(const struct ferry_volume *v) { return v->name; }
+bool ferry_volume_can_multi_conn(const struct ferry_volume *v)
+{
+  return v->can_multi_conn;
+}
+
+static int sync_op(struct ferry_volume *v, enum vio_op op, void *buf,
+                   uint64_t len, uint64_t off)
+{
+  ferry_error_clear();
+  if (op != VIO_READ && !v->writable)
+    return ferry_error(EROFS, "%s: opened read-only", v->name);
+  struct vio io = { .op = op, .buf = buf, .len = len, .offset = off };
+  return volume_io_sync(v, &io);
+}
+
+int ferry_volume_pread(struct ferry_volume *v, void *buf, size_t len,
+                       uint64_t offset)
+{
+  return sync_op(v, VIO_READ, buf, len, offset);
+}
+
+int ferry_volume_pwrite(struct ferry_volume *v, const void *buf, size_t len,
+                        uint64_t offset)
+{
+  return sync_op(v, VIO_WRITE, (void *)buf, len, offset);
+}
+
+int ferry_volume_zero(struct ferry_volume *v, uint64_t len, uint64_t offset)
+{
+  return sync_op(v, VIO_ZERO, NULL, len, offset);
+}
+
+int ferry_volume_flush(struct ferry_volume *v)
+{
+  ferry_error_clear();
+  return v->ops->flush(v);
+}
+
+int volume_extents(struct ferry_volume *v, uint64_t offset, uint64_t len,
+                   struct extent_map *m)
+{
+  if (!v->ops->extents)
+    return extent_map_add(m, offset, len, 0);
+  return v->ops->extents(v, offset, len, m);
+}
+
+int ferry_volume_extents(struct ferry_volume *v, uint64_t offset, uint64_t len,
+                         struct ferry_extent_info **out, size_t *n_out)
+{
+  ferry_error_clear();
+  struct extent_map m = { 0 };
+  int r = volume_extents(v, offset, len, &m);
+  if (r < 0) {
+    extent_map_free(&m);
+    return r;
+  }
+  *out = m.v;
+  *n_out = m.n;
+  return 0;
+}

@@ -1,0 +1,101 @@
+/* Internal: the operations table every volume backend fills in, after
+ * nbdcopy's struct rw_ops. Synchronous backends leave the aio_* members NULL
+ * and the engine calls them directly; async backends (NBD) complete I/O from
+ * within aio_notify(). */
+#ifndef FERRY_VOLUME_INTERNAL_H
+#define FERRY_VOLUME_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ferry/volume.h>
+
+enum vio_op { VIO_READ, VIO_WRITE, VIO_ZERO };
+
+/* One I/O in flight. The backend sets err (0 or a positive errno) and
+ * calls done(io) exactly once. */
+struct vio {
+  enum vio_op op;
+  void *buf;
+  uint64_t len, offset;
+  int err;
+  void (*done)(struct vio *io);
+  void *opaque;
+};
+
+/* A growable allocation map; see ferry_volume_extents(). */
+struct extent_map {
+  struct ferry_extent_info *v;
+  size_t n, cap;
+};
+int extent_map_add(struct extent_map *m, uint64_t offset, uint64_t length,
+                   unsigned flags);
+void extent_map_free(struct extent_map *m);
+
+struct volume_ops {
+  const char *kind;
+  int (*pread)(struct ferry_volume *v, void *buf, size_t len, uint64_t off);
+  int (*pwrite)(struct ferry_volume *v, const void *buf, size_t len,
+                uint64_t off);
+  int (*zero)(struct ferry_volume *v, uint64_t len, uint64_t off);
+  int (*flush)(struct ferry_volume *v);
+  /* Appends the map of [off, off+len) to m; NULL means all data. */
+  int (*extents)(struct ferry_volume *v, uint64_t off, uint64_t len,
+                 struct extent_map *m);
+  /* Async I/O: start without blocking; done() is called from aio_notify. */
+  int (*aio_start)(struct ferry_volume *v, struct vio *io);
+  int (*aio_fd)(struct ferry_volume *v, short *events);
+  int (*aio_notify)(struct ferry_volume *v, short revents);
+  unsigned (*aio_in_flight)(struct ferry_volume *v);
+  /* True when the connection is gone and reconnect() is needed. */
+  bool (*is_dead)(struct ferry_volume *v);
+  /* Another handle on the same volume, for another worker. */
+  int (*clone)(struct ferry_volume *v, struct ferry_volume **out);
+  int (*reconnect)(struct ferry_volume *v);
+  void (*close)(struct ferry_volume *v);
+};
+
+struct ferry_volume {
+  const struct volume_ops *ops;
+  char *name;      /* for messages */
+  char *identity;  /* equal identities are the same volume */
+  int64_t size;    /* -1 unknown */
+  uint64_t zero_max; /* largest zero request worth sending at once */
+  bool writable;
+  bool can_multi_conn; /* clones may write and flush independently */
+  bool thread_safe;    /* clones may run in parallel threads */
+  void *priv;
+};
+
+/* Allocates a volume with name and identity copied; NULL on ENOMEM. */
+struct ferry_volume *volume_new(const struct volume_ops *ops,
+                                const char *name, const char *identity);
+void volume_free(struct ferry_volume *v);
+
+/* Runs one I/O to completion synchronously, async backends included. */
+int volume_io_sync(struct ferry_volume *v, struct vio *io);
+
+/* True for errno values worth retrying: EIO, EAGAIN, dropped connections. */
+bool volume_err_transient(int err);
+
+/* The allocation map of [off, off+len) appended to m (all data when the
+ * backend has none). */
+int volume_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
+                   struct extent_map *m);
+
+/* Backends. */
+int file_volume_open(const char *root, const char *volume_id, int mode,
+                     struct ferry_volume **out);
+struct nbd_uri;
+int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
+                        struct ferry_volume **out);
+/* Serves path (an image of the given format) through qemu-nbd started by
+ * libnbd's systemd socket activation. */
+int nbd_volume_open_image(const char *path, const char *format,
+                          const char *identity, int mode,
+                          struct ferry_volume **out);
+struct client;
+int callback_volume_open(struct client *c, const char *volume_id, int mode,
+                         struct ferry_volume **out);
+
+#endif

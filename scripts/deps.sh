@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ferry needs to build, test and benchmark.
+# Idempotent: installs only what is missing, runs apt-get update at most once.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config meson ninja-build
+  libnbd-dev libnbd-bin nbdkit qemu-utils
+  libjson-c-dev libssl-dev
+  python3 python3-pytest
+  time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test: C unit/engine tests (plain and ASan+UBSan builds), then
+# the integration and Python tests with pytest. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
+PYTHON=${PYTHON:-/usr/bin/python3}
+passed=0 failed=0
+
+count_meson() { # $1: build dir, $2: label
+  local log
+  log=$(mktemp)
+  meson test -C "$1" --print-errorlogs --no-rebuild >"$log" 2>&1
+  local rc=$?
+  grep -E '^ *[0-9]+/[0-9]+ ' "$log" | sed "s/^/[$2] /"
+  local ok fail
+  ok=$(grep -E '^Ok:' "$log" | awk '{print $2}')
+  fail=$(grep -E '^(Fail|Timeout|Unexpected Pass):' "$log" | awk '{s+=$2} END {print s+0}')
+  if [ "$rc" -ne 0 ]; then
+    sed -n '/--- /,$p' "$log" | tail -80
+    [ "${fail:-0}" -gt 0 ] || fail=1
+  fi
+  passed=$((passed + ${ok:-0})); failed=$((failed + ${fail:-0}))
+  rm -f "$log"
+}
+
+echo "== C tests"
+count_meson "$BUILD" plain
+echo "== C tests under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  count_meson "$ASAN_BUILD" asan
+
+echo "== integration and Python tests"
+log=$(mktemp)
+FERRY_BUILD="$PWD/$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider tests/integration tests/python 2>&1 | tee "$log"
+p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | awk '{print $1}')
+f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log" | awk '{s+=$1} END {print s+0}')
+if ! grep -qE '[0-9]+ passed' "$log"; then f=$((f > 0 ? f : 1)); fi
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+rm -f "$log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,57 @@
+/* Shared pieces of the ferry command line. */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <ferry/ferry.h>
+
+/* Exit codes, listed in `ferry --help`. */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILED = 1,    /* the operation failed; the message says why */
+  EXIT_USAGE = 2,     /* bad command line or bad input file */
+  EXIT_VERIFY = 3,    /* --verify found a difference */
+  EXIT_CANCELLED = 4, /* interrupted (SIGINT/SIGTERM) */
+};
+
+/* A SRC or DST argument opened as a client and a volume id. */
+struct endpoint {
+  client_t *client;
+  char *volume;
+  char *display;
+  char *create_path; /* a plain path that does not exist yet */
+};
+
+int endpoint_open(const char *arg, bool may_create, struct endpoint *out);
+void endpoint_close(struct endpoint *ep);
+
+/* Reads "START_SECTOR SECTOR_COUNT" lines; "-" is stdin. */
+int extents_file_read(const char *path, struct ferry_extent **out, size_t *n);
+
+/* Progress on stderr: a bar on a TTY, else a line a second when forced. */
+struct progress {
+  bool bar, lines;
+  double t0, last;
+  const char *label;
+};
+void progress_init(struct progress *p, const char *label, bool force);
+int progress_cb(void *opaque, uint64_t done, uint64_t total);
+void progress_end(struct progress *p);
+
+/* Set by SIGINT/SIGTERM; the progress callback cancels the copy. */
+extern volatile int cli_interrupted;
+void cli_catch_signals(void);
+
+double now_seconds(void);
+void human_size(uint64_t bytes, char *buf, size_t len);
+/* Parses sizes like 2M, 1MiB, 4096; false on bad input. */
+bool parse_size(const char *s, uint64_t *out);
+bool parse_uint(const char *s, unsigned *out);
+
+int cmd_sync(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,94 @@
+/* ferry info URI: size and allocation summary of a volume. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_info(int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  bool json = false;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (c == 'j')
+      json = true;
+    else {
+      FILE *f = c == 'h' ? stdout : stderr;
+      fprintf(f, "Usage: ferry info URI [--json]\n\n"
+                 "Prints a volume's size and how much of it is data, zero\n"
+                 "and unallocated (from SEEK_DATA or NBD block status).\n");
+      return c == 'h' ? EXIT_OK : EXIT_USAGE;
+    }
+  }
+  if (argc - optind != 1) {
+    fprintf(stderr, "Usage: ferry info URI [--json]\n");
+    return EXIT_USAGE;
+  }
+  struct endpoint ep;
+  int r = endpoint_open(argv[optind], false, &ep);
+  if (r < 0) {
+    if (r == -1)
+      fprintf(stderr, "ferry info: %s\n", ferry_last_error());
+    endpoint_close(&ep);
+    return r == -2 ? EXIT_USAGE : EXIT_FAILED;
+  }
+  struct ferry_volume *v = NULL;
+  struct ferry_extent_info *ext = NULL;
+  size_t n = 0;
+  if (ferry_volume_open(ep.client, ep.volume, FERRY_OPEN_READ, &v) < 0 ||
+      ferry_volume_extents(v, 0, ferry_volume_size(v), &ext, &n) < 0) {
+    fprintf(stderr, "ferry info: %s\n", ferry_last_error());
+    ferry_volume_close(v);
+    endpoint_close(&ep);
+    return EXIT_FAILED;
+  }
+  uint64_t data = 0, zero = 0, hole = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ext[i].flags & FERRY_EXTENT_HOLE)
+      hole += ext[i].length;
+    else if (ext[i].flags & FERRY_EXTENT_ZERO)
+      zero += ext[i].length;
+    else
+      data += ext[i].length;
+  }
+  int64_t size = ferry_volume_size(v);
+  if (json) {
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "uri", json_object_new_string(ep.display));
+    json_object_object_add(j, "name",
+                           json_object_new_string(ferry_volume_name(v)));
+    json_object_object_add(j, "size", json_object_new_int64(size));
+    json_object_object_add(j, "data_bytes", json_object_new_uint64(data));
+    json_object_object_add(j, "zero_bytes", json_object_new_uint64(zero));
+    json_object_object_add(j, "hole_bytes", json_object_new_uint64(hole));
+    json_object_object_add(j, "extents", json_object_new_uint64(n));
+    json_object_object_add(j, "multi_conn",
+        json_object_new_boolean(ferry_volume_can_multi_conn(v)));
+    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+  } else {
+    char s[32], d[32], z[32], h[32];
+    human_size(size, s, sizeof s);
+    human_size(data, d, sizeof d);
+    human_size(zero, z, sizeof z);
+    human_size(hole, h, sizeof h);
+    printf("volume:     %s\nsize:       %" PRId64 " (%s)\n"
+           "data:       %s\nzero:       %s\nunallocated: %s\nextents:    %zu\n"
+           "multi-conn: %s\n", ferry_volume_name(v), size, s, d, z, h, n,
+           ferry_volume_can_multi_conn(v) ? "yes" : "no");
+  }
+  free(ext);
+  ferry_volume_close(v);
+  endpoint_close(&ep);
+  return EXIT_OK;
+}

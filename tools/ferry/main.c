@@ -1,0 +1,67 @@
+/* ferry: the command line. One file per command group. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+  const char *name;
+  int (*fn)(int, char **);
+  const char *summary;
+} commands[] = {
+  { "sync", cmd_sync, "copy extents (or all allocated data) between volumes" },
+  { "info", cmd_info, "show a volume's size and allocation" },
+};
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+"Usage: ferry COMMAND [OPTIONS] ...\n"
+"\n"
+"VM snapshots and V2V migration with incremental block sync.\n"
+"\n"
+"Commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+"\n"
+"Volumes (SRC, DST, URI) are written as:\n"
+"  PATH, file:///PATH        a raw file or block device; qcow2, vmdk, vhdx,\n"
+"                            vdi and qed images are detected by their magic\n"
+"                            and served through a private qemu-nbd\n"
+"  nbd://HOST[:PORT]/EXPORT  an NBD server over TCP\n"
+"  nbd+unix:///EXPORT?socket=PATH\n"
+"                            an NBD server on a unix socket\n"
+"\n"
+"Exit codes:\n"
+"  0  success\n"
+"  1  the operation failed (the message names the volume and offset)\n"
+"  2  bad command line or bad input file; nothing was written\n"
+"  3  --verify found a difference\n"
+"  4  interrupted by SIGINT or SIGTERM\n"
+"\n"
+"Run 'ferry COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+      !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("ferry 0.1.0\n");
+    return EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name))
+      return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "ferry: unknown command '%s' (see 'ferry --help')\n",
+          argv[1]);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,75 @@
+/* Small helpers of the command line: sizes, numbers, time, signals. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+volatile int cli_interrupted;
+
+static void on_signal(int sig)
+{
+  cli_interrupted = sig;
+}
+
+void cli_catch_signals(void)
+{
+  struct sigaction sa = { .sa_handler = on_signal };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+double now_seconds(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void human_size(uint64_t b, char *buf, size_t len)
+{
+  const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+  double v = b;
+  int i = 0;
+  while (v >= 1024 && i < 5) {
+    v /= 1024;
+    i++;
+  }
+  snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+bool parse_uint(const char *s, unsigned *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (!*s || *end || errno || v > 1u << 30 || *s == '-')
+    return false;
+  *out = v;
+  return true;
+}
+
+bool parse_size(const char *s, uint64_t *out)
+{
+  char *end;
+  errno = 0;
+  if (!*s || *s == '-')
+    return false;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s)
+    return false;
+  uint64_t mul = 1;
+  if (!strcmp(end, "") || !strcmp(end, "B")) mul = 1;
+  else if (!strcasecmp(end, "K") || !strcmp(end, "KiB")) mul = 1ull << 10;
+  else if (!strcasecmp(end, "M") || !strcmp(end, "MiB")) mul = 1ull << 20;
+  else if (!strcasecmp(end, "G") || !strcmp(end, "GiB")) mul = 1ull << 30;
+  else return false;
+  if (v > UINT64_MAX / mul)
+    return false;
+  *out = v * mul;
+  return true;
+}
