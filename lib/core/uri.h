@@ -3,6 +3,7 @@
 #define FERRY_CORE_URI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct nbd_uri {
   bool is_unix;
