@@ -196,7 +196,10 @@ int cmd_sync(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
       json_object_object_add(j, nums[i].k, json_object_new_uint64(nums[i].v));
-    json_object_object_add(j, "seconds", json_object_new_double(st.seconds));
+    char secs[32];
+    snprintf(secs, sizeof secs, "%.3f", st.seconds);
+    json_object_object_add(j, "seconds",
+                           json_object_new_double_s(st.seconds, secs));
     puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
                                                JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
