@@ -31,6 +31,7 @@ struct req {
   char *buf;
   enum { PH_READ, PH_WRITE } phase;
   unsigned tries;
+  bool reconnecting;   /* the last try failed to reconnect */
   uint64_t retry_at;   /* ms, monotonic */
   unsigned pending;    /* sub-I/Os not yet done */
   int err;             /* first error of this phase */
@@ -194,6 +195,7 @@ static void start_phase(struct req *r)
 static void start_req(struct worker *w, struct req *r)
 {
   r->tries = 0;
+  r->reconnecting = false;
   r->nsub = 0;
   if (r->seg.kind == SEG_ZERO) {
     r->phase = PH_WRITE;
@@ -227,7 +229,9 @@ static void finish(struct worker *w, struct req *r)
   }
   if (r->err) {
     struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
-    if (volume_err_transient(r->err) && r->tries < e->retries) {
+    /* A server that refuses a reconnect may be restarting: try again. */
+    bool transient = volume_err_transient(r->err) || r->reconnecting;
+    if (transient && r->tries < e->retries) {
       r->tries++;
       r->retry_at = now_ms() + ((uint64_t)e->retry_delay_ms << (r->tries - 1));
       r->next = w->retry_list;
@@ -291,6 +295,7 @@ static void run_retries(struct worker *w, uint64_t *next_due)
       continue;
     }
     *pp = r->next;
+    r->reconnecting = rv < 0;
     if (rv < 0) { /* reconnect failed: counts as a try */
       r->err = ferry_last_errno() ? ferry_last_errno() : ENOTCONN;
       r->pending = 0;

@@ -69,7 +69,7 @@ bool volume_err_transient(int err)
 {
   switch (err) {
   case EIO: case EAGAIN: case EINTR: case ETIMEDOUT: case ECONNRESET:
-  case ECONNABORTED: case EPIPE: case ENOTCONN: case ESHUTDOWN:
+  case ECONNABORTED: case ECONNREFUSED: case EPIPE: case ENOTCONN: case ESHUTDOWN:
     return true;
   default:
     return false;
