@@ -567,20 +567,18 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
 
   if (!e.err && o->verify) {
     struct plan vp = { 0 };
-    vp.v = malloc((ranges->n ? ranges->n : 1) * sizeof *vp.v);
-    if (!vp.v) {
-      engine_fail(&e, ENOMEM, "out of memory");
+    int r = 0;
+    for (size_t i = 0; i < ranges->n && r == 0; i++)
+      r = plan_add(&vp, ranges->v[i].offset, ranges->v[i].length, SEG_COPY);
+    if (r < 0) {
+      engine_fail_last(&e);
     } else {
-      for (size_t i = 0; i < ranges->n; i++)
-        vp.v[i] = (struct seg){ ranges->v[i].offset, ranges->v[i].length,
-                                SEG_COPY };
-      vp.n = ranges->n;
       atomic_store(&e.done, 0);
       cursor_init(&e.cur, &vp, e.request_size, e.request_size);
       run_pass(&e, ws, n, verify_main, extents_total(ranges));
       cursor_destroy(&e.cur);
-      free(vp.v);
     }
+    plan_free(&vp);
     st->verified_bytes = atomic_load(&e.verified);
   }
   workers_free(ws, n);

@@ -5,49 +5,36 @@
 #include "../core/error.h"
 #include "plan.h"
 
-static int plan_add(struct plan *p, uint64_t off, uint64_t len,
-                    enum seg_kind kind)
+int plan_add(struct plan *p, uint64_t off, uint64_t len, enum seg_kind kind)
 {
-  if (len == 0)
-    return 0;
   if (kind == SEG_COPY)
     p->copy_bytes += len;
   else
     p->zero_bytes += len;
-  if (p->n > 0) {
-    struct seg *last = &p->v[p->n - 1];
-    if (last->kind == kind && last->offset + last->length == off) {
-      last->length += len;
-      return 0;
-    }
-  }
-  if (p->n == p->cap) {
-    size_t cap = p->cap ? p->cap * 2 : 64;
-    struct seg *v = realloc(p->v, cap * sizeof *v);
-    if (!v)
-      return ferry_error(ENOMEM, "out of memory for the copy plan");
-    p->v = v;
-    p->cap = cap;
-  }
-  p->v[p->n++] = (struct seg){ off, len, kind };
-  return 0;
+  return extent_map_add(&p->m, off, len,
+                        kind == SEG_ZERO ? FERRY_EXTENT_ZERO : 0);
 }
 
 void plan_free(struct plan *p)
 {
-  free(p->v);
+  extent_map_free(&p->m);
   *p = (struct plan){ 0 };
+}
+
+static enum seg_kind kind_of(const struct ferry_extent_info *e)
+{
+  return e->flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY;
 }
 
 /* Drops ZERO segments, or parts of them, where dst already reads as zero. */
 static int skip_known_zero(struct plan *p, struct ferry_volume *dst)
 {
   uint64_t lo = UINT64_MAX, hi = 0;
-  for (size_t i = 0; i < p->n; i++)
-    if (p->v[i].kind == SEG_ZERO) {
-      if (p->v[i].offset < lo)
-        lo = p->v[i].offset;
-      hi = p->v[i].offset + p->v[i].length;
+  for (size_t i = 0; i < p->m.n; i++)
+    if (kind_of(&p->m.v[i]) == SEG_ZERO) {
+      if (p->m.v[i].offset < lo)
+        lo = p->m.v[i].offset;
+      hi = p->m.v[i].offset + p->m.v[i].length;
     }
   if (hi == 0 || !dst->ops->extents)
     return 0;
@@ -59,9 +46,9 @@ static int skip_known_zero(struct plan *p, struct ferry_volume *dst)
   }
   struct plan out = { 0 };
   size_t j = 0;
-  for (size_t i = 0; i < p->n && r == 0; i++) {
-    struct seg s = p->v[i];
-    if (s.kind == SEG_COPY) {
+  for (size_t i = 0; i < p->m.n && r == 0; i++) {
+    struct ferry_extent_info s = p->m.v[i];
+    if (kind_of(&s) == SEG_COPY) {
       r = plan_add(&out, s.offset, s.length, SEG_COPY);
       continue;
     }
@@ -127,7 +114,7 @@ void cursor_init(struct cursor *c, const struct plan *p, uint64_t copy_max,
   pthread_mutex_init(&c->lock, NULL);
   c->p = p;
   c->i = 0;
-  c->pos = p->n ? p->v[0].offset : 0;
+  c->pos = p->m.n ? p->m.v[0].offset : 0;
   c->copy_max = copy_max;
   c->zero_max = zero_max;
 }
@@ -140,17 +127,17 @@ void cursor_destroy(struct cursor *c)
 bool cursor_next(struct cursor *c, struct seg *out)
 {
   pthread_mutex_lock(&c->lock);
-  bool ok = c->i < c->p->n;
+  bool ok = c->i < c->p->m.n;
   if (ok) {
-    const struct seg *s = &c->p->v[c->i];
+    const struct ferry_extent_info *s = &c->p->m.v[c->i];
     uint64_t end = s->offset + s->length;
-    uint64_t max = s->kind == SEG_COPY ? c->copy_max : c->zero_max;
+    out->kind = kind_of(s);
+    uint64_t max = out->kind == SEG_COPY ? c->copy_max : c->zero_max;
     out->offset = c->pos;
     out->length = extent_split_first(c->pos, end - c->pos, max);
-    out->kind = s->kind;
     c->pos += out->length;
-    if (c->pos >= end && ++c->i < c->p->n)
-      c->pos = c->p->v[c->i].offset;
+    if (c->pos >= end && ++c->i < c->p->m.n)
+      c->pos = c->p->m.v[c->i].offset;
   }
   pthread_mutex_unlock(&c->lock);
   return ok;

@@ -16,11 +16,14 @@ struct seg {
   enum seg_kind kind;
 };
 
+/* Segments are kept as an allocation map: flags 0 is COPY,
+ * FERRY_EXTENT_ZERO is ZERO. */
 struct plan {
-  struct seg *v;
-  size_t n, cap;
+  struct extent_map m;
   uint64_t copy_bytes, zero_bytes, skipped_bytes;
 };
+
+int plan_add(struct plan *p, uint64_t off, uint64_t len, enum seg_kind kind);
 
 /* Splits each range by the source's allocation map (unless read_all): data
  * becomes COPY, what reads as zero becomes ZERO, and ZERO parts where the

@@ -19,8 +19,6 @@ struct cb_priv {
 
 static struct cb_priv *P(struct ferry_volume *v) { return v->priv; }
 
-static const char zero_buf[1 << 20];
-
 static int cb_result(struct ferry_volume *v, const char *what, int r,
                      uint64_t len, uint64_t off)
 {
@@ -58,15 +56,7 @@ static int cb_pwrite(struct ferry_volume *v, const void *buf, size_t len,
 
 static int cb_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
 {
-  while (len > 0) {
-    uint64_t n = len < sizeof zero_buf ? len : sizeof zero_buf;
-    int r = cb_pwrite(v, zero_buf, n, off);
-    if (r < 0)
-      return r;
-    off += n;
-    len -= n;
-  }
-  return 0;
+  return volume_zero_by_writes(v, len, off);
 }
 
 static int cb_flush(struct ferry_volume *v)
@@ -112,7 +102,7 @@ int callback_volume_open(struct client *c, const char *volume_id, int mode,
   p->c = c;
   v->priv = p;
   v->writable = mode == FERRY_OPEN_WRITE;
-  v->zero_max = sizeof zero_buf;
+  v->zero_max = sizeof volume_zero_buf;
   *out = v;
   return 0;
 }

@@ -25,8 +25,6 @@ struct file_priv {
   atomic_int refs; /* clones share the descriptor: pread/pwrite are safe */
 };
 
-static const char zero_buf[1 << 20];
-
 static struct file_priv *P(struct ferry_volume *v) { return v->priv; }
 
 static int io_error(struct ferry_volume *v, const char *what, uint64_t len,
@@ -80,15 +78,7 @@ static int file_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
     return io_error(v, "punch hole", len, off, errno);
   if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
     return 0;
-  while (len > 0) {
-    uint64_t n = len < sizeof zero_buf ? len : sizeof zero_buf;
-    int r = file_pwrite(v, zero_buf, n, off);
-    if (r < 0)
-      return r;
-    off += n;
-    len -= n;
-  }
-  return 0;
+  return volume_zero_by_writes(v, len, off);
 }
 
 static int file_flush(struct ferry_volume *v)

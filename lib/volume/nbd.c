@@ -97,21 +97,13 @@ static int nbd_vol_pwrite(struct ferry_volume *v, const void *buf, size_t len,
                                                  : 0;
 }
 
-static const char zero_buf[1 << 20];
-
 static int nbd_vol_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
 {
+  if (!P(v)->can_zero)
+    return volume_zero_by_writes(v, len, off);
   while (len > 0) {
-    uint64_t n;
-    int r;
-    if (P(v)->can_zero) {
-      n = len < NBD_ZERO_MAX ? len : NBD_ZERO_MAX;
-      r = nbd_zero(P(v)->h, n, off, 0);
-    } else {
-      n = len < sizeof zero_buf ? len : sizeof zero_buf;
-      r = nbd_pwrite(P(v)->h, zero_buf, n, off, 0);
-    }
-    if (r)
+    uint64_t n = len < NBD_ZERO_MAX ? len : NBD_ZERO_MAX;
+    if (nbd_zero(P(v)->h, n, off, 0))
       return nbd_err(v, "zero", n, off);
     off += n;
     len -= n;
@@ -200,8 +192,8 @@ static int nbd_vol_aio_start(struct ferry_volume *v, struct vio *io)
   default:
     if (P(v)->can_zero)
       r = nbd_aio_zero(h, io->len, io->offset, cb, 0);
-    else if (io->len <= sizeof zero_buf)
-      r = nbd_aio_pwrite(h, zero_buf, io->len, io->offset, cb, 0);
+    else if (io->len <= sizeof volume_zero_buf)
+      r = nbd_aio_pwrite(h, volume_zero_buf, io->len, io->offset, cb, 0);
     else
       return ferry_error(EINVAL, "%s: zero request of %" PRIu64 " bytes is "
                          "too large for a server without write-zeroes",
@@ -334,7 +326,7 @@ static int open_with(const char *name, const char *identity, int mode,
   if (argv)
     v->can_multi_conn = mode == FERRY_OPEN_READ;
   v->thread_safe = true; /* each clone is a separate handle */
-  v->zero_max = p->can_zero ? NBD_ZERO_MAX : sizeof zero_buf;
+  v->zero_max = p->can_zero ? NBD_ZERO_MAX : sizeof volume_zero_buf;
   *out = v;
   return 0;
 }

@@ -65,6 +65,21 @@ void volume_free(struct ferry_volume *v)
   free(v);
 }
 
+const char volume_zero_buf[1 << 20];
+
+int volume_zero_by_writes(struct ferry_volume *v, uint64_t len, uint64_t off)
+{
+  while (len > 0) {
+    uint64_t n = len < sizeof volume_zero_buf ? len : sizeof volume_zero_buf;
+    int r = v->ops->pwrite(v, volume_zero_buf, n, off);
+    if (r < 0)
+      return r;
+    off += n;
+    len -= n;
+  }
+  return 0;
+}
+
 bool volume_err_transient(int err)
 {
   switch (err) {

@@ -75,6 +75,12 @@ void volume_free(struct ferry_volume *v);
 /* Runs one I/O to completion synchronously, async backends included. */
 int volume_io_sync(struct ferry_volume *v, struct vio *io);
 
+/* 1 MiB of zeroes, for backends that zero by writing. */
+extern const char volume_zero_buf[1 << 20];
+
+/* Zeroes [off, off+len) with ops->pwrite of volume_zero_buf. */
+int volume_zero_by_writes(struct ferry_volume *v, uint64_t len, uint64_t off);
+
 /* True for errno values worth retrying: EIO, EAGAIN, dropped connections. */
 bool volume_err_transient(int err);
 
