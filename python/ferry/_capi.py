@@ -1,0 +1,181 @@
+"""Loads libferry and declares its C API for ctypes.
+
+The structures mirror include/ferry/*.h field for field: ctypes lays them out
+with the platform's C rules, so a field added, removed or reordered in a
+header must be changed here too (tests/python checks this against the
+compiler).
+"""
+import ctypes
+import ctypes.util
+import operator
+import os
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char_p,
+                    c_double, c_int, c_int64, c_size_t, c_uint, c_uint64,
+                    c_void_p)
+
+SONAME = "libferry.so.0"
+SECTOR_SIZE = 512
+
+# enum ferry_sync_mode (sync.h)
+SYNC_EXTENTS, SYNC_ALLOCATED, SYNC_ALL = 0, 1, 2
+# volume.h
+OPEN_READ, OPEN_WRITE = 0, 1
+EXTENT_HOLE, EXTENT_ZERO = 1, 2
+
+
+def library_path():
+    """FERRY_LIB, else FERRY_BUILD, else the source tree's build directory,
+    else whatever the dynamic linker finds."""
+    if os.environ.get("FERRY_LIB"):
+        return os.environ["FERRY_LIB"]
+    if os.environ.get("FERRY_BUILD"):
+        return os.path.join(os.environ["FERRY_BUILD"], "lib", SONAME)
+    here = os.path.dirname(os.path.abspath(__file__))
+    tree = os.path.normpath(os.path.join(here, "..", "..", "build", "lib",
+                                         SONAME))
+    if os.path.exists(tree):
+        return tree
+    return ctypes.util.find_library("ferry") or SONAME
+
+
+def to_c_string(value):
+    """str, bytes or a path as a C string; None stays NULL."""
+    return None if value is None else os.fsencode(value)
+
+
+# client_t's callbacks. buf is char * in C, but as c_char_p ctypes would hand
+# Python a bytes copy cut at the first NUL: as c_void_p it is the address.
+IO_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_uint64, c_uint64)
+CLOSE_FN = CFUNCTYPE(c_int, c_void_p)
+PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_uint64)
+
+
+class ClientT(Structure):
+    """typedef struct client client_t (ferry.h)."""
+    _fields_ = [
+        ("client", c_void_p),
+        ("read", IO_FN),
+        ("write", IO_FN),
+        ("close_client", CLOSE_FN),
+    ]
+
+
+class ExtentT(Structure):
+    """struct ferry_extent (sync.h): a byte range."""
+    _fields_ = [
+        ("offset", c_uint64),
+        ("length", c_uint64),
+    ]
+
+
+class SyncOptsT(Structure):
+    """struct ferry_sync_opts (sync.h)."""
+    _fields_ = [
+        ("mode", c_int),  # enum ferry_sync_mode
+        ("request_size", c_uint64),
+        ("requests", c_uint),
+        ("workers", c_uint),
+        ("retries", c_uint),
+        ("retry_delay_ms", c_uint),
+        ("verify", c_bool),
+        ("no_zero_detect", c_bool),
+        ("progress", PROGRESS_FN),
+        ("progress_opaque", c_void_p),
+    ]
+
+
+class SyncStatsT(Structure):
+    """struct ferry_sync_stats (sync.h)."""
+    _fields_ = [
+        ("total_bytes", c_uint64),
+        ("copied_bytes", c_uint64),
+        ("zeroed_bytes", c_uint64),
+        ("skipped_bytes", c_uint64),
+        ("verified_bytes", c_uint64),
+        ("retries", c_uint64),
+        ("workers", c_uint),
+        ("requests", c_uint),
+        ("request_size", c_uint64),
+        ("seconds", c_double),
+    ]
+
+
+class ExtentInfoT(Structure):
+    """struct ferry_extent_info (volume.h)."""
+    _fields_ = [
+        ("offset", c_uint64),
+        ("length", c_uint64),
+        ("flags", c_uint),
+    ]
+
+
+def _load():
+    path = library_path()
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        raise ImportError(f"ferry: cannot load {path} ({e}); set FERRY_LIB "
+                          "to libferry.so.0 or FERRY_BUILD to the meson "
+                          "build directory") from e
+
+
+lib = _load()
+# ferry_volume_extents() hands back malloc()ed memory: free it with libc's.
+_libc = ctypes.CDLL(None)
+
+
+def _declare(library, name, restype, *argtypes):
+    fn = getattr(library, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+CLIENT_P = POINTER(ClientT)
+VOLUME_P = c_void_p  # struct ferry_volume * is opaque
+
+create_client = _declare(lib, "create_client", CLIENT_P, c_int, c_char_p,
+                         c_char_p, c_char_p, c_char_p, c_char_p, c_char_p)
+destroy_client = _declare(lib, "destroy_client", c_int, CLIENT_P)
+ferry_sync = _declare(lib, "ferry_sync", c_int, CLIENT_P, CLIENT_P, c_char_p,
+                      c_char_p, POINTER(c_uint64), POINTER(c_uint64), c_int)
+
+ferry_sync_opts_init = _declare(lib, "ferry_sync_opts_init", None,
+                                POINTER(SyncOptsT))
+ferry_sync_ex = _declare(lib, "ferry_sync_ex", c_int, CLIENT_P, CLIENT_P,
+                         c_char_p, c_char_p, POINTER(ExtentT), c_size_t,
+                         POINTER(SyncOptsT), POINTER(SyncStatsT))
+
+ferry_last_error = _declare(lib, "ferry_last_error", c_char_p)
+ferry_last_errno = _declare(lib, "ferry_last_errno", c_int)
+
+ferry_volume_open = _declare(lib, "ferry_volume_open", c_int, CLIENT_P,
+                             c_char_p, c_int, POINTER(VOLUME_P))
+ferry_volume_close = _declare(lib, "ferry_volume_close", None, VOLUME_P)
+ferry_volume_size = _declare(lib, "ferry_volume_size", c_int64, VOLUME_P)
+ferry_volume_name = _declare(lib, "ferry_volume_name", c_char_p, VOLUME_P)
+ferry_volume_can_multi_conn = _declare(lib, "ferry_volume_can_multi_conn",
+                                       c_bool, VOLUME_P)
+ferry_volume_pread = _declare(lib, "ferry_volume_pread", c_int, VOLUME_P,
+                              c_void_p, c_size_t, c_uint64)
+ferry_volume_pwrite = _declare(lib, "ferry_volume_pwrite", c_int, VOLUME_P,
+                               c_void_p, c_size_t, c_uint64)
+ferry_volume_zero = _declare(lib, "ferry_volume_zero", c_int, VOLUME_P,
+                             c_uint64, c_uint64)
+ferry_volume_flush = _declare(lib, "ferry_volume_flush", c_int, VOLUME_P)
+ferry_volume_extents = _declare(lib, "ferry_volume_extents", c_int, VOLUME_P,
+                                c_uint64, c_uint64,
+                                POINTER(POINTER(ExtentInfoT)),
+                                POINTER(c_size_t))
+
+free = _declare(_libc, "free", None, c_void_p)
+
+
+def unsigned(name, value, bits=64):
+    """value as an unsigned C integer of `bits` bits. ctypes would wrap a
+    negative or too big number silently."""
+    value = operator.index(value)  # TypeError for 1.5 or "2"
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{name} must be from 0 to {(1 << bits) - 1}, "
+                         f"not {value}")
+    return value
