@@ -34,6 +34,7 @@ bench: build
 
 install: build
 	@ninja -C $(BUILD) install
+	@if [ "$$(id -u)" -eq 0 ] && [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
