@@ -53,6 +53,7 @@ struct ferry_sync_stats {
   unsigned requests;
   uint64_t request_size;
   double seconds;
+  bool wrote;             /* a write or zero reached the destination */
 };
 
 void ferry_sync_opts_init(struct ferry_sync_opts *opts);

@@ -15,6 +15,10 @@ struct client_ops {
   int (*connect)(struct ferry_client *fc);
   int (*open_volume)(struct ferry_client *fc, const char *volume_id, int mode,
                      struct ferry_volume **out);
+  /* What a volume is, without opening it (for the same-volume check);
+   * equal strings are the same volume. */
+  int (*identify)(struct ferry_client *fc, const char *volume_id, char *buf,
+                  size_t len);
   void (*disconnect)(struct ferry_client *fc);
 };
 

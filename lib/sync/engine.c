@@ -58,6 +58,7 @@ struct engine {
   struct cursor cur;
   atomic_uint_fast64_t done, copied, zeroed, retried, verified;
   atomic_int stop;
+  atomic_int wrote;
   pthread_mutex_t lock; /* guards err, msg, finished; with cond */
   pthread_cond_t cond;
   unsigned finished;
@@ -183,6 +184,8 @@ static void plan_writes(struct req *r)
 static void start_phase(struct req *r)
 {
   struct worker *w = r->w;
+  if (r->phase == PH_WRITE)
+    atomic_store(&w->e->wrote, 1);
   r->err = 0;
   r->failed = NULL;
   r->pending = r->nsub;
@@ -238,6 +241,7 @@ static void finish(struct worker *w, struct req *r)
       w->retry_list = r;
       return;
     }
+    atomic_fetch_add(&e->retried, r->tries);
     char msg[1024];
     snprintf(msg, sizeof msg, "%s: %s of %" PRIu64 " bytes at offset %"
              PRIu64 " (sector %" PRIu64 ") failed%s: %s", v->name,
@@ -248,8 +252,7 @@ static void finish(struct worker *w, struct req *r)
     release(w, r);
     return;
   }
-  if (r->tries)
-    atomic_fetch_add(&e->retried, r->tries);
+  atomic_fetch_add(&e->retried, r->tries);
   if (r->phase == PH_READ) {
     r->phase = PH_WRITE;
     r->tries = 0;
@@ -556,14 +559,13 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
 
   uint64_t total = plan->copy_bytes + plan->zero_bytes;
   uint64_t zmax = dst->zero_max < (64ull << 20) ? dst->zero_max : 64ull << 20;
-  if (zmax < e.request_size)
-    zmax = e.request_size;
   cursor_init(&e.cur, plan, e.request_size, zmax);
   run_pass(&e, ws, n, worker_main, total);
   cursor_destroy(&e.cur);
   st->copied_bytes = atomic_load(&e.copied);
   st->zeroed_bytes = atomic_load(&e.zeroed);
   st->retries = atomic_load(&e.retried);
+  st->wrote = atomic_load(&e.wrote);
 
   if (!e.err && o->verify) {
     struct plan vp = { 0 };

@@ -113,6 +113,15 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   struct ferry_volume *src = NULL, *dst = NULL;
   struct extent_list ranges = { 0 };
   struct plan plan = { 0 };
+  /* Before opening: an image opened twice would trip qemu's lock first. */
+  char ida[1024], idb[1024];
+  volume_identify(src_client, src_volume, ida, sizeof ida);
+  volume_identify(dest_client, dest_volume, idb, sizeof idb);
+  if (*ida && strcmp(ida, idb) == 0) {
+    r = ferry_error(EINVAL, "source and destination are the same volume "
+                    "('%s' and '%s')", src_volume, dest_volume);
+    goto out;
+  }
   if ((r = ferry_volume_open(src_client, src_volume, FERRY_OPEN_READ,
                              &src)) < 0) {
     ferry_error_prefix("source: ");
@@ -121,11 +130,6 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   if ((r = ferry_volume_open(dest_client, dest_volume, FERRY_OPEN_WRITE,
                              &dst)) < 0) {
     ferry_error_prefix("destination: ");
-    goto out;
-  }
-  if (strcmp(src->identity, dst->identity) == 0) {
-    r = ferry_error(EINVAL, "source and destination are the same volume "
-                    "(%s)", src->name);
     goto out;
   }
   if ((r = make_ranges(src, dst, extents, n, o.mode, &ranges)) < 0)

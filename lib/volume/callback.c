@@ -81,19 +81,24 @@ static const struct volume_ops callback_ops = {
   .close = cb_close,
 };
 
+void callback_identity(struct client *c, const char *volume_id, char *buf,
+                       size_t len)
+{
+  /* Both pointers: callbacks may be closures with a NULL c->client. */
+  snprintf(buf, len, "callback:%p:%p:%s", (void *)c, c->client, volume_id);
+}
+
 int callback_volume_open(struct client *c, const char *volume_id, int mode,
                          struct ferry_volume **out)
 {
   if (mode == FERRY_OPEN_WRITE ? !c->write : !c->read)
     return ferry_error(EINVAL, "hand-made client has no %s callback",
                        mode == FERRY_OPEN_WRITE ? "write" : "read");
-  char name[512], ident[600];
+  char name[512];
   snprintf(name, sizeof name, "volume '%s' of a hand-made client",
            volume_id);
-  snprintf(ident, sizeof ident, "callback:%p:%p:%s", (void *)c, c->client,
-           volume_id);
   struct cb_priv *p = calloc(1, sizeof *p);
-  struct ferry_volume *v = p ? volume_new(&callback_ops, name, ident) : NULL;
+  struct ferry_volume *v = p ? volume_new(&callback_ops, name) : NULL;
   if (!v || !(p->id = strdup(volume_id))) {
     free(p);
     volume_free(v);

@@ -131,7 +131,7 @@ static const struct volume_ops file_ops;
 
 static int file_clone(struct ferry_volume *v, struct ferry_volume **out)
 {
-  struct ferry_volume *c = volume_new(&file_ops, v->name, v->identity);
+  struct ferry_volume *c = volume_new(&file_ops, v->name);
   if (!c)
     return ferry_error(ENOMEM, "out of memory");
   c->size = v->size;
@@ -180,8 +180,12 @@ static bool bad_name_char(const char *s)
  * path outside it. */
 static int open_beneath(const char *root, const char *id, int flags)
 {
-  if (strcmp(root, "/") == 0)
-    return open(id[0] == '/' ? id : id, flags | O_CLOEXEC);
+  if (strcmp(root, "/") == 0) { /* nothing escapes "/" */
+    int fd = open(id, flags | O_CLOEXEC);
+    if (fd < 0)
+      return ferry_error(errno, "volume '%s': %s", id, strerror(errno));
+    return fd;
+  }
   size_t rl = strlen(root);
   while (rl > 1 && root[rl - 1] == '/')
     rl--;
@@ -222,6 +226,12 @@ static int open_beneath(const char *root, const char *id, int flags)
   return fd;
 }
 
+static void file_identity(const struct stat *st, char *buf, size_t len)
+{
+  snprintf(buf, len, "file:%ju:%ju", (uintmax_t)st->st_dev,
+           (uintmax_t)st->st_ino);
+}
+
 int file_volume_open(const char *root, const char *id, int mode,
                      struct ferry_volume **out)
 {
@@ -238,9 +248,7 @@ int file_volume_open(const char *root, const char *id, int mode,
     return ferry_error(EINVAL, "volume '%s' is not a regular file or block "
                        "device", id);
   }
-  char ident[64], path[PATH_MAX], link[64];
-  snprintf(ident, sizeof ident, "file:%ju:%ju", (uintmax_t)st.st_dev,
-           (uintmax_t)st.st_ino);
+  char path[PATH_MAX], link[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t pl = readlink(link, path, sizeof path - 1);
   if (pl < 0)
@@ -253,11 +261,11 @@ int file_volume_open(const char *root, const char *id, int mode,
   const char *fmt = hn > 0 ? probe_format(head, hn) : NULL;
   if (fmt) {
     close(fd);
-    return nbd_volume_open_image(path, fmt, ident, mode, out);
+    return nbd_volume_open_image(path, fmt, mode, out);
   }
 
   struct file_priv *p = calloc(1, sizeof *p);
-  struct ferry_volume *v = p ? volume_new(&file_ops, path, ident) : NULL;
+  struct ferry_volume *v = p ? volume_new(&file_ops, path) : NULL;
   if (!v) {
     free(p);
     close(fd);
@@ -302,8 +310,24 @@ static int file_open_volume(struct ferry_client *fc, const char *id, int mode,
   return file_volume_open(fc->host, id, mode, out);
 }
 
+static int file_identify(struct ferry_client *fc, const char *id, char *buf,
+                         size_t len)
+{
+  int fd = *id ? open_beneath(fc->host, id, O_PATH) : -EINVAL;
+  if (fd < 0)
+    return fd;
+  struct stat st;
+  int r = fstat(fd, &st);
+  close(fd);
+  if (r < 0)
+    return -errno;
+  file_identity(&st, buf, len);
+  return 0;
+}
+
 const struct client_ops file_client_ops = {
   .name = "file",
   .connect = file_connect,
   .open_volume = file_open_volume,
+  .identify = file_identify,
 };

@@ -287,12 +287,12 @@ static char **argv_dup(char *const *argv)
 
 static const struct volume_ops nbd_ops;
 
-static int open_with(const char *name, const char *identity, int mode,
+static int open_with(const char *name, int mode,
                      const struct nbd_uri *uri, char *const *argv,
                      struct ferry_volume **out)
 {
   struct nbd_priv *p = calloc(1, sizeof *p);
-  struct ferry_volume *v = p ? volume_new(&nbd_ops, name, identity) : NULL;
+  struct ferry_volume *v = p ? volume_new(&nbd_ops, name) : NULL;
   if (!v) {
     free(p);
     return ferry_error(ENOMEM, "out of memory");
@@ -337,7 +337,7 @@ static int nbd_vol_clone(struct ferry_volume *v, struct ferry_volume **out)
     return ferry_error(ENOTSUP, "%s: the server does not allow multi-conn",
                        v->name);
   struct nbd_priv *p = P(v);
-  return open_with(v->name, v->identity, p->mode, &p->uri, p->argv, out);
+  return open_with(v->name, p->mode, &p->uri, p->argv, out);
 }
 
 static const struct volume_ops nbd_ops = {
@@ -357,22 +357,24 @@ static const struct volume_ops nbd_ops = {
   .close = nbd_vol_close,
 };
 
+/* A URI's canonical spelling: its name in messages and its identity. */
+static void uri_name(const struct nbd_uri *uri, char *buf, size_t len)
+{
+  if (uri->is_unix)
+    snprintf(buf, len, "nbd+unix:///%s?socket=%s", uri->export, uri->socket);
+  else
+    snprintf(buf, len, "nbd://%s:%s/%s", uri->host, uri->port, uri->export);
+}
+
 int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
                         struct ferry_volume **out)
 {
-  char name[1024], ident[1024];
-  if (uri->is_unix)
-    snprintf(name, sizeof name, "nbd+unix:///%s?socket=%s", uri->export,
-             uri->socket);
-  else
-    snprintf(name, sizeof name, "nbd://%s:%s/%s", uri->host, uri->port,
-             uri->export);
-  snprintf(ident, sizeof ident, "%s", name);
-  return open_with(name, ident, mode, uri, NULL, out);
+  char name[1024];
+  uri_name(uri, name, sizeof name);
+  return open_with(name, mode, uri, NULL, out);
 }
 
-int nbd_volume_open_image(const char *path, const char *format,
-                          const char *identity, int mode,
+int nbd_volume_open_image(const char *path, const char *format, int mode,
                           struct ferry_volume **out)
 {
   char fmt[32];
@@ -382,7 +384,7 @@ int nbd_volume_open_image(const char *path, const char *format,
                    "--", (char *)path, NULL };
   char name[4200];
   snprintf(name, sizeof name, "%s (%s via qemu-nbd)", path, format);
-  return open_with(name, identity, mode, NULL, argv, out);
+  return open_with(name, mode, NULL, argv, out);
 }
 
 /* The nbd client: host is an NBD URI; a volume id names the export. */
@@ -394,21 +396,40 @@ static int nbd_client_connect(struct ferry_client *fc)
   return r;
 }
 
+/* The client's URI with the volume id, when given, as its export. */
+static int client_uri(struct ferry_client *fc, const char *id,
+                      struct nbd_uri *u)
+{
+  int r = nbd_uri_parse(fc->host, u);
+  if (r < 0 || !*id)
+    return r;
+  free(u->export);
+  if (!(u->export = strdup(id))) {
+    nbd_uri_free(u);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
 static int nbd_client_open_volume(struct ferry_client *fc, const char *id,
                                   int mode, struct ferry_volume **out)
 {
   struct nbd_uri u;
-  int r = nbd_uri_parse(fc->host, &u);
+  int r = client_uri(fc, id, &u);
   if (r < 0)
     return r;
-  if (*id) {
-    free(u.export);
-    if (!(u.export = strdup(id))) {
-      nbd_uri_free(&u);
-      return ferry_error(ENOMEM, "out of memory");
-    }
-  }
   r = nbd_volume_open_uri(&u, mode, out);
+  nbd_uri_free(&u);
+  return r;
+}
+
+static int nbd_client_identify(struct ferry_client *fc, const char *id,
+                               char *buf, size_t len)
+{
+  struct nbd_uri u;
+  int r = client_uri(fc, id, &u);
+  if (r == 0)
+    uri_name(&u, buf, len);
   nbd_uri_free(&u);
   return r;
 }
@@ -417,4 +438,5 @@ const struct client_ops nbd_client_ops = {
   .name = "nbd",
   .connect = nbd_client_connect,
   .open_volume = nbd_client_open_volume,
+  .identify = nbd_client_identify,
 };

@@ -40,7 +40,7 @@ void extent_map_free(struct extent_map *m)
 }
 
 struct ferry_volume *volume_new(const struct volume_ops *ops,
-                                const char *name, const char *identity)
+                                const char *name)
 {
   struct ferry_volume *v = calloc(1, sizeof *v);
   if (!v)
@@ -48,8 +48,7 @@ struct ferry_volume *volume_new(const struct volume_ops *ops,
   v->ops = ops;
   v->size = -1;
   v->name = strdup(name);
-  v->identity = strdup(identity);
-  if (!v->name || !v->identity) {
+  if (!v->name) {
     volume_free(v);
     return NULL;
   }
@@ -61,7 +60,6 @@ void volume_free(struct ferry_volume *v)
   if (!v)
     return;
   free(v->name);
-  free(v->identity);
   free(v);
 }
 
@@ -142,6 +140,17 @@ int ferry_volume_open(struct client *c, const char *volume_id, int mode,
   if (!fc)
     return callback_volume_open(c, volume_id, mode, out);
   return fc->ops->open_volume(fc, volume_id, mode, out);
+}
+
+void volume_identify(struct client *c, const char *volume_id, char *buf,
+                     size_t len)
+{
+  struct ferry_client *fc = ferry_client_of(c);
+  buf[0] = '\0';
+  if (!fc)
+    callback_identity(c, volume_id, buf, len);
+  else if (fc->ops->identify && fc->ops->identify(fc, volume_id, buf, len) < 0)
+    buf[0] = '\0'; /* opening will report the problem */
 }
 
 void ferry_volume_close(struct ferry_volume *v)

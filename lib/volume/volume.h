@@ -58,7 +58,6 @@ struct volume_ops {
 struct ferry_volume {
   const struct volume_ops *ops;
   char *name;      /* for messages */
-  char *identity;  /* equal identities are the same volume */
   int64_t size;    /* -1 unknown */
   uint64_t zero_max; /* largest zero request worth sending at once */
   bool writable;
@@ -67,9 +66,9 @@ struct ferry_volume {
   void *priv;
 };
 
-/* Allocates a volume with name and identity copied; NULL on ENOMEM. */
+/* Allocates a volume with its name copied; NULL on ENOMEM. */
 struct ferry_volume *volume_new(const struct volume_ops *ops,
-                                const char *name, const char *identity);
+                                const char *name);
 void volume_free(struct ferry_volume *v);
 
 /* Runs one I/O to completion synchronously, async backends included. */
@@ -89,6 +88,11 @@ bool volume_err_transient(int err);
 int volume_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
                    struct extent_map *m);
 
+/* The identity a volume would have once open, or "" when it cannot be
+ * told without opening it. */
+void volume_identify(struct client *c, const char *volume_id, char *buf,
+                     size_t len);
+
 /* Backends. */
 int file_volume_open(const char *root, const char *volume_id, int mode,
                      struct ferry_volume **out);
@@ -97,11 +101,12 @@ int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
                         struct ferry_volume **out);
 /* Serves path (an image of the given format) through qemu-nbd started by
  * libnbd's systemd socket activation. */
-int nbd_volume_open_image(const char *path, const char *format,
-                          const char *identity, int mode,
+int nbd_volume_open_image(const char *path, const char *format, int mode,
                           struct ferry_volume **out);
 struct client;
 int callback_volume_open(struct client *c, const char *volume_id, int mode,
                          struct ferry_volume **out);
+void callback_identity(struct client *c, const char *volume_id, char *buf,
+                       size_t len);
 
 #endif

@@ -97,6 +97,7 @@ class SyncStatsT(Structure):
         ("requests", c_uint),
         ("request_size", c_uint64),
         ("seconds", c_double),
+        ("wrote", c_bool),
     ]
 
 

@@ -24,6 +24,7 @@ class SyncStats:
     requests: int
     request_size: int
     seconds: float
+    wrote: bool          # a write or zero reached the destination
 
 
 class _Progress:

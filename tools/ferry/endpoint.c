@@ -46,7 +46,11 @@ int endpoint_open(const char *arg, bool may_create, struct endpoint *ep)
   if (is_nbd(arg)) {
     ep->client = create_client(CLIENT_NBD, NULL, NULL, arg, NULL, NULL, NULL);
     ep->volume = strdup("");
-    return ep->client ? 0 : -1;
+    if (!ep->client) { /* the URI did not parse: a usage error */
+      fprintf(stderr, "ferry: %s\n", ferry_last_error());
+      return -2;
+    }
+    return 0;
   }
   char *path;
   if (!strncmp(arg, "file://", 7)) {

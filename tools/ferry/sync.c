@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,9 +170,13 @@ int cmd_sync(int argc, char **argv)
   const char *msg = ferry_last_error();
   if (r < 0 && created)
     unlink(dst.create_path); /* ours, and never completed */
+  /* EINVAL is bad input only while nothing was written. */
   rc = r == 0 ? EXIT_OK : err == EILSEQ ? EXIT_VERIFY
-     : err == ECANCELED ? EXIT_CANCELLED : err == EINVAL ? EXIT_USAGE
-     : EXIT_FAILED;
+     : err == ECANCELED ? EXIT_CANCELLED
+     : err == EINVAL && !st.wrote ? EXIT_USAGE : EXIT_FAILED;
+  if (r < 0 && err == ECANCELED && cli_interrupted)
+    msg = cli_interrupted == SIGINT ? "interrupted (SIGINT)"
+                                    : "interrupted (SIGTERM)";
   if (json) {
     json_object *j = json_object_new_object();
     json_object_object_add(j, "ok", json_object_new_boolean(r == 0));
@@ -200,6 +205,8 @@ int cmd_sync(int argc, char **argv)
     snprintf(secs, sizeof secs, "%.3f", st.seconds);
     json_object_object_add(j, "seconds",
                            json_object_new_double_s(st.seconds, secs));
+    json_object_object_add(j, "destination_written",
+                           json_object_new_boolean(st.wrote));
     puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
                                                JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);

@@ -1,0 +1,361 @@
+"""Bad input is refused before anything is written (exit 2, or 1 where
+something could not be opened) with a clear message; `ferry info`;
+--verify and --json."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ferryhelpers import (EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, EXIT_USAGE,
+                          EXIT_VERIFY, FERRY, MiB, SECTOR, data_ranges,
+                          describe, ferry_json, image_of, make_sparse,
+                          nbd_read, qcow2_from_raw, rand_bytes, read_file,
+                          run_ferry, write_extents, write_file)
+
+SIZE = 4 * MiB
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """A random source and a destination with another pattern."""
+    write_file(tmp_path / "s.raw", rand_bytes(SIZE, 51))
+    write_file(tmp_path / "d.raw", rand_bytes(SIZE, 52))
+    return tmp_path / "s.raw", tmp_path / "d.raw"
+
+
+def refused(cp, codes, *needles):
+    assert cp.returncode in codes, describe(cp)
+    err = cp.stderr.decode()
+    for n in needles:
+        assert n.lower() in err.lower(), (
+            f"message lacks {n!r}:\n{describe(cp)}")
+    return err
+
+
+def sync_refused(args, dst, codes, *needles, dst_before=None):
+    before = read_file(dst) if dst_before is None else dst_before
+    cp = run_ferry("sync", *args)
+    refused(cp, codes, *needles)
+    assert read_file(dst) == before, "the destination was changed"
+    return cp
+
+
+BAD_EXTENT_FILES = {
+    "zero-count": ("0 8\n100 0\n", ["ext:2:", "zero"]),
+    "past-source-end": (f"0 8\n{SIZE // SECTOR - 4} 8\n",
+                        ["source", "past the end"]),
+    "not-a-number": ("0 8\nabc 4\n", ["ext:2:", "START_SECTOR"]),
+    "one-number": ("0 8\n16\n", ["ext:2:", "START_SECTOR"]),
+    "trailing-text": ("0 8\n16 4 x\n", ["ext:2:", "trailing"]),
+    "negative": ("0 8\n-16 4\n", ["ext:2:"]),
+    "overflow": ("0 8\n36028797018963968 1\n", ["ext:2:", "overflow"]),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_EXTENT_FILES))
+def test_bad_extent_file(tmp_path, pair, name):
+    text, needles = BAD_EXTENT_FILES[name]
+    (tmp_path / "ext").write_text(text)
+    src, dst = pair
+    sync_refused([src, dst, "--extents", "ext"], dst, [EXIT_USAGE], *needles)
+
+
+def test_extent_past_end_of_smaller_destination(tmp_path, pair):
+    src, _ = pair
+    dst = tmp_path / "small.raw"
+    write_file(dst, rand_bytes(SIZE // 2, 53))
+    # the first extents fit both volumes: still nothing may be written
+    write_extents(tmp_path / "ext", [(0, 64), (100, 8),
+                                     (SIZE // 2 // SECTOR - 1, 2)])
+    sync_refused([src, dst, "--extents", "ext"], dst, [EXIT_USAGE],
+                 "destination", "past the end")
+
+
+def test_missing_extent_file(pair):
+    src, dst = pair
+    sync_refused([src, dst, "--extents", "no-such-file"], dst, [EXIT_USAGE],
+                 "no-such-file")
+
+
+def test_missing_source(tmp_path, pair):
+    """The message must name the missing volume and say why (today it is
+    just "ferry sync: source: ")."""
+    _, dst = pair
+    sync_refused([tmp_path / "nope.raw", dst], dst, [EXIT_FAILED, EXIT_USAGE],
+                 "nope.raw", "No such file")
+    res, _ = ferry_json("sync", tmp_path / "nope.raw", dst,
+                        expect=EXIT_FAILED)
+    assert "nope.raw" in res["error"], res
+
+
+def test_missing_source_and_missing_destination(tmp_path):
+    """Nothing is created, and there is a message (today: none at all)."""
+    cp = run_ferry("sync", tmp_path / "nope.raw", tmp_path / "new.raw")
+    assert not os.path.exists(tmp_path / "new.raw")
+    refused(cp, [EXIT_FAILED, EXIT_USAGE], "nope.raw", "No such file")
+
+
+def test_missing_destination_directory(tmp_path, pair):
+    src, _ = pair
+    cp = run_ferry("sync", src, tmp_path / "no-dir" / "d.raw")
+    refused(cp, [EXIT_FAILED], "no-dir/d.raw", "No such file")
+
+
+def test_missing_nbd_export(tmp_path, servers, pair):
+    _, dst = pair
+    srv = servers.qemu_nbd(tmp_path / "s.raw", read_only=True, export="disk")
+    sync_refused([srv.uri_export("nope"), dst], dst, [EXIT_FAILED],
+                 srv.sock)
+
+
+def test_destination_smaller_than_source_full_copy(tmp_path, pair):
+    src, _ = pair
+    dst = tmp_path / "small.raw"
+    write_file(dst, rand_bytes(SIZE - SECTOR, 54))
+    sync_refused([src, dst], dst, [EXIT_FAILED, EXIT_USAGE], "smaller",
+                 str(dst))
+
+
+def test_same_file_as_source_and_destination(tmp_path, pair):
+    src, _ = pair
+    os.link(src, tmp_path / "hardlink.raw")
+    os.symlink(src, tmp_path / "symlink.raw")
+    for dst_arg in (src, f"file://{src}", "hardlink.raw", "symlink.raw",
+                    "./s.raw"):
+        sync_refused([src, dst_arg], src, [EXIT_USAGE], "same volume")
+    # an extent list does not make it any better
+    write_extents(tmp_path / "ext", [(0, 8)])
+    sync_refused(["s.raw", "hardlink.raw", "--extents", "ext"], src,
+                 [EXIT_USAGE], "same volume")
+
+
+def test_same_qcow2_as_source_and_destination(tmp_path):
+    """Same check for an image: ferry gives images the file's identity, but
+    today the destination's qemu-nbd fails on qemu's image lock first
+    ("connect: ... Connection reset by peer", exit 1) before ferry can say
+    that both are the same volume."""
+    raw = tmp_path / "s.raw"
+    make_sparse(raw, SIZE, [(0, rand_bytes(MiB, 55))])
+    q = tmp_path / "s.qcow2"
+    qcow2_from_raw(raw, q)
+    sync_refused([q, q], q, [EXIT_USAGE], "same volume")
+
+
+@pytest.mark.parametrize("uri", ["http://example.invalid/disk",
+                                 "ftp:///disk.raw", "iscsi://h/t/0"])
+def test_unknown_scheme(pair, uri):
+    src, dst = pair
+    sync_refused([src, uri], dst, [EXIT_USAGE], "unknown scheme")
+    sync_refused([uri, dst], dst, [EXIT_USAGE], "unknown scheme")
+    refused(run_ferry("info", uri), [EXIT_USAGE], "unknown scheme")
+
+
+@pytest.mark.parametrize("uri", ["nbds://127.0.0.1/disk",
+                                 "nbds+unix:///disk?socket=/nonexistent.sock"])
+def test_tls_not_supported(pair, uri):
+    src, dst = pair
+    sync_refused([uri, dst], dst, [EXIT_FAILED, EXIT_USAGE], "TLS",
+                 "not supported")
+    sync_refused([src, uri], dst, [EXIT_FAILED, EXIT_USAGE], "TLS")
+
+
+def test_bad_nbd_uri(pair):
+    src, dst = pair
+    sync_refused([src, "nbd+unix:///disk"], dst, [EXIT_FAILED, EXIT_USAGE],
+                 "socket")
+    sync_refused([src, "nbd://h:99999/x"], dst, [EXIT_FAILED, EXIT_USAGE],
+                 "port")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--requests", "0"], "--requests"),
+    (["--workers", "x"], "--workers"),
+    (["--request-size", "100"], "request size"),
+    (["--request-size", "2Q"], "--request-size"),
+    (["--all", "--allocated"], "one of"),
+    (["--no-such-option"], "Usage"),
+])
+def test_bad_options(pair, args, needle):
+    src, dst = pair
+    sync_refused([src, dst, *args], dst, [EXIT_USAGE], needle)
+
+
+def test_wrong_argument_count(pair):
+    src, dst = pair
+    sync_refused([src], dst, [EXIT_USAGE], "Usage")
+    sync_refused([src, dst, dst], dst, [EXIT_USAGE], "Usage")
+
+
+# ---------------------------------------------------------------- info
+
+
+def test_info_file(tmp_path):
+    chunks = [(1 * MiB, rand_bytes(MiB, 56)), (3 * MiB, rand_bytes(MiB, 57))]
+    make_sparse(tmp_path / "s.raw", SIZE, chunks)
+    info, cp = ferry_json("info", "s.raw")
+    assert info["size"] == SIZE
+    assert info["uri"] == "s.raw"
+    assert info["name"] == str(tmp_path / "s.raw")
+    assert info["data_bytes"] == 2 * MiB
+    assert info["data_bytes"] + info["zero_bytes"] + info["hole_bytes"] == SIZE
+    text = run_ferry("info", "s.raw")
+    assert text.returncode == EXIT_OK, describe(text)
+    assert str(SIZE).encode() in text.stdout
+
+
+def test_info_nbd(tmp_path, servers):
+    size = 5 * MiB
+    make_sparse(tmp_path / "s.raw", size, [(0, rand_bytes(MiB, 58))])
+    srv = servers.qemu_nbd(tmp_path / "s.raw", read_only=True)
+    info, _ = ferry_json("info", srv.uri)
+    assert info["size"] == size
+    assert srv.sock in info["name"]
+    assert info["data_bytes"] == MiB
+    assert info["data_bytes"] + info["zero_bytes"] + info["hole_bytes"] == size
+    kit = servers.nbdkit("memory", 3 * MiB)
+    info, _ = ferry_json("info", kit.uri)
+    assert info["size"] == 3 * MiB
+    assert info["data_bytes"] == 0
+
+
+def test_info_qcow2_is_virtual_size(tmp_path):
+    make_sparse(tmp_path / "s.raw", SIZE, [(0, rand_bytes(MiB, 59))])
+    qcow2_from_raw(tmp_path / "s.raw", tmp_path / "s.qcow2")
+    info, _ = ferry_json("info", tmp_path / "s.qcow2")
+    assert info["size"] == SIZE
+    assert "qcow2" in info["name"]
+
+
+def test_info_missing(tmp_path):
+    """Today: "ferry info: (null)"."""
+    refused(run_ferry("info", "nope.raw"), [EXIT_FAILED], "nope.raw",
+            "No such file")
+    refused(run_ferry("info", tmp_path), [EXIT_FAILED], "not a regular file")
+
+
+# ---------------------------------------------------------------- verify, json
+
+
+def test_verify_and_json(tmp_path, pair):
+    src, dst = pair
+    res, cp = ferry_json("sync", src, dst, "--verify")
+    expected_keys = {"ok", "source", "destination", "mode",
+                     "created_destination", "total_bytes", "copied_bytes",
+                     "zeroed_bytes", "skipped_bytes", "verified_bytes",
+                     "retries", "workers", "requests", "request_size",
+                     "seconds"}
+    assert expected_keys <= set(res), res
+    assert res["ok"] is True and res["verified_bytes"] == SIZE
+    assert res["source"] == str(src) and res["destination"] == str(dst)
+    assert res["total_bytes"] == SIZE and res["retries"] == 0
+    assert read_file(dst) == read_file(src)
+    # again, now with extents: verifies just those
+    write_extents(tmp_path / "ext", [(8, 8), (4000, 100), (4050, 100)])
+    res, _ = ferry_json("sync", src, dst, "--verify", "--extents", "ext")
+    assert res["verified_bytes"] == (8 + 150) * SECTOR
+    # without --json: a summary on stderr and nothing on stdout
+    cp = run_ferry("sync", src, dst, "--verify")
+    assert cp.returncode == EXIT_OK and cp.stdout == b"", describe(cp)
+    assert b"verified" in cp.stderr
+
+
+def test_json_on_failure_is_one_object(tmp_path, pair):
+    src, _ = pair
+    small = tmp_path / "small.raw"
+    write_file(small, bytes(SECTOR))
+    res, cp = ferry_json("sync", src, small, expect=EXIT_FAILED)
+    assert res["ok"] is False and res["errno"] > 0 and res["error"]
+
+
+def test_verify_detects_a_destination_that_drops_writes(tmp_path, servers,
+                                                        pair):
+    """nbdkit's null plugin accepts writes and forgets them: the copy
+    "succeeds" and --verify must report the difference (exit 3)."""
+    src, _ = pair
+    null = servers.nbdkit("null", SIZE)
+    res, cp = ferry_json("sync", src, null.uri, "--verify",
+                         expect=EXIT_VERIFY)
+    assert res["ok"] is False
+    m = re.search(r"differ at offset (\d+)", res["error"])
+    assert m and int(m.group(1)) < SIZE, res["error"]
+    assert null.sock in res["error"] and str(src) in res["error"]
+
+
+def test_new_destination_from_nbd_source(tmp_path, servers):
+    """A DST path that does not exist is created as a sparse raw file of
+    the source's size, here the size an NBD server reports."""
+    size = 3 * MiB
+    chunks = [(MiB, rand_bytes(MiB, 60))]
+    make_sparse(tmp_path / "s.raw", size, chunks)
+    srv = servers.qemu_nbd(tmp_path / "s.raw", read_only=True)
+    res, _ = ferry_json("sync", srv.uri, "new.raw")
+    assert res["created_destination"] is True
+    assert read_file(tmp_path / "new.raw") == image_of(size, chunks)
+
+
+def test_directory_as_destination(tmp_path, pair):
+    """The message must say what is wrong with the destination (today:
+    "ferry sync: destination: " and nothing more)."""
+    src, _ = pair
+    (tmp_path / "adir").mkdir()
+    cp = run_ferry("sync", src, tmp_path / "adir")
+    refused(cp, [EXIT_FAILED, EXIT_USAGE], "adir")
+
+
+def test_interrupt_cancels_and_removes_created_destination(tmp_path,
+                                                           servers):
+    """SIGINT in the middle of a copy: exit 4, and the destination ferry
+    created is removed. The source is slowed down (delay filter) and the
+    signal is sent once its request log shows that reading has begun."""
+    data = rand_bytes(SIZE, 61)
+    write_file(tmp_path / "s.raw", data)
+    log = tmp_path / "requests.log"
+    srv = servers.nbdkit("file", tmp_path / "s.raw", f"logfile={log}",
+                         "rdelay=2", filters=["log", "delay"])
+    p = subprocess.Popen([FERRY, "sync", srv.uri, "new.raw"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and p.poll() is None:
+            if log.exists() and " Read id=" in log.read_text():
+                break
+            time.sleep(0.02)
+        assert p.poll() is None, "ferry ended before it was interrupted"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == EXIT_CANCELLED, (p.returncode, err)
+    assert b"cancel" in err.lower() or b"interrupt" in err.lower(), err
+    assert not (tmp_path / "new.raw").exists()
+
+
+def test_destination_without_multi_conn_uses_one_connection(tmp_path,
+                                                            servers):
+    data = rand_bytes(SIZE, 62)
+    write_file(tmp_path / "s.raw", data)
+    srv = servers.nbdkit("memory", SIZE, "multi-conn-mode=disable",
+                         filters=["multi-conn"])
+    res, _ = ferry_json("sync", "s.raw", srv.uri, "--workers", "4")
+    assert res["workers"] == 1, res
+    assert nbd_read(srv.uri) == data
+
+
+def test_source_without_block_status(tmp_path, servers):
+    """A source that reports no allocation (noextents filter) is read
+    whole; zero detection still leaves holes at a raw destination."""
+    chunks = [(0, rand_bytes(MiB, 63)), (3 * MiB, rand_bytes(64 * 1024, 64))]
+    make_sparse(tmp_path / "s.raw", SIZE, chunks)
+    srv = servers.nbdkit("file", tmp_path / "s.raw", filters=["noextents"])
+    write_file(tmp_path / "d.raw", rand_bytes(SIZE, 65))
+    res, _ = ferry_json("sync", srv.uri, "d.raw")
+    assert res["copied_bytes"] == SIZE  # all read
+    assert read_file(tmp_path / "d.raw") == image_of(SIZE, chunks)
+    assert data_ranges(tmp_path / "d.raw") == [(0, MiB),
+                                               (3 * MiB, 3 * MiB + 65536)]
