@@ -45,6 +45,12 @@ void progress_end(struct progress *p);
 extern volatile int cli_interrupted;
 void cli_catch_signals(void);
 
+/* The command line's own errors: cli_error() keeps a message, cli_fail()
+ * prints it (as text on stderr, or as one JSON object on stdout with
+ * --json) and returns the exit code. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail(bool json, const char *cmd, int code);
+
 double now_seconds(void);
 void human_size(uint64_t bytes, char *buf, size_t len);
 /* Parses sizes like 2M, 1MiB, 4096; false on bad input. */

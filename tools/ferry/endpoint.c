@@ -47,7 +47,7 @@ int endpoint_open(const char *arg, bool may_create, struct endpoint *ep)
     ep->client = create_client(CLIENT_NBD, NULL, NULL, arg, NULL, NULL, NULL);
     ep->volume = strdup("");
     if (!ep->client) { /* the URI did not parse: a usage error */
-      fprintf(stderr, "ferry: %s\n", ferry_last_error());
+      cli_error("%s", ferry_last_error());
       return -2;
     }
     return 0;
@@ -55,20 +55,20 @@ int endpoint_open(const char *arg, bool may_create, struct endpoint *ep)
   char *path;
   if (!strncmp(arg, "file://", 7)) {
     if (!(path = file_uri_path(arg))) {
-      fprintf(stderr, "ferry: '%s': a file URI needs an absolute path "
-              "(file:///PATH)\n", arg);
+      cli_error("'%s': a file URI needs an absolute path (file:///PATH)",
+                arg);
       return -2;
     }
   } else if (strstr(arg, "://")) {
-    fprintf(stderr, "ferry: '%s': unknown scheme (use a path, file://, "
-            "nbd:// or nbd+unix://)\n", arg);
+    cli_error("'%s': unknown scheme (use a path, file://, nbd:// or "
+              "nbd+unix://)", arg);
     return -2;
   } else if (arg[0] == '/') {
     path = strdup(arg);
   } else {
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) {
-      perror("ferry: getcwd");
+      cli_error("getcwd: %s", strerror(errno));
       return -1;
     }
     path = malloc(strlen(cwd) + strlen(arg) + 2);
@@ -81,7 +81,11 @@ int endpoint_open(const char *arg, bool may_create, struct endpoint *ep)
   /* A path names itself: the client's root is / and nothing escapes it. */
   ep->client = create_client(CLIENT_FILE, NULL, NULL, "/", NULL, NULL, NULL);
   ep->volume = path;
-  return ep->client ? 0 : -1;
+  if (!ep->client) {
+    cli_error("%s", ferry_last_error());
+    return -1;
+  }
+  return 0;
 }
 
 void endpoint_close(struct endpoint *ep)

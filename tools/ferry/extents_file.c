@@ -29,7 +29,7 @@ int extents_file_read(const char *path, struct ferry_extent **out, size_t *n)
 {
   FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
   if (!f) {
-    fprintf(stderr, "ferry: extents file '%s': %s\n", path, strerror(errno));
+    cli_error("extents file '%s': %s", path, strerror(errno));
     return -1;
   }
   size_t cap = 0, count = 0, lineno = 0;
@@ -46,23 +46,24 @@ int extents_file_read(const char *path, struct ferry_extent **out, size_t *n)
       continue;
     uint64_t start, count_s;
     if (!parse_u64(&p, &start) || !parse_u64(&p, &count_s)) {
-      fprintf(stderr, "ferry: %s:%zu: expected 'START_SECTOR SECTOR_COUNT' "
-              "(two whole numbers): %s", path, lineno, line);
+      cli_error("%s:%zu: expected 'START_SECTOR SECTOR_COUNT' (two whole "
+                "numbers): %.*s", path, lineno, (int)strcspn(line, "\n"), line);
       r = -1;
       break;
     }
     while (isspace((unsigned char)*p))
       p++;
     if (*p) {
-      fprintf(stderr, "ferry: %s:%zu: trailing text: %s", path, lineno, line);
+      cli_error("%s:%zu: trailing text: %.*s", path, lineno,
+                (int)strcspn(line, "\n"), line);
       r = -1;
       break;
     }
     if (count_s == 0 || start > UINT64_MAX / 512 ||
         count_s > UINT64_MAX / 512 || start * 512 > UINT64_MAX - count_s * 512) {
-      fprintf(stderr, "ferry: %s:%zu: %s: %s", path, lineno,
-              count_s == 0 ? "sector count is zero" : "range overflows",
-              line);
+      cli_error("%s:%zu: %s: %.*s", path, lineno,
+                count_s == 0 ? "sector count is zero" : "range overflows",
+                (int)strcspn(line, "\n"), line);
       r = -1;
       break;
     }
@@ -70,7 +71,7 @@ int extents_file_read(const char *path, struct ferry_extent **out, size_t *n)
       cap = cap ? cap * 2 : 256;
       struct ferry_extent *nv = realloc(v, cap * sizeof *nv);
       if (!nv) {
-        fprintf(stderr, "ferry: out of memory\n");
+        cli_error("out of memory");
         r = -1;
         break;
       }

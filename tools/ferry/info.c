@@ -15,41 +15,40 @@ int cmd_info(int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  bool json = false;
+  bool json = false, bad = false;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    if (c == 'j')
+    if (c == 'j') {
       json = true;
-    else {
-      FILE *f = c == 'h' ? stdout : stderr;
-      fprintf(f, "Usage: ferry info URI [--json]\n\n"
-                 "Prints a volume's size and how much of it is data, zero\n"
-                 "and unallocated (from SEEK_DATA or NBD block status).\n");
-      return c == 'h' ? EXIT_OK : EXIT_USAGE;
+    } else if (c == 'h') {
+      printf("Usage: ferry info URI [--json]\n\n"
+             "Prints a volume's size and how much of it is data, zero\n"
+             "and unallocated (from SEEK_DATA or NBD block status).\n");
+      return EXIT_OK;
+    } else {
+      bad = true;
     }
   }
-  if (argc - optind != 1) {
-    fprintf(stderr, "Usage: ferry info URI [--json]\n");
-    return EXIT_USAGE;
+  if (bad || argc - optind != 1) {
+    cli_error("Usage: ferry info URI [--json]");
+    return cli_fail(json, "info", EXIT_USAGE);
   }
   struct endpoint ep;
   int r = endpoint_open(argv[optind], false, &ep);
   if (r < 0) {
-    if (r == -1)
-      fprintf(stderr, "ferry info: %s\n", ferry_last_error());
     endpoint_close(&ep);
-    return r == -2 ? EXIT_USAGE : EXIT_FAILED;
+    return cli_fail(json, "info", r == -2 ? EXIT_USAGE : EXIT_FAILED);
   }
   struct ferry_volume *v = NULL;
   struct ferry_extent_info *ext = NULL;
   size_t n = 0;
   if (ferry_volume_open(ep.client, ep.volume, FERRY_OPEN_READ, &v) < 0 ||
       ferry_volume_extents(v, 0, ferry_volume_size(v), &ext, &n) < 0) {
-    fprintf(stderr, "ferry info: %s\n", ferry_last_error());
+    cli_error("%s", ferry_last_error());
     ferry_volume_close(v);
     endpoint_close(&ep);
-    return EXIT_FAILED;
+    return cli_fail(json, "info", EXIT_FAILED);
   }
   uint64_t data = 0, zero = 0, hole = 0;
   for (size_t i = 0; i < n; i++) {

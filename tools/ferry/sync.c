@@ -44,17 +44,19 @@ static void sync_usage(FILE *f)
 static int create_dest(const char *path, client_t *src, const char *vol)
 {
   struct ferry_volume *v;
-  if (ferry_volume_open(src, vol, FERRY_OPEN_READ, &v) < 0)
+  if (ferry_volume_open(src, vol, FERRY_OPEN_READ, &v) < 0) {
+    cli_error("%s", ferry_last_error());
     return -1;
+  }
   int64_t size = ferry_volume_size(v);
   ferry_volume_close(v);
   if (size < 0) {
-    fprintf(stderr, "ferry: cannot create '%s': source size unknown\n", path);
+    cli_error("cannot create '%s': source size unknown", path);
     return -1;
   }
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 || ftruncate(fd, size) < 0) {
-    fprintf(stderr, "ferry: cannot create '%s': %s\n", path, strerror(errno));
+    cli_error("cannot create '%s': %s", path, strerror(errno));
     if (fd >= 0) {
       close(fd);
       unlink(path);
@@ -63,6 +65,64 @@ static int create_dest(const char *path, client_t *src, const char *vol)
   }
   close(fd);
   return 0;
+}
+
+static const char *mode_name(enum ferry_sync_mode m)
+{
+  return m == FERRY_SYNC_EXTENTS ? "extents" : m == FERRY_SYNC_ALL ? "all"
+                                                                   : "allocated";
+}
+
+static void print_json(const struct endpoint *src, const struct endpoint *dst,
+                       const struct ferry_sync_opts *o,
+                       const struct ferry_sync_stats *st, bool created,
+                       const char *msg, int err, int code)
+{
+  json_object *j = json_object_new_object();
+  json_object_object_add(j, "ok", json_object_new_boolean(code == EXIT_OK));
+  json_object_object_add(j, "source", json_object_new_string(src->display));
+  json_object_object_add(j, "destination",
+                         json_object_new_string(dst->display));
+  json_object_object_add(j, "mode", json_object_new_string(mode_name(o->mode)));
+  json_object_object_add(j, "created_destination",
+                         json_object_new_boolean(created && code == EXIT_OK));
+  if (code != EXIT_OK) {
+    json_object_object_add(j, "error", json_object_new_string(msg));
+    json_object_object_add(j, "errno", json_object_new_int(err));
+    json_object_object_add(j, "exit_code", json_object_new_int(code));
+  }
+  const struct { const char *k; uint64_t v; } nums[] = {
+    { "total_bytes", st->total_bytes }, { "copied_bytes", st->copied_bytes },
+    { "zeroed_bytes", st->zeroed_bytes },
+    { "skipped_bytes", st->skipped_bytes },
+    { "verified_bytes", st->verified_bytes }, { "retries", st->retries },
+    { "workers", st->workers }, { "requests", st->requests },
+    { "request_size", st->request_size },
+  };
+  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+    json_object_object_add(j, nums[i].k, json_object_new_uint64(nums[i].v));
+  char secs[32];
+  snprintf(secs, sizeof secs, "%.3f", st->seconds);
+  json_object_object_add(j, "seconds",
+                         json_object_new_double_s(st->seconds, secs));
+  json_object_object_add(j, "destination_written",
+                         json_object_new_boolean(st->wrote));
+  puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(j);
+}
+
+static void print_summary(const struct ferry_sync_stats *st)
+{
+  char a[32], b[32], z[32], s[32];
+  human_size(st->copied_bytes, a, sizeof a);
+  human_size(st->total_bytes, b, sizeof b);
+  human_size(st->zeroed_bytes, z, sizeof z);
+  human_size(st->skipped_bytes, s, sizeof s);
+  fprintf(stderr, "synced %s: %s copied, %s zeroed, %s already zero, in "
+          "%.2fs%s%s\n", b, a, z, s, st->seconds,
+          st->verified_bytes ? ", verified" : "",
+          st->retries ? " (with retries)" : "");
 }
 
 int cmd_sync(int argc, char **argv)
@@ -85,9 +145,10 @@ int cmd_sync(int argc, char **argv)
   ferry_sync_opts_init(&o);
   o.mode = FERRY_SYNC_ALLOCATED;
   const char *extents_path = NULL;
-  bool json = false, force_progress = false;
+  bool json = false, force_progress = false, bad = false;
   int modes = 0, c;
   optind = 1;
+  /* Errors are kept until the end, when --json is known. */
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
     case 'e': extents_path = optarg; o.mode = FERRY_SYNC_EXTENTS; modes++;
@@ -99,62 +160,52 @@ int cmd_sync(int argc, char **argv)
     case 'j': json = true; break;
     case 'z': o.no_zero_detect = true; break;
     case 'r':
-      if (!parse_uint(optarg, &o.requests) || !o.requests) {
-        fprintf(stderr, "ferry sync: --requests wants a number >= 1\n");
-        return EXIT_USAGE;
-      }
+      if (!parse_uint(optarg, &o.requests) || !o.requests)
+        bad = true, cli_error("--requests wants a number >= 1");
       break;
     case 'w':
-      if (!parse_uint(optarg, &o.workers) || !o.workers) {
-        fprintf(stderr, "ferry sync: --workers wants a number >= 1\n");
-        return EXIT_USAGE;
-      }
+      if (!parse_uint(optarg, &o.workers) || !o.workers)
+        bad = true, cli_error("--workers wants a number >= 1");
       break;
     case 's':
-      if (!parse_size(optarg, &o.request_size) || !o.request_size) {
-        fprintf(stderr, "ferry sync: --request-size wants a size like 2M\n");
-        return EXIT_USAGE;
-      }
+      if (!parse_size(optarg, &o.request_size) || !o.request_size)
+        bad = true, cli_error("--request-size wants a size like 2M");
       break;
     case 'h': sync_usage(stdout); return EXIT_OK;
-    default: sync_usage(stderr); return EXIT_USAGE;
+    default:
+      bad = true;
+      cli_error("Usage: ferry sync SRC DST [OPTIONS] (see 'ferry sync "
+                "--help')");
+      break;
     }
   }
-  if (modes > 1) {
-    fprintf(stderr, "ferry sync: give one of --extents, --allocated, --all\n");
-    return EXIT_USAGE;
-  }
-  if (argc - optind != 2) {
-    sync_usage(stderr);
-    return EXIT_USAGE;
-  }
+  if (!bad && modes > 1)
+    bad = true, cli_error("give one of --extents, --allocated, --all");
+  if (!bad && argc - optind != 2)
+    bad = true, cli_error("Usage: ferry sync SRC DST [OPTIONS]: want two "
+                          "volumes (see 'ferry sync --help')");
+  if (bad)
+    return cli_fail(json, "sync", EXIT_USAGE);
+
   struct ferry_extent *ext = NULL;
   size_t n = 0;
   if (extents_path && extents_file_read(extents_path, &ext, &n) < 0)
-    return EXIT_USAGE;
+    return cli_fail(json, "sync", EXIT_USAGE);
 
   struct endpoint src, dst;
-  int rc = EXIT_FAILED;
+  int rc;
   bool created = false;
   memset(&dst, 0, sizeof dst);
   int r = endpoint_open(argv[optind], false, &src);
   if (r == 0)
     r = endpoint_open(argv[optind + 1], true, &dst);
-  if (r == -2) {
-    rc = EXIT_USAGE;
-    goto out;
+  if (r == 0 && dst.create_path) {
+    r = create_dest(dst.create_path, src.client, src.volume);
+    created = r == 0;
   }
   if (r < 0) {
-    fprintf(stderr, "ferry sync: %s\n", ferry_last_error());
+    rc = cli_fail(json, "sync", r == -2 ? EXIT_USAGE : EXIT_FAILED);
     goto out;
-  }
-  if (dst.create_path) {
-    if (create_dest(dst.create_path, src.client, src.volume) < 0) {
-      if (ferry_last_error())
-        fprintf(stderr, "ferry sync: %s\n", ferry_last_error());
-      goto out;
-    }
-    created = true;
   }
 
   cli_catch_signals();
@@ -167,7 +218,7 @@ int cmd_sync(int argc, char **argv)
                     &o, &st);
   progress_end(&pr);
   int err = ferry_last_errno();
-  const char *msg = ferry_last_error();
+  const char *msg = ferry_last_error() ? ferry_last_error() : strerror(err);
   if (r < 0 && created)
     unlink(dst.create_path); /* ours, and never completed */
   /* EINVAL is bad input only while nothing was written. */
@@ -177,52 +228,12 @@ int cmd_sync(int argc, char **argv)
   if (r < 0 && err == ECANCELED && cli_interrupted)
     msg = cli_interrupted == SIGINT ? "interrupted (SIGINT)"
                                     : "interrupted (SIGTERM)";
-  if (json) {
-    json_object *j = json_object_new_object();
-    json_object_object_add(j, "ok", json_object_new_boolean(r == 0));
-    json_object_object_add(j, "source", json_object_new_string(src.display));
-    json_object_object_add(j, "destination",
-                           json_object_new_string(dst.display));
-    json_object_object_add(j, "mode", json_object_new_string(
-        o.mode == FERRY_SYNC_EXTENTS ? "extents" :
-        o.mode == FERRY_SYNC_ALL ? "all" : "allocated"));
-    json_object_object_add(j, "created_destination",
-                           json_object_new_boolean(created && r == 0));
-    if (r < 0) {
-      json_object_object_add(j, "error", json_object_new_string(msg ? msg : ""));
-      json_object_object_add(j, "errno", json_object_new_int(err));
-    }
-    const struct { const char *k; uint64_t v; } nums[] = {
-      { "total_bytes", st.total_bytes }, { "copied_bytes", st.copied_bytes },
-      { "zeroed_bytes", st.zeroed_bytes }, { "skipped_bytes", st.skipped_bytes },
-      { "verified_bytes", st.verified_bytes }, { "retries", st.retries },
-      { "workers", st.workers }, { "requests", st.requests },
-      { "request_size", st.request_size },
-    };
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
-      json_object_object_add(j, nums[i].k, json_object_new_uint64(nums[i].v));
-    char secs[32];
-    snprintf(secs, sizeof secs, "%.3f", st.seconds);
-    json_object_object_add(j, "seconds",
-                           json_object_new_double_s(st.seconds, secs));
-    json_object_object_add(j, "destination_written",
-                           json_object_new_boolean(st.wrote));
-    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-                                               JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(j);
-  } else if (r == 0) {
-    char a[32], b[32], z[32], s[32];
-    human_size(st.copied_bytes, a, sizeof a);
-    human_size(st.total_bytes, b, sizeof b);
-    human_size(st.zeroed_bytes, z, sizeof z);
-    human_size(st.skipped_bytes, s, sizeof s);
-    fprintf(stderr, "synced %s: %s copied, %s zeroed, %s already zero, in "
-            "%.2fs%s%s\n", b, a, z, s, st.seconds,
-            st.verified_bytes ? ", verified" : "",
-            st.retries ? " (with retries)" : "");
-  }
-  if (r < 0 && !json)
-    fprintf(stderr, "ferry sync: %s\n", msg ? msg : strerror(err));
+  if (json)
+    print_json(&src, &dst, &o, &st, created, msg, err, rc);
+  else if (r == 0)
+    print_summary(&st);
+  else
+    fprintf(stderr, "ferry sync: %s\n", msg);
 out:
   free(ext);
   endpoint_close(&dst);

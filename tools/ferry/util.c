@@ -1,5 +1,7 @@
 /* Small helpers of the command line: sizes, numbers, time, signals. */
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,32 @@
 #include "cli.h"
 
 volatile int cli_interrupted;
+
+static char cli_msg[1024];
+
+void cli_error(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cli_msg, sizeof cli_msg, fmt, ap);
+  va_end(ap);
+}
+
+int cli_fail(bool json, const char *cmd, int code)
+{
+  if (json) {
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "ok", json_object_new_boolean(0));
+    json_object_object_add(j, "error", json_object_new_string(cli_msg));
+    json_object_object_add(j, "exit_code", json_object_new_int(code));
+    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+  } else {
+    fprintf(stderr, "ferry %s: %s\n", cmd, cli_msg);
+  }
+  return code;
+}
 
 static void on_signal(int sig)
 {
