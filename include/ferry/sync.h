@@ -35,7 +35,8 @@ struct ferry_sync_opts {
   unsigned requests;      /* requests in flight per worker; 0: default */
   unsigned workers;       /* threads/connections; 0: default */
   unsigned retries;       /* tries after a transient error; 0: default (5) */
-  unsigned retry_delay_ms; /* first back-off; doubles each try; 0: 100 */
+  unsigned retry_delay_ms; /* first back-off; doubles each try up to 5 s;
+                           * 0: 100 */
   bool verify;            /* read both sides back and compare digests */
   bool no_zero_detect;    /* write zero-filled blocks as data */
   ferry_progress_fn progress;

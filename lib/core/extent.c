@@ -53,9 +53,11 @@ int extents_from_sectors(const uint64_t *start, const uint64_t *sector,
   return 0;
 }
 
-int extents_check(const struct ferry_extent *v, size_t n, int64_t limit,
+int extents_check(const struct ferry_extent *v, size_t n, int64_t size,
                   const char *what)
 {
+  /* Whole sectors: a partial last sector still counts as inside. */
+  int64_t limit = size < 0 ? size : (size + 511) / 512 * 512;
   for (size_t i = 0; i < n; i++) {
     if (v[i].length == 0)
       return ferry_error(EINVAL, "extent %zu (offset %" PRIu64 "): length is "
@@ -67,9 +69,10 @@ int extents_check(const struct ferry_extent *v, size_t n, int64_t limit,
     if (limit >= 0 && v[i].offset + v[i].length > (uint64_t)limit)
       return ferry_error(EINVAL, "extent %zu (bytes %" PRIu64 "-%" PRIu64
                          ", sectors %" PRIu64 "+%" PRIu64 ") ends past the "
-                         "end of %s (%" PRId64 " bytes)", i, v[i].offset,
-                         v[i].offset + v[i].length, v[i].offset / 512,
-                         (v[i].length + 511) / 512, what, limit);
+                         "end of %s (%" PRId64 " bytes, %" PRId64 " sectors)",
+                         i, v[i].offset, v[i].offset + v[i].length,
+                         v[i].offset / 512, (v[i].length + 511) / 512, what,
+                         size, (size + 511) / 512);
   }
   return 0;
 }

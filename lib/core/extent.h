@@ -21,10 +21,11 @@ int extent_list_push(struct extent_list *l, uint64_t offset, uint64_t length);
 int extents_from_sectors(const uint64_t *start, const uint64_t *sector,
                          int length, struct extent_list *out);
 
-/* Checks every extent for zero length, overflow and (when limit >= 0) its
- * end beyond limit bytes; the message names the extent's index and range
- * and `what` (e.g. "source volume disk.img"). */
-int extents_check(const struct ferry_extent *v, size_t n, int64_t limit,
+/* Checks every extent for zero length, overflow and (when size >= 0) its
+ * end beyond the volume's last sector, counting a partial last sector in;
+ * the message names the extent's index and range and `what` (e.g. "source
+ * volume disk.img"). */
+int extents_check(const struct ferry_extent *v, size_t n, int64_t size,
                   const char *what);
 
 /* Sorts by offset and merges overlapping and adjacent extents in place. */

@@ -236,7 +236,7 @@ static void finish(struct worker *w, struct req *r)
     bool transient = volume_err_transient(r->err) || r->reconnecting;
     if (transient && r->tries < e->retries) {
       r->tries++;
-      r->retry_at = now_ms() + ((uint64_t)e->retry_delay_ms << (r->tries - 1));
+      r->retry_at = now_ms() + retry_backoff_ms(e->retry_delay_ms, r->tries);
       r->next = w->retry_list;
       w->retry_list = r;
       return;

@@ -1,6 +1,7 @@
 /* Building the copy plan from extents and allocation maps. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../core/error.h"
 #include "plan.h"
@@ -26,8 +27,37 @@ static enum seg_kind kind_of(const struct ferry_extent_info *e)
   return e->flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY;
 }
 
+struct retry {
+  unsigned tries, delay_ms;
+};
+
+/* An allocation query, retried like the copy's I/O: transient errors back
+ * off and try again, a dead connection is reconnected first. */
+static int query(struct ferry_volume *v, uint64_t off, uint64_t len,
+                 struct extent_map *out, const struct retry *rt)
+{
+  for (unsigned t = 0;; t++) {
+    struct extent_map m = { 0 };
+    int r = volume_extents(v, off, len, &m);
+    if (r == 0) {
+      for (size_t i = 0; i < m.n && r == 0; i++)
+        r = extent_map_add(out, m.v[i].offset, m.v[i].length, m.v[i].flags);
+      extent_map_free(&m);
+      return r;
+    }
+    extent_map_free(&m);
+    bool dead = v->ops->is_dead && v->ops->is_dead(v);
+    if (t >= rt->tries || !(dead || volume_err_transient(-r)))
+      return r;
+    usleep(retry_backoff_ms(rt->delay_ms, t + 1) * 1000);
+    if (dead && v->ops->reconnect)
+      v->ops->reconnect(v); /* a failure shows in the next query */
+  }
+}
+
 /* Drops ZERO segments, or parts of them, where dst already reads as zero. */
-static int skip_known_zero(struct plan *p, struct ferry_volume *dst)
+static int skip_known_zero(struct plan *p, struct ferry_volume *dst,
+                           const struct retry *rt)
 {
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < p->m.n; i++)
@@ -39,7 +69,7 @@ static int skip_known_zero(struct plan *p, struct ferry_volume *dst)
   if (hi == 0 || !dst->ops->extents)
     return 0;
   struct extent_map m = { 0 };
-  int r = volume_extents(dst, lo, hi - lo, &m);
+  int r = query(dst, lo, hi - lo, &m, rt);
   if (r < 0) {
     extent_map_free(&m);
     return r;
@@ -84,9 +114,10 @@ static int skip_known_zero(struct plan *p, struct ferry_volume *dst)
 
 int plan_build(struct plan *p, struct ferry_volume *src,
                struct ferry_volume *dst, const struct extent_list *ranges,
-               bool read_all)
+               bool read_all, unsigned retries, unsigned retry_delay_ms)
 {
   *p = (struct plan){ 0 };
+  struct retry rt = { retries, retry_delay_ms };
   int r = 0;
   for (size_t i = 0; i < ranges->n && r == 0; i++) {
     const struct ferry_extent *e = &ranges->v[i];
@@ -95,14 +126,14 @@ int plan_build(struct plan *p, struct ferry_volume *src,
       continue;
     }
     struct extent_map m = { 0 };
-    r = volume_extents(src, e->offset, e->length, &m);
+    r = query(src, e->offset, e->length, &m, &rt);
     for (size_t k = 0; k < m.n && r == 0; k++)
       r = plan_add(p, m.v[k].offset, m.v[k].length,
                    m.v[k].flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY);
     extent_map_free(&m);
   }
   if (r == 0)
-    r = skip_known_zero(p, dst);
+    r = skip_known_zero(p, dst, &rt);
   if (r < 0)
     plan_free(p);
   return r;

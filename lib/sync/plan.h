@@ -30,7 +30,7 @@ int plan_add(struct plan *p, uint64_t off, uint64_t len, enum seg_kind kind);
  * destination already reads as zero are dropped (counted as skipped). */
 int plan_build(struct plan *p, struct ferry_volume *src,
                struct ferry_volume *dst, const struct extent_list *ranges,
-               bool read_all);
+               bool read_all, unsigned retries, unsigned retry_delay_ms);
 void plan_free(struct plan *p);
 
 /* Hands out the plan in requests, to several threads. COPY requests are at

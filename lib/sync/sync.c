@@ -58,15 +58,23 @@ static int make_ranges(struct ferry_volume *src, struct ferry_volume *dst,
   int64_t ss = ferry_volume_size(src), ds = ferry_volume_size(dst);
   int r;
   if (mode == FERRY_SYNC_EXTENTS) {
+    /* Extents are in whole sectors: the last one may cover a partial last
+     * sector of a volume, and is cut at the volume's end. */
     snprintf(what, sizeof what, "source %s", src->name);
     if ((r = extents_check(ext, n, ss, what)) < 0)
       return r;
     snprintf(what, sizeof what, "destination %s", dst->name);
     if ((r = extents_check(ext, n, ds, what)) < 0)
       return r;
-    for (size_t i = 0; i < n; i++)
-      if ((r = extent_list_push(out, ext[i].offset, ext[i].length)) < 0)
+    uint64_t end = ss < 0 ? UINT64_MAX : (uint64_t)ss;
+    if (ds >= 0 && (uint64_t)ds < end)
+      end = ds;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t len = ext[i].offset + ext[i].length <= end ? ext[i].length
+                   : ext[i].offset < end ? end - ext[i].offset : 0;
+      if (len && (r = extent_list_push(out, ext[i].offset, len)) < 0)
         return r;
+    }
     extents_normalize(out);
     return 0;
   }
@@ -134,8 +142,8 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   }
   if ((r = make_ranges(src, dst, extents, n, o.mode, &ranges)) < 0)
     goto out;
-  if ((r = plan_build(&plan, src, dst, &ranges,
-                      o.mode == FERRY_SYNC_ALL)) < 0)
+  if ((r = plan_build(&plan, src, dst, &ranges, o.mode == FERRY_SYNC_ALL,
+                      o.retries, o.retry_delay_ms)) < 0)
     goto out;
   st->total_bytes = plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
   st->skipped_bytes = plan.skipped_bytes;

@@ -78,6 +78,14 @@ int volume_zero_by_writes(struct ferry_volume *v, uint64_t len, uint64_t off)
   return 0;
 }
 
+uint64_t retry_backoff_ms(unsigned first_ms, unsigned tries)
+{
+  uint64_t d = first_ms;
+  for (unsigned i = 1; i < tries && d < 5000; i++)
+    d *= 2;
+  return d < 5000 ? d : 5000;
+}
+
 bool volume_err_transient(int err)
 {
   switch (err) {

@@ -80,6 +80,10 @@ extern const char volume_zero_buf[1 << 20];
 /* Zeroes [off, off+len) with ops->pwrite of volume_zero_buf. */
 int volume_zero_by_writes(struct ferry_volume *v, uint64_t len, uint64_t off);
 
+/* The back-off before try number `tries` (1, 2, ...): the first delay
+ * doubled each time, at most 5 s. */
+uint64_t retry_backoff_ms(unsigned first_ms, unsigned tries);
+
 /* True for errno values worth retrying: EIO, EAGAIN, dropped connections. */
 bool volume_err_transient(int err);
 

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from ferryhelpers import (EXIT_FAILED, MiB, OFFSET_RE, assert_same_bytes,
-                          describe, ferry_json, make_sparse,
+from ferryhelpers import (EXIT_FAILED, EXIT_USAGE, MiB, OFFSET_RE,
+                          assert_same_bytes, describe, ferry_json, image_of,
+                          make_sparse,
                           merged_byte_ranges, rand_bytes, random_extents,
                           read_file, run_ferry, write_extents, write_file)
 
@@ -157,3 +158,44 @@ def test_failed_copy_removes_the_destination_it_created(tmp_path, servers):
                         expect=EXIT_FAILED)
     assert res["created_destination"] is False
     assert not (tmp_path / "new.raw").exists()
+
+
+def test_transient_block_status_errors_are_retried(tmp_path, servers):
+    """Half the allocation queries fail with EIO. With 32 extents (one query
+    each) a copy without retries would all but surely fail; with 30 tries a
+    query fails for good with odds of 2^-31."""
+    chunks = [(0, rand_bytes(MiB, 60)), (3 * MiB, rand_bytes(MiB, 61))]
+    src = tmp_path / "s.raw"
+    make_sparse(src, SIZE, chunks)
+    srv = servers.nbdkit("file", src, "error-extents-rate=50%", "error=EIO",
+                         filters=["error"])
+    before = rand_bytes(SIZE, 62)
+    dst = tmp_path / "d.raw"
+    write_file(dst, before)
+    step = SIZE // 512 // 32  # sectors between extent starts
+    extents = [(i * step, step // 2) for i in range(32)]
+    ext = tmp_path / "ext"
+    write_extents(ext, extents)
+    ferry_json("sync", srv.uri, dst, "--extents", ext, "--retries", "30",
+               "--retry-delay", "1")
+    expected = bytearray(before)
+    data = image_of(SIZE, chunks)
+    for start, count in extents:
+        a, b = start * 512, (start + count) * 512
+        expected[a:b] = data[a:b]
+    assert read_file(dst) == bytes(expected)
+
+
+def test_extent_covering_a_partial_last_sector(tmp_path):
+    """A volume of 1000 bytes has two sectors, the second partial: an extent
+    of both copies all 1000 bytes; a third sector is past the end."""
+    src, dst = tmp_path / "s.raw", tmp_path / "d.raw"
+    write_file(src, rand_bytes(1000, 63))
+    write_file(dst, bytes(1000))
+    ext = tmp_path / "ext"
+    write_extents(ext, [(0, 2)])
+    ferry_json("sync", src, dst, "--extents", ext)
+    assert read_file(dst) == read_file(src)
+    write_extents(ext, [(1, 2)])
+    res, _ = ferry_json("sync", src, dst, "--extents", ext, expect=EXIT_USAGE)
+    assert "1000 bytes, 2 sectors" in res["error"], res

@@ -34,6 +34,9 @@ static void sync_usage(FILE *f)
 "  --request-size B    bytes per request, e.g. 2M (default 2 MiB)\n"
 "  --workers N         threads/connections (default 2)\n"
 "  --no-zero-detect    write zero-filled blocks as data\n"
+"  --retries N         tries after a transient error (default 5)\n"
+"  --retry-delay MS    first back-off, doubled each try up to 5 s\n"
+"                      (default 100)\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 verify mismatch,\n"
@@ -138,6 +141,8 @@ int cmd_sync(int argc, char **argv)
     { "request-size", required_argument, NULL, 's' },
     { "workers", required_argument, NULL, 'w' },
     { "no-zero-detect", no_argument, NULL, 'z' },
+    { "retries", required_argument, NULL, 'R' },
+    { "retry-delay", required_argument, NULL, 'D' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -166,6 +171,14 @@ int cmd_sync(int argc, char **argv)
     case 'w':
       if (!parse_uint(optarg, &o.workers) || !o.workers)
         bad = true, cli_error("--workers wants a number >= 1");
+      break;
+    case 'R':
+      if (!parse_uint(optarg, &o.retries) || !o.retries)
+        bad = true, cli_error("--retries wants a number >= 1");
+      break;
+    case 'D':
+      if (!parse_uint(optarg, &o.retry_delay_ms) || !o.retry_delay_ms)
+        bad = true, cli_error("--retry-delay wants milliseconds >= 1");
       break;
     case 's':
       if (!parse_size(optarg, &o.request_size) || !o.request_size)
