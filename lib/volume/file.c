@@ -19,13 +19,21 @@
 #include "../core/error.h"
 #include "volume.h"
 
-struct file_priv {
+/* The descriptor, shared by clones: pread/pwrite are thread-safe. */
+struct file_fd {
   int fd;
   bool is_blk;
-  atomic_int refs; /* clones share the descriptor: pread/pwrite are safe */
+  atomic_int refs;
+};
+
+/* Per clone: the last range written, whose writeback is under way. */
+struct file_priv {
+  struct file_fd *f;
+  uint64_t wb_off, wb_len;
 };
 
 static struct file_priv *P(struct ferry_volume *v) { return v->priv; }
+static struct file_fd *F(struct ferry_volume *v) { return P(v)->f; }
 
 static int io_error(struct ferry_volume *v, const char *what, uint64_t len,
                     uint64_t off, int err)
@@ -39,7 +47,7 @@ static int file_pread(struct ferry_volume *v, void *buf, size_t len,
 {
   char *p = buf;
   for (size_t done = 0; done < len;) {
-    ssize_t r = pread(P(v)->fd, p + done, len - done, off + done);
+    ssize_t r = pread(F(v)->fd, p + done, len - done, off + done);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0)
@@ -50,7 +58,28 @@ static int file_pread(struct ferry_volume *v, void *buf, size_t len,
                          len, off, off + done);
     done += r;
   }
+  /* A copy reads each block once: keep the page cache from filling up
+   * (as nbdcopy does), which costs more than the read on a busy host. */
+  posix_fadvise(F(v)->fd, off, len, POSIX_FADV_DONTNEED);
   return 0;
+}
+
+/* Starts writeback of what was just written and retires the previous
+ * range: wait for its writeback, then drop its pages. Dirty pages then
+ * stay bounded and the final flush has little left to do. */
+static void writeback(struct ferry_volume *v, uint64_t off, uint64_t len)
+{
+  struct file_priv *p = P(v);
+  int fd = p->f->fd;
+  sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE);
+  if (p->wb_len) {
+    sync_file_range(fd, p->wb_off, p->wb_len,
+                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                        SYNC_FILE_RANGE_WAIT_AFTER);
+    posix_fadvise(fd, p->wb_off, p->wb_len, POSIX_FADV_DONTNEED);
+  }
+  p->wb_off = off;
+  p->wb_len = len;
 }
 
 static int file_pwrite(struct ferry_volume *v, const void *buf, size_t len,
@@ -58,20 +87,21 @@ static int file_pwrite(struct ferry_volume *v, const void *buf, size_t len,
 {
   const char *p = buf;
   for (size_t done = 0; done < len;) {
-    ssize_t r = pwrite(P(v)->fd, p + done, len - done, off + done);
+    ssize_t r = pwrite(F(v)->fd, p + done, len - done, off + done);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0)
       return io_error(v, "write", len, off, errno);
     done += r;
   }
+  writeback(v, off, len);
   return 0;
 }
 
 /* Zeroes as a hole where the file system can, else as written zeroes. */
 static int file_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
 {
-  int fd = P(v)->fd;
+  int fd = F(v)->fd;
   if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
     return 0;
   if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
@@ -83,7 +113,7 @@ static int file_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
 
 static int file_flush(struct ferry_volume *v)
 {
-  if (fdatasync(P(v)->fd) < 0)
+  if (fdatasync(F(v)->fd) < 0)
     return ferry_error(errno, "%s: flush: %s", v->name, strerror(errno));
   return 0;
 }
@@ -91,9 +121,9 @@ static int file_flush(struct ferry_volume *v)
 static int file_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
                         struct extent_map *m)
 {
-  if (P(v)->is_blk)
+  if (F(v)->is_blk)
     return extent_map_add(m, off, len, 0);
-  int fd = P(v)->fd;
+  int fd = F(v)->fd;
   uint64_t end = off + len, pos = off;
   while (pos < end) {
     off_t data = lseek(fd, pos, SEEK_DATA);
@@ -119,11 +149,12 @@ static int file_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
 
 static void file_close(struct ferry_volume *v)
 {
-  struct file_priv *p = P(v);
-  if (atomic_fetch_sub(&p->refs, 1) == 1) {
-    close(p->fd);
-    free(p);
+  struct file_fd *f = F(v);
+  if (atomic_fetch_sub(&f->refs, 1) == 1) {
+    close(f->fd);
+    free(f);
   }
+  free(P(v));
   volume_free(v);
 }
 
@@ -131,15 +162,19 @@ static const struct volume_ops file_ops;
 
 static int file_clone(struct ferry_volume *v, struct ferry_volume **out)
 {
-  struct ferry_volume *c = volume_new(&file_ops, v->name);
-  if (!c)
+  struct file_priv *p = calloc(1, sizeof *p);
+  struct ferry_volume *c = p ? volume_new(&file_ops, v->name) : NULL;
+  if (!c) {
+    free(p);
     return ferry_error(ENOMEM, "out of memory");
+  }
+  p->f = F(v);
   c->size = v->size;
   c->writable = v->writable;
   c->can_multi_conn = c->thread_safe = true;
   c->zero_max = v->zero_max;
-  c->priv = v->priv;
-  atomic_fetch_add(&P(v)->refs, 1);
+  c->priv = p;
+  atomic_fetch_add(&p->f->refs, 1);
   *out = c;
   return 0;
 }
@@ -265,20 +300,25 @@ int file_volume_open(const char *root, const char *id, int mode,
   }
 
   struct file_priv *p = calloc(1, sizeof *p);
-  struct ferry_volume *v = p ? volume_new(&file_ops, path) : NULL;
+  struct file_fd *f = calloc(1, sizeof *f);
+  struct ferry_volume *v = p && f ? volume_new(&file_ops, path) : NULL;
   if (!v) {
     free(p);
+    free(f);
     close(fd);
     return ferry_error(ENOMEM, "out of memory");
   }
-  p->fd = fd;
-  p->is_blk = S_ISBLK(st.st_mode);
-  atomic_init(&p->refs, 1);
+  f->fd = fd;
+  if (mode == FERRY_OPEN_READ) /* a copy reads front to back */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  f->is_blk = S_ISBLK(st.st_mode);
+  atomic_init(&f->refs, 1);
+  p->f = f;
   v->priv = p;
   v->writable = mode == FERRY_OPEN_WRITE;
   v->can_multi_conn = v->thread_safe = true;
   v->zero_max = 1ull << 30;
-  if (p->is_blk) {
+  if (f->is_blk) {
     uint64_t sz;
     if (ioctl(fd, BLKGETSIZE64, &sz) < 0) {
       int e = errno;
