@@ -11,6 +11,7 @@
 #include "../client/client.h"
 #include "../core/error.h"
 #include "../core/uri.h"
+#include "nbd_lib.h"
 #include "volume.h"
 
 /* Largest zero or block-status request sent at once (the protocol's counts
@@ -41,10 +42,12 @@ static int nbd_err(struct ferry_volume *v, const char *what, uint64_t len,
 /* Makes a new handle and connects it with the volume's parameters. */
 static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
 {
+  int r = nbd_lib_load();
+  if (r < 0)
+    return r;
   struct nbd_handle *h = nbd_create();
   if (!h)
     return ferry_error(ENOMEM, "nbd_create: %s", nbd_get_error());
-  int r;
   if (p->argv)
     r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
         nbd_connect_systemd_socket_activation(h, p->argv);
