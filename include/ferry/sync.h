@@ -33,7 +33,8 @@ struct ferry_sync_opts {
   enum ferry_sync_mode mode;
   uint64_t request_size;  /* bytes per request; 0: default (2 MiB) */
   unsigned requests;      /* requests in flight per worker; 0: default */
-  unsigned workers;       /* threads/connections; 0: default */
+  unsigned workers;       /* threads/connections; 0: 8 threads between
+                           * files, 2 connections with NBD */
   unsigned retries;       /* tries after a transient error; 0: default (5) */
   unsigned retry_delay_ms; /* first back-off; doubles each try up to 5 s;
                            * 0: 100 */

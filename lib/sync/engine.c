@@ -543,7 +543,11 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   pthread_mutex_init(&e.lock, NULL);
   pthread_cond_init(&e.cond, NULL);
 
-  unsigned n = o->workers;
+  /* Files do synchronous I/O: more threads keep more reads in flight,
+   * which scattered incremental extents need (measured: 8 threads copy
+   * 1100 cold extents 25% faster than 2, full copies alike). NBD keeps
+   * requests in flight on each connection instead. */
+  unsigned n = o->workers ? o->workers : async ? 2 : 8;
   if (!src->thread_safe || !dst->thread_safe)
     n = 1;
   struct worker *ws = calloc(n, sizeof *ws);

@@ -13,7 +13,6 @@
 
 #define DEFAULT_REQUEST_SIZE (2u << 20)
 #define DEFAULT_REQUESTS 4
-#define DEFAULT_WORKERS 2
 #define DEFAULT_RETRIES 5
 #define DEFAULT_RETRY_DELAY_MS 100
 #define MAX_REQUEST_SIZE (32u << 20) /* qemu's NBD payload limit */
@@ -38,9 +37,7 @@ static int fill_defaults(struct ferry_sync_opts *o)
   if (o->requests > 1024)
     return ferry_error(EINVAL, "%u requests in flight is more than 1024",
                        o->requests);
-  if (!o->workers)
-    o->workers = DEFAULT_WORKERS;
-  if (o->workers > 64)
+  if (o->workers > 64) /* 0: the engine picks by backend */
     return ferry_error(EINVAL, "%u workers is more than 64", o->workers);
   if (!o->retries)
     o->retries = DEFAULT_RETRIES;
