@@ -251,7 +251,9 @@ ALLOC_KIB=$(du -k "$SRC" | cut -f1)
 say "source: $DATA_MIB of $TOTAL_MIB MiB data (du: $((ALLOC_KIB / 1024)) MiB);" \
     "extent list: $NEXT extents, $(awk -v b="$EXT_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }') MiB"
 
-FERRY_DEF_W=2 FERRY_DEF_R=4 FERRY_DEF_S=2M # ferry's defaults (see --help)
+# ferry's defaults (see --help): 8 threads between files, 2 connections
+# with NBD; 4 requests in flight per NBD connection; 2 MiB requests.
+FERRY_DEF_W_FILE=8 FERRY_DEF_W_NBD=2 FERRY_DEF_R=4 FERRY_DEF_S=2M
 
 declare -A TIMES CPUS MAXRSS
 # record KEY TOOL: keeps ELAPSED and CPU of the last run under KEY, and the
@@ -335,7 +337,9 @@ if [ "$TUNE" = 1 ]; then
   TUNE_TABLE+="|---|---:|---:|---:|---:|---:|---:|---:|"$'\n'
   for setup in file nbd; do
     def_t=
-    for w in 2 1 4; do
+    def_w=$FERRY_DEF_W_FILE
+    [ "$setup" = nbd ] && def_w=$FERRY_DEF_W_NBD
+    for w in $def_w 1 4 $((def_w == 8 ? 2 : 8)); do
       for r in 4 16; do
         for s in 2M 1M 4M; do
           args=(--workers "$w" --requests "$r" --request-size "$s")
@@ -351,7 +355,7 @@ if [ "$TUNE" = 1 ]; then
           ((RSS > TUNE_RSS_MAX)) && TUNE_RSS_MAX=$RSS
           [ -n "$def_t" ] || def_t=$ELAPSED # first variant = the defaults
           mark=""
-          [ "$w-$r-$s" = "$FERRY_DEF_W-$FERRY_DEF_R-$FERRY_DEF_S" ] &&
+          [ "$w-$r-$s" = "$def_w-$FERRY_DEF_R-$FERRY_DEF_S" ] &&
             mark=" (default)"
           TUNE_TABLE+="| $label | $w | $r | $s$mark | $ELAPSED | $(ratio "$ELAPSED" "$def_t") | $CPU | $((RSS / 1024)) |"$'\n'
           say "  $setup w=$w r=$r s=$s  $ELAPSED s  (CPU $CPU s, RSS $((RSS / 1024)) MiB)"
@@ -443,7 +447,8 @@ REPORT=$(
        "nbdcopy $(medcpu a_nbdcopy), qemu-img $(medcpu a_qemu);" \
        "NBD → NBD ferry $(medcpu b_ferry), nbdcopy $(medcpu b_nbdcopy)," \
        "qemu-img $(medcpu b_qemu) (qemu-nbd's CPU not counted)"
-  echo "- ferry run 1 (defaults: --workers $FERRY_DEF_W --requests $FERRY_DEF_R" \
+  echo "- ferry run 1 (defaults: --workers $FERRY_DEF_W_FILE for files," \
+       "$FERRY_DEF_W_NBD for NBD, --requests $FERRY_DEF_R" \
        "--request-size $FERRY_DEF_S): file → file $(ferry_stats a-ferry-1);" \
        "NBD → NBD $(ferry_stats b-ferry-1);" \
        "incremental, source unchanged: $(ferry_stats c1-ferry-1);" \
