@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config meson ninja-build
-  libnbd-dev libnbd-bin nbdkit qemu-utils
+  libnbd-dev libnbd-bin nbdkit qemu-utils qemu-system-x86
   libjson-c-dev libssl-dev
   python3 python3-pytest
   time
