@@ -17,7 +17,7 @@ static const struct {
 } client_types[] = {
   { CLIENT_FILE, "file", &file_client_ops },
   { CLIENT_NBD, "nbd", &nbd_client_ops },
-  { CLIENT_QEMU, "qemu", NULL },
+  { CLIENT_QEMU, "qemu", &qemu_client_ops },
   { CLIENT_VMWARE, "vmware", NULL },
   { CLIENT_ELF, "elf", NULL },
   { CLIENT_XEN, "xen", NULL },

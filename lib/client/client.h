@@ -9,9 +9,13 @@
 struct ferry_client;
 struct ferry_volume;
 
-/* One table per platform. */
+struct platform_ops;
+
+/* One table per client type: its volumes, and (for platforms) the
+ * client-wrapper operations of platform.h. */
 struct client_ops {
   const char *name;
+  const struct platform_ops *platform; /* NULL: not a platform */
   int (*connect)(struct ferry_client *fc);
   int (*open_volume)(struct ferry_client *fc, const char *volume_id, int mode,
                      struct ferry_volume **out);
@@ -47,5 +51,6 @@ struct ferry_client *ferry_client_of(struct client *c);
 
 extern const struct client_ops file_client_ops;
 extern const struct client_ops nbd_client_ops;
+extern const struct client_ops qemu_client_ops;
 
 #endif

@@ -59,5 +59,9 @@ bool parse_uint(const char *s, unsigned *out);
 
 int cmd_sync(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_inventory(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 #endif

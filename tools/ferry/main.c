@@ -11,6 +11,10 @@ static const struct {
 } commands[] = {
   { "sync", cmd_sync, "copy extents (or all allocated data) between volumes" },
   { "info", cmd_info, "show a volume's size and allocation" },
+  { "inventory", cmd_inventory, "list a platform's datacenters, hosts, VMs, VLANs" },
+  { "vm", cmd_vm, "list, show, create, start, stop, delete VMs" },
+  { "volume", cmd_volume, "list, create, delete volumes" },
+  { "snapshot", cmd_snapshot, "create, list, show, delete, revert VM snapshots" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,127 @@
+/* The seed's "client wrapper": standard objects and operations over a
+ * platform's client (create_client with CLIENT_QEMU, CLIENT_VMWARE, ...).
+ *
+ * Every function returns 0 or a negative errno with ferry_last_error(). An
+ * operation a platform cannot do returns -ENOTSUP with a sentence saying so;
+ * none succeeds silently. Lists are malloc'd arrays the caller frees with
+ * the matching ferry_*_list_free(); single objects are filled in and freed
+ * with ferry_*_dispose(). A VM is named by its id, uuid or name.
+ */
+#ifndef FERRY_PLATFORM_H
+#define FERRY_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ferry/ferry.h>
+#include <ferry/objects.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- inventory (vms, get_vm, get_vms, datacenters, ...) ---- */
+
+/* get_vms' condition: NULL/-1 members match everything. name_glob is an
+ * fnmatch(3) pattern. */
+struct ferry_vm_filter {
+  const char *name_glob;
+  int power_state; /* enum ferry_power_state, or -1 */
+  const char *host_id;
+  const char *cluster_id;
+};
+
+int ferry_vms(client_t *c, struct ferry_vm **out, size_t *n);
+int ferry_get_vm(client_t *c, const char *vm, struct ferry_vm *out);
+int ferry_get_vms(client_t *c, const struct ferry_vm_filter *cond,
+                  struct ferry_vm **out, size_t *n);
+int ferry_datacenters(client_t *c, struct ferry_datacenter **out, size_t *n);
+int ferry_get_datacenter(client_t *c, const char *id,
+                         struct ferry_datacenter *out);
+int ferry_clusters(client_t *c, struct ferry_cluster **out, size_t *n);
+int ferry_get_cluster(client_t *c, const char *id, struct ferry_cluster *out);
+int ferry_hosts(client_t *c, struct ferry_host **out, size_t *n);
+int ferry_get_host(client_t *c, const char *id, struct ferry_host *out);
+int ferry_vlans(client_t *c, struct ferry_vlan **out, size_t *n);
+/* cluster_id NULL: every VM of the platform. */
+int ferry_query_cluster_vm_summary(client_t *c, const char *cluster_id,
+                                   struct ferry_vm_summary *out);
+
+/* ---- snapshots ---- */
+
+enum {
+  FERRY_SNAPSHOT_MEMORY = 1,   /* save RAM too (the VM must run) */
+  FERRY_SNAPSHOT_EXTERNAL = 2, /* overlay files instead of internal qcow2 */
+};
+
+struct ferry_snapshot_spec {
+  const char *name;
+  const char *description; /* may be NULL */
+  unsigned flags;
+};
+
+int ferry_snapshot_create(client_t *c, const char *vm,
+                          const struct ferry_snapshot_spec *spec,
+                          struct ferry_domain_snapshot *out);
+int ferry_snapshot_delete(client_t *c, const char *vm, const char *name);
+/* Records in creation order. A record that cannot be read makes the call
+ * fail with -EBADMSG naming the file, rather than being skipped. */
+int ferry_snapshot_list(client_t *c, const char *vm,
+                        struct ferry_domain_snapshot **out, size_t *n);
+int ferry_snapshot_get(client_t *c, const char *vm, const char *name,
+                       struct ferry_domain_snapshot *out);
+/* The current snapshot's name (malloc'd), or NULL when there is none. */
+int ferry_snapshot_current(client_t *c, const char *vm, char **name);
+
+enum {
+  FERRY_REVERT_FORCE = 1, /* stop a running VM first */
+};
+int ferry_snapshot_revert(client_t *c, const char *vm, const char *name,
+                          unsigned flags);
+
+/* Waits for a platform task (VMware) to finish. */
+int ferry_wait_task(client_t *c, const char *task, int timeout_ms);
+
+/* The areas of a disk that changed between two snapshots; from NULL or "*"
+ * means every allocated area. */
+int ferry_query_snapshot_changes(client_t *c, const char *vm,
+                                 const char *disk, const char *from,
+                                 const char *to,
+                                 struct ferry_changed_areas *out);
+
+/* ---- volumes and VMs ---- */
+
+/* Creates a volume from a standard disk: volume_id names it, capacity and
+ * format say what to make. */
+int ferry_create_volume(client_t *c, const struct ferry_disk *disk,
+                        struct ferry_volume_info *out);
+int ferry_delete_volume(client_t *c, const char *volume_id);
+int ferry_volumes(client_t *c, struct ferry_volume_info **out, size_t *n);
+
+/* Defines a VM from a standard object; out gets it with its ids. */
+int ferry_create_vm(client_t *c, const struct ferry_vm *spec,
+                    struct ferry_vm *out);
+int ferry_delete_vm(client_t *c, const char *vm);
+int ferry_start_vm(client_t *c, const char *vm);
+
+enum {
+  FERRY_STOP_FORCE = 1, /* no graceful shutdown: power off at once */
+};
+/* Asks the guest to shut down, waits up to timeout_s, then powers off. */
+int ferry_stop_vm(client_t *c, const char *vm, int timeout_s, unsigned flags);
+
+/* ---- conversions at the destination ---- */
+
+/* The disk the VM boots from, among disks. */
+int ferry_check_boot_disk(client_t *c, const struct ferry_disk *disks,
+                          size_t n, struct ferry_disk *boot);
+int ferry_inject_driver(client_t *c, const struct ferry_disk *disk);
+
+/* ---- VMware only ---- */
+int ferry_open_cbt(client_t *c, const char *vm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

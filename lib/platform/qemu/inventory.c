@@ -1,0 +1,73 @@
+/* Inventory of the local host: one datacenter, one cluster, this host. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "../../client/client.h"
+#include "../../core/error.h"
+#include "qemu.h"
+
+#define LOCAL "local"
+
+/* The standard vm of a definition: its stored fields plus what qemu says
+ * now (the seed's construct_vm). */
+int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  int r = qemu_defs_load(st, out, n);
+  for (size_t i = 0; r == 0 && i < *n; i++)
+    (*out)[i].power_state = qemu_power_state(st, (*out)[i].uuid);
+  return r;
+}
+
+/* A one-element list of a type with id and name (and more, zeroed). */
+#define ONE(T, out, n, ...)                                                  \
+  do {                                                                       \
+    struct ferry_##T *v_ = calloc(1, sizeof *v_);                            \
+    if (!v_)                                                                 \
+      return ferry_error(ENOMEM, "out of memory");                           \
+    ferry_##T##_init(v_);                                                    \
+    __VA_ARGS__;                                                             \
+    if (!v_->id || !v_->name) {                                              \
+      ferry_##T##_list_free(v_, 1);                                          \
+      return ferry_error(ENOMEM, "out of memory");                           \
+    }                                                                        \
+    *(out) = v_;                                                             \
+    *(n) = 1;                                                                \
+    return 0;                                                                \
+  } while (0)
+
+int qemu_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
+                     size_t *n)
+{
+  (void)fc;
+  ONE(datacenter, out, n, v_->id = strdup(LOCAL); v_->name = strdup(LOCAL));
+}
+
+int qemu_clusters(struct ferry_client *fc, struct ferry_cluster **out,
+                  size_t *n)
+{
+  (void)fc;
+  ONE(cluster, out, n, v_->id = strdup(LOCAL); v_->name = strdup(LOCAL);
+      v_->datacenter_id = strdup(LOCAL));
+}
+
+int qemu_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n)
+{
+  (void)fc;
+  char name[256] = "localhost";
+  gethostname(name, sizeof name - 1);
+  struct sysinfo si;
+  uint64_t mem = sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit : 0;
+  ONE(host, out, n, v_->id = strdup(LOCAL); v_->name = strdup(name);
+      v_->cluster_id = strdup(LOCAL); v_->datacenter_id = strdup(LOCAL);
+      v_->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+      v_->memory_mib = mem >> 20; v_->connected = true);
+}
+
+int qemu_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n)
+{
+  return qemu_networks(QEMU_STATE(fc), out, n);
+}

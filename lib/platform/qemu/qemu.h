@@ -1,0 +1,100 @@
+/* Internal: the qemu platform, a local QEMU/KVM host managed by ferry.
+ *
+ * Its state directory holds
+ *   vms/<uuid>.json           VM definitions (standard vm objects)
+ *   volumes/<name>            disk images made with qemu-img
+ *   networks.json             the networks/VLANs (standard vlan objects)
+ *   run/<uuid>/               a running VM: qmp.sock, qmp-status.sock,
+ *                             qemu.pid, serial.log
+ *   snapshots/<uuid>/         snapshotdata-<name>.json, current, lock, RAM
+ */
+#ifndef FERRY_QEMU_H
+#define FERRY_QEMU_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <ferry/platform.h>
+
+struct ferry_client;
+struct qmp;
+
+struct qemu_state {
+  char dir[PATH_MAX];
+};
+
+/* The qemu client's state (ferry_client.priv). */
+#define QEMU_STATE(fc) ((struct qemu_state *)(fc)->priv)
+
+/* Paths under the state dir; each returns buf. */
+char *qemu_path(const struct qemu_state *st, char *buf, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* VM definitions. */
+int qemu_defs_load(const struct qemu_state *st, struct ferry_vm **out,
+                   size_t *n);
+int qemu_def_store(const struct qemu_state *st, const struct ferry_vm *vm);
+int qemu_def_remove(const struct qemu_state *st, const char *uuid);
+
+/* Networks: networks.json, or the one "default" network when missing. */
+int qemu_networks(const struct qemu_state *st, struct ferry_vlan **out,
+                  size_t *n);
+
+/* Runtime: the pid of a VM's qemu when it runs (0 when it does not). A
+ * pidfile whose process is gone or is another program counts as stopped. */
+pid_t qemu_running_pid(const struct qemu_state *st, const char *uuid);
+/* stopped, running or paused, asked over the status monitor. */
+enum ferry_power_state qemu_power_state(const struct qemu_state *st,
+                                        const char *uuid);
+/* The control monitor of a running VM. */
+int qemu_qmp(const struct qemu_state *st, const char *uuid, int timeout_ms,
+             struct qmp **out);
+
+/* Lifecycle (lifecycle.c). paused: start with -S and stay paused;
+ * incoming_fd >= 0: load RAM from it (a saved migration stream). */
+int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
+                bool paused, int incoming_fd);
+int qemu_shutdown(const struct qemu_state *st, const struct ferry_vm *vm,
+                  int timeout_s, bool force);
+
+/* Volumes (volumes.c). */
+int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf);
+int qemu_volume_info(const struct qemu_state *st, const char *id,
+                     struct ferry_volume_info *out);
+
+/* The platform's operations, gathered in one table in client.c. */
+int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
+int qemu_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
+                     size_t *n);
+int qemu_clusters(struct ferry_client *fc, struct ferry_cluster **out,
+                  size_t *n);
+int qemu_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n);
+int qemu_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
+int qemu_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
+                 size_t *n);
+int qemu_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
+                       struct ferry_volume_info *out);
+int qemu_delete_volume(struct ferry_client *fc, const char *id);
+int qemu_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
+                   struct ferry_vm *out);
+int qemu_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+int qemu_start_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+int qemu_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
+                 int timeout_s, unsigned flags);
+int qemu_check_boot_disk(struct ferry_client *fc,
+                         const struct ferry_disk *disks, size_t n,
+                         struct ferry_disk *boot);
+int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const struct ferry_snapshot_spec *spec,
+                         struct ferry_domain_snapshot *out);
+int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *name);
+int qemu_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
+                       struct ferry_domain_snapshot **out, size_t *n);
+int qemu_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
+                          char **name);
+int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *name, unsigned flags);
+
+#endif

@@ -1,0 +1,483 @@
+/* VM snapshots on the qemu platform, after the seed's libxl design:
+ * internal qcow2 snapshots of every disk taken together (a QMP transaction
+ * while the VM runs, qemu-img while it is stopped), RAM saved through a
+ * migration to an fd, one record per snapshot, a tree through parents. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "../../client/client.h"
+#include "../../core/error.h"
+#include "../../core/run.h"
+#include "../../core/statefile.h"
+#include "../../qmp/qmp.h"
+#include "../snapshot_store.h"
+#include "qemu.h"
+
+#define QMP_TIMEOUT 30000
+#define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
+
+static int open_store(const struct qemu_state *st, const struct ferry_vm *vm,
+                      struct snap_store *s)
+{
+  char base[PATH_MAX];
+  return snap_store_open(s, qemu_path(st, base, "snapshots"), vm->uuid);
+}
+
+static int disk_path(const struct qemu_state *st, const struct ferry_disk *d,
+                     char *buf)
+{
+  return qemu_volume_path(st, d->volume_id, buf);
+}
+
+/* Internal snapshots live inside qcow2 images only. */
+static int check_qcow2(const struct ferry_vm *vm)
+{
+  if (vm->n_disks == 0)
+    return ferry_error(EINVAL, "VM '%s' has no disks to snapshot", vm->name);
+  for (size_t i = 0; i < vm->n_disks; i++)
+    if (!vm->disks[i].format || strcmp(vm->disks[i].format, "qcow2"))
+      return ferry_error(ENOTSUP, "disk %s of VM '%s' is %s: internal "
+                         "snapshots need qcow2 disks", vm->disks[i].device,
+                         vm->name, vm->disks[i].format ? vm->disks[i].format
+                                                       : "of no format");
+  return 0;
+}
+
+/* qemu-img snapshot -c/-d/-a NAME on one stopped disk. */
+static int img_snapshot(const struct qemu_state *st,
+                        const struct ferry_disk *d, const char *op,
+                        const char *name)
+{
+  char path[PATH_MAX];
+  int r = disk_path(st, d, path);
+  if (r < 0)
+    return r;
+  char *argv[] = { "qemu-img", "snapshot", (char *)op, (char *)name, path,
+                   NULL };
+  return run_command(argv, NULL);
+}
+
+static bool not_found(void)
+{
+  const char *m = ferry_last_error();
+  return m && (strstr(m, "not found") || strstr(m, "does not exist") ||
+               strstr(m, "Can't find"));
+}
+
+/* Deletes the internal snapshot `name` from disks [0, n): through QMP when
+ * q is given (the VM runs), else with qemu-img. Missing ones count as done,
+ * so a delete that was interrupted can be run again. */
+static int delete_on_disks(const struct qemu_state *st, struct qmp *q,
+                           const struct ferry_vm *vm, size_t n,
+                           const char *name)
+{
+  int first = 0;
+  for (size_t i = 0; i < n; i++) {
+    int r;
+    if (q) {
+      json_object *a = json_object_new_object();
+      json_object_object_add(a, "device",
+                             json_object_new_string(vm->disks[i].device));
+      json_object_object_add(a, "name", json_object_new_string(name));
+      r = qmp_execute(q, "blockdev-snapshot-delete-internal-sync", a, NULL,
+                      QMP_TIMEOUT);
+      json_object_put(a);
+    } else {
+      r = img_snapshot(st, &vm->disks[i], "-d", name);
+    }
+    if (r < 0 && !not_found() && first == 0)
+      first = ferry_error_prefix("disk %s: ", vm->disks[i].device);
+  }
+  return first;
+}
+
+static json_object *snapshot_transaction(const struct ferry_vm *vm,
+                                         const char *name)
+{
+  json_object *actions = json_object_new_array();
+  for (size_t i = 0; i < vm->n_disks; i++) {
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "device",
+                           json_object_new_string(vm->disks[i].device));
+    json_object_object_add(data, "name", json_object_new_string(name));
+    json_object *act = json_object_new_object();
+    json_object_object_add(act, "type",
+                           json_object_new_string("blockdev-snapshot-internal-sync"));
+    json_object_object_add(act, "data", data);
+    json_object_array_add(actions, act);
+  }
+  json_object *args = json_object_new_object();
+  json_object_object_add(args, "actions", actions);
+  return args;
+}
+
+static const char *qmp_status(struct qmp *q, char *buf, size_t len)
+{
+  json_object *ret = NULL, *s;
+  buf[0] = '\0';
+  if (qmp_execute(q, "query-migrate", NULL, &ret, QMP_TIMEOUT) == 0 &&
+      json_object_object_get_ex(ret, "status", &s))
+    snprintf(buf, len, "%s", json_object_get_string(s));
+  json_object_put(ret);
+  return buf;
+}
+
+/* Saves RAM (and device state) into path through migrate to an fd. */
+static int save_memory(struct qmp *q, const char *path)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return ferry_error(errno, "%s: %s", path, strerror(errno));
+  int r = qmp_getfd(q, "ferry-mem", fd, QMP_TIMEOUT);
+  if (r == 0) {
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "uri", json_object_new_string("fd:ferry-mem"));
+    r = qmp_execute(q, "migrate", a, NULL, QMP_TIMEOUT);
+    json_object_put(a);
+  }
+  char st[64];
+  for (int waited = 0; r == 0; waited += 50) {
+    qmp_status(q, st, sizeof st);
+    if (!strcmp(st, "completed"))
+      break;
+    if (!strcmp(st, "failed") || !strcmp(st, "cancelled") || !*st) {
+      r = ferry_error(EIO, "saving RAM to %s: migration %s", path,
+                      *st ? st : "status unknown");
+      break;
+    }
+    if (waited > MIGRATE_TIMEOUT_MS) {
+      qmp_execute(q, "migrate_cancel", NULL, NULL, QMP_TIMEOUT);
+      r = ferry_error(ETIMEDOUT, "saving RAM to %s took too long", path);
+      break;
+    }
+    nanosleep(&(struct timespec){ 0, 50 * 1000000 }, NULL);
+  }
+  if (r == 0 && fsync(fd) < 0)
+    r = ferry_error(errno, "%s: fsync: %s", path, strerror(errno));
+  close(fd);
+  return r;
+}
+
+static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
+                       const struct ferry_snapshot_spec *spec,
+                       enum ferry_power_state ps, const char *parent,
+                       struct ferry_domain_snapshot *rec)
+{
+  ferry_domain_snapshot_init(rec);
+  rec->name = strdup(spec->name);
+  rec->description = strdup(spec->description ? spec->description : "");
+  rec->creation_time = (uint64_t)time(NULL);
+  rec->memory = strdup("");
+  rec->running = ps == FERRY_POWER_STATE_RUNNING;
+  rec->paused = ps == FERRY_POWER_STATE_PAUSED;
+  rec->shutdown = ps == FERRY_POWER_STATE_STOPPED;
+  rec->parent = strdup(parent ? parent : "");
+  rec->vm_uuid = strdup(vm->uuid);
+  rec->kind = FERRY_SNAPSHOT_KIND_INTERNAL;
+  rec->disks = calloc(vm->n_disks, sizeof *rec->disks);
+  if (!rec->name || !rec->description || !rec->memory || !rec->parent ||
+      !rec->vm_uuid || !rec->disks)
+    return ferry_error(ENOMEM, "out of memory");
+  rec->n_disks = vm->n_disks;
+  for (size_t i = 0; i < vm->n_disks; i++) {
+    struct ferry_disk_snapshot *d = &rec->disks[i];
+    char path[PATH_MAX];
+    ferry_disk_snapshot_init(d);
+    disk_path(st, &vm->disks[i], path);
+    d->device = strdup(vm->disks[i].device);
+    d->name = strdup(spec->name);
+    d->file = strdup("");
+    d->format = strdup("qcow2");
+    d->path = strdup(path);
+    if (!d->device || !d->name || !d->file || !d->format || !d->path)
+      return ferry_error(ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const struct ferry_snapshot_spec *spec,
+                         struct ferry_domain_snapshot *out)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  if (spec->flags & FERRY_SNAPSHOT_EXTERNAL)
+    return ferry_error(ENOTSUP, "external snapshots are not implemented on "
+                       "the qemu platform yet: take an internal one");
+  int r = name_check(spec->name, "snapshot name");
+  if (r == 0)
+    r = check_qcow2(vm);
+  if (r < 0)
+    return r;
+  struct snap_store s;
+  if ((r = open_store(st, vm, &s)) < 0)
+    return r;
+  struct ferry_domain_snapshot rec;
+  ferry_domain_snapshot_init(&rec);
+  char *parent = NULL, mem[PATH_MAX] = "";
+  struct qmp *q = NULL;
+  bool paused_by_us = false, disks_done = false;
+  enum ferry_power_state ps = qemu_power_state(st, vm->uuid);
+  bool live = ps != FERRY_POWER_STATE_STOPPED;
+
+  if (snap_store_exists(&s, spec->name)) {
+    r = ferry_error(EEXIST, "VM '%s' has a snapshot '%s' already", vm->name,
+                    spec->name);
+    goto out;
+  }
+  if ((spec->flags & FERRY_SNAPSHOT_MEMORY) && !live) {
+    r = ferry_error(EINVAL, "VM '%s' is stopped: it has no RAM to save",
+                    vm->name);
+    goto out;
+  }
+  if ((r = snap_store_current(&s, &parent)) < 0 ||
+      (r = fill_record(st, vm, spec, ps, parent, &rec)) < 0)
+    goto out;
+
+  if (!live) { /* stopped: qemu-img, undoing the disks done on failure */
+    for (size_t i = 0; i < vm->n_disks && r == 0; i++)
+      if ((r = img_snapshot(st, &vm->disks[i], "-c", spec->name)) < 0) {
+        ferry_error_prefix("disk %s: ", vm->disks[i].device);
+        char msg[1024];
+        int e = ferry_last_errno();
+        snprintf(msg, sizeof msg, "%s", ferry_last_error());
+        delete_on_disks(st, NULL, vm, i, spec->name);
+        ferry_error(e, "%s", msg);
+      }
+    disks_done = r == 0;
+  } else {
+    if ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
+      goto out;
+    /* Pause so that the disks (and RAM) are taken at one instant. */
+    if (ps == FERRY_POWER_STATE_RUNNING) {
+      if ((r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0)
+        goto out;
+      paused_by_us = true;
+    }
+    json_object *args = snapshot_transaction(vm, spec->name);
+    r = qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT);
+    json_object_put(args);
+    if (r < 0) { /* a transaction makes all of its snapshots or none */
+      ferry_error_prefix("snapshot of VM '%s': ", vm->name);
+      goto out;
+    }
+    disks_done = true;
+    if (spec->flags & FERRY_SNAPSHOT_MEMORY) {
+      snprintf(mem, sizeof mem, "%s/%s.mem", s.dir, spec->name);
+      if ((r = save_memory(q, mem)) < 0)
+        goto out;
+      free(rec.memory);
+      if (!(rec.memory = strdup(mem))) {
+        r = ferry_error(ENOMEM, "out of memory");
+        goto out;
+      }
+      /* After the migration qemu has let go of its images; cont takes them
+       * back (and runs a VM that was paused for an instant). */
+      if (!paused_by_us) {
+        if ((r = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT)) == 0)
+          r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT);
+        if (r < 0)
+          goto out;
+      }
+    }
+  }
+  if (r == 0 && (r = snap_store_save(&s, &rec)) == 0)
+    r = snap_store_set_current(&s, spec->name);
+
+out:
+  if (r < 0) { /* no partial snapshot, no orphan record */
+    char msg[1024];
+    int e = ferry_last_errno();
+    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
+                                                      : "");
+    if (disks_done)
+      delete_on_disks(st, q, vm, vm->n_disks, spec->name);
+    if (*mem)
+      unlink(mem);
+    if (rec.name && snap_store_exists(&s, spec->name) &&
+        !(e == EEXIST))
+      snap_store_remove(&s, spec->name);
+    ferry_error(e ? e : -r, "%s", msg);
+    r = -(e ? e : -r);
+  }
+  if (paused_by_us && q) {
+    char msg[1024];
+    int e = ferry_last_errno();
+    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
+                                                      : "");
+    int rc = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT);
+    if (r == 0 && rc < 0)
+      r = rc;
+    else if (r < 0)
+      ferry_error(e, "%s", msg);
+  }
+  qmp_close(q);
+  if (r == 0 && out)
+    r = ferry_domain_snapshot_copy(out, &rec);
+  ferry_domain_snapshot_dispose(&rec);
+  free(parent);
+  snap_store_close(&s);
+  return r;
+}
+
+int qemu_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
+                       struct ferry_domain_snapshot **out, size_t *n)
+{
+  struct snap_store s;
+  int r = open_store(QEMU_STATE(fc), vm, &s);
+  if (r == 0)
+    r = snap_store_list(&s, out, n);
+  snap_store_close(&s);
+  return r;
+}
+
+int qemu_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
+                          char **name)
+{
+  struct snap_store s;
+  int r = open_store(QEMU_STATE(fc), vm, &s);
+  if (r == 0)
+    r = snap_store_current(&s, name);
+  snap_store_close(&s);
+  return r;
+}
+
+/* Children of a deleted snapshot take its parent; so does `current`. */
+static int reparent(const struct snap_store *s,
+                    const struct ferry_domain_snapshot *gone)
+{
+  struct ferry_domain_snapshot *v;
+  size_t n;
+  int r = snap_store_list(s, &v, &n);
+  for (size_t i = 0; i < n && r == 0; i++) {
+    if (!v[i].parent || strcmp(v[i].parent, gone->name))
+      continue;
+    char *p = strdup(gone->parent ? gone->parent : "");
+    if (!p) {
+      r = ferry_error(ENOMEM, "out of memory");
+      break;
+    }
+    free(v[i].parent);
+    v[i].parent = p;
+    r = snap_store_save(s, &v[i]);
+  }
+  ferry_domain_snapshot_list_free(v, n);
+  char *cur = NULL;
+  if (r == 0 && (r = snap_store_current(s, &cur)) == 0 && cur &&
+      !strcmp(cur, gone->name))
+    r = snap_store_set_current(s, gone->parent);
+  free(cur);
+  return r;
+}
+
+int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *name)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  struct snap_store s;
+  int r = open_store(st, vm, &s);
+  if (r < 0)
+    return r;
+  struct ferry_domain_snapshot rec;
+  ferry_domain_snapshot_init(&rec);
+  struct qmp *q = NULL;
+  if ((r = snap_store_load(&s, name, &rec)) < 0)
+    goto out;
+  if (qemu_running_pid(st, vm->uuid) &&
+      (r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
+    goto out;
+  /* Disks first: a crash after this leaves a record whose delete can be
+   * run again; the other order would leak snapshots inside the images. */
+  if ((r = delete_on_disks(st, q, vm, vm->n_disks, name)) < 0 ||
+      (r = reparent(&s, &rec)) < 0)
+    goto out;
+  if (rec.memory && *rec.memory)
+    unlink(rec.memory);
+  r = snap_store_remove(&s, name);
+out:
+  qmp_close(q);
+  ferry_domain_snapshot_dispose(&rec);
+  snap_store_close(&s);
+  return r;
+}
+
+/* QEMU refuses to revert an image that has persistent dirty bitmaps: they
+ * go first (changed-block tracking then starts again from a full copy). */
+static int drop_bitmaps(const struct qemu_state *st, const struct ferry_disk *d)
+{
+  char path[PATH_MAX];
+  int r = disk_path(st, d, path);
+  if (r < 0)
+    return r;
+  char *info_argv[] = { "qemu-img", "info", "--output=json", path, NULL };
+  char *text;
+  if ((r = run_command(info_argv, &text)) < 0)
+    return r;
+  json_object *j = json_tokener_parse(text), *fs, *data, *bitmaps;
+  free(text);
+  if (j && json_object_object_get_ex(j, "format-specific", &fs) &&
+      json_object_object_get_ex(fs, "data", &data) &&
+      json_object_object_get_ex(data, "bitmaps", &bitmaps))
+    for (size_t i = 0; r == 0 && i < json_object_array_length(bitmaps); i++) {
+      json_object *b = json_object_array_get_idx(bitmaps, i), *nm;
+      if (!json_object_object_get_ex(b, "name", &nm))
+        continue;
+      char *argv[] = { "qemu-img", "bitmap", "--remove", path,
+                       (char *)json_object_get_string(nm), NULL };
+      r = run_command(argv, NULL);
+    }
+  json_object_put(j);
+  return r;
+}
+
+int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *name, unsigned flags)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  struct snap_store s;
+  int r = open_store(st, vm, &s);
+  if (r < 0)
+    return r;
+  struct ferry_domain_snapshot rec;
+  ferry_domain_snapshot_init(&rec);
+  int memfd = -1;
+  if ((r = snap_store_load(&s, name, &rec)) < 0)
+    goto out;
+  if (rec.memory && *rec.memory &&
+      (memfd = open(rec.memory, O_RDONLY | O_CLOEXEC)) < 0) {
+    r = ferry_error(errno, "snapshot '%s': its RAM file %s: %s", name,
+                    rec.memory, strerror(errno));
+    goto out;
+  }
+  if (qemu_running_pid(st, vm->uuid)) {
+    if (!(flags & FERRY_REVERT_FORCE)) {
+      r = ferry_error(EBUSY, "VM '%s' is running: stop it first, or force "
+                      "the revert (its current state is lost)", vm->name);
+      goto out;
+    }
+    if ((r = qemu_shutdown(st, vm, 0, true)) < 0)
+      goto out;
+  }
+  for (size_t i = 0; i < vm->n_disks && r == 0; i++) {
+    if ((r = drop_bitmaps(st, &vm->disks[i])) == 0)
+      r = img_snapshot(st, &vm->disks[i], "-a", name);
+    if (r < 0)
+      ferry_error_prefix("revert disk %s: ", vm->disks[i].device);
+  }
+  if (r == 0 && memfd >= 0) /* back in the run state it was taken in */
+    r = qemu_launch(st, vm, !rec.running, memfd);
+  if (r == 0)
+    r = snap_store_set_current(&s, name);
+out:
+  if (memfd >= 0)
+    close(memfd);
+  ferry_domain_snapshot_dispose(&rec);
+  snap_store_close(&s);
+  return r;
+}

@@ -1,0 +1,165 @@
+/* The qemu platform's state directory: VM definitions and networks. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "../../core/error.h"
+#include "../../core/statefile.h"
+#include "qemu.h"
+
+#define DEF_MAX (1 << 20) /* a VM definition is small */
+
+char *qemu_path(const struct qemu_state *st, char *buf, const char *fmt, ...)
+{
+  int n = snprintf(buf, PATH_MAX, "%s/", st->dir);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + n, PATH_MAX - n, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+  const struct ferry_vm *x = a, *y = b;
+  return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+int qemu_defs_load(const struct qemu_state *st, struct ferry_vm **out,
+                   size_t *n)
+{
+  char dir[PATH_MAX], path[PATH_MAX];
+  *out = NULL;
+  *n = 0;
+  DIR *d = opendir(qemu_path(st, dir, "vms"));
+  if (!d)
+    return errno == ENOENT ? 0 : ferry_error(errno, "%s: %s", dir,
+                                             strerror(errno));
+  struct ferry_vm *v = NULL;
+  size_t count = 0, cap = 0;
+  int r = 0;
+  struct dirent *e;
+  while (r == 0 && (e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+      continue; /* also skips temp files of interrupted writes */
+    if (count == cap) {
+      cap = cap ? cap * 2 : 16;
+      struct ferry_vm *nv = realloc(v, cap * sizeof *nv);
+      if (!nv) {
+        r = ferry_error(ENOMEM, "out of memory");
+        break;
+      }
+      v = nv;
+    }
+    char *text;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if ((r = statefile_read(path, DEF_MAX, &text)) < 0)
+      break;
+    ferry_vm_init(&v[count]);
+    r = ferry_vm_from_json(&v[count], text);
+    free(text);
+    if (r < 0) {
+      ferry_error_prefix("VM definition %s: ", path);
+      break;
+    }
+    v[count].power_state = FERRY_POWER_STATE_STOPPED;
+    count++;
+  }
+  closedir(d);
+  if (r < 0) {
+    ferry_vm_list_free(v, count);
+    return r;
+  }
+  if (count)
+    qsort(v, count, sizeof *v, cmp_name);
+  *out = v;
+  *n = count;
+  return 0;
+}
+
+int qemu_def_store(const struct qemu_state *st, const struct ferry_vm *vm)
+{
+  char dir[PATH_MAX], path[PATH_MAX];
+  int r = statefile_mkdirs(qemu_path(st, dir, "vms"));
+  if (r < 0)
+    return r;
+  /* The runtime state is not part of the definition. */
+  struct ferry_vm def;
+  ferry_vm_init(&def);
+  if ((r = ferry_vm_copy(&def, vm)) < 0)
+    return r;
+  def.power_state = FERRY_POWER_STATE_STOPPED;
+  char *text = ferry_vm_to_json(&def);
+  ferry_vm_dispose(&def);
+  if (!text)
+    return -ferry_last_errno();
+  r = statefile_write(qemu_path(st, path, "vms/%s.json", vm->uuid), text,
+                      strlen(text));
+  free(text);
+  return r;
+}
+
+int qemu_def_remove(const struct qemu_state *st, const char *uuid)
+{
+  char path[PATH_MAX];
+  return statefile_remove(qemu_path(st, path, "vms/%s.json", uuid), 0);
+}
+
+int qemu_networks(const struct qemu_state *st, struct ferry_vlan **out,
+                  size_t *n)
+{
+  char path[PATH_MAX], *text;
+  *out = NULL;
+  *n = 0;
+  int r = statefile_read(qemu_path(st, path, "networks.json"), DEF_MAX, &text);
+  if (r == -ENOENT) { /* one untagged network until the user writes more */
+    struct ferry_vlan *v = calloc(1, sizeof *v);
+    if (!v)
+      return ferry_error(ENOMEM, "out of memory");
+    ferry_vlan_init(v);
+    v->id = strdup("default");
+    v->name = strdup("default");
+    v->vlan_id = -1;
+    if (!v->id || !v->name) {
+      ferry_vlan_list_free(v, 1);
+      return ferry_error(ENOMEM, "out of memory");
+    }
+    *out = v;
+    *n = 1;
+    return 0;
+  }
+  if (r < 0)
+    return r;
+  json_object *arr = json_tokener_parse(text);
+  free(text);
+  if (!arr || !json_object_is_type(arr, json_type_array)) {
+    json_object_put(arr);
+    return ferry_error(EBADMSG, "%s: not a JSON array of networks", path);
+  }
+  size_t count = json_object_array_length(arr);
+  struct ferry_vlan *v = calloc(count ? count : 1, sizeof *v);
+  if (!v) {
+    json_object_put(arr);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < count && r == 0; i++) {
+    ferry_vlan_init(&v[i]);
+    r = ferry_vlan_from_jsonc(&v[i], json_object_array_get_idx(arr, i));
+    if (r < 0)
+      ferry_error_prefix("%s: network %zu: ", path, i);
+  }
+  json_object_put(arr);
+  if (r < 0) {
+    ferry_vlan_list_free(v, count);
+    return r;
+  }
+  *out = v;
+  *n = count;
+  return 0;
+}

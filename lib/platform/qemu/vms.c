@@ -1,0 +1,265 @@
+/* Defining, deleting, starting and stopping VMs; the boot disk check. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ferry/volume.h>
+
+#include "../../client/client.h"
+#include "../../core/error.h"
+#include "../../core/run.h"
+#include "../../core/statefile.h"
+#include "qemu.h"
+
+static int new_uuid(char *buf, size_t len)
+{
+  FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
+  if (!f || !fgets(buf, len, f)) {
+    if (f)
+      fclose(f);
+    return ferry_error(EIO, "cannot make a UUID: %s", strerror(errno));
+  }
+  fclose(f);
+  buf[strcspn(buf, "\n")] = '\0';
+  return 0;
+}
+
+static bool mac_ok(const char *m)
+{
+  if (strlen(m) != 17)
+    return false;
+  for (int i = 0; i < 17; i++)
+    if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
+      return false;
+  return !(strtol(m, NULL, 16) & 1); /* not multicast */
+}
+
+static char *random_mac(void)
+{
+  unsigned char b[3] = { 0 };
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, b, sizeof b) != sizeof b)
+      b[0] = b[1] = b[2] = 0;
+    close(fd);
+  }
+  char *m = malloc(18);
+  if (m) /* QEMU's locally administered prefix */
+    snprintf(m, 18, "52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]);
+  return m;
+}
+
+static int set_str(char **field, const char *value)
+{
+  char *d = strdup(value);
+  if (!d)
+    return ferry_error(ENOMEM, "out of memory");
+  free(*field);
+  *field = d;
+  return 0;
+}
+
+/* Fills defaults and checks a VM spec against the platform; creates
+ * nothing. want_new[i] says disk i needs a new volume. */
+static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
+                      bool *want_new)
+{
+  int r = name_check(vm->name, "VM name");
+  struct ferry_vm *defs;
+  size_t n;
+  if (r == 0 && (r = qemu_defs_load(st, &defs, &n)) == 0) {
+    for (size_t i = 0; i < n && r == 0; i++)
+      if (!strcmp(defs[i].name, vm->name))
+        r = ferry_error(EEXIST, "a VM named '%s' exists already", vm->name);
+    ferry_vm_list_free(defs, n);
+  }
+  if (r < 0)
+    return r;
+  if (vm->vcpus <= 0)
+    vm->vcpus = 1;
+  if (!vm->memory_mib)
+    vm->memory_mib = 256;
+  if ((!vm->machine || !*vm->machine) && (r = set_str(&vm->machine, "q35")))
+    return r;
+  bool any_boot = false;
+  for (size_t i = 0; i < vm->n_disks; i++) {
+    struct ferry_disk *d = &vm->disks[i];
+    char dev[16];
+    snprintf(dev, sizeof dev, "vd%c", (char)('a' + (i % 26)));
+    if ((!d->device || !*d->device) && (r = set_str(&d->device, dev)))
+      return r;
+    if ((r = name_check(d->device, "disk device name")) < 0)
+      return r;
+    for (size_t k = 0; k < i; k++)
+      if (!strcmp(vm->disks[k].device, d->device))
+        return ferry_error(EINVAL, "two disks are named '%s'", d->device);
+    any_boot = any_boot || d->boot_order > 0;
+    want_new[i] = !d->volume_id || !*d->volume_id;
+    if (want_new[i]) {
+      char id[300];
+      const char *fmt = d->format && *d->format ? d->format : "qcow2";
+      snprintf(id, sizeof id, "%s-%s.%s", vm->name, d->device, fmt);
+      if ((r = set_str(&d->volume_id, id)) || (r = set_str(&d->format, fmt)))
+        return r;
+      char path[PATH_MAX];
+      if ((r = qemu_volume_path(st, id, path)) < 0)
+        return r;
+      if (access(path, F_OK) == 0)
+        return ferry_error(EEXIST, "disk %s: volume '%s' exists already; "
+                           "name it as the disk's volume to use it", d->device,
+                           id);
+      if (!d->capacity)
+        return ferry_error(EINVAL, "disk %s: give a capacity or a volume",
+                           d->device);
+      continue;
+    }
+    struct ferry_volume_info info;
+    if ((r = qemu_volume_info(st, d->volume_id, &info)) < 0)
+      return ferry_error_prefix("disk %s: ", d->device);
+    d->capacity = info.capacity;
+    r = set_str(&d->format, info.format);
+    ferry_volume_info_dispose(&info);
+    if (r < 0)
+      return r;
+  }
+  if (!any_boot && vm->n_disks)
+    vm->disks[0].boot_order = 1;
+  struct ferry_vlan *nets;
+  size_t nn;
+  if ((r = qemu_networks(st, &nets, &nn)) < 0)
+    return r;
+  for (size_t i = 0; i < vm->n_nics && r == 0; i++) {
+    struct ferry_nic *c = &vm->nics[i];
+    if (!c->mac || !*c->mac) {
+      free(c->mac);
+      if (!(c->mac = random_mac()))
+        r = ferry_error(ENOMEM, "out of memory");
+    } else if (!mac_ok(c->mac)) {
+      r = ferry_error(EINVAL, "nic %zu: '%s' is not a unicast MAC address "
+                      "like 52:54:00:12:34:56", i, c->mac);
+    }
+    if (r == 0 && (!c->network || !*c->network))
+      r = set_str(&c->network, "default");
+    bool found = false;
+    for (size_t k = 0; r == 0 && k < nn; k++)
+      found = found || !strcmp(nets[k].id, c->network) ||
+              (nets[k].name && !strcmp(nets[k].name, c->network));
+    if (r == 0 && !found)
+      r = ferry_error(ENOENT, "nic %zu: no network '%s' on this platform", i,
+                      c->network);
+  }
+  ferry_vlan_list_free(nets, nn);
+  return r;
+}
+
+int qemu_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
+                   struct ferry_vm *out)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  struct ferry_vm vm;
+  ferry_vm_init(&vm);
+  int r = ferry_vm_copy(&vm, spec);
+  bool *want_new = calloc(vm.n_disks + 1, sizeof *want_new);
+  char uuid[64];
+  if (r == 0 && !want_new)
+    r = ferry_error(ENOMEM, "out of memory");
+  if (r == 0)
+    r = check_spec(st, &vm, want_new);
+  if (r == 0 && (r = new_uuid(uuid, sizeof uuid)) == 0)
+    r = set_str(&vm.uuid, uuid) || set_str(&vm.id, uuid) ||
+        set_str(&vm.host_id, "local") || set_str(&vm.cluster_id, "local") ||
+        set_str(&vm.datacenter_id, "local") ? -ENOMEM : 0;
+  /* Everything is checked: now create the volumes, then the definition. */
+  size_t made = 0; /* disks [0, made) have their volume */
+  for (; r == 0 && made < vm.n_disks; made++)
+    if (want_new[made] &&
+        (r = qemu_create_volume(fc, &vm.disks[made], NULL)) < 0)
+      break;
+  if (r == 0)
+    r = qemu_def_store(st, &vm);
+  if (r < 0) { /* leave nothing behind */
+    char msg[1024];
+    int e = ferry_last_errno();
+    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
+                                                      : "");
+    for (size_t i = 0; i < made; i++)
+      if (want_new[i])
+        qemu_delete_volume(fc, vm.disks[i].volume_id);
+    r = ferry_error(e ? e : -r, "%s", msg);
+  } else {
+    vm.power_state = FERRY_POWER_STATE_STOPPED;
+    r = out ? ferry_vm_copy(out, &vm) : 0;
+  }
+  free(want_new);
+  ferry_vm_dispose(&vm);
+  return r;
+}
+
+int qemu_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  if (qemu_running_pid(st, vm->uuid))
+    return ferry_error(EBUSY, "VM '%s' is running: stop it first", vm->name);
+  int r = qemu_def_remove(st, vm->uuid);
+  if (r < 0)
+    return r;
+  /* Snapshot records and runtime files go with it; volumes stay. */
+  char cmd_dir[PATH_MAX];
+  char *rm[] = { "rm", "-rf", "--", qemu_path(st, cmd_dir, "snapshots/%s",
+                                              vm->uuid), NULL };
+  run_command(rm, NULL);
+  qemu_path(st, cmd_dir, "run/%s", vm->uuid);
+  run_command(rm, NULL);
+  return 0;
+}
+
+int qemu_start_vm(struct ferry_client *fc, const struct ferry_vm *vm)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  if (qemu_running_pid(st, vm->uuid))
+    return ferry_error(EBUSY, "VM '%s' is running already", vm->name);
+  return qemu_launch(st, vm, false, -1);
+}
+
+int qemu_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
+                 int timeout_s, unsigned flags)
+{
+  return qemu_shutdown(QEMU_STATE(fc), vm, timeout_s,
+                       flags & FERRY_STOP_FORCE);
+}
+
+/* The boot disk: the lowest boot order (else the first), which must carry
+ * an MBR (0x55AA) or GPT ("EFI PART") signature. */
+int qemu_check_boot_disk(struct ferry_client *fc,
+                         const struct ferry_disk *disks, size_t n,
+                         struct ferry_disk *boot)
+{
+  if (n == 0)
+    return ferry_error(EINVAL, "no disks to boot from");
+  size_t best = 0;
+  for (size_t i = 1; i < n; i++)
+    if (disks[i].boot_order > 0 &&
+        (disks[best].boot_order <= 0 ||
+         disks[i].boot_order < disks[best].boot_order))
+      best = i;
+  struct ferry_volume *v;
+  int r = ferry_volume_open(&fc->pub, disks[best].volume_id, FERRY_OPEN_READ,
+                            &v);
+  if (r < 0)
+    return r;
+  unsigned char s[1024];
+  r = ferry_volume_pread(v, s, sizeof s, 0);
+  ferry_volume_close(v);
+  if (r < 0)
+    return r;
+  if (!(s[510] == 0x55 && s[511] == 0xaa) && memcmp(s + 512, "EFI PART", 8))
+    return ferry_error(ENOEXEC, "disk %s (volume %s) has no MBR or GPT boot "
+                       "signature: the VM would not boot from it",
+                       disks[best].device, disks[best].volume_id);
+  return ferry_disk_copy(boot, &disks[best]);
+}

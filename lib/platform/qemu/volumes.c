@@ -1,0 +1,160 @@
+/* Volumes: disk images in <state>/volumes, made and read with qemu-img. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "../../client/client.h"
+#include "../../core/error.h"
+#include "../../core/run.h"
+#include "../../core/statefile.h"
+#include "qemu.h"
+
+int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf)
+{
+  int r = name_check(id, "volume id");
+  if (r < 0)
+    return r;
+  qemu_path(st, buf, "volumes/%s", id);
+  return 0;
+}
+
+static char *dup_str(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+int qemu_volume_info(const struct qemu_state *st, const char *id,
+                     struct ferry_volume_info *out)
+{
+  char path[PATH_MAX];
+  int r = qemu_volume_path(st, id, path);
+  if (r < 0)
+    return r;
+  struct stat sb;
+  if (stat(path, &sb) < 0)
+    return ferry_error(errno, "volume '%s': %s", id, strerror(errno));
+  /* -U: a running VM holds the image's lock; reading its header is safe. */
+  char *argv[] = { "qemu-img", "info", "-U", "--output=json", path, NULL };
+  char *text;
+  if ((r = run_command(argv, &text)) < 0)
+    return r;
+  json_object *j = json_tokener_parse(text), *f, *vs;
+  free(text);
+  if (!j || !json_object_object_get_ex(j, "format", &f) ||
+      !json_object_object_get_ex(j, "virtual-size", &vs)) {
+    json_object_put(j);
+    return ferry_error(EBADMSG, "volume '%s': qemu-img info gave no format "
+                       "and size", id);
+  }
+  ferry_volume_info_init(out);
+  out->id = dup_str(id);
+  out->name = dup_str(id);
+  out->path = dup_str(path);
+  out->format = dup_str(json_object_get_string(f));
+  out->capacity = json_object_get_uint64(vs);
+  out->allocated = (uint64_t)sb.st_blocks * 512;
+  json_object_put(j);
+  if (!out->id || !out->path || !out->format) {
+    ferry_volume_info_dispose(out);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+int qemu_volumes(struct ferry_client *fc,
+                        struct ferry_volume_info **out, size_t *n)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  char dir[PATH_MAX];
+  *out = NULL;
+  *n = 0;
+  DIR *d = opendir(qemu_path(st, dir, "volumes"));
+  if (!d)
+    return errno == ENOENT ? 0 : ferry_error(errno, "%s: %s", dir,
+                                             strerror(errno));
+  struct ferry_volume_info *v = NULL;
+  size_t count = 0, cap = 0;
+  int r = 0;
+  struct dirent *e;
+  while (r == 0 && (e = readdir(d))) {
+    if (e->d_name[0] == '.' || name_check(e->d_name, "volume id") < 0)
+      continue;
+    if (count == cap) {
+      cap = cap ? cap * 2 : 16;
+      struct ferry_volume_info *nv = realloc(v, cap * sizeof *nv);
+      if (!nv) {
+        r = ferry_error(ENOMEM, "out of memory");
+        break;
+      }
+      v = nv;
+    }
+    if ((r = qemu_volume_info(st, e->d_name, &v[count])) == 0)
+      count++;
+  }
+  closedir(d);
+  ferry_error_clear();
+  if (r < 0) {
+    ferry_volume_info_list_free(v, count);
+    return r;
+  }
+  *out = v;
+  *n = count;
+  return 0;
+}
+
+int qemu_create_volume(struct ferry_client *fc,
+                              const struct ferry_disk *disk,
+                              struct ferry_volume_info *out)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  char path[PATH_MAX], dir[PATH_MAX], size[32];
+  int r = qemu_volume_path(st, disk->volume_id, path);
+  if (r < 0)
+    return r;
+  const char *fmt = disk->format && *disk->format ? disk->format : "qcow2";
+  if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
+    return ferry_error(EINVAL, "volume '%s': format '%s' is not qcow2 or raw",
+                       disk->volume_id, fmt);
+  if (disk->capacity == 0 || disk->capacity % 512)
+    return ferry_error(EINVAL, "volume '%s': capacity %" PRIu64 " is not a "
+                       "positive multiple of 512", disk->volume_id,
+                       disk->capacity);
+  if (access(path, F_OK) == 0)
+    return ferry_error(EEXIST, "volume '%s' exists already",
+                       disk->volume_id);
+  if ((r = statefile_mkdirs(qemu_path(st, dir, "volumes"))) < 0)
+    return r;
+  snprintf(size, sizeof size, "%" PRIu64, disk->capacity);
+  char *argv[] = { "qemu-img", "create", "-q", "-f", (char *)fmt, path, size,
+                   NULL };
+  if ((r = run_command(argv, NULL)) < 0)
+    return r;
+  return out ? qemu_volume_info(st, disk->volume_id, out) : 0;
+}
+
+int qemu_delete_volume(struct ferry_client *fc, const char *id)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  char path[PATH_MAX];
+  int r = qemu_volume_path(st, id, path);
+  if (r < 0)
+    return r;
+  struct ferry_vm *v;
+  size_t n;
+  if ((r = qemu_defs_load(st, &v, &n)) < 0)
+    return r;
+  for (size_t i = 0; i < n && r == 0; i++)
+    for (size_t k = 0; k < v[i].n_disks && r == 0; k++)
+      if (v[i].disks[k].volume_id && !strcmp(v[i].disks[k].volume_id, id))
+        r = ferry_error(EBUSY, "volume '%s' is disk %s of VM '%s'", id,
+                        v[i].disks[k].device, v[i].name);
+  ferry_vm_list_free(v, n);
+  return r < 0 ? r : statefile_remove(path, 0);
+}

@@ -1,0 +1,190 @@
+/* Domain snapshot records on disk; see snapshot_store.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/error.h"
+#include "../core/statefile.h"
+#include "snapshot_store.h"
+
+#define RECORD_MAX (1 << 20)
+#define PREFIX "snapshotdata-"
+#define SUFFIX ".json"
+
+int snap_store_open(struct snap_store *s, const char *base,
+                    const char *vm_uuid)
+{
+  s->lock_fd = -1;
+  int r = name_check(vm_uuid, "VM uuid");
+  if (r < 0)
+    return r;
+  snprintf(s->dir, sizeof s->dir, "%s/%s", base, vm_uuid);
+  if ((r = statefile_mkdirs(s->dir)) < 0)
+    return r;
+  char lock[PATH_MAX];
+  snprintf(lock, sizeof lock, "%s/lock", s->dir);
+  return lock_acquire(lock, 30000, &s->lock_fd);
+}
+
+void snap_store_close(struct snap_store *s)
+{
+  lock_release(s->lock_fd);
+  s->lock_fd = -1;
+}
+
+int snap_store_path(const struct snap_store *s, const char *name, char *buf)
+{
+  int r = name_check(name, "snapshot name");
+  if (r == 0)
+    snprintf(buf, PATH_MAX, "%s/" PREFIX "%s" SUFFIX, s->dir, name);
+  return r;
+}
+
+bool snap_store_exists(const struct snap_store *s, const char *name)
+{
+  char path[PATH_MAX];
+  return snap_store_path(s, name, path) == 0 && access(path, F_OK) == 0;
+}
+
+int snap_store_save(const struct snap_store *s,
+                    const struct ferry_domain_snapshot *snap)
+{
+  char path[PATH_MAX];
+  int r = snap_store_path(s, snap->name, path);
+  if (r < 0)
+    return r;
+  struct ferry_domain_snapshot rec;
+  ferry_domain_snapshot_init(&rec);
+  if ((r = ferry_domain_snapshot_copy(&rec, snap)) < 0)
+    return r;
+  for (size_t i = 0; i < rec.n_disks; i++) {
+    free(rec.disks[i].path);
+    rec.disks[i].path = NULL;
+  }
+  char *text = ferry_domain_snapshot_to_json(&rec);
+  ferry_domain_snapshot_dispose(&rec);
+  if (!text)
+    return -ferry_last_errno();
+  r = statefile_write(path, text, strlen(text));
+  free(text);
+  return r;
+}
+
+static int load_file(const char *path, struct ferry_domain_snapshot *out)
+{
+  char *text;
+  int r = statefile_read(path, RECORD_MAX, &text);
+  if (r < 0)
+    return r;
+  ferry_domain_snapshot_init(out);
+  r = ferry_domain_snapshot_from_json(out, text);
+  free(text);
+  if (r < 0)
+    return ferry_error(EBADMSG, "snapshot record %s is corrupt: %s", path,
+                       ferry_last_error() ? ferry_last_error() : "");
+  return 0;
+}
+
+int snap_store_load(const struct snap_store *s, const char *name,
+                    struct ferry_domain_snapshot *out)
+{
+  char path[PATH_MAX];
+  int r = snap_store_path(s, name, path);
+  if (r < 0)
+    return r;
+  if (access(path, F_OK) < 0)
+    return ferry_error(ENOENT, "no snapshot '%s'", name);
+  return load_file(path, out);
+}
+
+int snap_store_remove(const struct snap_store *s, const char *name)
+{
+  char path[PATH_MAX];
+  int r = snap_store_path(s, name, path);
+  return r < 0 ? r : statefile_remove(path, 0);
+}
+
+static int by_time(const void *a, const void *b)
+{
+  const struct ferry_domain_snapshot *x = a, *y = b;
+  if (x->creation_time != y->creation_time)
+    return x->creation_time < y->creation_time ? -1 : 1;
+  return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+int snap_store_list(const struct snap_store *s,
+                    struct ferry_domain_snapshot **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  DIR *d = opendir(s->dir);
+  if (!d)
+    return errno == ENOENT ? 0 : ferry_error(errno, "%s: %s", s->dir,
+                                             strerror(errno));
+  struct ferry_domain_snapshot *v = NULL;
+  size_t count = 0, cap = 0;
+  int r = 0;
+  struct dirent *e;
+  size_t pl = strlen(PREFIX), sl = strlen(SUFFIX);
+  while (r == 0 && (e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len <= pl + sl || strncmp(e->d_name, PREFIX, pl) ||
+        strcmp(e->d_name + len - sl, SUFFIX))
+      continue; /* also skips temp files of interrupted writes */
+    if (count == cap) {
+      cap = cap ? cap * 2 : 16;
+      struct ferry_domain_snapshot *nv = realloc(v, cap * sizeof *nv);
+      if (!nv) {
+        r = ferry_error(ENOMEM, "out of memory");
+        break;
+      }
+      v = nv;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+    if ((r = load_file(path, &v[count])) == 0)
+      count++;
+  }
+  closedir(d);
+  if (r < 0) {
+    ferry_domain_snapshot_list_free(v, count);
+    return r;
+  }
+  if (count)
+    qsort(v, count, sizeof *v, by_time);
+  *out = v;
+  *n = count;
+  return 0;
+}
+
+int snap_store_current(const struct snap_store *s, char **name)
+{
+  char path[PATH_MAX], *text;
+  snprintf(path, sizeof path, "%s/current", s->dir);
+  *name = NULL;
+  int r = statefile_read(path, 4096, &text);
+  if (r == -ENOENT) {
+    ferry_error_clear();
+    return 0;
+  }
+  if (r < 0)
+    return r;
+  text[strcspn(text, "\n")] = '\0';
+  if (*text)
+    *name = text;
+  else
+    free(text);
+  return 0;
+}
+
+int snap_store_set_current(const struct snap_store *s, const char *name)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/current", s->dir);
+  if (!name || !*name)
+    return statefile_remove(path, 1);
+  return statefile_write(path, name, strlen(name));
+}

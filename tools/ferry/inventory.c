@@ -1,0 +1,84 @@
+/* ferry inventory: what a platform has, as standard objects. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "platform_cli.h"
+
+static const char *s(const char *x) { return x ? x : "-"; }
+
+int cmd_inventory(int argc, char **argv)
+{
+  struct common_opts o = { 0 };
+  if (common_opts_take(&argc, argv, &o) < 0)
+    return cli_fail(o.json, "inventory", EXIT_USAGE);
+  if (o.help) {
+    printf("Usage: ferry inventory [--platform URI] [--json]\n\n"
+           "Lists the platform's datacenters, clusters, hosts, VMs and\n"
+           "VLANs, with a summary of its VMs.\n");
+    return EXIT_OK;
+  }
+  if (argc != 1) {
+    cli_error("Usage: ferry inventory [--platform URI] [--json]");
+    return cli_fail(o.json, "inventory", EXIT_USAGE);
+  }
+  client_t *c = platform_open(o.platform);
+  if (!c)
+    return cli_fail(o.json, "inventory", EXIT_USAGE);
+  struct ferry_datacenter *dc = NULL;
+  struct ferry_cluster *cl = NULL;
+  struct ferry_host *h = NULL;
+  struct ferry_vm *vm = NULL;
+  struct ferry_vlan *vl = NULL;
+  size_t ndc = 0, ncl = 0, nh = 0, nvm = 0, nvl = 0;
+  struct ferry_vm_summary sum;
+  ferry_vm_summary_init(&sum);
+  int rc = EXIT_OK;
+  if (ferry_datacenters(c, &dc, &ndc) < 0 || ferry_clusters(c, &cl, &ncl) < 0 ||
+      ferry_hosts(c, &h, &nh) < 0 || ferry_vms(c, &vm, &nvm) < 0 ||
+      ferry_vlans(c, &vl, &nvl) < 0 ||
+      ferry_query_cluster_vm_summary(c, NULL, &sum) < 0) {
+    rc = lib_fail(o.json, "inventory");
+    goto out;
+  }
+  if (o.json) {
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "datacenters", LIST_TO_JSON(datacenter, dc, ndc));
+    json_object_object_add(j, "clusters", LIST_TO_JSON(cluster, cl, ncl));
+    json_object_object_add(j, "hosts", LIST_TO_JSON(host, h, nh));
+    json_object_object_add(j, "vms", LIST_TO_JSON(vm, vm, nvm));
+    json_object_object_add(j, "vlans", LIST_TO_JSON(vlan, vl, nvl));
+    json_object_object_add(j, "summary", ferry_vm_summary_to_jsonc(&sum));
+    json_print(j);
+    goto out;
+  }
+  for (size_t i = 0; i < ndc; i++)
+    printf("datacenter %s\n", s(dc[i].name));
+  for (size_t i = 0; i < ncl; i++)
+    printf("  cluster %s (datacenter %s)\n", s(cl[i].name),
+           s(cl[i].datacenter_id));
+  for (size_t i = 0; i < nh; i++)
+    printf("    host %s: %" PRId64 " CPUs, %" PRIu64 " MiB%s\n", s(h[i].name),
+           h[i].cpus, h[i].memory_mib, h[i].connected ? "" : ", disconnected");
+  for (size_t i = 0; i < nvm; i++)
+    printf("      vm %-20s %-8s %" PRId64 " vCPU %6" PRIu64 " MiB  %zu disk%s "
+           "%zu nic%s  %s\n", s(vm[i].name),
+           ferry_power_state_name(vm[i].power_state), vm[i].vcpus,
+           vm[i].memory_mib, vm[i].n_disks, vm[i].n_disks == 1 ? " " : "s",
+           vm[i].n_nics, vm[i].n_nics == 1 ? " " : "s", s(vm[i].uuid));
+  for (size_t i = 0; i < nvl; i++)
+    printf("vlan %s (%s)%s\n", s(vl[i].name), s(vl[i].id),
+           vl[i].vlan_id < 0 ? " untagged" : "");
+  printf("%" PRId64 " VMs: %" PRId64 " running, %" PRId64 " paused, %" PRId64
+         " stopped; %" PRId64 " vCPUs, %" PRIu64 " MiB\n", sum.total,
+         sum.running, sum.paused, sum.stopped, sum.vcpus, sum.memory_mib);
+out:
+  ferry_datacenter_list_free(dc, ndc);
+  ferry_cluster_list_free(cl, ncl);
+  ferry_host_list_free(h, nh);
+  ferry_vm_list_free(vm, nvm);
+  ferry_vlan_list_free(vl, nvl);
+  ferry_vm_summary_dispose(&sum);
+  destroy_client(c);
+  return rc;
+}

@@ -1,0 +1,84 @@
+/* --platform, JSON output and subcommand dispatch for platform commands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform_cli.h"
+
+client_t *platform_open(const char *uri)
+{
+  char buf[4200];
+  if (!uri) {
+    const char *dir = getenv("FERRY_STATE_DIR");
+    snprintf(buf, sizeof buf, "qemu://%s", dir && *dir ? dir : "/var/lib/ferry");
+    uri = buf;
+  }
+  if (strncmp(uri, "qemu://", 7) != 0 && uri[0] != '/') {
+    cli_error("--platform %s: this ferry knows qemu:///PATH (a local "
+              "QEMU/KVM host); other platforms are not built in yet", uri);
+    return NULL;
+  }
+  client_t *c = create_client(CLIENT_QEMU, NULL, NULL, uri, NULL, NULL, NULL);
+  if (!c)
+    cli_error("--platform %s: %s", uri, ferry_last_error());
+  return c;
+}
+
+void json_print(json_object *j)
+{
+  puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(j);
+}
+
+int lib_fail(bool json, const char *cmd)
+{
+  int e = ferry_last_errno();
+  cli_error("%s", ferry_last_error() ? ferry_last_error() : strerror(e));
+  return cli_fail(json, cmd, e == EINVAL ? EXIT_USAGE : EXIT_FAILED);
+}
+
+int run_subcommand(const char *group, const struct subcommand *subs,
+                   size_t n, int argc, char **argv)
+{
+  bool help = argc < 2 || !strcmp(argv[1], "--help") ||
+              !strcmp(argv[1], "-h");
+  for (size_t i = 0; !help && i < n; i++)
+    if (!strcmp(argv[1], subs[i].name))
+      return subs[i].fn(argc - 1, argv + 1);
+  FILE *f = help && argc >= 2 ? stdout : stderr;
+  if (!help)
+    fprintf(f, "ferry %s: unknown subcommand '%s'\n\n", group, argv[1]);
+  fprintf(f, "Usage:\n");
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "  ferry %s %s\n", group, subs[i].usage);
+  fprintf(f, "\nCommon options: --platform URI (default qemu://$FERRY_STATE_DIR "
+             "or qemu:///var/lib/ferry), --json, --help\n");
+  return help && argc >= 2 ? EXIT_OK : EXIT_USAGE;
+}
+
+int common_opts_take(int *argc, char **argv, struct common_opts *o)
+{
+  int w = 1;
+  for (int i = 1; i < *argc; i++) {
+    if (!strcmp(argv[i], "--json")) {
+      o->json = true;
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      o->help = true;
+    } else if (!strcmp(argv[i], "--platform")) {
+      if (i + 1 >= *argc) {
+        cli_error("--platform wants a URI");
+        return -1;
+      }
+      o->platform = argv[++i];
+    } else if (!strncmp(argv[i], "--platform=", 11)) {
+      o->platform = argv[i] + 11;
+    } else {
+      argv[w++] = argv[i];
+    }
+  }
+  argv[w] = NULL;
+  *argc = w;
+  return 0;
+}

@@ -1,0 +1,51 @@
+/* Shared pieces of the platform commands (inventory, vm, volume,
+ * snapshot): --platform, JSON output, subcommand dispatch. */
+#ifndef FERRY_PLATFORM_CLI_H
+#define FERRY_PLATFORM_CLI_H
+
+#include <json-c/json.h>
+
+#include <ferry/platform.h>
+
+#include "cli.h"
+
+/* Opens the platform of a --platform URI: qemu:///PATH (or a plain
+ * absolute path) for a local QEMU/KVM host. NULL means FERRY_STATE_DIR,
+ * else /var/lib/ferry. Returns NULL after cli_error(). */
+client_t *platform_open(const char *uri);
+
+/* Prints j (consumed) on stdout. */
+void json_print(json_object *j);
+
+/* Exit code for a failed library call: its message via cli_fail(). */
+int lib_fail(bool json, const char *cmd);
+
+/* A subcommand table: ferry GROUP SUB ARGS... */
+struct subcommand {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *usage;
+};
+int run_subcommand(const char *group, const struct subcommand *subs,
+                   size_t n, int argc, char **argv);
+
+/* The common options of platform commands, parsed out of argv: --platform
+ * URI, --json and --help. Leaves the rest (options and operands) in
+ * argv[1..] for getopt. Returns -1 on a usage error (after cli_error). */
+struct common_opts {
+  const char *platform;
+  bool json, help;
+};
+int common_opts_take(int *argc, char **argv, struct common_opts *o);
+
+
+
+/* A JSON array of a list of standard objects of type T. */
+#define LIST_TO_JSON(T, v, n)                                                 \
+  ({                                                                          \
+    json_object *a_ = json_object_new_array();                                \
+    for (size_t i_ = 0; i_ < (n); i_++)                                       \
+      json_object_array_add(a_, ferry_##T##_to_jsonc(&(v)[i_]));              \
+    a_;                                                                       \
+  })
+#endif
