@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "../core/error.h"
 #include "object.h"
 
 const char *ferry_enum_name(const struct ferry_enum_desc *e, int v)

@@ -4,7 +4,6 @@
 Usage:
   gentypes.py IDL --header OUT.h --source OUT.c --include ferry/types.h
               --engine /path/to/object.h [--guard FERRY_TYPES_H]
-  gentypes.py IDL --map       # version-script lines exporting the API
   --prefix NAME_ changes the ferry_ of every generated name.
 
 The IDL format is described at the top of lib/types/types.idl. The header
@@ -397,11 +396,6 @@ def source(decls, kinds, include, engine, idl_name):
             + "\n".join(parts))
 
 
-def version_map(decls):
-    # One glob per type: the names all start with ferry_<type>_.
-    return "".join(f"    {PREFIX}{d.name}_*;\n" for d in decls)
-
-
 # ---------------------------------------------------------------- main
 
 def main():
@@ -417,8 +411,6 @@ def main():
     ap.add_argument("--guard", default="FERRY_TYPES_H")
     ap.add_argument("--prefix", default="ferry_",
                     help="of every generated name (tests use their own)")
-    ap.add_argument("--map", action="store_true",
-                    help="print version-script lines and exit")
     a = ap.parse_args()
     PREFIX = a.prefix
     name = a.idl.rsplit("/", 1)[-1]
@@ -430,11 +422,8 @@ def main():
         sys.exit(f"{a.idl}:{e}")
     except OSError as e:
         sys.exit(f"gentypes.py: {e}")
-    if a.map:
-        sys.stdout.write(version_map(decls))
-        return
     if not a.header and not a.source:
-        ap.error("nothing to do: give --header, --source or --map")
+        ap.error("nothing to do: give --header and/or --source")
     if a.header:
         with open(a.header, "w", encoding="utf-8") as fp:
             fp.write(header(decls, kinds, a.guard, name))

@@ -5,13 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/error.h"
 #include "object.h"
-
-static int oom(void)
-{
-  return ferry_error(ENOMEM, "out of memory");
-}
 
 static size_t scalar_size(enum ferry_kind k)
 {
@@ -93,7 +87,7 @@ static void *new_array(const struct ferry_type_desc *t, size_t n, int *r)
     return NULL;
   char *v = calloc(n, t->size);
   if (!v) {
-    *r = oom();
+    *r = ferry_obj_oom();
     return NULL;
   }
   for (size_t i = 0; i < n; i++)
@@ -105,7 +99,7 @@ static int copy_string(char **dst, const char *src)
 {
   *dst = NULL;
   if (src && !(*dst = strdup(src)))
-    return oom();
+    return ferry_obj_oom();
   return 0;
 }
 
@@ -124,7 +118,7 @@ static int copy_array(const struct ferry_field_desc *f, void *dst,
   if (f->kind == FERRY_KIND_STRING_ARRAY) {
     char **to = n ? calloc(n, sizeof *to) : NULL;
     if (n && !to)
-      return oom();
+      return ferry_obj_oom();
     ferry_set_ptr(dst, f->offset, to);
     *(size_t *)ferry_member(dst, f->count_offset) = n;
     for (size_t i = 0; i < n; i++)
@@ -140,7 +134,7 @@ static int copy_array(const struct ferry_field_desc *f, void *dst,
   *(size_t *)ferry_member(dst, f->count_offset) = n;
   for (size_t i = 0; i < n; i++)
     if ((r = copy_fields(f->type, to + i * size, from + i * size)) < 0)
-      return ferry_error_prefix("%s[%zu].", f->name, i);
+      return FERRY_OBJ_PATH(r, "%s[%zu].", f->name, i);
   return 0;
 }
 
@@ -160,7 +154,7 @@ static int copy_fields(const struct ferry_type_desc *t, void *dst,
       break;
     case FERRY_KIND_STRUCT:
       if ((r = copy_fields(f->type, d, s)) < 0)
-        ferry_error_prefix("%s.", f->name);
+        FERRY_OBJ_PATH(r, "%s.", f->name);
       break;
     case FERRY_KIND_STRUCT_ARRAY:
     case FERRY_KIND_STRING_ARRAY:
@@ -242,12 +236,12 @@ static void *grow(const struct ferry_field_desc *f, void *p, size_t size)
 {
   size_t n = ferry_get_count(p, f);
   if (n >= SIZE_MAX / size - 1) {
-    oom();
+    ferry_obj_oom();
     return NULL;
   }
   char *v = realloc(ferry_get_ptr(p, f->offset), (n + 1) * size);
   if (!v) {
-    oom();
+    ferry_obj_oom();
     return NULL;
   }
   ferry_set_ptr(p, f->offset, v);

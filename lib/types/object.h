@@ -8,10 +8,13 @@
 #ifndef FERRY_TYPES_OBJECT_H
 #define FERRY_TYPES_OBJECT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "../core/error.h"
 
 struct json_object;
 
@@ -82,6 +85,16 @@ static inline size_t ferry_get_count(const void *p,
 {
   return *(const size_t *)ferry_cmember(p, f->count_offset);
 }
+
+static inline int ferry_obj_oom(void)
+{
+  return ferry_error(ENOMEM, "out of memory");
+}
+
+/* Puts the path of an enclosing struct or array in front of the current
+ * message ("disks[1]." + "capacity: ..."); "out of memory" needs none. */
+#define FERRY_OBJ_PATH(r, ...)                                               \
+  ((r) == -ENOMEM ? (r) : ferry_error_prefix(__VA_ARGS__))
 
 /* The engine is internal to libferry whatever the version script says:
  * only the generated ferry_<type>_*() wrappers are the API. */

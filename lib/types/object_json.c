@@ -13,13 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "../core/error.h"
 #include "object.h"
-
-static int oom(void)
-{
-  return ferry_error(ENOMEM, "out of memory");
-}
 
 /* "got ..." in messages. */
 static const char *what(json_object *j)
@@ -46,7 +40,7 @@ static int string_to(const char *s, json_object **out)
 {
   *out = NULL;
   if (s && !(*out = json_object_new_string(s)))
-    return oom();
+    return ferry_obj_oom();
   return 0;
 }
 
@@ -61,18 +55,19 @@ static int array_to(const struct ferry_field_desc *f,
   bool strings = f && f->kind == FERRY_KIND_STRING_ARRAY;
   json_object *a = json_object_new_array();
   if (!a)
-    return oom();
+    return ferry_obj_oom();
   for (size_t i = 0; i < n; i++) {
     json_object *e;
     int r = strings ? string_to(((char *const *)v)[i], &e)
                     : object_to(t, (const char *)v + i * t->size, &e);
     if (r == 0 && json_object_array_add(a, e) < 0) {
       json_object_put(e);
-      r = oom();
+      r = ferry_obj_oom();
     }
     if (r < 0) {
       json_object_put(a);
-      return ferry_error_prefix(strings ? "%s[%zu]: " : "%s[%zu].", name, i);
+      return FERRY_OBJ_PATH(r, strings ? "%s[%zu]: " : "%s[%zu].", name,
+                            i);
     }
   }
   *out = a;
@@ -106,14 +101,14 @@ static int field_to(const struct ferry_field_desc *f, const void *p,
   }
   case FERRY_KIND_STRUCT:
     if ((r = object_to(f->type, m, out)) < 0)
-      return ferry_error_prefix("%s.", f->name);
+      return FERRY_OBJ_PATH(r, "%s.", f->name);
     return 0;
   case FERRY_KIND_STRUCT_ARRAY:
   case FERRY_KIND_STRING_ARRAY:
     return array_to(f, f->type, f->name, ferry_get_ptr(p, f->offset),
                     ferry_get_count(p, f), out);
   }
-  return *out ? 0 : oom();
+  return *out ? 0 : ferry_obj_oom();
 }
 
 static int object_to(const struct ferry_type_desc *t, const void *p,
@@ -121,13 +116,13 @@ static int object_to(const struct ferry_type_desc *t, const void *p,
 {
   json_object *o = json_object_new_object();
   if (!o)
-    return oom();
+    return ferry_obj_oom();
   for (size_t i = 0; i < t->n_fields; i++) {
     json_object *v;
     int r = field_to(&t->fields[i], p, &v);
     if (r == 0 && json_object_object_add(o, t->fields[i].name, v) < 0) {
       json_object_put(v);
-      r = oom();
+      r = ferry_obj_oom();
     }
     if (r < 0) {
       json_object_put(o);
@@ -152,7 +147,7 @@ static char *to_text(json_object *j)
       j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   char *copy = s ? strdup(s) : NULL;
   if (!copy)
-    oom();
+    ferry_obj_oom();
   json_object_put(j);
   return copy;
 }
@@ -189,7 +184,7 @@ static int string_from(json_object *j, char **out, const char *name)
     return ferry_error(EINVAL, "%s: the string contains a NUL character",
                        name);
   if (!(*out = strdup(s)))
-    return oom();
+    return ferry_obj_oom();
   return 0;
 }
 
@@ -233,7 +228,7 @@ static int array_from(const struct ferry_field_desc *f, void *p,
   size_t size = strings ? sizeof(char *) : f->type->size;
   char *v = calloc(n, size); /* all-zero elements are safe to dispose */
   if (!v)
-    return oom();
+    return ferry_obj_oom();
   /* Owned by p from here on: on failure, disposing p frees it. */
   ferry_set_ptr(p, f->offset, v);
   *(size_t *)ferry_member(p, f->count_offset) = n;
@@ -251,7 +246,7 @@ static int array_from(const struct ferry_field_desc *f, void *p,
         return ferry_error(EINVAL, "%s: expected an object, got %s", path,
                            what(e));
       if ((r = object_from(f->type, elem, e)) < 0)
-        ferry_error_prefix("%s.", path);
+        FERRY_OBJ_PATH(r, "%s.", path);
     }
     if (r < 0)
       return r;
@@ -291,7 +286,7 @@ static int field_from(const struct ferry_field_desc *f, void *p,
       return ferry_error(EINVAL, "%s: expected an object, got %s", f->name,
                          what(j));
     if ((r = object_from(f->type, m, j)) < 0)
-      return ferry_error_prefix("%s.", f->name);
+      return FERRY_OBJ_PATH(r, "%s.", f->name);
     return 0;
   case FERRY_KIND_STRUCT_ARRAY:
   case FERRY_KIND_STRING_ARRAY:
@@ -341,7 +336,7 @@ static int parse(const char *s, const char *type, json_object **out)
                        len);
   struct json_tokener *tok = json_tokener_new();
   if (!tok)
-    return oom();
+    return ferry_obj_oom();
   json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
                                   JSON_TOKENER_VALIDATE_UTF8);
   /* The final NUL is passed too: it ends a number or literal at the end. */
@@ -389,7 +384,7 @@ int ferry_obj_list_from_json(const struct ferry_type_desc *t, void **v,
   size_t len = json_object_array_length(j);
   char *a = len ? calloc(len, t->size) : NULL;
   if (len && !a)
-    r = oom();
+    r = ferry_obj_oom();
   for (size_t i = 0; r == 0 && i < len; i++) {
     json_object *e = json_object_array_get_idx(j, i);
     ferry_obj_init(t, a + i * t->size);
@@ -397,7 +392,7 @@ int ferry_obj_list_from_json(const struct ferry_type_desc *t, void **v,
       r = ferry_error(EINVAL, "[%zu]: expected an object, got %s", i,
                       what(e));
     else if ((r = object_from(t, a + i * t->size, e)) < 0)
-      ferry_error_prefix("[%zu].", i);
+      FERRY_OBJ_PATH(r, "[%zu].", i);
   }
   json_object_put(j);
   if (r < 0) {

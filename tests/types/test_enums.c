@@ -40,7 +40,9 @@ int main(void)
   CHECK_EINVAL(ferry_disk_bus_parse("sata ", &b), "'sata '");
   CHECK_EINVAL(ferry_disk_bus_parse("", &b), "unknown disk_bus ''");
   CHECK_EINVAL(ferry_firmware_parse(NULL, &f), "no firmware given");
-  CHECK_EINVAL(ferry_snapshot_kind_parse("both", &(enum ferry_snapshot_kind){0}),
+  enum ferry_snapshot_kind k = FERRY_SNAPSHOT_KIND_EXTERNAL;
+  CHECK_EINVAL(ferry_snapshot_kind_parse("both", &k),
                "(expected internal or external)");
+  CHECK(k == FERRY_SNAPSHOT_KIND_EXTERNAL);
   return 0;
 }

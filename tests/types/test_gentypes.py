@@ -100,16 +100,13 @@ def main():
             if r.returncode != 0:
                 print(f"FAIL: {' '.join(cmd)}:\n{r.stderr}")
                 failures += 1
+        root = os.path.join(os.path.dirname(engine), "..", "..")
         r = subprocess.run(CC + ["-std=gnu11", "-Wall", "-Wextra", "-Werror",
-                                 "-fsyntax-only", "-I", tmp, source],
+                                 "-fsyntax-only", "-I", tmp, "-I",
+                                 os.path.join(root, "include"), source],
                            capture_output=True, text=True)
         if r.returncode != 0:
             print(f"FAIL: the generated source:\n{r.stderr}")
-            failures += 1
-
-        r = run([IDL, "--map"])
-        if r.returncode != 0 or "    ferry_vm_*;\n" not in r.stdout:
-            print(f"FAIL: --map: {r.stdout!r} {r.stderr!r}")
             failures += 1
     print(f"{len(BAD)} bad IDLs, {failures} failures")
     return 1 if failures else 0

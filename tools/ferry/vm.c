@@ -100,12 +100,9 @@ static int vm_show(int argc, char **argv)
 /* --disk SIZE (a new volume) or --disk VOLUME (an existing one). */
 static int add_disk(struct ferry_vm *vm, const char *spec)
 {
-  struct ferry_disk *d = realloc(vm->disks, (vm->n_disks + 1) * sizeof *d);
+  struct ferry_disk *d = ferry_vm_disks_append(vm);
   if (!d)
     return -1;
-  vm->disks = d;
-  d = &vm->disks[vm->n_disks++];
-  ferry_disk_init(d);
   uint64_t size;
   if (parse_size(spec, &size)) {
     d->capacity = size;
@@ -118,12 +115,9 @@ static int add_disk(struct ferry_vm *vm, const char *spec)
 /* --nic NETWORK[,mac=MAC][,model=MODEL] */
 static int add_nic(struct ferry_vm *vm, const char *spec)
 {
-  struct ferry_nic *c = realloc(vm->nics, (vm->n_nics + 1) * sizeof *c);
+  struct ferry_nic *c = ferry_vm_nics_append(vm);
   if (!c)
     return -1;
-  vm->nics = c;
-  c = &vm->nics[vm->n_nics++];
-  ferry_nic_init(c);
   char *copy = strdup(spec), *save = NULL;
   for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     char **field = !strncmp(t, "mac=", 4) ? &c->mac

@@ -145,6 +145,8 @@ static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
     }
     if (r == 0 && (!c->network || !*c->network))
       r = set_str(&c->network, "default");
+    if (r == 0 && (!c->model || !*c->model))
+      r = set_str(&c->model, "virtio-net-pci");
     bool found = false;
     for (size_t k = 0; r == 0 && k < nn; k++)
       found = found || !strcmp(nets[k].id, c->network) ||
