@@ -70,6 +70,53 @@ static int first_byte(const char *vol, const char *snap)
   return b;
 }
 
+/* Whether a disk image holds an internal snapshot of that name. */
+static bool has_snapshot(const char *vol, const char *name)
+{
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "qemu-img snapshot -U -l %s/volumes/%s | "
+           "awk '{print $2}' | grep -qx '%s'", dir, vol, name);
+  return system(cmd) == 0;
+}
+
+static void no_records(void)
+{
+  struct ferry_domain_snapshot *list;
+  size_t n;
+  CHECK(ferry_snapshot_list(c, "t", &list, &n) == 0 && n == 0);
+  free(list);
+}
+
+/* A stopped VM's snapshot that fails on the second disk (another process
+ * holds its write lock) is undone on the first: nothing is left behind. */
+static void partial_failure(void)
+{
+  char cmd[800];
+  snprintf(cmd, sizeof cmd, "qemu-nbd -f qcow2 -k %s/lock.sock --fork "
+           "--pid-file %s/nbd.pid %s/volumes/t-vdb.qcow2", dir, dir, dir);
+  CHECK(system(cmd) == 0);
+  struct ferry_snapshot_spec half = { "half", NULL, 0 };
+  int r = ferry_snapshot_create(c, "t", &half, NULL);
+  snprintf(cmd, sizeof cmd, "kill $(cat %s/nbd.pid); sleep 0.2", dir);
+  CHECK(system(cmd) == 0);
+  CHECK(r < 0);
+  CHECK_HAS(ferry_last_error(), "vdb");
+  CHECK(!has_snapshot("t-vda.qcow2", "half"));
+  CHECK(!has_snapshot("t-vdb.qcow2", "half"));
+  no_records();
+}
+
+/* A name an image already holds (made outside ferry) is refused before
+ * anything is written: qemu-img would make a second one of that name. */
+static void clash_refused(void)
+{
+  struct ferry_snapshot_spec clash = { "clash", NULL, 0 };
+  CHECK(ferry_snapshot_create(c, "t", &clash, NULL) == -EEXIST);
+  CHECK_HAS(ferry_last_error(), "disk vdb");
+  CHECK(!has_snapshot("t-vda.qcow2", "clash"));
+  no_records();
+}
+
 static enum ferry_power_state state(void)
 {
   struct ferry_vm v;
@@ -101,7 +148,17 @@ int main(void)
   CHECK(vm.n_disks == 2 && !strcmp(vm.disks[1].device, "vdb"));
   CHECK(vm.disks[0].boot_order == 1 && vm.disks[1].capacity == 4 << 20);
   CHECK(ferry_create_vm(c, &spec, NULL) == -EEXIST);
+
+  /* The second disk already has a snapshot named "clash". */
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "qemu-img snapshot -c clash %s/volumes/t-vdb.qcow2",
+           dir);
+  CHECK(system(cmd) == 0);
+  clash_refused();
+  partial_failure();
   CHECK(ferry_start_vm(c, "t") == 0);
+  clash_refused();
+  CHECK(state() == FERRY_POWER_STATE_RUNNING); /* un-paused after failing */
   CHECK(state() == FERRY_POWER_STATE_RUNNING);
 
   /* s1: 0x11 on both disks; s2 (with RAM): 0x22; then 0x33. */

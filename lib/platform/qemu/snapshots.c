@@ -64,6 +64,34 @@ static int img_snapshot(const struct qemu_state *st,
   return run_command(argv, NULL);
 }
 
+/* Whether a disk image holds an internal snapshot of that name already.
+ * qemu-img would happily make a second one of the same name. */
+static int disk_has_snapshot(const struct qemu_state *st,
+                             const struct ferry_disk *d, const char *name,
+                             bool *has)
+{
+  char path[PATH_MAX];
+  int r = disk_path(st, d, path);
+  if (r < 0)
+    return r;
+  char *argv[] = { "qemu-img", "info", "-U", "--output=json", path, NULL };
+  char *text;
+  if ((r = run_command(argv, &text)) < 0)
+    return r;
+  json_object *j = json_tokener_parse(text), *snaps;
+  free(text);
+  *has = false;
+  if (j && json_object_object_get_ex(j, "snapshots", &snaps))
+    for (size_t i = 0; i < json_object_array_length(snaps) && !*has; i++) {
+      json_object *nm;
+      if (json_object_object_get_ex(json_object_array_get_idx(snaps, i),
+                                    "name", &nm))
+        *has = !strcmp(json_object_get_string(nm), name);
+    }
+  json_object_put(j);
+  return 0;
+}
+
 static bool not_found(void)
 {
   const char *m = ferry_last_error();
@@ -230,6 +258,18 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
     r = ferry_error(EEXIST, "VM '%s' has a snapshot '%s' already", vm->name,
                     spec->name);
     goto out;
+  }
+  for (size_t i = 0; i < vm->n_disks; i++) {
+    bool has;
+    if ((r = disk_has_snapshot(st, &vm->disks[i], spec->name, &has)) < 0)
+      goto out;
+    if (has) {
+      r = ferry_error(EEXIST, "disk %s of VM '%s' already holds an internal "
+                      "snapshot named '%s' (not in ferry's records): pick "
+                      "another name", vm->disks[i].device, vm->name,
+                      spec->name);
+      goto out;
+    }
   }
   if ((spec->flags & FERRY_SNAPSHOT_MEMORY) && !live) {
     r = ferry_error(EINVAL, "VM '%s' is stopped: it has no RAM to save",
