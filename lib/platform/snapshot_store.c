@@ -107,9 +107,12 @@ int snap_store_remove(const struct snap_store *s, const char *name)
   return r < 0 ? r : statefile_remove(path, 0);
 }
 
+/* Creation order: clocks count whole seconds, sequences do not tie. */
 static int by_time(const void *a, const void *b)
 {
   const struct ferry_domain_snapshot *x = a, *y = b;
+  if (x->sequence != y->sequence)
+    return x->sequence < y->sequence ? -1 : 1;
   if (x->creation_time != y->creation_time)
     return x->creation_time < y->creation_time ? -1 : 1;
   return strcmp(x->name ? x->name : "", y->name ? y->name : "");
@@ -157,6 +160,21 @@ int snap_store_list(const struct snap_store *s,
     qsort(v, count, sizeof *v, by_time);
   *out = v;
   *n = count;
+  return 0;
+}
+
+int snap_store_next_sequence(const struct snap_store *s, uint64_t *seq)
+{
+  struct ferry_domain_snapshot *v;
+  size_t n;
+  int r = snap_store_list(s, &v, &n);
+  if (r < 0)
+    return r;
+  *seq = 1;
+  for (size_t i = 0; i < n; i++)
+    if (v[i].sequence >= *seq)
+      *seq = v[i].sequence + 1;
+  ferry_domain_snapshot_list_free(v, n);
   return 0;
 }
 

@@ -36,10 +36,14 @@ int snap_store_load(const struct snap_store *s, const char *name,
                     struct ferry_domain_snapshot *out);
 int snap_store_remove(const struct snap_store *s, const char *name);
 
-/* Every record, oldest first. A record that does not parse fails the call
+/* Every record, oldest first (by sequence; then time, for records made
+ * before sequences). A record that does not parse fails the call
  * with EBADMSG naming its file; nothing is skipped silently. */
 int snap_store_list(const struct snap_store *s,
                     struct ferry_domain_snapshot **out, size_t *n);
+
+/* The sequence number for the next snapshot: 1 + the highest stored. */
+int snap_store_next_sequence(const struct snap_store *s, uint64_t *seq);
 
 /* The current snapshot (NULL: none) and changing it. */
 int snap_store_current(const struct snap_store *s, char **name);

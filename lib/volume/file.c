@@ -15,8 +15,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "../client/client.h"
 #include "../core/error.h"
+#include "../core/run.h"
 #include "volume.h"
 
 /* The descriptor, shared by clones: pread/pwrite are thread-safe. */
@@ -267,8 +270,34 @@ static void file_identity(const struct stat *st, char *buf, size_t len)
            (uintmax_t)st->st_ino);
 }
 
-int file_volume_open(const char *root, const char *id, int mode,
-                     struct ferry_volume **out)
+/* Whether the image at path names other files, read by qemu-img with
+ * the format fixed (so the check itself follows nothing). */
+static int names_other_files(const char *path, const char *fmt, char *what,
+                             size_t len)
+{
+  char f[32];
+  snprintf(f, sizeof f, "%s", fmt);
+  char *argv[] = { "qemu-img", "info", "-U", "-f", f, "--output=json",
+                   (char *)path, NULL };
+  char *text;
+  int r = run_command(argv, &text);
+  if (r < 0)
+    return r;
+  json_object *j = json_tokener_parse(text), *b, *fs, *data, *df;
+  free(text);
+  what[0] = '\0';
+  if (j && json_object_object_get_ex(j, "backing-filename", &b))
+    snprintf(what, len, "backing file %s", json_object_get_string(b));
+  else if (j && json_object_object_get_ex(j, "format-specific", &fs) &&
+           json_object_object_get_ex(fs, "data", &data) &&
+           json_object_object_get_ex(data, "data-file", &df))
+    snprintf(what, len, "data file %s", json_object_get_string(df));
+  json_object_put(j);
+  return 0;
+}
+
+int file_volume_open(const char *root, const char *id, const char *format,
+                     int mode, struct ferry_volume **out)
 {
   if (!*id)
     return ferry_error(EINVAL, "volume id is empty");
@@ -291,9 +320,24 @@ int file_volume_open(const char *root, const char *id, int mode,
   else
     path[pl] = '\0';
 
-  unsigned char head[512];
-  ssize_t hn = pread(fd, head, sizeof head, 0);
-  const char *fmt = hn > 0 ? probe_format(head, hn) : NULL;
+  const char *fmt = format && strcmp(format, "raw") ? format : NULL;
+  if (!format) {
+    unsigned char head[512];
+    ssize_t hn = pread(fd, head, sizeof head, 0);
+    fmt = hn > 0 ? probe_format(head, hn) : NULL;
+    char other[PATH_MAX + 32];
+    int r = fmt ? names_other_files(path, fmt, other, sizeof other) : 0;
+    if (r == 0 && fmt && *other)
+      r = ferry_error(EPERM, "%s looks like a %s image with a %s: ferry "
+                      "does not follow the files named by an image whose "
+                      "format it guessed (a guest can write such a header "
+                      "into a raw disk); serve it with qemu-nbd -f %s and "
+                      "sync from its nbd+unix URI", path, fmt, other, fmt);
+    if (r < 0) {
+      close(fd);
+      return r;
+    }
+  }
   if (fmt) {
     close(fd);
     return nbd_volume_open_image(path, fmt, mode, out);
@@ -347,7 +391,7 @@ static int file_connect(struct ferry_client *fc)
 static int file_open_volume(struct ferry_client *fc, const char *id, int mode,
                             struct ferry_volume **out)
 {
-  return file_volume_open(fc->host, id, mode, out);
+  return file_volume_open(fc->host, id, NULL, mode, out);
 }
 
 static int file_identify(struct ferry_client *fc, const char *id, char *buf,

@@ -98,8 +98,12 @@ void volume_identify(struct client *c, const char *volume_id, char *buf,
                      size_t len);
 
 /* Backends. */
-int file_volume_open(const char *root, const char *volume_id, int mode,
-                     struct ferry_volume **out);
+/* Opens root/volume_id. format "raw" or an image format names it; NULL
+ * guesses it from the magic, and then refuses an image that points at
+ * other files (backing or data file): a guest can write such a header into
+ * its raw disk to read the host's files (qemu's probing problem). */
+int file_volume_open(const char *root, const char *volume_id,
+                     const char *format, int mode, struct ferry_volume **out);
 struct nbd_uri;
 int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
                         struct ferry_volume **out);

@@ -3,7 +3,10 @@
 The seed's interface: create_client, destroy_client, sync and CLIENT_*.
 On top of it: Client (a context manager), CallbackClient (a Python object
 as a client), sync_extents (the copy engine with options and statistics)
-and Volume. Failures raise ferry.Error, an OSError with libferry's message.
+and Volume; the platform API (inventory, VMs, volumes, snapshots) as
+Platform and as functions named after the C ones (vms, create_vm, ...),
+with standard objects as dicts. Failures raise ferry.Error, an OSError
+with libferry's message.
 
 libferry.so.0 is found through FERRY_LIB, then FERRY_BUILD (a meson build
 directory), then the source tree's build/, then the system.
@@ -13,6 +16,16 @@ from .client import (CLIENT_ELF, CLIENT_FILE, CLIENT_LIBVIRT, CLIENT_NBD,
                      CLIENT_QEMU, CLIENT_VMWARE, CLIENT_XEN, CallbackClient,
                      Client, ClientType)
 from .errors import Error
+from .platform import (POWER_STATES, REVERT_FORCE, SNAPSHOT_EXTERNAL,
+                       SNAPSHOT_MEMORY, STOP_FORCE, Platform, check_boot_disk,
+                       clusters, create_vm, create_volume, datacenters,
+                       delete_vm, delete_volume, get_cluster, get_datacenter,
+                       get_host, get_vm, get_vms, hosts, inject_driver,
+                       open_cbt, query_cluster_vm_summary,
+                       query_snapshot_changes, snapshot_create,
+                       snapshot_current, snapshot_delete, snapshot_get,
+                       snapshot_list, snapshot_revert, start_vm, stop_vm,
+                       vlans, vms, volumes, wait_task)
 from .seed import create_client, destroy_client, sync
 from .transfer import SyncStats, sync_extents
 from .volume import Extent, Volume
@@ -23,4 +36,13 @@ __all__ = [
     "create_client", "destroy_client", "sync",
     "Client", "CallbackClient", "sync_extents", "SyncStats",
     "Volume", "Extent", "Error",
+    "Platform", "POWER_STATES", "SNAPSHOT_MEMORY", "SNAPSHOT_EXTERNAL",
+    "REVERT_FORCE", "STOP_FORCE",
+    "vms", "get_vm", "get_vms", "datacenters", "get_datacenter", "clusters",
+    "get_cluster", "hosts", "get_host", "vlans", "query_cluster_vm_summary",
+    "snapshot_create", "snapshot_delete", "snapshot_list", "snapshot_get",
+    "snapshot_current", "snapshot_revert", "wait_task",
+    "query_snapshot_changes", "create_volume", "delete_volume", "volumes",
+    "create_vm", "delete_vm", "start_vm", "stop_vm", "check_boot_disk",
+    "inject_driver", "open_cbt",
 ]

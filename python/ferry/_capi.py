@@ -180,3 +180,125 @@ def unsigned(name, value, bits=64):
         raise ValueError(f"{name} must be from 0 to {(1 << bits) - 1}, "
                          f"not {value}")
     return value
+
+
+# ---- the platform API (platform.h) and the standard objects (types.h) ----
+#
+# Standard objects cross the boundary as JSON through their generated
+# functions, so none of their nested structs is mirrored here: a struct
+# ferry_T * (or an array of them) is an opaque c_void_p, made by
+# ferry_T_list_from_json, read by ferry_T_list_to_json and freed by
+# ferry_T_list_free. Only the two small parameter structs of platform.h are
+# mirrored.
+
+# enum ferry_power_state (types.h), in C order: the index is the value.
+POWER_STATES = ("stopped", "running", "paused", "suspended", "unknown")
+# platform.h flags
+SNAPSHOT_MEMORY, SNAPSHOT_EXTERNAL = 1, 2
+REVERT_FORCE = 1
+STOP_FORCE = 1
+
+
+class VmFilterT(Structure):
+    """struct ferry_vm_filter (platform.h): NULL/-1 members match all."""
+    _fields_ = [
+        ("name_glob", c_char_p),
+        ("power_state", c_int),  # enum ferry_power_state, or -1
+        ("host_id", c_char_p),
+        ("cluster_id", c_char_p),
+    ]
+
+
+class SnapshotSpecT(Structure):
+    """struct ferry_snapshot_spec (platform.h)."""
+    _fields_ = [
+        ("name", c_char_p),
+        ("description", c_char_p),  # may be NULL
+        ("flags", c_uint),
+    ]
+
+
+class ObjectType:
+    """The list functions of one standard object type ferry_<name>. to_json
+    returns malloc()ed text: its restype is c_void_p so that the caller can
+    free it (c_char_p would copy and lose the pointer)."""
+
+    def __init__(self, library, name):
+        self.name = name
+        self.list_free = _declare(library, f"ferry_{name}_list_free", None,
+                                  c_void_p, c_size_t)
+        self.list_to_json = _declare(library, f"ferry_{name}_list_to_json",
+                                     c_void_p, c_void_p, c_size_t)
+        self.list_from_json = _declare(
+            library, f"ferry_{name}_list_from_json", c_int,
+            POINTER(c_void_p), POINTER(c_size_t), c_char_p)
+
+    def __repr__(self):
+        return f"<ferry object type {self.name}>"
+
+
+OBJECT_TYPES = {name: ObjectType(lib, name) for name in (
+    "datacenter", "cluster", "host", "vlan", "disk", "nic", "vm",
+    "volume_info", "vm_summary", "changed_area", "changed_areas",
+    "disk_snapshot", "domain_snapshot")}
+
+OBJ_P = c_void_p          # struct ferry_T *, one object or an array
+OBJ_PP = POINTER(c_void_p)  # struct ferry_T **, a list's out parameter
+SIZE_P = POINTER(c_size_t)
+
+ferry_vms = _declare(lib, "ferry_vms", c_int, CLIENT_P, OBJ_PP, SIZE_P)
+ferry_get_vm = _declare(lib, "ferry_get_vm", c_int, CLIENT_P, c_char_p,
+                        OBJ_P)
+ferry_get_vms = _declare(lib, "ferry_get_vms", c_int, CLIENT_P,
+                         POINTER(VmFilterT), OBJ_PP, SIZE_P)
+ferry_datacenters = _declare(lib, "ferry_datacenters", c_int, CLIENT_P,
+                             OBJ_PP, SIZE_P)
+ferry_get_datacenter = _declare(lib, "ferry_get_datacenter", c_int, CLIENT_P,
+                                c_char_p, OBJ_P)
+ferry_clusters = _declare(lib, "ferry_clusters", c_int, CLIENT_P, OBJ_PP,
+                          SIZE_P)
+ferry_get_cluster = _declare(lib, "ferry_get_cluster", c_int, CLIENT_P,
+                             c_char_p, OBJ_P)
+ferry_hosts = _declare(lib, "ferry_hosts", c_int, CLIENT_P, OBJ_PP, SIZE_P)
+ferry_get_host = _declare(lib, "ferry_get_host", c_int, CLIENT_P, c_char_p,
+                          OBJ_P)
+ferry_vlans = _declare(lib, "ferry_vlans", c_int, CLIENT_P, OBJ_PP, SIZE_P)
+ferry_query_cluster_vm_summary = _declare(
+    lib, "ferry_query_cluster_vm_summary", c_int, CLIENT_P, c_char_p, OBJ_P)
+
+ferry_snapshot_create = _declare(lib, "ferry_snapshot_create", c_int,
+                                 CLIENT_P, c_char_p, POINTER(SnapshotSpecT),
+                                 OBJ_P)
+ferry_snapshot_delete = _declare(lib, "ferry_snapshot_delete", c_int,
+                                 CLIENT_P, c_char_p, c_char_p)
+ferry_snapshot_list = _declare(lib, "ferry_snapshot_list", c_int, CLIENT_P,
+                               c_char_p, OBJ_PP, SIZE_P)
+ferry_snapshot_get = _declare(lib, "ferry_snapshot_get", c_int, CLIENT_P,
+                              c_char_p, c_char_p, OBJ_P)
+ferry_snapshot_current = _declare(lib, "ferry_snapshot_current", c_int,
+                                  CLIENT_P, c_char_p, POINTER(c_void_p))
+ferry_snapshot_revert = _declare(lib, "ferry_snapshot_revert", c_int,
+                                 CLIENT_P, c_char_p, c_char_p, c_uint)
+ferry_wait_task = _declare(lib, "ferry_wait_task", c_int, CLIENT_P, c_char_p,
+                           c_int)
+ferry_query_snapshot_changes = _declare(
+    lib, "ferry_query_snapshot_changes", c_int, CLIENT_P, c_char_p, c_char_p,
+    c_char_p, c_char_p, OBJ_P)
+
+ferry_create_volume = _declare(lib, "ferry_create_volume", c_int, CLIENT_P,
+                               OBJ_P, OBJ_P)
+ferry_delete_volume = _declare(lib, "ferry_delete_volume", c_int, CLIENT_P,
+                               c_char_p)
+ferry_volumes = _declare(lib, "ferry_volumes", c_int, CLIENT_P, OBJ_PP,
+                         SIZE_P)
+ferry_create_vm = _declare(lib, "ferry_create_vm", c_int, CLIENT_P, OBJ_P,
+                           OBJ_P)
+ferry_delete_vm = _declare(lib, "ferry_delete_vm", c_int, CLIENT_P, c_char_p)
+ferry_start_vm = _declare(lib, "ferry_start_vm", c_int, CLIENT_P, c_char_p)
+ferry_stop_vm = _declare(lib, "ferry_stop_vm", c_int, CLIENT_P, c_char_p,
+                         c_int, c_uint)
+ferry_check_boot_disk = _declare(lib, "ferry_check_boot_disk", c_int,
+                                 CLIENT_P, OBJ_P, c_size_t, OBJ_P)
+ferry_inject_driver = _declare(lib, "ferry_inject_driver", c_int, CLIENT_P,
+                               OBJ_P)
+ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)

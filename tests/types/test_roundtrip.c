@@ -101,7 +101,7 @@ static void every_type(void)
       "\"dying\":true,\"disks\":[{\"device\":\"vda\",\"name\":\"s2\","
       "\"file\":\"\",\"format\":\"\",\"path\":\"\"},{\"device\":\"vdb\","
       "\"name\":\"s2\",\"file\":null,\"format\":null,\"path\":null}],"
-      "\"parent\":\"s1\",\"vm_uuid\":\"6f1c9c1e\",\"kind\":\"external\"}");
+      "\"parent\":\"s1\",\"vm_uuid\":\"6f1c9c1e\",\"kind\":\"external\",\"sequence\":7}");
 }
 
 static char *dup(const char *s)

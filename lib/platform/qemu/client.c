@@ -29,9 +29,14 @@ static int qemu_connect(struct ferry_client *fc)
   size_t len = strlen(dir);
   while (len > 1 && dir[len - 1] == '/')
     len--;
-  if (len >= sizeof st->dir - 64) {
+  /* run/<uuid>/qmp-status.sock must fit a unix socket path (108 bytes). */
+  size_t max = 107 - strlen("/run/") - 36 - strlen("/qmp-status.sock");
+  if (len > max) {
     free(st);
-    return ferry_error(ENAMETOOLONG, "state directory path too long");
+    return ferry_error(ENAMETOOLONG, "the state directory path is %zu bytes; "
+                       "QEMU's monitor sockets under it need it to be at most "
+                       "%zu (unix socket paths are limited to 108 bytes)", len,
+                       max);
   }
   memcpy(st->dir, dir, len);
   int r = statefile_mkdirs(st->dir);
@@ -54,8 +59,12 @@ static int qemu_open_volume(struct ferry_client *fc, const char *id, int mode,
                             struct ferry_volume **out)
 {
   char dir[PATH_MAX];
-  return file_volume_open(qemu_path(QEMU_STATE(fc), dir, "volumes"), id, mode,
-                          out);
+  const char *fmt = qemu_volume_format(id);
+  if (!fmt)
+    return ferry_error(EINVAL, "volume id '%s' must end in .qcow2 or .raw",
+                       id);
+  return file_volume_open(qemu_path(QEMU_STATE(fc), dir, "volumes"), id, fmt,
+                          mode, out);
 }
 
 const struct platform_ops qemu_platform_ops = {

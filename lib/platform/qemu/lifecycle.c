@@ -63,8 +63,9 @@ static void blockdev_args(struct argv *a, const struct qemu_state *st,
   snprintf(node, sizeof node, "file-%s", d->device);
   json_object_object_add(file, "node-name", json_object_new_string(node));
   json_object *fmt = json_object_new_object();
+  /* The id's format, whatever a hand-edited definition says. */
   json_object_object_add(fmt, "driver", json_object_new_string(
-      d->format && *d->format ? d->format : "qcow2"));
+      qemu_volume_format(d->volume_id)));
   json_object_object_add(fmt, "file", json_object_new_string(node));
   json_object_object_add(fmt, "node-name", json_object_new_string(d->device));
   arg(a, "-blockdev");

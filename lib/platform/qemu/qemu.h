@@ -58,7 +58,10 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
 int qemu_shutdown(const struct qemu_state *st, const struct ferry_vm *vm,
                   int timeout_s, bool force);
 
-/* Volumes (volumes.c). */
+/* Volumes (volumes.c). A volume id ends in .qcow2 or .raw, which is its
+ * format: ferry never guesses a volume's format from its content, which a
+ * guest controls for a raw disk. */
+const char *qemu_volume_format(const char *id);
 int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf);
 int qemu_volume_info(const struct qemu_state *st, const char *id,
                      struct ferry_volume_info *out);

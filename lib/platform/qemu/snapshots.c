@@ -50,17 +50,25 @@ static int check_qcow2(const struct ferry_vm *vm)
   return 0;
 }
 
-/* qemu-img snapshot -c/-d/-a NAME on one stopped disk. */
+/* qemu-img snapshot -c/-d/-a NAME on one stopped disk. It has no -f, so
+ * the format is fixed through --image-opts (commas doubled in the path). */
 static int img_snapshot(const struct qemu_state *st,
                         const struct ferry_disk *d, const char *op,
                         const char *name)
 {
-  char path[PATH_MAX];
+  char path[PATH_MAX], opts[2 * PATH_MAX + 64];
   int r = disk_path(st, d, path);
   if (r < 0)
     return r;
-  char *argv[] = { "qemu-img", "snapshot", (char *)op, (char *)name, path,
-                   NULL };
+  char *w = opts + sprintf(opts, "driver=qcow2,file.filename=");
+  for (const char *p = path; *p; p++) {
+    if (*p == ',')
+      *w++ = ',';
+    *w++ = *p;
+  }
+  *w = '\0';
+  char *argv[] = { "qemu-img", "snapshot", "--image-opts", (char *)op,
+                   (char *)name, opts, NULL };
   return run_command(argv, NULL);
 }
 
@@ -74,7 +82,8 @@ static int disk_has_snapshot(const struct qemu_state *st,
   int r = disk_path(st, d, path);
   if (r < 0)
     return r;
-  char *argv[] = { "qemu-img", "info", "-U", "--output=json", path, NULL };
+  char *argv[] = { "qemu-img", "info", "-U", "-f", "qcow2", "--output=json",
+                   path, NULL };
   char *text;
   if ((r = run_command(argv, &text)) < 0)
     return r;
@@ -277,7 +286,8 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
     goto out;
   }
   if ((r = snap_store_current(&s, &parent)) < 0 ||
-      (r = fill_record(st, vm, spec, ps, parent, &rec)) < 0)
+      (r = fill_record(st, vm, spec, ps, parent, &rec)) < 0 ||
+      (r = snap_store_next_sequence(&s, &rec.sequence)) < 0)
     goto out;
 
   if (!live) { /* stopped: qemu-img, undoing the disks done on failure */
@@ -358,8 +368,13 @@ out:
       ferry_error(e, "%s", msg);
   }
   qmp_close(q);
-  if (r == 0 && out)
+  if (r == 0 && out) { /* as stored: backend paths are hidden (the seed) */
+    for (size_t i = 0; i < rec.n_disks; i++) {
+      free(rec.disks[i].path);
+      rec.disks[i].path = NULL;
+    }
     r = ferry_domain_snapshot_copy(out, &rec);
+  }
   ferry_domain_snapshot_dispose(&rec);
   free(parent);
   snap_store_close(&s);
@@ -455,7 +470,8 @@ static int drop_bitmaps(const struct qemu_state *st, const struct ferry_disk *d)
   int r = disk_path(st, d, path);
   if (r < 0)
     return r;
-  char *info_argv[] = { "qemu-img", "info", "--output=json", path, NULL };
+  char *info_argv[] = { "qemu-img", "info", "-f", "qcow2", "--output=json",
+                        path, NULL };
   char *text;
   if ((r = run_command(info_argv, &text)) < 0)
     return r;
@@ -468,7 +484,7 @@ static int drop_bitmaps(const struct qemu_state *st, const struct ferry_disk *d)
       json_object *b = json_object_array_get_idx(bitmaps, i), *nm;
       if (!json_object_object_get_ex(b, "name", &nm))
         continue;
-      char *argv[] = { "qemu-img", "bitmap", "--remove", path,
+      char *argv[] = { "qemu-img", "bitmap", "-f", "qcow2", "--remove", path,
                        (char *)json_object_get_string(nm), NULL };
       r = run_command(argv, NULL);
     }

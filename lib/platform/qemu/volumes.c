@@ -16,11 +16,24 @@
 #include "../../core/statefile.h"
 #include "qemu.h"
 
+const char *qemu_volume_format(const char *id)
+{
+  size_t n = id ? strlen(id) : 0;
+  if (n > 6 && !strcmp(id + n - 6, ".qcow2"))
+    return "qcow2";
+  if (n > 4 && !strcmp(id + n - 4, ".raw"))
+    return "raw";
+  return NULL;
+}
+
 int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf)
 {
   int r = name_check(id, "volume id");
   if (r < 0)
     return r;
+  if (!qemu_volume_format(id))
+    return ferry_error(EINVAL, "volume id '%s' must end in .qcow2 or .raw "
+                       "(its format)", id);
   qemu_path(st, buf, "volumes/%s", id);
   return 0;
 }
@@ -40,8 +53,11 @@ int qemu_volume_info(const struct qemu_state *st, const char *id,
   struct stat sb;
   if (stat(path, &sb) < 0)
     return ferry_error(errno, "volume '%s': %s", id, strerror(errno));
-  /* -U: a running VM holds the image's lock; reading its header is safe. */
-  char *argv[] = { "qemu-img", "info", "-U", "--output=json", path, NULL };
+  /* -U: a running VM holds the image's lock; reading its header is safe.
+   * -f: the format is the id's, never guessed. */
+  char *argv[] = { "qemu-img", "info", "-U", "-f",
+                   (char *)qemu_volume_format(id), "--output=json", path,
+                   NULL };
   char *text;
   if ((r = run_command(argv, &text)) < 0)
     return r;
@@ -84,8 +100,9 @@ int qemu_volumes(struct ferry_client *fc,
   int r = 0;
   struct dirent *e;
   while (r == 0 && (e = readdir(d))) {
-    if (e->d_name[0] == '.' || name_check(e->d_name, "volume id") < 0)
-      continue;
+    if (e->d_name[0] == '.' || name_check(e->d_name, "volume id") < 0 ||
+        !qemu_volume_format(e->d_name))
+      continue; /* not a volume: temp files, foreign files */
     if (count == cap) {
       cap = cap ? cap * 2 : 16;
       struct ferry_volume_info *nv = realloc(v, cap * sizeof *nv);
@@ -118,10 +135,10 @@ int qemu_create_volume(struct ferry_client *fc,
   int r = qemu_volume_path(st, disk->volume_id, path);
   if (r < 0)
     return r;
-  const char *fmt = disk->format && *disk->format ? disk->format : "qcow2";
-  if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
-    return ferry_error(EINVAL, "volume '%s': format '%s' is not qcow2 or raw",
-                       disk->volume_id, fmt);
+  const char *fmt = qemu_volume_format(disk->volume_id);
+  if (disk->format && *disk->format && strcmp(disk->format, fmt))
+    return ferry_error(EINVAL, "volume '%s': the name says %s but the format "
+                       "asked is %s", disk->volume_id, fmt, disk->format);
   if (disk->capacity == 0 || disk->capacity % 512)
     return ferry_error(EINVAL, "volume '%s': capacity %" PRIu64 " is not a "
                        "positive multiple of 512", disk->volume_id,

@@ -1,0 +1,552 @@
+"""The platform API (platform.h): inventory, VMs, volumes and snapshots of a
+platform client, as Python dicts.
+
+Standard objects (types.h) cross the boundary as JSON through their
+generated functions: a dict here is exactly the object's JSON (keys are the
+member names, enums their names, arrays lists), so nothing mirrors the
+nested C structs. Failures raise ferry.Error with libferry's message.
+
+Two layers:
+  * functions named after the C ones without the ferry_ prefix, taking a
+    client first (ferry.vms(client), ferry.snapshot_list(client, "vm1"));
+  * Platform, a context manager owning a platform client, with shorter
+    names and keyword arguments (Platform("/state").create_vm("vm1", ...)).
+"""
+import ctypes
+import json
+import os
+import re
+from ctypes import byref, c_size_t, c_void_p
+
+from . import _capi
+from .client import Client, ClientType, _Handle
+from .errors import Error, check, last_error
+
+POWER_STATES = _capi.POWER_STATES
+SNAPSHOT_MEMORY = _capi.SNAPSHOT_MEMORY
+SNAPSHOT_EXTERNAL = _capi.SNAPSHOT_EXTERNAL
+REVERT_FORCE = _capi.REVERT_FORCE
+STOP_FORCE = _capi.STOP_FORCE
+
+_T = _capi.OBJECT_TYPES
+
+
+# ---- standard objects across the boundary ----
+
+def _json_of(otype, ptr, n):
+    """n objects of otype at ptr as Python values (a list)."""
+    raw = otype.list_to_json(ptr, n)
+    if not raw:
+        raise last_error()
+    try:
+        text = ctypes.string_at(raw)
+    finally:
+        _capi.free(raw)
+    return json.loads(text)
+
+
+class _CArray:
+    """A heap array of n standard objects of one type, made by
+    ferry_T_list_from_json and freed by ferry_T_list_free (a context
+    manager). Its `ptr` is the struct ferry_T * to hand to C, as an input
+    (made from Python values) or as an output to fill (made from [{}]: one
+    initialized object, which owns nothing)."""
+
+    def __init__(self, otype, values):
+        self.otype = otype
+        self.ptr = c_void_p()
+        self.n = c_size_t()
+        values = list(values)
+        try:
+            text = json.dumps(values).encode()
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{otype.name}: not JSON-serializable: {e}") \
+                from e
+        rc = otype.list_from_json(byref(self.ptr), byref(self.n), text)
+        if rc < 0:
+            err = last_error(rc)
+            if len(values) == 1 and err.strerror.startswith("[0]."):
+                # One object given: name the member, not the array index.
+                err = Error(err.errno, err.strerror[4:])
+            raise err
+
+    def values(self):
+        return _json_of(self.otype, self.ptr, self.n.value)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        ptr, self.ptr = self.ptr, c_void_p()
+        self.otype.list_free(ptr, self.n.value)
+
+
+def _get_one(otype, fn, *args):
+    """fn(*args, struct ferry_T *out) -> out as a dict."""
+    with _CArray(otype, [{}]) as out:
+        check(fn(*args, out.ptr))
+        return out.values()[0]
+
+
+def _get_list(otype, fn, *args):
+    """fn(*args, struct ferry_T **out, size_t *n) -> a list of dicts."""
+    ptr, n = c_void_p(), c_size_t()
+    check(fn(*args, byref(ptr), byref(n)))
+    try:
+        return _json_of(otype, ptr, n.value)
+    finally:
+        otype.list_free(ptr, n.value)
+
+
+# ---- arguments ----
+
+def _client_ptr(client):
+    """The client_t * of a ferry.Client or a Platform."""
+    if isinstance(client, Platform):
+        client = client.client
+    if not isinstance(client, _Handle):
+        raise TypeError("expected a ferry.Client or a ferry.Platform, not "
+                        f"{type(client).__name__}")
+    return client.pointer()
+
+
+def _vm_ref(vm):
+    """A VM as C names it: its id, uuid or name; a VM dict gives its id."""
+    if isinstance(vm, dict):
+        vm = vm.get("id") or vm.get("uuid") or vm.get("name")
+    if vm is None:
+        raise ValueError("no VM given")
+    return _capi.to_c_string(vm)
+
+
+def _power_state(state):
+    """A state name ("running", any case) or its enum value, as the
+    enum's value; None is -1 (any state)."""
+    if state is None:
+        return -1
+    if isinstance(state, str):
+        try:
+            return POWER_STATES.index(state.lower())
+        except ValueError:
+            raise ValueError(f"unknown power state {state!r}: one of "
+                             f"{', '.join(POWER_STATES)}") from None
+    value = int(state)
+    if not 0 <= value < len(POWER_STATES):
+        raise ValueError(f"power state {value} is not from 0 to "
+                         f"{len(POWER_STATES) - 1}")
+    return value
+
+
+_SIZE = re.compile(r"(\d+)\s*(?:([kmgtp])(?:i?b)?|b)?", re.IGNORECASE)
+_UNITS = {None: 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50}
+
+
+def parse_size(size):
+    """Bytes from an int or a string like "16M", "1GiB", "512" (binary
+    units, as qemu-img reads them). None when a string is not a size."""
+    if isinstance(size, bool):
+        raise TypeError("a size is an int or a string like '16M'")
+    if isinstance(size, int):
+        return _capi.unsigned("size", size)
+    m = _SIZE.fullmatch(size.strip())
+    if not m:
+        return None
+    unit = m.group(2).lower() if m.group(2) else None
+    return _capi.unsigned("size", int(m.group(1)) << _UNITS[unit])
+
+
+def _size(size):
+    value = parse_size(size)
+    if value is None:
+        raise ValueError(f"{size!r} is not a size like 16777216 or '16M'")
+    return value
+
+
+def _disk_spec(disk, fmt):
+    """create_vm's disk argument as a standard disk: a size (int, or a
+    string like "16M") makes a new volume, another string names an
+    existing volume, a dict is a disk object as it is."""
+    if isinstance(disk, dict):
+        return disk
+    if isinstance(disk, str):
+        size = parse_size(disk)
+        if size is None:
+            return {"volume_id": disk}
+        disk = size
+    spec = {"capacity": _size(disk)}
+    if fmt is not None:
+        spec["format"] = fmt
+    return spec
+
+
+def _nic_spec(nic):
+    """A network name (None: the platform's default) or a nic dict."""
+    if isinstance(nic, dict):
+        return nic
+    return {} if nic is None else {"network": nic}
+
+
+def _c_int(name, value):
+    value = int(value)
+    if not -2**31 <= value < 2**31:
+        raise ValueError(f"{name} {value} does not fit in a C int")
+    return value
+
+
+# ---- the C API, function by function ----
+
+def vms(client):
+    """ferry_vms: every VM of the platform with its power state."""
+    return _get_list(_T["vm"], _capi.ferry_vms, _client_ptr(client))
+
+
+def get_vm(client, vm):
+    """ferry_get_vm: a VM by id, uuid or name."""
+    return _get_one(_T["vm"], _capi.ferry_get_vm, _client_ptr(client),
+                    _vm_ref(vm))
+
+
+def get_vms(client, name_glob=None, power_state=None, host_id=None,
+            cluster_id=None):
+    """ferry_get_vms: the VMs matching every condition given. name_glob is
+    an fnmatch pattern, power_state a name ("running") or enum value."""
+    cond = _capi.VmFilterT(_capi.to_c_string(name_glob),
+                           _power_state(power_state),
+                           _capi.to_c_string(host_id),
+                           _capi.to_c_string(cluster_id))
+    return _get_list(_T["vm"], _capi.ferry_get_vms, _client_ptr(client),
+                     byref(cond))
+
+
+def datacenters(client):
+    return _get_list(_T["datacenter"], _capi.ferry_datacenters,
+                     _client_ptr(client))
+
+
+def get_datacenter(client, datacenter_id):
+    return _get_one(_T["datacenter"], _capi.ferry_get_datacenter,
+                    _client_ptr(client), _capi.to_c_string(datacenter_id))
+
+
+def clusters(client):
+    return _get_list(_T["cluster"], _capi.ferry_clusters,
+                     _client_ptr(client))
+
+
+def get_cluster(client, cluster_id):
+    return _get_one(_T["cluster"], _capi.ferry_get_cluster,
+                    _client_ptr(client), _capi.to_c_string(cluster_id))
+
+
+def hosts(client):
+    return _get_list(_T["host"], _capi.ferry_hosts, _client_ptr(client))
+
+
+def get_host(client, host_id):
+    return _get_one(_T["host"], _capi.ferry_get_host, _client_ptr(client),
+                    _capi.to_c_string(host_id))
+
+
+def vlans(client):
+    return _get_list(_T["vlan"], _capi.ferry_vlans, _client_ptr(client))
+
+
+def query_cluster_vm_summary(client, cluster_id=None):
+    """Counts of the cluster's VMs (every VM when cluster_id is None)."""
+    return _get_one(_T["vm_summary"], _capi.ferry_query_cluster_vm_summary,
+                    _client_ptr(client), _capi.to_c_string(cluster_id))
+
+
+def snapshot_create(client, vm, name, description=None, flags=0):
+    """ferry_snapshot_create with a struct ferry_snapshot_spec; flags are
+    SNAPSHOT_MEMORY and SNAPSHOT_EXTERNAL. Returns the record."""
+    spec = _capi.SnapshotSpecT(_capi.to_c_string(name),
+                               _capi.to_c_string(description),
+                               _capi.unsigned("flags", flags, 32))
+    return _get_one(_T["domain_snapshot"], _capi.ferry_snapshot_create,
+                    _client_ptr(client), _vm_ref(vm), byref(spec))
+
+
+def snapshot_delete(client, vm, name):
+    check(_capi.ferry_snapshot_delete(_client_ptr(client), _vm_ref(vm),
+                                      _capi.to_c_string(name)))
+
+
+def snapshot_list(client, vm):
+    """The VM's snapshot records in creation order."""
+    return _get_list(_T["domain_snapshot"], _capi.ferry_snapshot_list,
+                     _client_ptr(client), _vm_ref(vm))
+
+
+def snapshot_get(client, vm, name):
+    return _get_one(_T["domain_snapshot"], _capi.ferry_snapshot_get,
+                    _client_ptr(client), _vm_ref(vm),
+                    _capi.to_c_string(name))
+
+
+def snapshot_current(client, vm):
+    """The current snapshot's name, or None."""
+    name = c_void_p()
+    check(_capi.ferry_snapshot_current(_client_ptr(client), _vm_ref(vm),
+                                       byref(name)))
+    if not name.value:
+        return None
+    try:
+        return ctypes.string_at(name.value).decode("utf-8", "surrogateescape")
+    finally:
+        _capi.free(name.value)
+
+
+def snapshot_revert(client, vm, name, flags=0):
+    """flags: REVERT_FORCE stops a running VM first."""
+    check(_capi.ferry_snapshot_revert(_client_ptr(client), _vm_ref(vm),
+                                      _capi.to_c_string(name),
+                                      _capi.unsigned("flags", flags, 32)))
+
+
+def wait_task(client, task, timeout_ms=-1):
+    check(_capi.ferry_wait_task(_client_ptr(client), _capi.to_c_string(task),
+                                _c_int("timeout_ms", timeout_ms)))
+
+
+def query_snapshot_changes(client, vm, disk, from_snapshot, to_snapshot):
+    """The changed areas of a disk between two snapshots (from None or "*":
+    every allocated area)."""
+    return _get_one(_T["changed_areas"], _capi.ferry_query_snapshot_changes,
+                    _client_ptr(client), _vm_ref(vm),
+                    _capi.to_c_string(disk),
+                    _capi.to_c_string(from_snapshot),
+                    _capi.to_c_string(to_snapshot))
+
+
+def create_volume(client, disk):
+    """ferry_create_volume from a standard disk dict (volume_id, capacity,
+    format); returns the volume_info."""
+    with _CArray(_T["disk"], [disk]) as spec:
+        return _get_one(_T["volume_info"], _capi.ferry_create_volume,
+                        _client_ptr(client), spec.ptr)
+
+
+def delete_volume(client, volume_id):
+    check(_capi.ferry_delete_volume(_client_ptr(client),
+                                    _capi.to_c_string(volume_id)))
+
+
+def volumes(client):
+    return _get_list(_T["volume_info"], _capi.ferry_volumes,
+                     _client_ptr(client))
+
+
+def create_vm(client, spec):
+    """ferry_create_vm from a standard vm dict; returns the VM with its
+    ids and the defaults the platform filled in."""
+    with _CArray(_T["vm"], [spec]) as vm:
+        return _get_one(_T["vm"], _capi.ferry_create_vm, _client_ptr(client),
+                        vm.ptr)
+
+
+def delete_vm(client, vm):
+    check(_capi.ferry_delete_vm(_client_ptr(client), _vm_ref(vm)))
+
+
+def start_vm(client, vm):
+    check(_capi.ferry_start_vm(_client_ptr(client), _vm_ref(vm)))
+
+
+def stop_vm(client, vm, timeout_s=60, flags=0):
+    """Graceful shutdown for up to timeout_s, then power off; flags
+    STOP_FORCE powers off at once."""
+    check(_capi.ferry_stop_vm(_client_ptr(client), _vm_ref(vm),
+                              _c_int("timeout_s", timeout_s),
+                              _capi.unsigned("flags", flags, 32)))
+
+
+def check_boot_disk(client, disks):
+    """The disk the VM boots from among disks (dicts); raises when it
+    carries no boot signature."""
+    disks = list(disks)
+    with _CArray(_T["disk"], disks) as arr:
+        return _get_one(_T["disk"], _capi.ferry_check_boot_disk,
+                        _client_ptr(client), arr.ptr, arr.n.value)
+
+
+def inject_driver(client, disk):
+    with _CArray(_T["disk"], [disk]) as arr:
+        check(_capi.ferry_inject_driver(_client_ptr(client), arr.ptr))
+
+
+def open_cbt(client, vm):
+    check(_capi.ferry_open_cbt(_client_ptr(client), _vm_ref(vm)))
+
+
+def snapshot_tree_of(records):
+    """Snapshot records as a tree: {name: {child: {...}}}, roots first, in
+    the records' order. A record whose parent is missing (or whose parents
+    loop) is a root."""
+    names = {r["name"] for r in records}
+    nodes = {r["name"]: {} for r in records}
+    parent = {r["name"]: r.get("parent") or "" for r in records}
+
+    def rooted(name):
+        seen = {name}
+        while parent.get(name, "") in names:
+            name = parent[name]
+            if name in seen:
+                return False
+            seen.add(name)
+        return True
+
+    roots = {}
+    for r in records:
+        p = parent[r["name"]]
+        if p in names and rooted(r["name"]):
+            nodes[p][r["name"]] = nodes[r["name"]]
+        else:
+            roots[r["name"]] = nodes[r["name"]]
+    return roots
+
+
+# ---- the class ----
+
+class Platform:
+    """A platform client: Platform("/abs/state") or
+    Platform("qemu:///abs/state") opens the qemu platform there. type and
+    the keyword arguments of ferry.Client (username, password, ...) open
+    another kind. A ferry.Client given instead is used, not owned: close()
+    leaves it open. A VM is named by its id, uuid or name (or given as its
+    dict)."""
+
+    def __init__(self, target, type=ClientType.QEMU, **client_args):
+        # pylint: disable=redefined-builtin
+        if isinstance(target, _Handle):
+            self.client, self._owned = target, False
+        else:
+            self.client = Client(type, os.fspath(target), **client_args)
+            self._owned = True
+        self.target = target
+
+    # -- life --
+    @property
+    def closed(self):
+        return self.client.closed
+
+    def close(self):
+        if self._owned:
+            self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        state = " closed" if self.closed else ""
+        return f"<ferry.Platform {str(self.target)!r}{state}>"
+
+    # -- inventory --
+    def vms(self, name=None, state=None, host=None, cluster=None):
+        """Every VM, or those matching all the conditions given: name is an
+        fnmatch pattern, state a power state name ("running")."""
+        if name is None and state is None and host is None and \
+                cluster is None:
+            return vms(self)
+        return get_vms(self, name, state, host, cluster)
+
+    def vm(self, vm):
+        return get_vm(self, vm)
+
+    def datacenters(self):
+        return datacenters(self)
+
+    def datacenter(self, datacenter_id):
+        return get_datacenter(self, datacenter_id)
+
+    def clusters(self):
+        return clusters(self)
+
+    def cluster(self, cluster_id):
+        return get_cluster(self, cluster_id)
+
+    def hosts(self):
+        return hosts(self)
+
+    def host(self, host_id):
+        return get_host(self, host_id)
+
+    def vlans(self):
+        return vlans(self)
+
+    def summary(self, cluster=None):
+        """total, running, stopped, paused, vcpus, memory_mib."""
+        return query_cluster_vm_summary(self, cluster)
+
+    # -- VMs --
+    def create_vm(self, name, vcpus=1, memory_mib=256, disks=(), nics=(),
+                  firmware="bios", machine="q35", disk_format=None,
+                  **fields):
+        """Defines a VM. disks: sizes (int bytes or "16M") of new volumes
+        (of disk_format, the platform's default when None), names of
+        existing volumes, or disk dicts; nics: network names (None: the
+        default network) or nic dicts; fields: other vm members."""
+        # pylint: disable=too-many-arguments
+        spec = dict(fields, name=name, vcpus=vcpus, memory_mib=memory_mib,
+                    firmware=firmware, machine=machine,
+                    disks=[_disk_spec(d, disk_format) for d in disks],
+                    nics=[_nic_spec(n) for n in nics])
+        return create_vm(self, spec)
+
+    def delete_vm(self, vm):
+        """Deletes the definition and snapshot records; volumes stay."""
+        delete_vm(self, vm)
+
+    def start_vm(self, vm):
+        start_vm(self, vm)
+
+    def stop_vm(self, vm, timeout=60, force=False):
+        stop_vm(self, vm, timeout, STOP_FORCE if force else 0)
+
+    def check_boot_disk(self, disks):
+        """The boot disk among disks (a list of disk dicts, or a VM dict)."""
+        if isinstance(disks, dict):
+            disks = disks.get("disks") or []
+        return check_boot_disk(self, disks)
+
+    # -- volumes --
+    def volumes(self):
+        return volumes(self)
+
+    def create_volume(self, name, size, format="qcow2"):
+        # pylint: disable=redefined-builtin
+        return create_volume(self, {"volume_id": name,
+                                    "capacity": _size(size),
+                                    "format": format})
+
+    def delete_volume(self, name):
+        delete_volume(self, name)
+
+    # -- snapshots --
+    def snapshot_create(self, vm, name, description=None, memory=False,
+                        external=False):
+        flags = (SNAPSHOT_MEMORY if memory else 0) | \
+            (SNAPSHOT_EXTERNAL if external else 0)
+        return snapshot_create(self, vm, name, description, flags)
+
+    def snapshots(self, vm):
+        return snapshot_list(self, vm)
+
+    def snapshot(self, vm, name):
+        return snapshot_get(self, vm, name)
+
+    def current_snapshot(self, vm):
+        return snapshot_current(self, vm)
+
+    def snapshot_delete(self, vm, name):
+        snapshot_delete(self, vm, name)
+
+    def snapshot_revert(self, vm, name, force=False):
+        snapshot_revert(self, vm, name, REVERT_FORCE if force else 0)
+
+    def snapshot_tree(self, vm):
+        """{name: {child: {...}}} built from the records' parents."""
+        return snapshot_tree_of(snapshot_list(self, vm))
