@@ -35,9 +35,18 @@ void snap_store_close(struct snap_store *s)
   s->lock_fd = -1;
 }
 
-int snap_store_path(const struct snap_store *s, const char *name, char *buf)
+int snap_name_check(const char *name)
 {
   int r = name_check(name, "snapshot name");
+  if (r == 0 && strspn(name, "0123456789") == strlen(name))
+    r = ferry_error(EINVAL, "snapshot name '%s' is all digits: qcow2 would "
+                    "take it for a snapshot ID", name);
+  return r;
+}
+
+int snap_store_path(const struct snap_store *s, const char *name, char *buf)
+{
+  int r = snap_name_check(name);
   if (r == 0)
     snprintf(buf, PATH_MAX, "%s/" PREFIX "%s" SUFFIX, s->dir, name);
   return r;
@@ -82,9 +91,13 @@ static int load_file(const char *path, struct ferry_domain_snapshot *out)
   ferry_domain_snapshot_init(out);
   r = ferry_domain_snapshot_from_json(out, text);
   free(text);
-  if (r < 0)
+  if (r < 0) { /* the reason is in the error buffer we are about to fill */
+    char why[512];
+    snprintf(why, sizeof why, "%s", ferry_last_error() ? ferry_last_error()
+                                                       : "");
     return ferry_error(EBADMSG, "snapshot record %s is corrupt: %s", path,
-                       ferry_last_error() ? ferry_last_error() : "");
+                       why);
+  }
   return 0;
 }
 

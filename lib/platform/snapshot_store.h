@@ -24,7 +24,11 @@ int snap_store_open(struct snap_store *s, const char *base,
                     const char *vm_uuid);
 void snap_store_close(struct snap_store *s);
 
-/* The record of a snapshot name (checked: no '/', '..', control chars). */
+/* Checks a snapshot name: a name_check() name, and not all digits, which
+ * qemu-img would take for a snapshot ID. */
+int snap_name_check(const char *name);
+
+/* The record of a snapshot name (checked by snap_name_check). */
 int snap_store_path(const struct snap_store *s, const char *name, char *buf);
 bool snap_store_exists(const struct snap_store *s, const char *name);
 

@@ -92,9 +92,23 @@ static void blockdev_args(struct argv *a, const struct qemu_state *st,
   }
 }
 
+/* A value inside a qemu option: commas are doubled. */
+static const char *esc(const char *in, char *out, size_t len)
+{
+  size_t w = 0;
+  for (; *in && w + 2 < len; in++) {
+    if (*in == ',')
+      out[w++] = ',';
+    out[w++] = *in;
+  }
+  out[w] = '\0';
+  return out;
+}
+
 int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
                 bool paused, int incoming_fd)
 {
+  char e1[2 * PATH_MAX];
   char run[PATH_MAX], tmp[PATH_MAX];
   int r = statefile_mkdirs(qemu_path(st, run, "run/%s", vm->uuid));
   if (r < 0)
@@ -103,7 +117,7 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
   struct argv a = { 0 };
   arg(&a, "qemu-system-x86_64");
   arg(&a, "-name");
-  arg(&a, "guest=%s", vm->name);
+  arg(&a, "guest=%s", esc(vm->name, e1, sizeof e1));
   arg(&a, "-uuid");
   arg(&a, "%s", vm->uuid);
   arg(&a, "-machine");
@@ -119,7 +133,8 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
   arg(&a, "-display");
   arg(&a, "none");
   arg(&a, "-serial");
-  arg(&a, "file:%s/serial.log", run);
+  snprintf(tmp, sizeof tmp, "%s/serial.log", run);
+  arg(&a, "file:%s", esc(tmp, e1, sizeof e1));
   if (vm->firmware == FERRY_FIRMWARE_UEFI) {
     if (access(OVMF, R_OK) < 0) {
       argv_free(&a);
@@ -148,10 +163,12 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
                                                 : "virtio-net-pci",
         i, vm->nics[i].mac);
   }
+  snprintf(tmp, sizeof tmp, "%s/qmp.sock", run);
   arg(&a, "-qmp");
-  arg(&a, "unix:%s/qmp.sock,server=on,wait=off", run);
+  arg(&a, "unix:%s,server=on,wait=off", esc(tmp, e1, sizeof e1));
+  snprintf(tmp, sizeof tmp, "%s/qmp-status.sock", run);
   arg(&a, "-qmp");
-  arg(&a, "unix:%s/qmp-status.sock,server=on,wait=off", run);
+  arg(&a, "unix:%s,server=on,wait=off", esc(tmp, e1, sizeof e1));
   arg(&a, "-pidfile");
   arg(&a, "%s/qemu.pid", run);
   arg(&a, "-daemonize");

@@ -36,6 +36,8 @@ int qemu_defs_load(const struct qemu_state *st, struct ferry_vm **out,
                    size_t *n);
 int qemu_def_store(const struct qemu_state *st, const struct ferry_vm *vm);
 int qemu_def_remove(const struct qemu_state *st, const char *uuid);
+int qemu_def_get(const struct qemu_state *st, const char *uuid,
+                 struct ferry_vm *out);
 
 /* Networks: networks.json, or the one "default" network when missing. */
 int qemu_networks(const struct qemu_state *st, struct ferry_vlan **out,

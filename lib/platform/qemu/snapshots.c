@@ -18,9 +18,9 @@
 #include "../../core/statefile.h"
 #include "../../qmp/qmp.h"
 #include "../snapshot_store.h"
+#include "external.h"
 #include "qemu.h"
-
-#define QMP_TIMEOUT 30000
+#include "snapdisk.h"
 #define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
 
 static int open_store(const struct qemu_state *st, const struct ferry_vm *vm,
@@ -118,10 +118,15 @@ static int delete_on_disks(const struct qemu_state *st, struct qmp *q,
   int first = 0;
   for (size_t i = 0; i < n; i++) {
     int r;
+    char node[64];
+    if (q && (r = active_node(q, vm->disks[i].device, node, sizeof node)) < 0) {
+      if (first == 0)
+        first = r;
+      continue;
+    }
     if (q) {
       json_object *a = json_object_new_object();
-      json_object_object_add(a, "device",
-                             json_object_new_string(vm->disks[i].device));
+      json_object_object_add(a, "device", json_object_new_string(node));
       json_object_object_add(a, "name", json_object_new_string(name));
       r = qmp_execute(q, "blockdev-snapshot-delete-internal-sync", a, NULL,
                       QMP_TIMEOUT);
@@ -135,14 +140,20 @@ static int delete_on_disks(const struct qemu_state *st, struct qmp *q,
   return first;
 }
 
-static json_object *snapshot_transaction(const struct ferry_vm *vm,
+/* The transaction snapshotting every disk's current node, or NULL. */
+static json_object *snapshot_transaction(struct qmp *q,
+                                         const struct ferry_vm *vm,
                                          const char *name)
 {
   json_object *actions = json_object_new_array();
   for (size_t i = 0; i < vm->n_disks; i++) {
+    char node[64];
+    if (active_node(q, vm->disks[i].device, node, sizeof node) < 0) {
+      json_object_put(actions);
+      return NULL;
+    }
     json_object *data = json_object_new_object();
-    json_object_object_add(data, "device",
-                           json_object_new_string(vm->disks[i].device));
+    json_object_object_add(data, "device", json_object_new_string(node));
     json_object_object_add(data, "name", json_object_new_string(name));
     json_object *act = json_object_new_object();
     json_object_object_add(act, "type",
@@ -164,6 +175,17 @@ static const char *qmp_status(struct qmp *q, char *buf, size_t len)
     snprintf(buf, len, "%s", json_object_get_string(s));
   json_object_put(ret);
   return buf;
+}
+
+/* qemu's run state ("running", "paused", "postmigrate", ...). */
+static void run_state(struct qmp *q, char *buf, size_t len)
+{
+  json_object *ret = NULL, *s;
+  buf[0] = '\0';
+  if (qmp_execute(q, "query-status", NULL, &ret, QMP_TIMEOUT) == 0 &&
+      json_object_object_get_ex(ret, "status", &s))
+    snprintf(buf, len, "%s", json_object_get_string(s));
+  json_object_put(ret);
 }
 
 /* Saves RAM (and device state) into path through migrate to an fd. */
@@ -217,7 +239,9 @@ static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
   rec->shutdown = ps == FERRY_POWER_STATE_STOPPED;
   rec->parent = strdup(parent ? parent : "");
   rec->vm_uuid = strdup(vm->uuid);
-  rec->kind = FERRY_SNAPSHOT_KIND_INTERNAL;
+  rec->kind = spec->flags & FERRY_SNAPSHOT_EXTERNAL
+                  ? FERRY_SNAPSHOT_KIND_EXTERNAL
+                  : FERRY_SNAPSHOT_KIND_INTERNAL;
   rec->disks = calloc(vm->n_disks, sizeof *rec->disks);
   if (!rec->name || !rec->description || !rec->memory || !rec->parent ||
       !rec->vm_uuid || !rec->disks)
@@ -244,11 +268,11 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                          struct ferry_domain_snapshot *out)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
-  if (spec->flags & FERRY_SNAPSHOT_EXTERNAL)
-    return ferry_error(ENOTSUP, "external snapshots are not implemented on "
-                       "the qemu platform yet: take an internal one");
-  int r = name_check(spec->name, "snapshot name");
-  if (r == 0)
+  bool external = spec->flags & FERRY_SNAPSHOT_EXTERNAL;
+  int r = snap_name_check(spec->name);
+  if (r == 0 && vm->n_disks == 0)
+    r = ferry_error(EINVAL, "VM '%s' has no disks to snapshot", vm->name);
+  if (r == 0 && !external) /* overlays may stand on raw images too */
     r = check_qcow2(vm);
   if (r < 0)
     return r;
@@ -268,7 +292,7 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                     spec->name);
     goto out;
   }
-  for (size_t i = 0; i < vm->n_disks; i++) {
+  for (size_t i = 0; !external && i < vm->n_disks; i++) {
     bool has;
     if ((r = disk_has_snapshot(st, &vm->disks[i], spec->name, &has)) < 0)
       goto out;
@@ -290,7 +314,9 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
       (r = snap_store_next_sequence(&s, &rec.sequence)) < 0)
     goto out;
 
-  if (!live) { /* stopped: qemu-img, undoing the disks done on failure */
+  if (!live && external) {
+    r = external_create(st, NULL, vm, spec->name, &rec);
+  } else if (!live) { /* stopped: qemu-img, undoing the disks done on failure */
     for (size_t i = 0; i < vm->n_disks && r == 0; i++)
       if ((r = img_snapshot(st, &vm->disks[i], "-c", spec->name)) < 0) {
         ferry_error_prefix("disk %s: ", vm->disks[i].device);
@@ -304,20 +330,33 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   } else {
     if ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
       goto out;
+    /* A RAM snapshot that was killed leaves qemu after its migration, with
+     * its images let go: cont takes them back (stop keeps it paused). */
+    char rs[64];
+    run_state(q, rs, sizeof rs);
+    if (!strcmp(rs, "postmigrate") &&
+        ((r = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT)) < 0 ||
+         (r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0))
+      goto out;
     /* Pause so that the disks (and RAM) are taken at one instant. */
     if (ps == FERRY_POWER_STATE_RUNNING) {
       if ((r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0)
         goto out;
       paused_by_us = true;
     }
-    json_object *args = snapshot_transaction(vm, spec->name);
-    r = qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT);
-    json_object_put(args);
+    if (external) {
+      r = external_create(st, q, vm, spec->name, &rec);
+    } else {
+      json_object *args = snapshot_transaction(q, vm, spec->name);
+      r = args ? qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT)
+               : -ferry_last_errno();
+      json_object_put(args);
+    }
     if (r < 0) { /* a transaction makes all of its snapshots or none */
       ferry_error_prefix("snapshot of VM '%s': ", vm->name);
       goto out;
     }
-    disks_done = true;
+    disks_done = !external; /* an external one is undone by its own code */
     if (spec->flags & FERRY_SNAPSHOT_MEMORY) {
       snprintf(mem, sizeof mem, "%s/%s.mem", s.dir, spec->name);
       if ((r = save_memory(q, mem)) < 0)
@@ -403,13 +442,13 @@ int qemu_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
   return r;
 }
 
-/* Children of a deleted snapshot take its parent; so does `current`. */
+/* Children of a deleted snapshot take its parent; so does `current`.
+ * v/n: every record, read before anything was changed. */
 static int reparent(const struct snap_store *s,
-                    const struct ferry_domain_snapshot *gone)
+                    const struct ferry_domain_snapshot *gone,
+                    struct ferry_domain_snapshot *v, size_t n)
 {
-  struct ferry_domain_snapshot *v;
-  size_t n;
-  int r = snap_store_list(s, &v, &n);
+  int r = 0;
   for (size_t i = 0; i < n && r == 0; i++) {
     if (!v[i].parent || strcmp(v[i].parent, gone->name))
       continue;
@@ -422,7 +461,6 @@ static int reparent(const struct snap_store *s,
     v[i].parent = p;
     r = snap_store_save(s, &v[i]);
   }
-  ferry_domain_snapshot_list_free(v, n);
   char *cur = NULL;
   if (r == 0 && (r = snap_store_current(s, &cur)) == 0 && cur &&
       !strcmp(cur, gone->name))
@@ -439,24 +477,45 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   int r = open_store(st, vm, &s);
   if (r < 0)
     return r;
-  struct ferry_domain_snapshot rec;
+  struct ferry_domain_snapshot rec, *all = NULL;
   ferry_domain_snapshot_init(&rec);
+  size_t nall = 0;
   struct qmp *q = NULL;
-  if ((r = snap_store_load(&s, name, &rec)) < 0)
-    goto out;
   if (qemu_running_pid(st, vm->uuid) &&
       (r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
     goto out;
+  if ((r = snap_name_check(name)) < 0)
+    goto out;
+  if (!snap_store_exists(&s, name)) { /* an orphan a crash left in images? */
+    bool any = false;
+    for (size_t i = 0; i < vm->n_disks && r == 0 && !any; i++)
+      r = disk_has_snapshot(st, &vm->disks[i], name, &any);
+    if (r == 0 && !any)
+      r = ferry_error(ENOENT, "VM '%s' has no snapshot '%s'", vm->name, name);
+    if (r == 0) /* no record: remove what the interrupted create left */
+      r = delete_on_disks(st, q, vm, vm->n_disks, name);
+    goto out;
+  }
+  /* Every record must read before anything changes: a failure halfway
+   * would destroy the snapshot and keep its record. */
+  if ((r = snap_store_list(&s, &all, &nall)) < 0 ||
+      (r = snap_store_load(&s, name, &rec)) < 0)
+    goto out;
   /* Disks first: a crash after this leaves a record whose delete can be
    * run again; the other order would leak snapshots inside the images. */
-  if ((r = delete_on_disks(st, q, vm, vm->n_disks, name)) < 0 ||
-      (r = reparent(&s, &rec)) < 0)
+  r = rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL
+          ? external_delete(st, q, vm, &rec)
+          : delete_on_disks(st, q, vm, vm->n_disks, name);
+  if (r < 0 || (r = reparent(&s, &rec, all, nall)) < 0)
     goto out;
   if (rec.memory && *rec.memory)
     unlink(rec.memory);
-  r = snap_store_remove(&s, name);
+  if ((r = snap_store_remove(&s, name)) == 0 &&
+      rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL)
+    external_drop_unused(st, &rec);
 out:
   qmp_close(q);
+  ferry_domain_snapshot_list_free(all, nall);
   ferry_domain_snapshot_dispose(&rec);
   snap_store_close(&s);
   return r;
@@ -513,21 +572,44 @@ int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
   }
   if (qemu_running_pid(st, vm->uuid)) {
     if (!(flags & FERRY_REVERT_FORCE)) {
-      r = ferry_error(EBUSY, "VM '%s' is running: stop it first, or force "
-                      "the revert (its current state is lost)", vm->name);
+      r = ferry_error(EBUSY, "VM '%s' is running or paused: stop it first, "
+                      "or force the revert (its current state is lost)",
+                      vm->name);
       goto out;
     }
     if ((r = qemu_shutdown(st, vm, 0, true)) < 0)
       goto out;
   }
-  for (size_t i = 0; i < vm->n_disks && r == 0; i++) {
-    if ((r = drop_bitmaps(st, &vm->disks[i])) == 0)
-      r = img_snapshot(st, &vm->disks[i], "-a", name);
-    if (r < 0)
-      ferry_error_prefix("revert disk %s: ", vm->disks[i].device);
+  struct ferry_vm now; /* the definition as the revert leaves it */
+  ferry_vm_init(&now);
+  if (rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL) {
+    struct ferry_domain_snapshot before;
+    bool changed;
+    if ((r = ferry_domain_snapshot_copy(&before, &rec)) < 0)
+      goto out;
+    if ((r = external_revert(st, vm, &rec, &changed)) == 0 && changed &&
+        (r = snap_store_save(&s, &rec)) == 0)
+      external_drop_unused(st, &before); /* the discarded state */
+    ferry_domain_snapshot_dispose(&before);
+  } else {
+    for (size_t i = 0; i < vm->n_disks && r == 0; i++) {
+      bool has;
+      if ((r = disk_has_snapshot(st, &vm->disks[i], name, &has)) == 0 && !has)
+        r = ferry_error(ENOENT, "disk %s's image %s does not hold snapshot "
+                        "'%s': it lies under a later external snapshot's "
+                        "overlay; revert to that one first",
+                        vm->disks[i].device, vm->disks[i].volume_id, name);
+      if (r == 0 && (r = drop_bitmaps(st, &vm->disks[i])) == 0)
+        r = img_snapshot(st, &vm->disks[i], "-a", name);
+      if (r < 0)
+        ferry_error_prefix("revert disk %s: ", vm->disks[i].device);
+    }
   }
+  if (r == 0)
+    r = qemu_def_get(st, vm->uuid, &now);
   if (r == 0 && memfd >= 0) /* back in the run state it was taken in */
-    r = qemu_launch(st, vm, !rec.running, memfd);
+    r = qemu_launch(st, &now, !rec.running, memfd);
+  ferry_vm_dispose(&now);
   if (r == 0)
     r = snap_store_set_current(&s, name);
 out:

@@ -105,6 +105,19 @@ int qemu_def_store(const struct qemu_state *st, const struct ferry_vm *vm)
   return r;
 }
 
+int qemu_def_get(const struct qemu_state *st, const char *uuid,
+                 struct ferry_vm *out)
+{
+  char path[PATH_MAX], *text;
+  int r = statefile_read(qemu_path(st, path, "vms/%s.json", uuid), DEF_MAX,
+                         &text);
+  if (r < 0)
+    return r;
+  r = ferry_vm_from_json(out, text);
+  free(text);
+  return r < 0 ? ferry_error_prefix("VM definition %s: ", path) : 0;
+}
+
 int qemu_def_remove(const struct qemu_state *st, const char *uuid)
 {
   char path[PATH_MAX];

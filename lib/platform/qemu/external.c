@@ -1,0 +1,304 @@
+/* External snapshots: every disk gets a new qcow2 overlay and the old
+ * image, now read-only underneath, holds the snapshot. Kept safe with
+ * branches: a revert puts a fresh overlay on the frozen image (which is
+ * never written again), and a delete streams the frozen image into the
+ * overlay above it (never commits into an image others may stand on). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/error.h"
+#include "../../core/run.h"
+#include "../../core/statefile.h"
+#include "../../qmp/qmp.h"
+#include "external.h"
+#include "snapdisk.h"
+
+/* Points the VM's disks at new volumes in its stored definition. */
+static int def_set_volumes(const struct qemu_state *st, const char *uuid,
+                           char (*ids)[256], size_t n)
+{
+  struct ferry_vm *v;
+  size_t count;
+  int r = qemu_defs_load(st, &v, &count);
+  if (r < 0)
+    return r;
+  r = ferry_error(ENOENT, "VM %s has no definition", uuid);
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(v[i].uuid, uuid))
+      continue;
+    r = 0;
+    for (size_t k = 0; k < n && k < v[i].n_disks && r == 0; k++) {
+      char *id = strdup(ids[k]), *fmt = strdup("qcow2");
+      if (!id || !fmt) {
+        free(id);
+        free(fmt);
+        r = ferry_error(ENOMEM, "out of memory");
+        break;
+      }
+      free(v[i].disks[k].volume_id);
+      free(v[i].disks[k].format);
+      v[i].disks[k].volume_id = id;
+      v[i].disks[k].format = fmt;
+    }
+    if (r == 0) {
+      ferry_error_clear();
+      r = qemu_def_store(st, &v[i]);
+    }
+  }
+  ferry_vm_list_free(v, count);
+  return r;
+}
+
+static void remove_volumes(const struct qemu_state *st, char (*ids)[256],
+                           size_t n)
+{
+  char path[PATH_MAX];
+  for (size_t i = 0; i < n; i++)
+    if (ids[i][0] && qemu_volume_path(st, ids[i], path) == 0)
+      unlink(path);
+}
+
+static int set_files(const struct qemu_state *st,
+                     struct ferry_domain_snapshot *rec, char (*ids)[256])
+{
+  for (size_t i = 0; i < rec->n_disks; i++) {
+    char path[PATH_MAX];
+    int r = qemu_volume_path(st, ids[i], path);
+    if (r < 0)
+      return r;
+    char *f = strdup(path);
+    if (!f)
+      return ferry_error(ENOMEM, "out of memory");
+    free(rec->disks[i].file);
+    rec->disks[i].file = f;
+  }
+  return 0;
+}
+
+int external_create(const struct qemu_state *st, struct qmp *q,
+                    const struct ferry_vm *vm, const char *snap,
+                    struct ferry_domain_snapshot *rec)
+{
+  size_t n = vm->n_disks;
+  char (*ids)[256] = calloc(n, sizeof *ids), (*old)[256] = calloc(n, 256);
+  char (*nodes)[64] = calloc(n, sizeof *nodes);
+  if (!ids || !old || !nodes) {
+    free(ids);
+    free(old);
+    free(nodes);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  int r = 0;
+  size_t made = 0, added = 0;
+  for (; r == 0 && made < n; made++) {
+    snprintf(old[made], 256, "%s", vm->disks[made].volume_id);
+    if ((r = overlay_id(st, vm, &vm->disks[made], snap, ids[made], 256)) ||
+        (r = overlay_create(st, ids[made], old[made])) < 0) {
+      ids[made][0] = '\0'; /* not made: nothing to remove */
+      break;
+    }
+  }
+  /* The definition first: if we die after the switch below, a restart
+   * must open the overlays, which hold every write made since. */
+  if (r == 0)
+    r = def_set_volumes(st, vm->uuid, ids, n);
+  if (r == 0 && q) { /* blockdev-add the overlays, then switch atomically */
+    json_object *actions = json_object_new_array();
+    for (; r == 0 && added < n; added++) {
+      char path[PATH_MAX], active[64];
+      qemu_volume_path(st, ids[added], path);
+      snprintf(nodes[added], sizeof nodes[added], "ov-%s-%zu",
+               vm->disks[added].device, (size_t)rec->sequence);
+      json_object *file = json_object_new_object();
+      json_object_object_add(file, "driver", json_object_new_string("file"));
+      json_object_object_add(file, "filename", json_object_new_string(path));
+      json_object *a = json_object_new_object();
+      json_object_object_add(a, "driver", json_object_new_string("qcow2"));
+      json_object_object_add(a, "node-name",
+                             json_object_new_string(nodes[added]));
+      json_object_object_add(a, "file", file);
+      json_object_object_add(a, "backing", NULL); /* set by the snapshot */
+      r = active_node(q, vm->disks[added].device, active, sizeof active);
+      if (r == 0)
+        r = qmp_execute(q, "blockdev-add", a, NULL, QMP_TIMEOUT);
+      json_object_put(a);
+      if (r < 0)
+        break;
+      json_object *data = json_object_new_object();
+      json_object_object_add(data, "node", json_object_new_string(active));
+      json_object_object_add(data, "overlay",
+                             json_object_new_string(nodes[added]));
+      json_object *act = json_object_new_object();
+      json_object_object_add(act, "type",
+                             json_object_new_string("blockdev-snapshot"));
+      json_object_object_add(act, "data", data);
+      json_object_array_add(actions, act);
+    }
+    if (r == 0) {
+      json_object *args = json_object_new_object();
+      json_object_object_add(args, "actions", actions);
+      r = qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT);
+      json_object_put(args);
+    } else {
+      json_object_put(actions);
+    }
+  }
+  if (r == 0)
+    r = set_files(st, rec, ids);
+  if (r < 0) { /* put everything back as it was */
+    char msg[1024];
+    int e = ferry_last_errno();
+    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
+                                                      : "");
+    for (size_t i = 0; q && i < added; i++) {
+      json_object *a = json_object_new_object();
+      json_object_object_add(a, "node-name", json_object_new_string(nodes[i]));
+      qmp_execute(q, "blockdev-del", a, NULL, QMP_TIMEOUT);
+      json_object_put(a);
+    }
+    def_set_volumes(st, vm->uuid, old, n);
+    remove_volumes(st, ids, made);
+    r = ferry_error(e ? e : EIO, "%s", msg);
+  }
+  free(ids);
+  free(old);
+  free(nodes);
+  return r;
+}
+
+/* The volume id under an overlay file path of a record. */
+static int frozen_of(const struct qemu_state *st, const char *overlay_path,
+                     char *buf, size_t len)
+{
+  const char *slash = overlay_path ? strrchr(overlay_path, '/') : NULL;
+  if (!slash)
+    return ferry_error(EBADMSG, "snapshot record names no overlay file");
+  int r = volume_backing(st, slash + 1, buf, len, NULL);
+  if (r == 0 && !*buf)
+    r = ferry_error(EBADMSG, "overlay %s has no backing file", slash + 1);
+  return r;
+}
+
+int external_revert(const struct qemu_state *st, const struct ferry_vm *vm,
+                    struct ferry_domain_snapshot *rec, bool *changed)
+{
+  size_t n = vm->n_disks;
+  *changed = false;
+  if (rec->n_disks != n)
+    return ferry_error(EINVAL, "snapshot '%s' has %zu disks, the VM %zu",
+                       rec->name, rec->n_disks, n);
+  char (*ids)[256] = calloc(n, sizeof *ids), frozen[256];
+  if (!ids)
+    return ferry_error(ENOMEM, "out of memory");
+  int r = 0;
+  size_t made = 0;
+  for (; r == 0 && made < n; made++) {
+    if ((r = frozen_of(st, rec->disks[made].file, frozen, sizeof frozen)) ||
+        (r = overlay_id(st, vm, &vm->disks[made], rec->name, ids[made], 256)) ||
+        (r = overlay_create(st, ids[made], frozen)) < 0) {
+      ids[made][0] = '\0';
+      break;
+    }
+  }
+  if (r == 0)
+    r = def_set_volumes(st, vm->uuid, ids, n);
+  if (r < 0) {
+    remove_volumes(st, ids, made);
+  } else { /* the record now names this branch's overlays */
+    r = set_files(st, rec, ids);
+    *changed = r == 0;
+  }
+  free(ids);
+  return r;
+}
+
+int external_delete(const struct qemu_state *st, struct qmp *q,
+                    const struct ferry_vm *vm,
+                    const struct ferry_domain_snapshot *rec)
+{
+  int r = 0;
+  for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
+    const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
+    char frozen[256], below[256], opath[PATH_MAX];
+    if (!slash)
+      return ferry_error(EBADMSG, "snapshot '%s' names no overlay", rec->name);
+    const char *overlay = slash + 1;
+    if (access(f, F_OK) < 0) /* an earlier delete got this far */
+      continue;
+    if ((r = volume_backing(st, overlay, frozen, sizeof frozen, NULL)) < 0)
+      break;
+    if (!*frozen) /* streamed already */
+      continue;
+    if ((r = volume_backing(st, frozen, below, sizeof below, NULL)) < 0)
+      break;
+    qemu_volume_path(st, overlay, opath);
+    bool active = false;
+    for (size_t k = 0; k < vm->n_disks; k++)
+      active = active || !strcmp(vm->disks[k].volume_id, overlay);
+    if (q && active) { /* stream into the running top layer */
+      char node[64], job[300];
+      if ((r = active_node(q, vm->disks[i].device, node, sizeof node)) < 0)
+        break;
+      snprintf(job, sizeof job, "ferry-stream-%s", vm->disks[i].device);
+      json_object *a = json_object_new_object();
+      json_object_object_add(a, "job-id", json_object_new_string(job));
+      json_object_object_add(a, "device", json_object_new_string(node));
+      if (*below) {
+        char bpath[PATH_MAX];
+        qemu_volume_path(st, below, bpath);
+        json_object_object_add(a, "base", json_object_new_string(bpath));
+      }
+      r = qmp_execute(q, "block-stream", a, NULL, QMP_TIMEOUT);
+      json_object_put(a);
+      if (r == 0)
+        r = qmp_job_wait(q, job, 30 * 60 * 1000);
+    } else if (q) {
+      r = ferry_error(EBUSY, "snapshot '%s': disk %s's overlay is under "
+                      "another layer; stop the VM to delete it", rec->name,
+                      vm->disks[i].device);
+    } else { /* stopped: qemu-img rebase copies what the frozen image had;
+              * with no image below, the overlay becomes standalone */
+      char *argv[12];
+      int a = 0;
+      argv[a++] = "qemu-img";
+      argv[a++] = "rebase";
+      argv[a++] = "-q";
+      argv[a++] = "-f";
+      argv[a++] = "qcow2";
+      if (*below) {
+        argv[a++] = "-F";
+        argv[a++] = (char *)qemu_volume_format(below);
+      }
+      argv[a++] = "-b";
+      argv[a++] = below; /* relative to the overlay's directory */
+      argv[a++] = opath;
+      argv[a] = NULL;
+      r = run_command(argv, NULL);
+    }
+  }
+  return r;
+}
+
+void external_drop_unused(const struct qemu_state *st,
+                          const struct ferry_domain_snapshot *rec)
+{
+  for (size_t i = 0; i < rec->n_disks; i++) {
+    const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
+    char id[256], below[256], path[PATH_MAX];
+    snprintf(id, sizeof id, "%s", slash ? slash + 1 : "");
+    /* Down the chain while each layer is needed by nothing. */
+    for (int depth = 0; *id && depth < 256; depth++) {
+      bool unused;
+      if (qemu_volume_path(st, id, path) < 0 || access(path, F_OK) < 0 ||
+          volume_unused(st, id, &unused) < 0 || !unused ||
+          volume_backing(st, id, below, sizeof below, NULL) < 0)
+        break;
+      unlink(path);
+      snprintf(id, sizeof id, "%s", below);
+    }
+  }
+  ferry_error_clear(); /* best effort: a leftover layer loses no data */
+}

@@ -1,0 +1,162 @@
+/* Disk-level helpers for snapshots: nodes, backing files, overlays. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/error.h"
+#include "../../core/run.h"
+#include "../../qmp/qmp.h"
+#include "../snapshot_store.h"
+#include "snapdisk.h"
+
+int active_node(struct qmp *q, const char *device, char *buf, size_t len)
+{
+  json_object *ret = NULL;
+  int r = qmp_execute(q, "query-block", NULL, &ret, QMP_TIMEOUT);
+  if (r < 0)
+    return r;
+  char virtio[256], plain[256];
+  snprintf(virtio, sizeof virtio, "/machine/peripheral/%s/virtio-backend",
+           device);
+  snprintf(plain, sizeof plain, "/machine/peripheral/%s", device);
+  r = ferry_error(ENODEV, "no block device for disk %s in the running VM",
+                  device);
+  for (size_t i = 0; i < json_object_array_length(ret); i++) {
+    json_object *b = json_object_array_get_idx(ret, i), *qdev, *ins, *node;
+    if (!json_object_object_get_ex(b, "qdev", &qdev))
+      continue;
+    const char *qd = json_object_get_string(qdev);
+    if (strcmp(qd, virtio) && strcmp(qd, plain) && strcmp(qd, device))
+      continue;
+    if (json_object_object_get_ex(b, "inserted", &ins) &&
+        json_object_object_get_ex(ins, "node-name", &node)) {
+      snprintf(buf, len, "%s", json_object_get_string(node));
+      ferry_error_clear();
+      r = 0;
+    }
+    break;
+  }
+  json_object_put(ret);
+  return r;
+}
+
+int volume_backing(const struct qemu_state *st, const char *id, char *buf,
+                   size_t len, bool *holds_snapshots)
+{
+  char path[PATH_MAX];
+  int r = qemu_volume_path(st, id, path);
+  if (r < 0)
+    return r;
+  char *argv[] = { "qemu-img", "info", "-U", "-f",
+                   (char *)qemu_volume_format(id), "--output=json", path,
+                   NULL };
+  char *text;
+  if ((r = run_command(argv, &text)) < 0)
+    return r;
+  json_object *j = json_tokener_parse(text), *b, *snaps;
+  free(text);
+  buf[0] = '\0';
+  if (holds_snapshots)
+    *holds_snapshots = j && json_object_object_get_ex(j, "snapshots", &snaps)
+                       && json_object_array_length(snaps) > 0;
+  if (j && json_object_object_get_ex(j, "backing-filename", &b)) {
+    const char *name = json_object_get_string(b), *slash = strrchr(name, '/');
+    snprintf(buf, len, "%s", slash ? slash + 1 : name);
+  }
+  json_object_put(j);
+  return 0;
+}
+
+int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
+{
+  *unused = false;
+  struct ferry_vm *v;
+  size_t n;
+  int r = qemu_defs_load(st, &v, &n);
+  if (r < 0)
+    return r;
+  bool used = false;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < v[i].n_disks; k++)
+      used = used || !strcmp(v[i].disks[k].volume_id, id);
+  ferry_vm_list_free(v, n);
+  char dir[PATH_MAX], own[PATH_MAX];
+  bool inner = false; /* internal snapshots live inside it */
+  if (!used && (r = volume_backing(st, id, own, sizeof own, &inner)) == 0)
+    used = inner;
+  DIR *d = opendir(qemu_path(st, dir, "volumes"));
+  struct dirent *e;
+  while (d && !used && r == 0 && (e = readdir(d))) {
+    char b[PATH_MAX];
+    if (e->d_name[0] == '.' || !strcmp(e->d_name, id) ||
+        !qemu_volume_format(e->d_name) ||
+        strcmp(qemu_volume_format(e->d_name), "qcow2"))
+      continue;
+    if ((r = volume_backing(st, e->d_name, b, sizeof b, NULL)) == 0)
+      used = !strcmp(b, id);
+  }
+  if (d)
+    closedir(d);
+  /* Snapshot records name their overlays in disks[].file. */
+  DIR *sd = opendir(qemu_path(st, dir, "snapshots"));
+  while (sd && !used && r == 0 && (e = readdir(sd))) {
+    if (e->d_name[0] == '.')
+      continue;
+    struct snap_store s = { .lock_fd = -1 };
+    snprintf(s.dir, sizeof s.dir, "%s/%s", dir, e->d_name);
+    struct ferry_domain_snapshot *recs;
+    size_t nr;
+    if ((r = snap_store_list(&s, &recs, &nr)) < 0)
+      break;
+    for (size_t i = 0; i < nr; i++)
+      for (size_t k = 0; k < recs[i].n_disks; k++) {
+        const char *f = recs[i].disks[k].file;
+        const char *base = f ? strrchr(f, '/') : NULL;
+        used = used || (base && !strcmp(base + 1, id));
+      }
+    ferry_domain_snapshot_list_free(recs, nr);
+  }
+  if (sd)
+    closedir(sd);
+  *unused = r == 0 && !used;
+  return r;
+}
+
+int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
+               const struct ferry_disk *d, const char *snap, char *buf,
+               size_t len)
+{
+  char path[PATH_MAX];
+  for (int k = 0; k < 1000; k++) {
+    if (k == 0)
+      snprintf(buf, len, "%s-%s-%s.qcow2", vm->name, d->device, snap);
+    else
+      snprintf(buf, len, "%s-%s-%s.%d.qcow2", vm->name, d->device, snap, k);
+    int r = qemu_volume_path(st, buf, path);
+    if (r < 0)
+      return r;
+    if (access(path, F_OK) < 0)
+      return 0;
+  }
+  return ferry_error(EEXIST, "no free volume name for an overlay of disk %s",
+                     d->device);
+}
+
+int overlay_create(const struct qemu_state *st, const char *overlay,
+                   const char *backing)
+{
+  char path[PATH_MAX], bpath[PATH_MAX];
+  int r = qemu_volume_path(st, overlay, path);
+  if (r == 0)
+    r = qemu_volume_path(st, backing, bpath);
+  if (r < 0)
+    return r;
+  /* A relative backing name: the state directory can move. */
+  char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                   (char *)qemu_volume_format(backing), "-b", (char *)backing,
+                   path, NULL };
+  return run_command(argv, NULL);
+}

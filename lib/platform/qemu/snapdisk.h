@@ -1,0 +1,40 @@
+/* Internal: disk-level helpers shared by internal and external snapshots. */
+#ifndef FERRY_QEMU_SNAPDISK_H
+#define FERRY_QEMU_SNAPDISK_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "qemu.h"
+
+struct qmp;
+
+#define QMP_TIMEOUT 30000
+
+/* The node a running VM's disk reads and writes now: "vda" after a start,
+ * an overlay's node after a live external snapshot. */
+int active_node(struct qmp *q, const char *device, char *buf, size_t len);
+
+/* What `qemu-img info` says of a volume, the format fixed by its id:
+ * the volume id of its backing file ("" for none), and whether it holds
+ * internal snapshots (if holds_snapshots is not NULL). */
+int volume_backing(const struct qemu_state *st, const char *id, char *buf,
+                   size_t len, bool *holds_snapshots);
+
+/* A volume that nothing needs any more: not a disk of any VM, not the
+ * backing file of any volume, not an overlay of any snapshot record, and
+ * holding no internal snapshots. */
+int volume_unused(const struct qemu_state *st, const char *id, bool *unused);
+
+/* Overlay ids: <vm>-<dev>-<snapshot>.qcow2, or .<k>.qcow2 when taken. */
+int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
+               const struct ferry_disk *d, const char *snap, char *buf,
+               size_t len);
+
+/* qemu-img create -f qcow2 -b <backing id> -F <its format> <overlay id>. */
+int overlay_create(const struct qemu_state *st, const char *overlay,
+                   const char *backing);
+
+#endif
