@@ -352,12 +352,11 @@ def test_lifecycle_snapshots_and_revert(platform, state):
            platform.snapshot_create, "vm1", "s1disk")
     raises(errno.EINVAL, "snapshot name '../x' may not start with '.' or "
            "'-'", platform.snapshot_create, "vm1", "../x")
-    raises(errno.ENOTSUP, "external snapshots are not implemented on the "
-           "qemu platform yet: take an internal one",
-           platform.snapshot_create, "vm1", "ext", external=True)
-    raises(errno.EBUSY, "VM 'vm1' is running: stop it first, or force the "
-           "revert (its current state is lost)", platform.snapshot_revert,
-           "vm1", "s1disk")
+    raises(errno.EINVAL, "snapshot name '12' is all digits: qcow2 would "
+           "take it for a snapshot ID", platform.snapshot_create, "vm1", "12")
+    raises(errno.EBUSY, "VM 'vm1' is running or paused: stop it first, or "
+           "force the revert (its current state is lost)",
+           platform.snapshot_revert, "vm1", "s1disk")
     raises(errno.ENOENT, "VM 'vm1' has no snapshot 'nope'",
            platform.snapshot, "vm1", "nope")
     assert [r["name"] for r in platform.snapshots("vm1")] == \
@@ -399,7 +398,7 @@ def test_lifecycle_snapshots_and_revert(platform, state):
     assert platform.current_snapshot("vm1") == "s3off"
     platform.snapshot_delete("vm1", "s2ram")
     assert not mem.exists()
-    raises(errno.ENOENT, "no snapshot 's2ram'", platform.snapshot_delete,
+    raises(errno.ENOENT, "VM 'vm1' has no snapshot 's2ram'", platform.snapshot_delete,
            "vm1", "s2ram")
     platform.snapshot_delete("vm1", "s3off")
     assert platform.snapshots("vm1") == []

@@ -217,9 +217,12 @@ int external_revert(const struct qemu_state *st, const struct ferry_vm *vm,
 
 int external_delete(const struct qemu_state *st, struct qmp *q,
                     const struct ferry_vm *vm,
-                    const struct ferry_domain_snapshot *rec)
+                    const struct ferry_domain_snapshot *rec,
+                    char (*unhooked)[256])
 {
   int r = 0;
+  for (size_t i = 0; i < rec->n_disks; i++)
+    unhooked[i][0] = '\0';
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
     const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
     char frozen[256], below[256], opath[PATH_MAX];
@@ -232,6 +235,7 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
       break;
     if (!*frozen) /* streamed already */
       continue;
+    snprintf(unhooked[i], 256, "%s", frozen);
     if ((r = volume_backing(st, frozen, below, sizeof below, NULL)) < 0)
       break;
     qemu_volume_path(st, overlay, opath);
@@ -283,12 +287,17 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
 }
 
 void external_drop_unused(const struct qemu_state *st,
-                          const struct ferry_domain_snapshot *rec)
+                          const struct ferry_domain_snapshot *rec,
+                          char (*also)[256])
 {
-  for (size_t i = 0; i < rec->n_disks; i++) {
-    const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
+  for (size_t i = 0; i < 2 * rec->n_disks; i++) {
+    const char *f = i < rec->n_disks ? rec->disks[i].file : NULL;
+    const char *slash = f ? strrchr(f, '/') : NULL;
     char id[256], below[256], path[PATH_MAX];
-    snprintf(id, sizeof id, "%s", slash ? slash + 1 : "");
+    if (i < rec->n_disks)
+      snprintf(id, sizeof id, "%s", slash ? slash + 1 : "");
+    else
+      snprintf(id, sizeof id, "%s", also ? also[i - rec->n_disks] : "");
     /* Down the chain while each layer is needed by nothing. */
     for (int depth = 0; *id && depth < 256; depth++) {
       bool unused;

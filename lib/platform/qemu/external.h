@@ -21,15 +21,19 @@ int external_revert(const struct qemu_state *st, const struct ferry_vm *vm,
                     struct ferry_domain_snapshot *rec, bool *changed);
 
 /* Streams each frozen image into the snapshot's overlay, so that nothing
- * above depends on the snapshot. Can be run again after a crash. */
+ * above depends on the snapshot. Can be run again after a crash.
+ * unhooked[i] (rec->n_disks of them) get the images taken off the chains. */
 int external_delete(const struct qemu_state *st, struct qmp *q,
                     const struct ferry_vm *vm,
-                    const struct ferry_domain_snapshot *rec);
+                    const struct ferry_domain_snapshot *rec,
+                    char (*unhooked)[256]);
 
-/* Removes the overlays a record named, and the layers under them, as far
- * as nothing needs them any more (no VM, record, overlay or internal
- * snapshot). Call it once the record is saved anew or removed. */
+/* Removes the overlays a record named (and `also`, rec->n_disks more ids,
+ * or NULL), and the layers under them, as far as nothing needs them any
+ * more (no VM, record, overlay or internal snapshot). Call it once the
+ * record is saved anew or removed. */
 void external_drop_unused(const struct qemu_state *st,
-                          const struct ferry_domain_snapshot *rec);
+                          const struct ferry_domain_snapshot *rec,
+                          char (*also)[256]);
 
 #endif

@@ -480,6 +480,7 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   struct ferry_domain_snapshot rec, *all = NULL;
   ferry_domain_snapshot_init(&rec);
   size_t nall = 0;
+  char (*unhooked)[256] = NULL;
   struct qmp *q = NULL;
   if (qemu_running_pid(st, vm->uuid) &&
       (r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
@@ -503,8 +504,13 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
     goto out;
   /* Disks first: a crash after this leaves a record whose delete can be
    * run again; the other order would leak snapshots inside the images. */
+  unhooked = calloc(rec.n_disks + 1, sizeof *unhooked);
+  if (!unhooked) {
+    r = ferry_error(ENOMEM, "out of memory");
+    goto out;
+  }
   r = rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL
-          ? external_delete(st, q, vm, &rec)
+          ? external_delete(st, q, vm, &rec, unhooked)
           : delete_on_disks(st, q, vm, vm->n_disks, name);
   if (r < 0 || (r = reparent(&s, &rec, all, nall)) < 0)
     goto out;
@@ -512,9 +518,10 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
     unlink(rec.memory);
   if ((r = snap_store_remove(&s, name)) == 0 &&
       rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL)
-    external_drop_unused(st, &rec);
+    external_drop_unused(st, &rec, unhooked);
 out:
   qmp_close(q);
+  free(unhooked);
   ferry_domain_snapshot_list_free(all, nall);
   ferry_domain_snapshot_dispose(&rec);
   snap_store_close(&s);
@@ -589,7 +596,7 @@ int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
       goto out;
     if ((r = external_revert(st, vm, &rec, &changed)) == 0 && changed &&
         (r = snap_store_save(&s, &rec)) == 0)
-      external_drop_unused(st, &before); /* the discarded state */
+      external_drop_unused(st, &before, NULL); /* the discarded state */
     ferry_domain_snapshot_dispose(&before);
   } else {
     for (size_t i = 0; i < vm->n_disks && r == 0; i++) {

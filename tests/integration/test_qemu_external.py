@@ -1,0 +1,137 @@
+"""External (overlay) snapshots on the qemu platform, against real qemu:
+every disk gets a new qcow2 overlay and the image below holds the snapshot.
+Data is checked through qemu-img, which follows the backing chains."""
+import os
+
+from qemuhelpers import (CHUNK, expect_patterns, image_bytes, image_info,
+                         internal_snapshots, own_offset, qp, tool)  # noqa: F401
+
+END = own_offset(0x55) + CHUNK
+
+
+def active(qp, vm, dev):
+    """The image a VM's disk uses now (its definition's volume)."""
+    for d in qp.json("vm", "show", vm)["disks"]:
+        if d["device"] == dev:
+            return os.path.join(qp.real, "volumes", d["volume_id"])
+    raise AssertionError(f"{vm} has no disk {dev}")
+
+
+def view(img):
+    return image_bytes(img, length=END)
+
+
+def check_active(qp, vm, patterns, last):
+    for dev in ("vda", "vdb"):
+        expect_patterns(view(active(qp, vm, dev)), patterns, last,
+                        f"{vm} {dev} (active)")
+
+
+def frozen(qp, vm, snap, dev):
+    """The image under snapshot `snap`'s overlay of disk `dev`."""
+    rec = qp.json("snapshot", "show", vm, snap)
+    [disk] = [d for d in rec["disks"] if d["device"] == dev]
+    backing = image_info(disk["file"]).get("backing-filename")
+    assert backing, f"{snap}: overlay {disk['file']} has no backing file"
+    return os.path.join(qp.real, "volumes", os.path.basename(backing))
+
+
+def volumes(qp):
+    return sorted(v["id"] for v in qp.json("volume", "list"))
+
+
+def chain(qp, img):
+    """The volume ids of an image and everything under it."""
+    ids = []
+    while img:
+        ids.append(os.path.basename(img))
+        b = image_info(img).get("backing-filename")
+        img = os.path.join(qp.real, "volumes", os.path.basename(b)) if b else None
+    return ids
+
+
+def test_external_live_branches_and_deletes(qp):
+    qp.create_vm("x")
+    qp.ok("snapshot", "create", "x", "e0", "--external")  # stopped: qemu-img
+    qp.start("x")
+    qp.live_write("x", 0x11)
+    qp.ok("snapshot", "create", "x", "e1", "--external")
+    qp.live_write("x", 0x22)
+    rec = qp.json("snapshot", "create", "x", "e2", "--external", "--memory")
+    assert rec["kind"] == "external" and rec["memory"], rec
+    assert qp.state("x") == "running"
+    qp.live_write("x", 0x33)
+    assert qp.snap_names("x") == ["e0", "e1", "e2"]
+    qp.stop("x")
+    check_active(qp, "x", {0x11, 0x22, 0x33}, 0x33)
+    # each snapshot is the image under its overlay, frozen at its instant
+    for dev in ("vda", "vdb"):
+        assert view(frozen(qp, "x", "e0", dev)) == bytes(END)
+        expect_patterns(view(frozen(qp, "x", "e1", dev)), {0x11}, 0x11,
+                        f"e1 {dev}")
+        expect_patterns(view(frozen(qp, "x", "e2", dev)), {0x11, 0x22}, 0x22,
+                        f"e2 {dev}")
+    frozen_e1 = {dev: open(frozen(qp, "x", "e1", dev), "rb").read()
+                 for dev in ("vda", "vdb")}
+
+    # revert to a disk-only one: stopped, its data, frozen images untouched
+    qp.ok("snapshot", "revert", "x", "e1")
+    assert qp.state("x") == "stopped"
+    check_active(qp, "x", {0x11}, 0x11)
+    for dev in ("vda", "vdb"):
+        assert open(frozen(qp, "x", "e1", dev), "rb").read() == frozen_e1[dev]
+    assert qp.current("x") == "e1"
+    # revert to the one with RAM: running again, with e2's data
+    qp.ok("snapshot", "revert", "x", "e2")
+    assert qp.state("x") == "running"
+    qp.live_write("x", 0x44)
+    # delete e2 while it runs: the frozen image streams into the overlay
+    qp.ok("snapshot", "delete", "x", "e2")
+    qp.stop("x")
+    check_active(qp, "x", {0x11, 0x22, 0x44}, 0x44)
+    # delete e1 and e0 offline (qemu-img rebase); the data stays
+    qp.ok("snapshot", "delete", "x", "e1")
+    qp.ok("snapshot", "delete", "x", "e0")
+    assert qp.snap_names("x") == []
+    check_active(qp, "x", {0x11, 0x22, 0x44}, 0x44)
+    # no layer is left that nothing needs, and the images are sound
+    needed = sorted(i for dev in ("vda", "vdb")
+                    for i in chain(qp, active(qp, "x", dev)))
+    assert volumes(qp) == needed, (volumes(qp), needed)
+    for img in needed:
+        tool("qemu-img", "check", "-q", os.path.join(qp.real, "volumes", img))
+    qp.start("x")  # and the VM starts on what is left
+    assert qp.state("x") == "running"
+    qp.stop("x")
+
+
+def test_external_snapshot_of_a_raw_disk(qp):
+    """Internal snapshots need qcow2; an overlay can stand on a raw image."""
+    qp.ok("volume", "create", "r.raw", "16M", "--format", "raw")
+    qp.ok("vm", "create", "r", "--memory", "64", "--disk", "r.raw")
+    qp.refused("snapshot", "create", "r", "i1", needles=["vda", "qcow2"])
+    qp.ok("snapshot", "create", "r", "x1", "--external")
+    [disk] = qp.json("vm", "show", "r")["disks"]
+    assert disk["volume_id"] == "r-vda-x1.qcow2", disk
+    info = image_info(os.path.join(qp.real, "volumes", disk["volume_id"]))
+    assert info["backing-filename-format"] == "raw", info
+    qp.start("r")
+    assert qp.state("r") == "running"
+    qp.stop("r")
+    qp.ok("snapshot", "revert", "r", "x1")
+    qp.ok("snapshot", "delete", "r", "x1")
+    # the raw base was streamed into the overlay and is gone
+    assert "r.raw" not in volumes(qp)
+
+
+def test_internal_snapshot_below_an_overlay_is_not_reverted_blindly(qp):
+    """An internal snapshot taken before an external one lives in the image
+    that is now read-only below the overlay: reverting to it is refused
+    with a message, and nothing changes."""
+    qp.create_vm("m")
+    qp.offline_write("m", 0x11)
+    qp.ok("snapshot", "create", "m", "i1")
+    qp.ok("snapshot", "create", "m", "x1", "--external")
+    err = qp.refused("snapshot", "revert", "m", "i1", needles=["i1"])
+    assert "external" in err, err
+    assert internal_snapshots(frozen(qp, "m", "x1", "vda")) == ["i1"]
