@@ -117,6 +117,18 @@ static void clash_refused(void)
   no_records();
 }
 
+/* The volume vda uses now (external snapshots move it to overlays). */
+static const char *active_volume(void)
+{
+  static char id[256];
+  struct ferry_vm v;
+  ferry_vm_init(&v);
+  CHECK(ferry_get_vm(c, "t", &v) == 0);
+  snprintf(id, sizeof id, "%s", v.disks[0].volume_id);
+  ferry_vm_dispose(&v);
+  return id;
+}
+
 static enum ferry_power_state state(void)
 {
   struct ferry_vm v;
@@ -212,6 +224,30 @@ int main(void)
   CHECK(ferry_snapshot_list(c, "t", &list, &n) == 0 && n == 0);
   free(list);
   CHECK(ferry_snapshot_current(c, "t", &cur) == 0 && cur == NULL);
+
+  /* External: an overlay offline, another live, revert, delete both. */
+  CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
+  struct ferry_snapshot_spec x1 = { "x1", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  struct ferry_snapshot_spec x2 = { "x2", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  CHECK(ferry_snapshot_create(c, "t", &x1, NULL) == 0);
+  CHECK(ferry_start_vm(c, "t") == 0);
+  write_pattern(vm.uuid, "vda", 0x44);
+  CHECK(ferry_snapshot_create(c, "t", &x2, &s) == 0);
+  CHECK(s.kind == FERRY_SNAPSHOT_KIND_EXTERNAL && !strcmp(s.parent, "x1"));
+  ferry_domain_snapshot_dispose(&s);
+  write_pattern(vm.uuid, "vda", 0x55);
+  CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
+  CHECK(first_byte(active_volume(), NULL) == 0x55);
+  CHECK(ferry_snapshot_revert(c, "t", "x1", 0) == 0);
+  CHECK(first_byte(active_volume(), NULL) == 0x22); /* what s2 left */
+  CHECK(ferry_snapshot_revert(c, "t", "x2", 0) == 0);
+  CHECK(first_byte(active_volume(), NULL) == 0x44);
+  CHECK(ferry_start_vm(c, "t") == 0);
+  CHECK(ferry_snapshot_delete(c, "t", "x2") == 0); /* live: block-stream */
+  CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
+  CHECK(ferry_snapshot_delete(c, "t", "x1") == 0); /* offline: rebase */
+  CHECK(first_byte(active_volume(), NULL) == 0x44);
+  CHECK(ferry_start_vm(c, "t") == 0);
 
   CHECK(ferry_delete_vm(c, "t") == -EBUSY);
   CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
