@@ -25,16 +25,23 @@ static int platform_of(client_t *c, const char *op, struct ferry_client **fc)
 
 #define OPS(fc) ((fc)->ops->platform)
 
-/* Calls the platform's op, or says the platform cannot do it. */
-#define DISPATCH(c, member, opname, ...)                                      \
+/* Declares fc_, the platform behind c, or returns the error saying why
+ * it cannot do `member`. */
+#define PLATFORM_OP(c, member, opname, fc_)                                   \
+  struct ferry_client *fc_;                                                   \
   do {                                                                        \
-    struct ferry_client *fc_;                                                 \
-    int r_ = platform_of(c, opname, &fc_);                                    \
-    if (r_ < 0)                                                               \
-      return r_;                                                              \
+    int r0_ = platform_of(c, opname, &fc_);                                   \
+    if (r0_ < 0)                                                              \
+      return r0_;                                                             \
     if (!OPS(fc_)->member)                                                    \
       return ferry_error(ENOTSUP, "the %s platform cannot %s",                \
                          OPS(fc_)->name, opname);                             \
+  } while (0)
+
+/* Calls the platform's op, or says the platform cannot do it. */
+#define DISPATCH(c, member, opname, ...)                                      \
+  do {                                                                        \
+    PLATFORM_OP(c, member, opname, fc_);                                      \
     return OPS(fc_)->member(fc_, __VA_ARGS__);                                \
   } while (0)
 
@@ -78,15 +85,10 @@ static int resolve_vm(struct ferry_client *fc, const char *vm,
 /* As DISPATCH, for operations on one VM. */
 #define DISPATCH_VM(c, vmname, member, opname, ...)                           \
   do {                                                                        \
-    struct ferry_client *fc_;                                                 \
-    int r_ = platform_of(c, opname, &fc_);                                    \
-    if (r_ < 0)                                                               \
-      return r_;                                                              \
-    if (!OPS(fc_)->member)                                                    \
-      return ferry_error(ENOTSUP, "the %s platform cannot %s",                \
-                         OPS(fc_)->name, opname);                             \
+    PLATFORM_OP(c, member, opname, fc_);                                      \
     struct ferry_vm vm_;                                                      \
     ferry_vm_init(&vm_);                                                      \
+    int r_;                                                                   \
     if ((r_ = resolve_vm(fc_, vmname, &vm_)) == 0)                            \
       r_ = OPS(fc_)->member(fc_, &vm_, ##__VA_ARGS__);                        \
     ferry_vm_dispose(&vm_);                                                   \

@@ -1,5 +1,6 @@
 /* --platform, JSON output and subcommand dispatch for platform commands. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,19 @@ void json_print(json_object *j)
   puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
                                              JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(j);
+}
+
+void json_ok(const char *key, ...)
+{
+  json_object *j = json_object_new_object();
+  json_object_object_add(j, "ok", json_object_new_boolean(1));
+  va_list ap;
+  va_start(ap, key);
+  for (const char *k = key; k; k = va_arg(ap, const char *))
+    json_object_object_add(j, k, json_object_new_string(va_arg(ap,
+                                                               const char *)));
+  va_end(ap);
+  json_print(j);
 }
 
 int lib_fail(bool json, const char *cmd)

@@ -17,6 +17,9 @@ client_t *platform_open(const char *uri);
 /* Prints j (consumed) on stdout. */
 void json_print(json_object *j);
 
+/* Prints {"ok": true, KEY: VALUE, ...}: string pairs, NULL-terminated. */
+void json_ok(const char *key, ...) __attribute__((sentinel));
+
 /* Exit code for a failed library call: its message via cli_fail(). */
 int lib_fail(bool json, const char *cmd);
 

@@ -251,10 +251,7 @@ static int vm_simple(int argc, char **argv, const char *cmd)
   if (r < 0) {
     rc = lib_fail(o.json, cmd);
   } else if (o.json) {
-    json_object *j = json_object_new_object();
-    json_object_object_add(j, "ok", json_object_new_boolean(1));
-    json_object_object_add(j, "vm", json_object_new_string(vm));
-    json_print(j);
+    json_ok("vm", vm, NULL);
   }
   destroy_client(c);
   return rc;

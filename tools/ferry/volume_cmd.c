@@ -91,10 +91,7 @@ static int volume_delete(int argc, char **argv)
   if (ferry_delete_volume(c, argv[1]) < 0) {
     rc = lib_fail(o.json, "volume delete");
   } else if (o.json) {
-    json_object *j = json_object_new_object();
-    json_object_object_add(j, "ok", json_object_new_boolean(1));
-    json_object_object_add(j, "volume", json_object_new_string(argv[1]));
-    json_print(j);
+    json_ok("volume", argv[1], NULL);
   }
   destroy_client(c);
   return rc;

@@ -64,6 +64,11 @@ int qemu_shutdown(const struct qemu_state *st, const struct ferry_vm *vm,
  * format: ferry never guesses a volume's format from its content, which a
  * guest controls for a raw disk. */
 const char *qemu_volume_format(const char *id);
+/* `qemu-img info` of a volume as JSON, the format fixed by its id and -U
+ * (a running VM holds the image's lock; reading its header is safe). */
+struct json_object;
+int qemu_img_info(const struct qemu_state *st, const char *id,
+                  struct json_object **out);
 int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf);
 int qemu_volume_info(const struct qemu_state *st, const char *id,
                      struct ferry_volume_info *out);

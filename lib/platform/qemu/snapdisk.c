@@ -46,18 +46,10 @@ int active_node(struct qmp *q, const char *device, char *buf, size_t len)
 int volume_backing(const struct qemu_state *st, const char *id, char *buf,
                    size_t len, bool *holds_snapshots)
 {
-  char path[PATH_MAX];
-  int r = qemu_volume_path(st, id, path);
+  json_object *j, *b, *snaps;
+  int r = qemu_img_info(st, id, &j);
   if (r < 0)
     return r;
-  char *argv[] = { "qemu-img", "info", "-U", "-f",
-                   (char *)qemu_volume_format(id), "--output=json", path,
-                   NULL };
-  char *text;
-  if ((r = run_command(argv, &text)) < 0)
-    return r;
-  json_object *j = json_tokener_parse(text), *b, *snaps;
-  free(text);
   buf[0] = '\0';
   if (holds_snapshots)
     *holds_snapshots = j && json_object_object_get_ex(j, "snapshots", &snaps)

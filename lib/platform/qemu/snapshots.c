@@ -78,17 +78,10 @@ static int disk_has_snapshot(const struct qemu_state *st,
                              const struct ferry_disk *d, const char *name,
                              bool *has)
 {
-  char path[PATH_MAX];
-  int r = disk_path(st, d, path);
+  json_object *j, *snaps;
+  int r = qemu_img_info(st, d->volume_id, &j);
   if (r < 0)
     return r;
-  char *argv[] = { "qemu-img", "info", "-U", "-f", "qcow2", "--output=json",
-                   path, NULL };
-  char *text;
-  if ((r = run_command(argv, &text)) < 0)
-    return r;
-  json_object *j = json_tokener_parse(text), *snaps;
-  free(text);
   *has = false;
   if (j && json_object_object_get_ex(j, "snapshots", &snaps))
     for (size_t i = 0; i < json_object_array_length(snaps) && !*has; i++) {
@@ -166,26 +159,18 @@ static json_object *snapshot_transaction(struct qmp *q,
   return args;
 }
 
-static const char *qmp_status(struct qmp *q, char *buf, size_t len)
+/* The "status" a query command answers ("" when it does not):
+ * query-status gives the run state, query-migrate the migration's. */
+static const char *status_of(struct qmp *q, const char *query, char *buf,
+                             size_t len)
 {
   json_object *ret = NULL, *s;
   buf[0] = '\0';
-  if (qmp_execute(q, "query-migrate", NULL, &ret, QMP_TIMEOUT) == 0 &&
+  if (qmp_execute(q, query, NULL, &ret, QMP_TIMEOUT) == 0 &&
       json_object_object_get_ex(ret, "status", &s))
     snprintf(buf, len, "%s", json_object_get_string(s));
   json_object_put(ret);
   return buf;
-}
-
-/* qemu's run state ("running", "paused", "postmigrate", ...). */
-static void run_state(struct qmp *q, char *buf, size_t len)
-{
-  json_object *ret = NULL, *s;
-  buf[0] = '\0';
-  if (qmp_execute(q, "query-status", NULL, &ret, QMP_TIMEOUT) == 0 &&
-      json_object_object_get_ex(ret, "status", &s))
-    snprintf(buf, len, "%s", json_object_get_string(s));
-  json_object_put(ret);
 }
 
 /* Saves RAM (and device state) into path through migrate to an fd. */
@@ -203,7 +188,7 @@ static int save_memory(struct qmp *q, const char *path)
   }
   char st[64];
   for (int waited = 0; r == 0; waited += 50) {
-    qmp_status(q, st, sizeof st);
+    status_of(q, "query-migrate", st, sizeof st);
     if (!strcmp(st, "completed"))
       break;
     if (!strcmp(st, "failed") || !strcmp(st, "cancelled") || !*st) {
@@ -333,7 +318,7 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
     /* A RAM snapshot that was killed leaves qemu after its migration, with
      * its images let go: cont takes them back (stop keeps it paused). */
     char rs[64];
-    run_state(q, rs, sizeof rs);
+    status_of(q, "query-status", rs, sizeof rs);
     if (!strcmp(rs, "postmigrate") &&
         ((r = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT)) < 0 ||
          (r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0))
@@ -536,14 +521,10 @@ static int drop_bitmaps(const struct qemu_state *st, const struct ferry_disk *d)
   int r = disk_path(st, d, path);
   if (r < 0)
     return r;
-  char *info_argv[] = { "qemu-img", "info", "-f", "qcow2", "--output=json",
-                        path, NULL };
-  char *text;
-  if ((r = run_command(info_argv, &text)) < 0)
+  json_object *j, *fs, *data, *bitmaps;
+  if ((r = qemu_img_info(st, d->volume_id, &j)) < 0)
     return r;
-  json_object *j = json_tokener_parse(text), *fs, *data, *bitmaps;
-  free(text);
-  if (j && json_object_object_get_ex(j, "format-specific", &fs) &&
+  if (json_object_object_get_ex(j, "format-specific", &fs) &&
       json_object_object_get_ex(fs, "data", &data) &&
       json_object_object_get_ex(data, "bitmaps", &bitmaps))
     for (size_t i = 0; r == 0 && i < json_object_array_length(bitmaps); i++) {

@@ -43,6 +43,25 @@ static char *dup_str(const char *s)
   return s ? strdup(s) : NULL;
 }
 
+int qemu_img_info(const struct qemu_state *st, const char *id,
+                  json_object **out)
+{
+  char path[PATH_MAX];
+  int r = qemu_volume_path(st, id, path);
+  if (r < 0)
+    return r;
+  char *argv[] = { "qemu-img", "info", "-U", "-f",
+                   (char *)qemu_volume_format(id), "--output=json", path,
+                   NULL };
+  char *text;
+  if ((r = run_command(argv, &text)) < 0)
+    return r;
+  *out = json_tokener_parse(text);
+  free(text);
+  return *out ? 0 : ferry_error(EBADMSG, "volume '%s': qemu-img info gave "
+                                "no JSON", id);
+}
+
 int qemu_volume_info(const struct qemu_state *st, const char *id,
                      struct ferry_volume_info *out)
 {
@@ -53,17 +72,10 @@ int qemu_volume_info(const struct qemu_state *st, const char *id,
   struct stat sb;
   if (stat(path, &sb) < 0)
     return ferry_error(errno, "volume '%s': %s", id, strerror(errno));
-  /* -U: a running VM holds the image's lock; reading its header is safe.
-   * -f: the format is the id's, never guessed. */
-  char *argv[] = { "qemu-img", "info", "-U", "-f",
-                   (char *)qemu_volume_format(id), "--output=json", path,
-                   NULL };
-  char *text;
-  if ((r = run_command(argv, &text)) < 0)
+  json_object *j, *f, *vs;
+  if ((r = qemu_img_info(st, id, &j)) < 0)
     return r;
-  json_object *j = json_tokener_parse(text), *f, *vs;
-  free(text);
-  if (!j || !json_object_object_get_ex(j, "format", &f) ||
+  if (!json_object_object_get_ex(j, "format", &f) ||
       !json_object_object_get_ex(j, "virtual-size", &vs)) {
     json_object_put(j);
     return ferry_error(EBADMSG, "volume '%s': qemu-img info gave no format "
