@@ -24,6 +24,7 @@ struct nbd_priv {
   /* How to connect again, for clone() and reconnect(). */
   struct nbd_uri uri; /* when served by a URI */
   char **argv;        /* when served by socket activation */
+  char *context;      /* meta context for extents; NULL: base:allocation */
   bool have_alloc, can_zero, can_flush;
 };
 
@@ -48,16 +49,16 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
   struct nbd_handle *h = nbd_create();
   if (!h)
     return ferry_error(ENOMEM, "nbd_create: %s", nbd_get_error());
+  const char *ctx = p->context ? p->context : LIBNBD_CONTEXT_BASE_ALLOCATION;
   if (p->argv)
-    r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
+    r = nbd_add_meta_context(h, ctx) ||
         nbd_connect_systemd_socket_activation(h, p->argv);
   else if (p->uri.is_unix)
     r = nbd_set_export_name(h, p->uri.export) ||
-        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
-        nbd_connect_unix(h, p->uri.socket);
+        nbd_add_meta_context(h, ctx) || nbd_connect_unix(h, p->uri.socket);
   else
     r = nbd_set_export_name(h, p->uri.export) ||
-        nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) ||
+        nbd_add_meta_context(h, ctx) ||
         nbd_connect_tcp(h, p->uri.host, p->uri.port);
   if (r) {
     int e = nbd_get_errno();
@@ -77,8 +78,11 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
     return r;
   }
   v->size = size;
-  p->have_alloc =
-      nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+  p->have_alloc = nbd_can_meta_context(h, ctx) == 1;
+  if (p->context && !p->have_alloc) {
+    nbd_close(h);
+    return ferry_error(ENOENT, "%s: the server offers no %s", v->name, ctx);
+  }
   p->can_zero = nbd_can_zero(h) == 1;
   p->can_flush = nbd_can_flush(h) == 1;
   v->can_multi_conn = nbd_can_multi_conn(h) == 1;
@@ -124,6 +128,7 @@ static int nbd_vol_flush(struct ferry_volume *v)
 
 struct bs_ctx {
   struct extent_map *m;
+  const char *context; /* NULL: base:allocation */
   uint64_t pos, end;
   int err;
 };
@@ -133,16 +138,19 @@ static int bs_cb(void *opaque, const char *ctx, uint64_t offset,
 {
   struct bs_ctx *c = opaque;
   (void)error;
-  if (strcmp(ctx, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0)
+  if (strcmp(ctx, c->context ? c->context : LIBNBD_CONTEXT_BASE_ALLOCATION))
     return 0;
   c->pos = offset;
   for (size_t i = 0; i + 1 < n && c->pos < c->end && !c->err; i += 2) {
     uint64_t len = entries[i];
     if (len > c->end - c->pos)
       len = c->end - c->pos;
-    c->err = extent_map_add(c->m, c->pos, len,
-                            entries[i + 1] & (FERRY_EXTENT_HOLE |
-                                              FERRY_EXTENT_ZERO));
+    /* A dirty bitmap says 1 for changed: changed areas read as data,
+     * clean ones as holes, so callers take the data extents. */
+    unsigned flags = c->context ? (entries[i + 1] & 1 ? 0 : FERRY_EXTENT_HOLE)
+                                : entries[i + 1] & (FERRY_EXTENT_HOLE |
+                                                    FERRY_EXTENT_ZERO);
+    c->err = extent_map_add(c->m, c->pos, len, flags);
     c->pos += len;
   }
   return 0;
@@ -153,7 +161,7 @@ static int nbd_vol_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
 {
   if (!P(v)->have_alloc)
     return extent_map_add(m, off, len, 0);
-  struct bs_ctx c = { .m = m, .end = off + len };
+  struct bs_ctx c = { .m = m, .context = P(v)->context, .end = off + len };
   for (uint64_t pos = off; pos < c.end;) {
     uint64_t n = c.end - pos < NBD_ZERO_MAX ? c.end - pos : NBD_ZERO_MAX;
     c.pos = pos;
@@ -259,6 +267,7 @@ static void priv_free(struct nbd_priv *p)
   if (p->h)
     nbd_close(p->h);
   nbd_uri_free(&p->uri);
+  free(p->context);
   if (p->argv)
     for (char **a = p->argv; *a; a++)
       free(*a);
@@ -292,7 +301,7 @@ static const struct volume_ops nbd_ops;
 
 static int open_with(const char *name, int mode,
                      const struct nbd_uri *uri, char *const *argv,
-                     struct ferry_volume **out)
+                     const char *context, struct ferry_volume **out)
 {
   struct nbd_priv *p = calloc(1, sizeof *p);
   struct ferry_volume *v = p ? volume_new(&nbd_ops, name) : NULL;
@@ -315,6 +324,7 @@ static int open_with(const char *name, int mode,
             !(p->uri.port = strdup(uri->port));
     oom = oom || !p->uri.export;
   }
+  oom = oom || (context && !(p->context = strdup(context)));
   if (oom) {
     nbd_vol_close(v);
     return ferry_error(ENOMEM, "out of memory");
@@ -340,7 +350,7 @@ static int nbd_vol_clone(struct ferry_volume *v, struct ferry_volume **out)
     return ferry_error(ENOTSUP, "%s: the server does not allow multi-conn",
                        v->name);
   struct nbd_priv *p = P(v);
-  return open_with(v->name, p->mode, &p->uri, p->argv, out);
+  return open_with(v->name, p->mode, &p->uri, p->argv, p->context, out);
 }
 
 static const struct volume_ops nbd_ops = {
@@ -374,7 +384,7 @@ int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
 {
   char name[1024];
   uri_name(uri, name, sizeof name);
-  return open_with(name, mode, uri, NULL, out);
+  return open_with(name, mode, uri, NULL, NULL, out);
 }
 
 int nbd_volume_open_image(const char *path, const char *format, int mode,
@@ -387,7 +397,20 @@ int nbd_volume_open_image(const char *path, const char *format, int mode,
                    "--", (char *)path, NULL };
   char name[4200];
   snprintf(name, sizeof name, "%s (%s via qemu-nbd)", path, format);
-  return open_with(name, mode, NULL, argv, out);
+  return open_with(name, mode, NULL, argv, NULL, out);
+}
+
+int nbd_volume_open_bitmap(const char *path, const char *format,
+                           const char *bitmap, struct ferry_volume **out)
+{
+  char fmt[32], bm[300], ctx[320], name[4400];
+  snprintf(fmt, sizeof fmt, "--format=%s", format);
+  snprintf(bm, sizeof bm, "--bitmap=%s", bitmap);
+  snprintf(ctx, sizeof ctx, "qemu:dirty-bitmap:%s", bitmap);
+  char *argv[] = { "qemu-nbd", fmt, "--read-only", bm, "--", (char *)path,
+                   NULL };
+  snprintf(name, sizeof name, "bitmap %s of %s", bitmap, path);
+  return open_with(name, FERRY_OPEN_READ, NULL, argv, ctx, out);
 }
 
 /* The nbd client: host is an NBD URI; a volume id names the export. */

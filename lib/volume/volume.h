@@ -111,6 +111,10 @@ int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
  * libnbd's systemd socket activation. */
 int nbd_volume_open_image(const char *path, const char *format, int mode,
                           struct ferry_volume **out);
+/* The image at path served read-only with its dirty bitmap exported: its
+ * extents are the bitmap's, changed areas as data, clean ones as holes. */
+int nbd_volume_open_bitmap(const char *path, const char *format,
+                           const char *bitmap, struct ferry_volume **out);
 struct client;
 int callback_volume_open(struct client *c, const char *volume_id, int mode,
                          struct ferry_volume **out);

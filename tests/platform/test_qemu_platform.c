@@ -36,8 +36,10 @@ static void on_alarm(int sig)
   _exit(1);
 }
 
-/* Writes a pattern to a disk of the running VM through HMP qemu-io. */
-static void write_pattern(const char *uuid, const char *dev, int pattern)
+/* Writes a pattern (64 KiB at off) to a disk of the running VM through
+ * HMP qemu-io. */
+static void write_at(const char *uuid, const char *dev, int pattern,
+                     unsigned off)
 {
   char sock[512], cmd[256];
   snprintf(sock, sizeof sock, "%s/run/%s/qmp.sock", dir, uuid);
@@ -46,11 +48,33 @@ static void write_pattern(const char *uuid, const char *dev, int pattern)
   /* By qdev path: the node itself refuses a second writer, and for
    * virtio-blk-pci the block device is the proxy's virtio-backend child. */
   snprintf(cmd, sizeof cmd, "qemu-io -d /machine/peripheral/%s/virtio-backend "
-           "\"write -P 0x%02x 0 64k\"", dev, pattern);
+           "\"write -P 0x%02x %u 64k\"", dev, pattern, off);
   char *out = NULL;
   CHECK(qmp_hmp(q, cmd, &out, 10000) == 0);
+  CHECK(out && !*out); /* HMP reports its errors as text */
   free(out);
   qmp_close(q);
+}
+
+static void write_pattern(const char *uuid, const char *dev, int pattern)
+{
+  write_at(uuid, dev, pattern, 0);
+}
+
+/* The changed areas of a disk between two snapshots, as "start+len,...". */
+static const char *changes(const char *disk, const char *from, const char *to)
+{
+  static char buf[256];
+  struct ferry_changed_areas ch;
+  ferry_changed_areas_init(&ch);
+  CHECK(ferry_query_snapshot_changes(c, "t", disk, from, to, &ch) == 0);
+  buf[0] = '\0';
+  for (size_t i = 0; i < ch.n_areas; i++)
+    snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%llu+%llu",
+             i ? "," : "", (unsigned long long)ch.areas[i].start,
+             (unsigned long long)ch.areas[i].length);
+  ferry_changed_areas_dispose(&ch);
+  return buf;
 }
 
 /* The first byte of a disk image, or of one of its snapshots. */
@@ -236,8 +260,24 @@ int main(void)
   CHECK(s.kind == FERRY_SNAPSHOT_KIND_EXTERNAL && !strcmp(s.parent, "x1"));
   ferry_domain_snapshot_dispose(&s);
   write_pattern(vm.uuid, "vda", 0x55);
+  write_at(vm.uuid, "vda", 0x66, 1 << 20);
+  struct ferry_snapshot_spec x3 = { "x3", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  CHECK(ferry_snapshot_create(c, "t", &x3, NULL) == 0);
   CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
   CHECK(first_byte(active_volume(), NULL) == 0x55);
+
+  /* Changed areas, from the bitmaps: exactly what was written between. */
+  CHECK(!strcmp(changes("vda", "x1", "x2"), "0+65536"));
+  CHECK(!strcmp(changes("vda", "x2", "x3"), "0+65536,1048576+65536"));
+  CHECK(!strcmp(changes("vda", "x1", "x3"), "0+65536,1048576+65536"));
+  CHECK(!strcmp(changes("vdb", "x1", "x3"), "")); /* untouched */
+  CHECK(!strcmp(changes("vda", "*", "x2"), "0+65536")); /* allocated */
+  struct ferry_changed_areas ch;
+  CHECK(ferry_query_snapshot_changes(c, "t", "vda", "x3", "x1", &ch) ==
+        -EINVAL); /* not an ancestor */
+  CHECK(ferry_query_snapshot_changes(c, "t", "vdz", "x1", "x2", &ch) ==
+        -ENOENT);
+  CHECK(ferry_snapshot_delete(c, "t", "x3") == 0);
   CHECK(ferry_snapshot_revert(c, "t", "x1", 0) == 0);
   CHECK(first_byte(active_volume(), NULL) == 0x22); /* what s2 left */
   CHECK(ferry_snapshot_revert(c, "t", "x2", 0) == 0);

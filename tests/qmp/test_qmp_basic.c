@@ -61,11 +61,12 @@ static void events(struct qmp *q)
   json_object_put(stop);
   json_object_put(resume);
 
-  /* Nothing left: a bounded wait times out, on time. */
+  /* Nothing left: a bounded wait times out, and not early (no upper
+   * bound: a loaded machine may be late). */
   int64_t t0 = h_now_ms();
   CHECK(qmp_wait_event(q, "STOP", 200, &data) == -ETIMEDOUT);
   int64_t dt = h_now_ms() - t0;
-  CHECK(dt >= 190 && dt < 3000);
+  CHECK(dt >= 190);
   CHECK(data == NULL);
   CHECK_HAS(ferry_last_error(), "no STOP event within 200 ms");
 
@@ -258,17 +259,16 @@ static void connect_timeouts(void)
   CHECK(qmp_connect(h_path(2, "missing.sock"), 300, &q) == -ETIMEDOUT);
   int64_t dt = h_now_ms() - t0;
   CHECK(q == NULL);
-  CHECK(dt >= 290 && dt < 2000);
+  CHECK(dt >= 290); /* retried until the timeout, not given up early */
   CHECK_HAS(ferry_last_error(), "missing.sock");
   CHECK_HAS(ferry_last_error(), "No such file");
-  /* A socket path that is not a socket is not worth retrying. */
+  /* A socket path that is not a socket is not worth retrying: with a
+   * 10-minute timeout, a retry would run into the test's watchdog. */
   const char *plain = h_path(3, "plain-file");
   int fd = open(plain, O_WRONLY | O_CREAT, 0600);
   CHECK(fd >= 0);
   close(fd);
-  t0 = h_now_ms();
-  CHECK(qmp_connect(plain, 5000, &q) == -ENOTSOCK);
-  CHECK(h_now_ms() - t0 < 1000);
+  CHECK(qmp_connect(plain, 600000, &q) == -ENOTSOCK);
   CHECK_HAS(ferry_last_error(), "plain-file: connect: not a socket");
 }
 

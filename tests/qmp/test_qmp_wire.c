@@ -310,9 +310,7 @@ static void conn3(const char *sock)
 static void conn4(const char *sock)
 {
   struct qmp *q;
-  int64_t t0 = h_now_ms();
   CHECK(qmp_connect(sock, 200, &q) == -ETIMEDOUT);
-  CHECK(h_now_ms() - t0 < 2000);
   CHECK_HAS(ferry_last_error(), "no greeting within 200 ms");
 }
 

@@ -61,6 +61,15 @@ static void remove_volumes(const struct qemu_state *st, char (*ids)[256],
       unlink(path);
 }
 
+static void add_action(json_object *actions, const char *type,
+                       json_object *data)
+{
+  json_object *act = json_object_new_object();
+  json_object_object_add(act, "type", json_object_new_string(type));
+  json_object_object_add(act, "data", data);
+  json_object_array_add(actions, act);
+}
+
 static int set_files(const struct qemu_state *st,
                      struct ferry_domain_snapshot *rec, char (*ids)[256])
 {
@@ -93,11 +102,26 @@ int external_create(const struct qemu_state *st, struct qmp *q,
   }
   int r = 0;
   size_t made = 0, added = 0;
+  char bitmap[300], prev_bitmap[300] = "";
+  bitmap_name(snap, bitmap, sizeof bitmap);
+  if (rec->parent && *rec->parent)
+    bitmap_name(rec->parent, prev_bitmap, sizeof prev_bitmap);
   for (; r == 0 && made < n; made++) {
     snprintf(old[made], 256, "%s", vm->disks[made].volume_id);
     if ((r = overlay_id(st, vm, &vm->disks[made], snap, ids[made], 256)) ||
         (r = overlay_create(st, ids[made], old[made])) < 0) {
       ids[made][0] = '\0'; /* not made: nothing to remove */
+      break;
+    }
+    if (q) /* live: the bitmaps go in the QMP transaction below */
+      continue;
+    bool had = false;
+    if ((r = volume_bitmap(st, ids[made], "--add", bitmap)) == 0 &&
+        *prev_bitmap &&
+        (r = volume_has_bitmap(st, old[made], prev_bitmap, &had)) == 0 && had)
+      r = volume_bitmap(st, old[made], "--disable", prev_bitmap);
+    if (r < 0) {
+      made++; /* its overlay exists: remove it too */
       break;
     }
   }
@@ -125,17 +149,31 @@ int external_create(const struct qemu_state *st, struct qmp *q,
       if (r == 0)
         r = qmp_execute(q, "blockdev-add", a, NULL, QMP_TIMEOUT);
       json_object_put(a);
+      bool had = false;
+      if (r == 0 && *prev_bitmap)
+        r = node_has_bitmap(q, active, prev_bitmap, &had);
       if (r < 0)
         break;
+      /* Switch to the overlay, start this snapshot's bitmap in it, and
+       * close the previous one in the layer that freezes: one instant. */
       json_object *data = json_object_new_object();
       json_object_object_add(data, "node", json_object_new_string(active));
       json_object_object_add(data, "overlay",
                              json_object_new_string(nodes[added]));
-      json_object *act = json_object_new_object();
-      json_object_object_add(act, "type",
-                             json_object_new_string("blockdev-snapshot"));
-      json_object_object_add(act, "data", data);
-      json_object_array_add(actions, act);
+      add_action(actions, "blockdev-snapshot", data);
+      data = json_object_new_object();
+      json_object_object_add(data, "node",
+                             json_object_new_string(nodes[added]));
+      json_object_object_add(data, "name", json_object_new_string(bitmap));
+      json_object_object_add(data, "persistent", json_object_new_boolean(1));
+      add_action(actions, "block-dirty-bitmap-add", data);
+      if (had) {
+        data = json_object_new_object();
+        json_object_object_add(data, "node", json_object_new_string(active));
+        json_object_object_add(data, "name",
+                               json_object_new_string(prev_bitmap));
+        add_action(actions, "block-dirty-bitmap-disable", data);
+      }
     }
     if (r == 0) {
       json_object *args = json_object_new_object();
@@ -195,11 +233,18 @@ int external_revert(const struct qemu_state *st, const struct ferry_vm *vm,
     return ferry_error(ENOMEM, "out of memory");
   int r = 0;
   size_t made = 0;
+  char bitmap[300];
+  bitmap_name(rec->name, bitmap, sizeof bitmap);
   for (; r == 0 && made < n; made++) {
     if ((r = frozen_of(st, rec->disks[made].file, frozen, sizeof frozen)) ||
         (r = overlay_id(st, vm, &vm->disks[made], rec->name, ids[made], 256)) ||
         (r = overlay_create(st, ids[made], frozen)) < 0) {
       ids[made][0] = '\0';
+      break;
+    }
+    /* Changes since the snapshot start again from here. */
+    if ((r = volume_bitmap(st, ids[made], "--add", bitmap)) < 0) {
+      made++;
       break;
     }
   }

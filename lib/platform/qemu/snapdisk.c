@@ -117,6 +117,72 @@ int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
   return r;
 }
 
+void bitmap_name(const char *snap, char *buf, size_t len)
+{
+  snprintf(buf, len, "ferry-%s", snap);
+}
+
+static bool list_has(json_object *bitmaps, const char *name)
+{
+  for (size_t i = 0; bitmaps && i < json_object_array_length(bitmaps); i++) {
+    json_object *nm;
+    if (json_object_object_get_ex(json_object_array_get_idx(bitmaps, i),
+                                  "name", &nm) &&
+        !strcmp(json_object_get_string(nm), name))
+      return true;
+  }
+  return false;
+}
+
+int volume_has_bitmap(const struct qemu_state *st, const char *id,
+                      const char *bitmap, bool *has)
+{
+  *has = false;
+  if (strcmp(qemu_volume_format(id), "qcow2"))
+    return 0; /* only qcow2 images keep bitmaps */
+  json_object *j, *fs, *data, *bitmaps = NULL;
+  int r = qemu_img_info(st, id, &j);
+  if (r < 0)
+    return r;
+  if (json_object_object_get_ex(j, "format-specific", &fs) &&
+      json_object_object_get_ex(fs, "data", &data))
+    json_object_object_get_ex(data, "bitmaps", &bitmaps);
+  *has = list_has(bitmaps, bitmap);
+  json_object_put(j);
+  return 0;
+}
+
+int node_has_bitmap(struct qmp *q, const char *node, const char *bitmap,
+                    bool *has)
+{
+  json_object *args = json_object_new_object(), *ret = NULL;
+  json_object_object_add(args, "flat", json_object_new_boolean(1));
+  int r = qmp_execute(q, "query-named-block-nodes", args, &ret, QMP_TIMEOUT);
+  json_object_put(args);
+  *has = false;
+  for (size_t i = 0; r == 0 && i < json_object_array_length(ret); i++) {
+    json_object *n = json_object_array_get_idx(ret, i), *nn, *bm;
+    if (json_object_object_get_ex(n, "node-name", &nn) &&
+        !strcmp(json_object_get_string(nn), node) &&
+        json_object_object_get_ex(n, "dirty-bitmaps", &bm))
+      *has = *has || list_has(bm, bitmap);
+  }
+  json_object_put(ret);
+  return r;
+}
+
+int volume_bitmap(const struct qemu_state *st, const char *id,
+                  const char *op, const char *bitmap)
+{
+  char path[PATH_MAX];
+  int r = qemu_volume_path(st, id, path);
+  if (r < 0)
+    return r;
+  char *argv[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, path,
+                   (char *)bitmap, NULL };
+  return run_command(argv, NULL);
+}
+
 int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
                const struct ferry_disk *d, const char *snap, char *buf,
                size_t len)

@@ -33,6 +33,20 @@ int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
                const struct ferry_disk *d, const char *snap, char *buf,
                size_t len);
 
+/* Whether a volume (offline) or a running node (q) holds a bitmap. */
+int volume_has_bitmap(const struct qemu_state *st, const char *id,
+                      const char *bitmap, bool *has);
+int node_has_bitmap(struct qmp *q, const char *node, const char *bitmap,
+                    bool *has);
+
+/* qemu-img bitmap --add (persistent, recording) or --disable on a stopped
+ * volume. */
+int volume_bitmap(const struct qemu_state *st, const char *id,
+                  const char *op, const char *bitmap);
+
+/* The bitmap of changes made after a snapshot: "ferry-<name>". */
+void bitmap_name(const char *snap, char *buf, size_t len);
+
 /* qemu-img create -f qcow2 -b <backing id> -F <its format> <overlay id>. */
 int overlay_create(const struct qemu_state *st, const char *overlay,
                    const char *backing);

@@ -1,0 +1,166 @@
+/* query_snapshot_changes on the qemu platform: the areas of a disk that
+ * changed between two external snapshots, read from the dirty bitmaps
+ * ferry starts at each one (see docs/warm-migration.md). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../client/client.h"
+#include "../../core/error.h"
+#include "../../core/extent.h"
+#include "../../volume/volume.h"
+#include "../snapshot_store.h"
+#include "qemu.h"
+#include "snapdisk.h"
+
+/* The layer under a snapshot's overlay of disk i: its point-in-time data. */
+static int frozen_layer(const struct qemu_state *st,
+                        const struct ferry_domain_snapshot *rec, size_t i,
+                        char *id, size_t len)
+{
+  if (rec->kind != FERRY_SNAPSHOT_KIND_EXTERNAL)
+    return ferry_error(ENOTSUP, "snapshot '%s' is internal: changed areas "
+                       "are kept for external snapshots (--external)",
+                       rec->name);
+  const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
+  if (!slash)
+    return ferry_error(EBADMSG, "snapshot '%s' names no overlay", rec->name);
+  int r = volume_backing(st, slash + 1, id, len, NULL);
+  if (r == 0 && !*id)
+    r = ferry_error(ENOENT, "snapshot '%s': its overlay has no layer under "
+                    "it any more", rec->name);
+  return r;
+}
+
+/* Adds the changed (data) extents of v over its whole size to l. */
+static int add_extents(struct ferry_volume *v, bool data_only_nonzero,
+                       struct extent_list *l)
+{
+  struct extent_map m = { 0 };
+  int r = volume_extents(v, 0, (uint64_t)v->size, &m);
+  for (size_t i = 0; r == 0 && i < m.n; i++) {
+    unsigned skip = data_only_nonzero ? FERRY_EXTENT_ZERO | FERRY_EXTENT_HOLE
+                                      : FERRY_EXTENT_HOLE;
+    if (!(m.v[i].flags & skip))
+      r = extent_list_push(l, m.v[i].offset, m.v[i].length);
+  }
+  extent_map_free(&m);
+  return r;
+}
+
+static int disk_index(const struct ferry_vm *vm, const char *disk, size_t *i)
+{
+  for (*i = 0; *i < vm->n_disks; (*i)++)
+    if ((disk && vm->disks[*i].device && !strcmp(vm->disks[*i].device, disk)) ||
+        (disk && vm->disks[*i].id && !strcmp(vm->disks[*i].id, disk)))
+      return 0;
+  return ferry_error(ENOENT, "VM '%s' has no disk '%s'", vm->name,
+                     disk ? disk : "");
+}
+
+/* Every changed extent from `from` to `to`: walking up from `to`, the
+ * changes between a snapshot and its child are the parent's bitmap, kept
+ * in the child's frozen layer (right across reverts and branches). */
+static int changes_between(const struct qemu_state *st,
+                           const struct snap_store *s, size_t d,
+                           const struct ferry_domain_snapshot *to,
+                           const char *from, struct extent_list *l)
+{
+  struct ferry_domain_snapshot cur, parent;
+  ferry_domain_snapshot_init(&parent);
+  int r = ferry_domain_snapshot_copy(&cur, to);
+  for (int steps = 0; r == 0; steps++) {
+    if (!cur.parent || !*cur.parent) {
+      r = ferry_error(EINVAL, "snapshot '%s' is not an ancestor of '%s'",
+                      from, to->name);
+      break;
+    }
+    char layer[256], bitmap[300], path[PATH_MAX];
+    struct ferry_volume *v = NULL;
+    bitmap_name(cur.parent, bitmap, sizeof bitmap);
+    if ((r = frozen_layer(st, &cur, d, layer, sizeof layer)) < 0 ||
+        (r = qemu_volume_path(st, layer, path)) < 0)
+      break;
+    bool has;
+    if ((r = volume_has_bitmap(st, layer, bitmap, &has)) == 0 && !has)
+      r = ferry_error(ENOENT, "the changes between '%s' and '%s' are no "
+                      "longer known (no bitmap %s in %s: a snapshot between "
+                      "them was deleted or reverted over)", cur.parent,
+                      cur.name, bitmap, layer);
+    if (r == 0 && (r = nbd_volume_open_bitmap(path, "qcow2", bitmap, &v)) == 0)
+      r = add_extents(v, false, l);
+    if (v)
+      v->ops->close(v);
+    if (r < 0 || !strcmp(cur.parent, from))
+      break;
+    ferry_domain_snapshot_dispose(&parent);
+    if ((r = snap_store_load(s, cur.parent, &parent)) < 0)
+      break;
+    ferry_domain_snapshot_dispose(&cur);
+    r = ferry_domain_snapshot_copy(&cur, &parent);
+  }
+  ferry_domain_snapshot_dispose(&cur);
+  ferry_domain_snapshot_dispose(&parent);
+  return r;
+}
+
+int qemu_query_snapshot_changes(struct ferry_client *fc,
+                                const struct ferry_vm *vm, const char *disk,
+                                const char *from, const char *to,
+                                struct ferry_changed_areas *out)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  size_t d;
+  int r = disk_index(vm, disk, &d);
+  if (r < 0)
+    return r;
+  if (!to || !*to)
+    return ferry_error(EINVAL, "no snapshot to compare to");
+  bool all = !from || !*from || !strcmp(from, "*");
+  char base[PATH_MAX];
+  struct snap_store s;
+  if ((r = snap_store_open(&s, qemu_path(st, base, "snapshots"),
+                           vm->uuid)) < 0)
+    return r;
+  struct ferry_domain_snapshot rec;
+  ferry_domain_snapshot_init(&rec);
+  struct extent_list l = { 0 };
+  char layer[256], path[PATH_MAX];
+  if ((r = snap_store_load(&s, to, &rec)) < 0)
+    goto out;
+  if (all) { /* everything allocated in the snapshot's data */
+    struct ferry_volume *v = NULL;
+    if ((r = frozen_layer(st, &rec, d, layer, sizeof layer)) == 0 &&
+        (r = qemu_volume_path(st, layer, path)) == 0 &&
+        (r = nbd_volume_open_image(path, qemu_volume_format(layer),
+                                   FERRY_OPEN_READ, &v)) == 0)
+      r = add_extents(v, true, &l);
+    if (v)
+      v->ops->close(v);
+  } else {
+    r = changes_between(st, &s, d, &rec, from, &l);
+  }
+  if (r < 0)
+    goto out;
+  extents_normalize(&l);
+  ferry_changed_areas_init(out);
+  out->disk_id = strdup(vm->disks[d].device);
+  out->from_snapshot = strdup(all ? "*" : from);
+  out->to_snapshot = strdup(to);
+  for (size_t i = 0; i < l.n && r == 0; i++) {
+    struct ferry_changed_area *a = ferry_changed_areas_areas_append(out);
+    if (!a)
+      r = ferry_error(ENOMEM, "out of memory");
+    else
+      a->start = l.v[i].offset, a->length = l.v[i].length;
+  }
+  if (r == 0 && (!out->disk_id || !out->from_snapshot || !out->to_snapshot))
+    r = ferry_error(ENOMEM, "out of memory");
+  if (r < 0)
+    ferry_changed_areas_dispose(out);
+out:
+  extent_list_free(&l);
+  ferry_domain_snapshot_dispose(&rec);
+  snap_store_close(&s);
+  return r;
+}
