@@ -547,6 +547,12 @@ class Platform:
     def snapshot_revert(self, vm, name, force=False):
         snapshot_revert(self, vm, name, REVERT_FORCE if force else 0)
 
+    def snapshot_changes(self, vm, disk, from_snapshot, to_snapshot):
+        """The areas of disk that changed between two external snapshots,
+        as a changed_areas dict (from None or "*": every allocated area)."""
+        return query_snapshot_changes(self, vm, disk, from_snapshot,
+                                      to_snapshot)
+
     def snapshot_tree(self, vm):
         """{name: {child: {...}}} built from the records' parents."""
         return snapshot_tree_of(snapshot_list(self, vm))

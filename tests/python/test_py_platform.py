@@ -542,3 +542,29 @@ def test_raw_volume_stays_raw(platform, state, tmp_path):
     assert not first.startswith(b"host data")  # no host file leaks
     assert (vol["format"], vm["disks"][0]["format"]) == ("raw", "raw")
     assert first == header
+
+
+@needs_qemu
+def test_changed_areas_between_external_snapshots(platform):
+    """Every external snapshot starts a dirty bitmap: what is written
+    between two of them (here through ferry.Volume, i.e. qemu-nbd) is
+    exactly what snapshot_changes reports, in 64 KiB granules."""
+    platform.create_vm("cbt", memory_mib=64, disks=["4M"])
+    platform.snapshot_create("cbt", "a", external=True)
+    vol = platform.vm("cbt")["disks"][0]["volume_id"]
+    with ferry.Volume(platform.client, vol, writable=True) as v:
+        v.pwrite(b"\x5a" * 4096, 2 * MiB + 4096)  # one granule dirty
+    platform.snapshot_create("cbt", "b", external=True)
+    ch = platform.snapshot_changes("cbt", "vda", "a", "b")
+    assert (ch["disk_id"], ch["from_snapshot"], ch["to_snapshot"]) == \
+        ("vda", "a", "b")
+    assert ch["areas"] == [{"start": 2 * MiB, "length": 64 * 1024}]
+    # every allocated area of b's data: the write, within its cluster
+    # (finer than a granule where the rest of the cluster reads as zeros)
+    [area] = platform.snapshot_changes("cbt", "vda", "*", "b")["areas"]
+    assert area["start"] <= 2 * MiB + 4096
+    assert area["start"] + area["length"] >= 2 * MiB + 8192
+    assert 2 * MiB <= area["start"]
+    assert area["start"] + area["length"] <= 2 * MiB + 64 * 1024
+    raises(errno.EINVAL, "snapshot 'b' is not an ancestor of 'a'",
+           platform.snapshot_changes, "cbt", "vda", "b", "a")

@@ -166,6 +166,8 @@ int external_create(const struct qemu_state *st, struct qmp *q,
                              json_object_new_string(nodes[added]));
       json_object_object_add(data, "name", json_object_new_string(bitmap));
       json_object_object_add(data, "persistent", json_object_new_boolean(1));
+      json_object_object_add(data, "granularity",
+                             json_object_new_int(BITMAP_GRANULARITY));
       add_action(actions, "block-dirty-bitmap-add", data);
       if (had) {
         data = json_object_new_object();

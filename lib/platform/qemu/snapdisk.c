@@ -178,9 +178,14 @@ int volume_bitmap(const struct qemu_state *st, const char *id,
   int r = qemu_volume_path(st, id, path);
   if (r < 0)
     return r;
-  char *argv[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, path,
-                   (char *)bitmap, NULL };
-  return run_command(argv, NULL);
+  /* One granularity everywhere, live or not: 64 KiB, a qcow2 cluster. */
+  char g[16];
+  snprintf(g, sizeof g, "%d", BITMAP_GRANULARITY);
+  char *add[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, "-g", g,
+                  path, (char *)bitmap, NULL };
+  char *other[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, path,
+                    (char *)bitmap, NULL };
+  return run_command(strcmp(op, "--add") ? other : add, NULL);
 }
 
 int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,

@@ -39,10 +39,13 @@ int volume_has_bitmap(const struct qemu_state *st, const char *id,
 int node_has_bitmap(struct qmp *q, const char *node, const char *bitmap,
                     bool *has);
 
-/* qemu-img bitmap --add (persistent, recording) or --disable on a stopped
- * volume. */
+/* qemu-img bitmap --add (persistent, recording, 64 KiB granularity) or
+ * --disable on a stopped volume. */
 int volume_bitmap(const struct qemu_state *st, const char *id,
                   const char *op, const char *bitmap);
+
+/* Dirty bitmaps record changes in 64 KiB granules (a qcow2 cluster). */
+#define BITMAP_GRANULARITY 65536
 
 /* The bitmap of changes made after a snapshot: "ferry-<name>". */
 void bitmap_name(const char *snap, char *buf, size_t len);
