@@ -267,6 +267,13 @@ int ferry_wait_task(client_t *c, const char *task, int timeout_ms)
   DISPATCH(c, wait_task, "wait for tasks (it has none)", task, timeout_ms);
 }
 
+int ferry_snapshot_volume(client_t *c, const char *vm, const char *snapshot,
+                          const char *disk, char **volume_id)
+{
+  DISPATCH_VM(c, vm, snapshot_volume, "read a snapshot's data", snapshot, disk,
+              volume_id);
+}
+
 int ferry_query_snapshot_changes(client_t *c, const char *vm,
                                  const char *disk, const char *from,
                                  const char *to,

@@ -31,6 +31,9 @@ struct platform_ops {
   int (*snapshot_revert)(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *name, unsigned flags);
   int (*wait_task)(struct ferry_client *fc, const char *task, int timeout_ms);
+  int (*snapshot_volume)(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *snapshot, const char *disk,
+                         char **volume_id);
   int (*query_snapshot_changes)(struct ferry_client *fc,
                                 const struct ferry_vm *vm, const char *disk,
                                 const char *from, const char *to,

@@ -104,6 +104,31 @@ static int changes_between(const struct qemu_state *st,
   return r;
 }
 
+int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *snapshot, const char *disk,
+                         char **volume_id)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  size_t d;
+  int r = disk_index(vm, disk, &d);
+  if (r < 0)
+    return r;
+  char base[PATH_MAX], layer[256];
+  struct snap_store s;
+  if ((r = snap_store_open(&s, qemu_path(st, base, "snapshots"),
+                           vm->uuid)) < 0)
+    return r;
+  struct ferry_domain_snapshot rec;
+  ferry_domain_snapshot_init(&rec);
+  if ((r = snap_store_load(&s, snapshot, &rec)) == 0 &&
+      (r = frozen_layer(st, &rec, d, layer, sizeof layer)) == 0 &&
+      !(*volume_id = strdup(layer)))
+    r = ferry_error(ENOMEM, "out of memory");
+  ferry_domain_snapshot_dispose(&rec);
+  snap_store_close(&s);
+  return r;
+}
+
 int qemu_query_snapshot_changes(struct ferry_client *fc,
                                 const struct ferry_vm *vm, const char *disk,
                                 const char *from, const char *to,

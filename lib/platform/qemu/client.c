@@ -79,6 +79,7 @@ const struct platform_ops qemu_platform_ops = {
   .snapshot_list = qemu_snapshot_list,
   .snapshot_current = qemu_snapshot_current,
   .snapshot_revert = qemu_snapshot_revert,
+  .snapshot_volume = qemu_snapshot_volume,
   .query_snapshot_changes = qemu_query_snapshot_changes,
   .create_volume = qemu_create_volume,
   .delete_volume = qemu_delete_volume,

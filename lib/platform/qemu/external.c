@@ -286,9 +286,14 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
     if ((r = volume_backing(st, frozen, below, sizeof below, NULL)) < 0)
       break;
     qemu_volume_path(st, overlay, opath);
-    bool active = false;
+    bool active = false, in_chain, backs;
     for (size_t k = 0; k < vm->n_disks; k++)
       active = active || !strcmp(vm->disks[k].volume_id, overlay);
+    if ((r = volume_in_chain(st, vm, overlay, &in_chain)) < 0 ||
+        (r = volume_is_backing(st, overlay, &backs)) < 0)
+      break;
+    if (!in_chain && !backs) /* nothing stands on it: dropped afterwards */
+      continue;
     if (q && active) { /* stream into the running top layer */
       char node[64], job[300];
       if ((r = active_node(q, vm->disks[i].device, node, sizeof node)) < 0)

@@ -106,6 +106,9 @@ int qemu_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
                           char **name);
 int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *name, unsigned flags);
+int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *snapshot, const char *disk,
+                         char **volume_id);
 int qemu_query_snapshot_changes(struct ferry_client *fc,
                                 const struct ferry_vm *vm, const char *disk,
                                 const char *from, const char *to,

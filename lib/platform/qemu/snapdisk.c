@@ -62,6 +62,44 @@ int volume_backing(const struct qemu_state *st, const char *id, char *buf,
   return 0;
 }
 
+int volume_is_backing(const struct qemu_state *st, const char *id, bool *is)
+{
+  char dir[PATH_MAX];
+  *is = false;
+  DIR *d = opendir(qemu_path(st, dir, "volumes"));
+  struct dirent *e;
+  int r = 0;
+  while (d && !*is && r == 0 && (e = readdir(d))) {
+    char b[PATH_MAX];
+    const char *fmt = qemu_volume_format(e->d_name);
+    if (e->d_name[0] == '.' || !strcmp(e->d_name, id) || !fmt ||
+        strcmp(fmt, "qcow2"))
+      continue;
+    if ((r = volume_backing(st, e->d_name, b, sizeof b, NULL)) == 0)
+      *is = !strcmp(b, id);
+  }
+  if (d)
+    closedir(d);
+  return r;
+}
+
+int volume_in_chain(const struct qemu_state *st, const struct ferry_vm *vm,
+                    const char *id, bool *in)
+{
+  *in = false;
+  int r = 0;
+  for (size_t k = 0; k < vm->n_disks && !*in && r == 0; k++) {
+    char cur[256], below[256];
+    snprintf(cur, sizeof cur, "%s", vm->disks[k].volume_id);
+    for (int depth = 0; *cur && !*in && r == 0 && depth < 256; depth++) {
+      *in = !strcmp(cur, id);
+      if (!*in && (r = volume_backing(st, cur, below, sizeof below, NULL)) == 0)
+        snprintf(cur, sizeof cur, "%s", below);
+    }
+  }
+  return r;
+}
+
 int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
 {
   *unused = false;
@@ -79,19 +117,10 @@ int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
   bool inner = false; /* internal snapshots live inside it */
   if (!used && (r = volume_backing(st, id, own, sizeof own, &inner)) == 0)
     used = inner;
-  DIR *d = opendir(qemu_path(st, dir, "volumes"));
+  bool backs = false;
+  if (!used && r == 0 && (r = volume_is_backing(st, id, &backs)) == 0)
+    used = backs;
   struct dirent *e;
-  while (d && !used && r == 0 && (e = readdir(d))) {
-    char b[PATH_MAX];
-    if (e->d_name[0] == '.' || !strcmp(e->d_name, id) ||
-        !qemu_volume_format(e->d_name) ||
-        strcmp(qemu_volume_format(e->d_name), "qcow2"))
-      continue;
-    if ((r = volume_backing(st, e->d_name, b, sizeof b, NULL)) == 0)
-      used = !strcmp(b, id);
-  }
-  if (d)
-    closedir(d);
   /* Snapshot records name their overlays in disks[].file. */
   DIR *sd = opendir(qemu_path(st, dir, "snapshots"));
   while (sd && !used && r == 0 && (e = readdir(sd))) {

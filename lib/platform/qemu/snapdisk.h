@@ -23,6 +23,13 @@ int active_node(struct qmp *q, const char *device, char *buf, size_t len);
 int volume_backing(const struct qemu_state *st, const char *id, char *buf,
                    size_t len, bool *holds_snapshots);
 
+/* Whether some volume has `id` as its backing file. */
+int volume_is_backing(const struct qemu_state *st, const char *id, bool *is);
+
+/* Whether `id` is one of the layers the VM's disks stand on now. */
+int volume_in_chain(const struct qemu_state *st, const struct ferry_vm *vm,
+                    const char *id, bool *in);
+
 /* A volume that nothing needs any more: not a disk of any VM, not the
  * backing file of any volume, not an overlay of any snapshot record, and
  * holding no internal snapshots. */
