@@ -82,6 +82,12 @@ int ferry_snapshot_revert(client_t *c, const char *vm, const char *name,
 /* Waits for a platform task (VMware) to finish. */
 int ferry_wait_task(client_t *c, const char *task, int timeout_ms);
 
+/* A volume id, for the client's data path (ferry_volume_open, ferry_sync),
+ * holding the point-in-time data of a disk in a snapshot: readable while
+ * the VM runs. *volume_id is malloc'd. */
+int ferry_snapshot_volume(client_t *c, const char *vm, const char *snapshot,
+                          const char *disk, char **volume_id);
+
 /* The areas of a disk that changed between two snapshots; from NULL or "*"
  * means every allocated area. */
 int ferry_query_snapshot_changes(client_t *c, const char *vm,

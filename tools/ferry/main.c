@@ -15,6 +15,7 @@ static const struct {
   { "vm", cmd_vm, "list, show, create, start, stop, delete VMs" },
   { "volume", cmd_volume, "list, create, delete volumes" },
   { "snapshot", cmd_snapshot, "create, list, show, delete, revert VM snapshots" },
+  { "migrate", cmd_migrate, "warm migration: start, sync rounds, cut over" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,68 @@
+/* Warm migration (the seed's V2V): a full copy from a snapshot while the
+ * VM runs, incremental rounds of only the changed areas, then a short
+ * cutover, verified end to end. Every step is recorded in a journal (a
+ * struct ferry_migration, written atomically) so that an interrupted step
+ * can be run again to the same end.
+ *
+ * The steps are separate calls, so that a caller decides when to cut over:
+ *   ferry_migrate_start    check the plan, snapshot S1, full copy
+ *   ferry_migrate_sync     snapshot Sn, copy the changes since Sn-1
+ *   ferry_migrate_cutover  stop the source, copy the last changes, create
+ *                          and (optionally) start the destination VM,
+ *                          verify, remove every migration snapshot
+ *   ferry_migrate_abort    remove what the migration made, on both sides
+ */
+#ifndef FERRY_MIGRATE_H
+#define FERRY_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ferry/objects.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ferry_migrate_spec {
+  const char *source;      /* platform URIs, e.g. qemu:///var/lib/ferry */
+  const char *destination;
+  const char *vm;          /* the source VM: name, id or uuid */
+  const char *const *network_map; /* "SOURCE_NET=DEST_NET", one per NIC net */
+  size_t n_network_map;
+  const char *format;      /* destination disks: "qcow2" (default) or "raw" */
+  const char *id;          /* NULL: <vm>-<epoch seconds> */
+};
+
+struct ferry_cutover_opts {
+  int stop_timeout_s;      /* graceful shutdown before power-off (60) */
+  bool start;              /* start the destination VM */
+  bool no_verify;          /* skip comparing digests of every disk */
+};
+
+/* journal_dir: where journals live, <dir>/<id>.json; NULL means
+ * $FERRY_STATE_DIR/migrations or /var/lib/ferry/migrations. Each call
+ * fills *out (may be NULL) with the journal as it leaves it. */
+
+/* Checks a migration without touching anything: the VM exists, the
+ * network map covers every NIC, the destination has room and no clashing
+ * VM or volume names. */
+int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
+                       const char *journal_dir, struct ferry_migration *out);
+int ferry_migrate_start(const struct ferry_migrate_spec *spec,
+                        const char *journal_dir, struct ferry_migration *out);
+int ferry_migrate_sync(const char *journal_dir, const char *id,
+                       struct ferry_migration *out);
+int ferry_migrate_cutover(const char *journal_dir, const char *id,
+                          const struct ferry_cutover_opts *opts,
+                          struct ferry_migration *out);
+int ferry_migrate_abort(const char *journal_dir, const char *id,
+                        struct ferry_migration *out);
+int ferry_migrate_status(const char *journal_dir, const char *id,
+                         struct ferry_migration *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,586 @@
+/* Warm migration: the journal, the plan and the steps (see migrate.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "../core/error.h"
+#include "../core/statefile.h"
+#include "migrate.h"
+
+#define JOURNAL_MAX (1 << 20)
+
+static uint64_t now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void journal_dir_of(const char *dir, char *buf)
+{
+  const char *st = getenv("FERRY_STATE_DIR");
+  if (dir)
+    snprintf(buf, PATH_MAX, "%s", dir);
+  else
+    snprintf(buf, PATH_MAX, "%s/migrations", st && *st ? st : "/var/lib/ferry");
+}
+
+/* One migration's journal, locked while a step runs. */
+struct journal {
+  char path[PATH_MAX];
+  int lock;
+  struct ferry_migration m;
+};
+
+static int journal_open(const char *dir, const char *id, bool create,
+                        struct journal *j)
+{
+  char d[PATH_MAX], lock[PATH_MAX + 16];
+  j->lock = -1;
+  ferry_migration_init(&j->m);
+  int r = name_check(id, "migration id");
+  if (r < 0)
+    return r;
+  journal_dir_of(dir, d);
+  if ((r = statefile_mkdirs(d)) < 0)
+    return r;
+  snprintf(j->path, sizeof j->path, "%s/%s.json", d, id);
+  snprintf(lock, sizeof lock, "%s/%s.lock", d, id);
+  if ((r = lock_acquire(lock, 0, &j->lock)) < 0)
+    return ferry_error(EBUSY, "migration %s: another ferry process is "
+                       "working on it", id);
+  char *text;
+  r = statefile_read(j->path, JOURNAL_MAX, &text);
+  if (create)
+    return r == 0 ? ferry_error(EEXIST, "migration %s exists already", id)
+                  : 0;
+  if (r < 0)
+    return r == -ENOENT ? ferry_error(ENOENT, "no migration %s", id) : r;
+  r = ferry_migration_from_json(&j->m, text);
+  free(text);
+  return r < 0 ? ferry_error_prefix("journal %s: ", j->path) : 0;
+}
+
+static int journal_save(struct journal *j)
+{
+  j->m.updated = now_ms() / 1000;
+  char *text = ferry_migration_to_json(&j->m);
+  if (!text)
+    return -ferry_last_errno();
+  int r = statefile_write(j->path, text, strlen(text));
+  free(text);
+  return r;
+}
+
+static void journal_close(struct journal *j, struct ferry_migration *out)
+{
+  if (out)
+    ferry_migration_copy(out, &j->m);
+  ferry_migration_dispose(&j->m);
+  lock_release(j->lock);
+}
+
+/* Keeps the first error of a step while cleanup code runs. */
+struct saved_error {
+  int err;
+  char msg[1024];
+};
+
+static void save_error(struct saved_error *e)
+{
+  e->err = ferry_last_errno() ? ferry_last_errno() : EIO;
+  snprintf(e->msg, sizeof e->msg, "%s", ferry_last_error()
+                                            ? ferry_last_error() : "");
+}
+
+static int restore_error(const struct saved_error *e)
+{
+  return ferry_error(e->err, "%s", e->msg);
+}
+
+static client_t *open_platform(const char *uri)
+{
+  if (!uri || (strncmp(uri, "qemu://", 7) && uri[0] != '/')) {
+    ferry_error(ENOTSUP, "platform '%s': this ferry migrates between qemu "
+                "platforms (qemu:///PATH)", uri ? uri : "");
+    return NULL;
+  }
+  return create_client(CLIENT_QEMU, NULL, NULL, uri, NULL, NULL, NULL);
+}
+
+static const char *mapped_network(const struct ferry_migration *m,
+                                  const char *net, size_t *len)
+{
+  size_t n = strlen(net);
+  for (size_t i = 0; i < m->n_network_map; i++) {
+    const char *e = m->network_map[i];
+    if (!strncmp(e, net, n) && e[n] == '=') {
+      *len = strlen(e + n + 1);
+      return e + n + 1;
+    }
+  }
+  return NULL;
+}
+
+static bool has_network(const struct ferry_vlan *v, size_t n, const char *id)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((v[i].id && !strcmp(v[i].id, id)) ||
+        (v[i].name && !strcmp(v[i].name, id)))
+      return true;
+  return false;
+}
+
+static int set_str(char **f, const char *v)
+{
+  char *d = strdup(v ? v : "");
+  if (!d)
+    return ferry_error(ENOMEM, "out of memory");
+  free(*f);
+  *f = d;
+  return 0;
+}
+
+/* Everything checked before anything is touched; fills m. */
+static int plan(const struct ferry_migrate_spec *spec, client_t *src,
+                client_t *dst, struct ferry_vm *vm, struct ferry_migration *m)
+{
+  const char *fmt = spec->format && *spec->format ? spec->format : "qcow2";
+  if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
+    return ferry_error(EINVAL, "destination format '%s' is not qcow2 or raw",
+                       fmt);
+  int r = ferry_get_vm(src, spec->vm, vm);
+  if (r < 0)
+    return ferry_error_prefix("source: ");
+  char id[256];
+  if (spec->id)
+    snprintf(id, sizeof id, "%s", spec->id);
+  else
+    snprintf(id, sizeof id, "%s-%" PRIu64, vm->name, now_ms() / 1000);
+  if ((r = name_check(id, "migration id")) < 0)
+    return r;
+  if ((r = set_str(&m->id, id)) || (r = set_str(&m->source, spec->source)) ||
+      (r = set_str(&m->destination, spec->destination)) ||
+      (r = set_str(&m->vm, vm->name)) || (r = set_str(&m->vm_uuid, vm->uuid)))
+    return r;
+  m->phase = FERRY_MIGRATION_PHASE_PLANNED;
+  m->created = now_ms() / 1000;
+  for (size_t i = 0; i < spec->n_network_map; i++) {
+    const char *e = spec->network_map[i], *eq = strchr(e, '=');
+    if (!eq || eq == e || !eq[1])
+      return ferry_error(EINVAL, "network map entry '%s' is not "
+                         "SOURCE=DESTINATION", e);
+    if ((r = ferry_migration_network_map_append(m, e)) < 0)
+      return r;
+  }
+  /* Networks: every NIC's network mapped, to a network that exists. */
+  struct ferry_vlan *nets;
+  size_t nn;
+  if ((r = ferry_vlans(dst, &nets, &nn)) < 0)
+    return ferry_error_prefix("destination: ");
+  for (size_t i = 0; i < vm->n_nics && r == 0; i++) {
+    size_t len;
+    const char *to = mapped_network(m, vm->nics[i].network, &len);
+    if (!to)
+      r = ferry_error(EINVAL, "NIC %s is on network '%s', which the network "
+                      "map does not map (give %s=DESTINATION_NETWORK)",
+                      vm->nics[i].mac, vm->nics[i].network,
+                      vm->nics[i].network);
+    else if (!has_network(nets, nn, to))
+      r = ferry_error(ENOENT, "NIC %s maps to network '%s', which the "
+                      "destination does not have", vm->nics[i].mac, to);
+  }
+  ferry_vlan_list_free(nets, nn);
+  if (r < 0)
+    return r;
+  /* Names free at the destination, and room for the disks. */
+  struct ferry_vm other;
+  ferry_vm_init(&other);
+  if (ferry_get_vm(dst, vm->name, &other) == 0) {
+    ferry_vm_dispose(&other);
+    return ferry_error(EEXIST, "the destination has a VM named '%s' already",
+                       vm->name);
+  }
+  ferry_error_clear();
+  struct ferry_volume_info *vols;
+  size_t nv;
+  if ((r = ferry_volumes(dst, &vols, &nv)) < 0)
+    return ferry_error_prefix("destination: ");
+  uint64_t need = 0;
+  for (size_t i = 0; i < vm->n_disks && r == 0; i++) {
+    struct ferry_migration_disk *d = ferry_migration_disks_append(m);
+    char vol[300];
+    snprintf(vol, sizeof vol, "%s-%s.%s", vm->name, vm->disks[i].device, fmt);
+    if (!d)
+      r = ferry_error(ENOMEM, "out of memory");
+    else if (!(r = set_str(&d->device, vm->disks[i].device)) &&
+             !(r = set_str(&d->dst_volume, vol)))
+      r = set_str(&d->dst_format, fmt);
+    if (d)
+      d->capacity = vm->disks[i].capacity;
+    need += vm->disks[i].capacity;
+    for (size_t k = 0; r == 0 && k < nv; k++)
+      if (!strcmp(vols[k].id, vol))
+        r = ferry_error(EEXIST, "the destination has a volume '%s' already",
+                        vol);
+  }
+  ferry_volume_info_list_free(vols, nv);
+  const char *dir = !strncmp(spec->destination, "qemu://", 7)
+                        ? spec->destination + 7 : spec->destination;
+  struct statvfs fs;
+  if (r == 0 && statvfs(dir, &fs) == 0 &&
+      (uint64_t)fs.f_bavail * fs.f_frsize < need)
+    r = ferry_error(ENOSPC, "the destination has %" PRIu64 " MiB free, the "
+                    "disks need up to %" PRIu64 " MiB",
+                    (uint64_t)fs.f_bavail * fs.f_frsize >> 20, need >> 20);
+  return r;
+}
+
+int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
+                       const char *journal_dir, struct ferry_migration *out)
+{
+  (void)journal_dir;
+  ferry_error_clear();
+  client_t *src = open_platform(spec->source), *dst = NULL;
+  int r = src ? 0 : -ferry_last_errno();
+  if (r == 0 && !(dst = open_platform(spec->destination)))
+    r = -ferry_last_errno();
+  struct ferry_vm vm;
+  struct ferry_migration m;
+  ferry_vm_init(&vm);
+  ferry_migration_init(&m);
+  if (r == 0)
+    r = plan(spec, src, dst, &vm, &m);
+  if (r == 0 && out)
+    r = ferry_migration_copy(out, &m);
+  ferry_migration_dispose(&m);
+  ferry_vm_dispose(&vm);
+  if (dst)
+    destroy_client(dst);
+  if (src)
+    destroy_client(src);
+  return r;
+}
+
+static void snapshot_name(const struct ferry_migration *m, size_t k,
+                          char *buf, size_t len)
+{
+  snprintf(buf, len, "mig-%s-%zu", m->id, k + 1);
+}
+
+/* Finishes an interrupted round, else takes a new one (final: after the
+ * source stopped): its snapshot if not taken already, then its copy. */
+static int do_round(struct journal *j, client_t *src, client_t *dst,
+                    const struct ferry_vm *vm, bool final)
+{
+  struct ferry_migration *m = &j->m;
+  size_t k = m->n_rounds;
+  if (k > 0 && !m->rounds[k - 1].done)
+    k--; /* an interrupted round: do it again */
+  else {
+    struct ferry_migration_round *rd = ferry_migration_rounds_append(m);
+    char name[300];
+    snapshot_name(m, k, name, sizeof name);
+    int r = !rd ? ferry_error(ENOMEM, "out of memory")
+                : set_str(&rd->snapshot, name);
+    if (rd)
+      rd->final = final;
+    if (r < 0 || (r = journal_save(j)) < 0)
+      return r;
+  }
+  struct ferry_migration_round *rd = &m->rounds[k];
+  struct ferry_domain_snapshot s;
+  ferry_domain_snapshot_init(&s);
+  int r = ferry_snapshot_get(src, vm->uuid, rd->snapshot, &s);
+  ferry_domain_snapshot_dispose(&s);
+  if (r == -ENOENT) {
+    struct ferry_snapshot_spec spec = { rd->snapshot, "ferry migration",
+                                        FERRY_SNAPSHOT_EXTERNAL };
+    r = ferry_snapshot_create(src, vm->uuid, &spec, NULL);
+  }
+  if (r < 0)
+    return r;
+  uint64_t t0 = now_ms();
+  r = round_copy(src, dst, vm, m, k ? m->rounds[k - 1].snapshot : NULL,
+                 rd->snapshot, &rd->changed_bytes);
+  rd->millis = now_ms() - t0;
+  rd->done = r == 0;
+  int rs = journal_save(j);
+  return r < 0 ? r : rs;
+}
+
+/* Removes every migration snapshot from the source, newest first. */
+static int remove_snapshots(client_t *src, const struct ferry_migration *m)
+{
+  int first = 0;
+  for (size_t k = m->n_rounds; k-- > 0;) {
+    int r = ferry_snapshot_delete(src, m->vm_uuid, m->rounds[k].snapshot);
+    if (r < 0 && r != -ENOENT && first == 0)
+      first = r;
+  }
+  if (first == 0)
+    ferry_error_clear();
+  return first;
+}
+
+/* A step failed: record why, take the migration snapshots off the source
+ * (they would pin its disks' layers), and keep the first error. */
+static int fail(struct journal *j, client_t *src)
+{
+  struct saved_error e;
+  save_error(&e);
+  if (src)
+    remove_snapshots(src, &j->m);
+  set_str(&j->m.error, e.msg);
+  j->m.phase = FERRY_MIGRATION_PHASE_FAILED;
+  journal_save(j);
+  return restore_error(&e);
+}
+
+/* Opens both platforms and the source VM of a journal. */
+static int open_both(const struct ferry_migration *m, client_t **src,
+                     client_t **dst, struct ferry_vm *vm)
+{
+  *src = open_platform(m->source);
+  *dst = *src ? open_platform(m->destination) : NULL;
+  if (!*src || !*dst)
+    return -ferry_last_errno();
+  return ferry_get_vm(*src, m->vm_uuid, vm);
+}
+
+static void close_both(client_t *src, client_t *dst)
+{
+  if (dst)
+    destroy_client(dst);
+  if (src)
+    destroy_client(src);
+}
+
+int ferry_migrate_start(const struct ferry_migrate_spec *spec,
+                        const char *journal_dir, struct ferry_migration *out)
+{
+  ferry_error_clear();
+  struct ferry_migration planned;
+  ferry_migration_init(&planned);
+  int r = ferry_migrate_plan(spec, journal_dir, &planned);
+  if (r < 0)
+    return r;
+  struct journal j;
+  if ((r = journal_open(journal_dir, planned.id, true, &j)) == 0) {
+    ferry_migration_dispose(&j.m);
+    r = ferry_migration_copy(&j.m, &planned);
+  }
+  ferry_migration_dispose(&planned);
+  if (r < 0) {
+    journal_close(&j, NULL);
+    return r;
+  }
+  client_t *src = NULL, *dst = NULL;
+  struct ferry_vm vm;
+  ferry_vm_init(&vm);
+  j.m.phase = FERRY_MIGRATION_PHASE_COPYING;
+  if ((r = journal_save(&j)) == 0 && (r = open_both(&j.m, &src, &dst, &vm)) == 0)
+    for (size_t i = 0; i < j.m.n_disks && r == 0; i++) {
+      struct ferry_disk d;
+      ferry_disk_init(&d);
+      d.volume_id = j.m.disks[i].dst_volume;
+      d.format = j.m.disks[i].dst_format;
+      d.capacity = j.m.disks[i].capacity;
+      r = ferry_create_volume(dst, &d, NULL);
+    }
+  if (r == 0)
+    r = do_round(&j, src, dst, &vm, false); /* S1: the full copy */
+  if (r == 0) {
+    j.m.phase = FERRY_MIGRATION_PHASE_WARM;
+    r = journal_save(&j);
+  }
+  if (r < 0)
+    r = fail(&j, src);
+  ferry_vm_dispose(&vm);
+  close_both(src, dst);
+  journal_close(&j, out);
+  return r;
+}
+
+int ferry_migrate_sync(const char *journal_dir, const char *id,
+                       struct ferry_migration *out)
+{
+  ferry_error_clear();
+  struct journal j;
+  int r = journal_open(journal_dir, id, false, &j);
+  client_t *src = NULL, *dst = NULL;
+  struct ferry_vm vm;
+  ferry_vm_init(&vm);
+  if (r == 0 && j.m.phase != FERRY_MIGRATION_PHASE_WARM &&
+      j.m.phase != FERRY_MIGRATION_PHASE_COPYING)
+    r = ferry_error(EINVAL, "migration %s is %s: rounds run while it is "
+                    "warm", id, ferry_migration_phase_name(j.m.phase));
+  if (r == 0 && (r = open_both(&j.m, &src, &dst, &vm)) == 0)
+    r = do_round(&j, src, dst, &vm, false);
+  if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_COPYING) {
+    j.m.phase = FERRY_MIGRATION_PHASE_WARM;
+    r = journal_save(&j);
+  }
+  if (r < 0 && j.m.id && j.m.phase != FERRY_MIGRATION_PHASE_DONE &&
+      r != -EBUSY && r != -EINVAL)
+    r = fail(&j, src);
+  ferry_vm_dispose(&vm);
+  close_both(src, dst);
+  journal_close(&j, out);
+  return r;
+}
+
+/* The destination VM: the source's standard object on mapped networks
+ * and the migrated volumes. */
+static int create_destination(struct journal *j, client_t *dst,
+                              const struct ferry_vm *vm)
+{
+  struct ferry_vm spec, made;
+  ferry_vm_init(&made);
+  int r = ferry_vm_copy(&spec, vm);
+  set_str(&spec.id, "");
+  set_str(&spec.uuid, "");
+  for (size_t i = 0; r == 0 && i < spec.n_disks; i++)
+    for (size_t k = 0; k < j->m.n_disks; k++)
+      if (!strcmp(j->m.disks[k].device, spec.disks[i].device) &&
+          !(r = set_str(&spec.disks[i].volume_id, j->m.disks[k].dst_volume)))
+        r = set_str(&spec.disks[i].format, j->m.disks[k].dst_format);
+  for (size_t i = 0; r == 0 && i < spec.n_nics; i++) {
+    size_t len;
+    const char *to = mapped_network(&j->m, spec.nics[i].network, &len);
+    r = set_str(&spec.nics[i].network, to);
+  }
+  if (r == 0 && (r = ferry_create_vm(dst, &spec, &made)) == 0)
+    r = set_str(&j->m.dst_vm_uuid, made.uuid);
+  ferry_vm_dispose(&spec);
+  ferry_vm_dispose(&made);
+  return r;
+}
+
+int ferry_migrate_cutover(const char *journal_dir, const char *id,
+                          const struct ferry_cutover_opts *opts,
+                          struct ferry_migration *out)
+{
+  ferry_error_clear();
+  struct ferry_cutover_opts o = { 60, false, false };
+  if (opts)
+    o = *opts;
+  struct journal j;
+  int r = journal_open(journal_dir, id, false, &j);
+  client_t *src = NULL, *dst = NULL;
+  struct ferry_vm vm;
+  ferry_vm_init(&vm);
+  if (r == 0 && j.m.phase != FERRY_MIGRATION_PHASE_WARM &&
+      j.m.phase != FERRY_MIGRATION_PHASE_CUTOVER)
+    r = ferry_error(EINVAL, "migration %s is %s: it cuts over once warm", id,
+                    ferry_migration_phase_name(j.m.phase));
+  if (r == 0 && (r = open_both(&j.m, &src, &dst, &vm)) < 0)
+    goto out;
+  if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_WARM) {
+    j.m.phase = FERRY_MIGRATION_PHASE_CUTOVER;
+    j.m.cutover_started = now_ms();
+    r = journal_save(&j);
+  }
+  /* Stop the source (asking first), finish a round an interruption left,
+   * then the final round of what changed until the stop. */
+  if (r == 0)
+    r = ferry_stop_vm(src, vm.uuid, o.stop_timeout_s ? o.stop_timeout_s : 60,
+                      0);
+  if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].done)
+    r = do_round(&j, src, dst, &vm, j.m.rounds[j.m.n_rounds - 1].final);
+  if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].final)
+    r = do_round(&j, src, dst, &vm, true);
+  if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&
+      (r = create_destination(&j, dst, &vm)) == 0)
+    r = journal_save(&j);
+  if (r == 0) {
+    struct ferry_vm made;
+    struct ferry_disk boot;
+    ferry_vm_init(&made);
+    ferry_disk_init(&boot);
+    if ((r = ferry_get_vm(dst, j.m.dst_vm_uuid, &made)) == 0) {
+      int b = ferry_check_boot_disk(dst, made.disks, made.n_disks, &boot);
+      set_str(&j.m.boot_check, b == 0 ? "ok" : ferry_last_error());
+      ferry_error_clear();
+    }
+    ferry_disk_dispose(&boot);
+    ferry_vm_dispose(&made);
+  }
+  if (r == 0 && o.start)
+    r = ferry_start_vm(dst, j.m.dst_vm_uuid);
+  if (r == 0) {
+    j.m.downtime_millis = now_ms() - j.m.cutover_started;
+    r = journal_save(&j);
+  }
+  if (r == 0 && !o.no_verify) {
+    r = verify_disks(src, dst, &vm, &j.m, j.m.rounds[j.m.n_rounds - 1].snapshot);
+    j.m.verified = r == 0;
+  }
+  if (r == 0 && (r = remove_snapshots(src, &j.m)) == 0) {
+    j.m.phase = FERRY_MIGRATION_PHASE_DONE;
+    r = journal_save(&j);
+  }
+out:
+  if (r < 0 && j.m.id && r != -EBUSY && r != -EINVAL)
+    r = fail(&j, src);
+  ferry_vm_dispose(&vm);
+  close_both(src, dst);
+  journal_close(&j, out);
+  return r;
+}
+
+int ferry_migrate_abort(const char *journal_dir, const char *id,
+                        struct ferry_migration *out)
+{
+  ferry_error_clear();
+  struct journal j;
+  int r = journal_open(journal_dir, id, false, &j);
+  if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_DONE)
+    r = ferry_error(EINVAL, "migration %s is done: nothing to abort", id);
+  client_t *src = NULL, *dst = NULL;
+  if (r == 0) {
+    src = open_platform(j.m.source);
+    dst = src ? open_platform(j.m.destination) : NULL;
+    r = dst ? 0 : -ferry_last_errno();
+  }
+  if (r == 0)
+    r = remove_snapshots(src, &j.m);
+  if (r == 0 && j.m.dst_vm_uuid && *j.m.dst_vm_uuid) {
+    ferry_stop_vm(dst, j.m.dst_vm_uuid, 0, FERRY_STOP_FORCE);
+    if ((r = ferry_delete_vm(dst, j.m.dst_vm_uuid)) == -ENOENT)
+      r = 0;
+  }
+  for (size_t i = 0; r == 0 && i < j.m.n_disks; i++)
+    if ((r = ferry_delete_volume(dst, j.m.disks[i].dst_volume)) == -ENOENT)
+      r = 0;
+  if (r == 0) {
+    ferry_error_clear();
+    j.m.phase = FERRY_MIGRATION_PHASE_ABORTED;
+    r = journal_save(&j);
+  }
+  close_both(src, dst);
+  journal_close(&j, out);
+  return r;
+}
+
+int ferry_migrate_status(const char *journal_dir, const char *id,
+                         struct ferry_migration *out)
+{
+  ferry_error_clear();
+  char d[PATH_MAX], path[PATH_MAX + 300], *text;
+  int r = name_check(id, "migration id");
+  if (r < 0)
+    return r;
+  journal_dir_of(journal_dir, d);
+  snprintf(path, sizeof path, "%s/%s.json", d, id);
+  if ((r = statefile_read(path, JOURNAL_MAX, &text)) < 0)
+    return r == -ENOENT ? ferry_error(ENOENT, "no migration %s", id) : r;
+  r = ferry_migration_from_json(out, text);
+  free(text);
+  return r;
+}

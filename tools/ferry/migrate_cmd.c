@@ -1,0 +1,198 @@
+/* ferry migrate plan|start|sync|cutover|status|resume|abort */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ferry/migrate.h>
+
+#include "platform_cli.h"
+
+struct mopts {
+  struct common_opts c;
+  struct ferry_migrate_spec spec;
+  const char *maps[64];
+  const char *journal_dir, *id;
+  struct ferry_cutover_opts cut;
+};
+
+static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
+{
+  static const struct option lo[] = {
+    { "from", required_argument, NULL, 'f' },
+    { "to", required_argument, NULL, 't' },
+    { "network-map", required_argument, NULL, 'n' },
+    { "format", required_argument, NULL, 'F' },
+    { "id", required_argument, NULL, 'i' },
+    { "journal-dir", required_argument, NULL, 'j' },
+    { "start", no_argument, NULL, 's' },
+    { "no-verify", no_argument, NULL, 'V' },
+    { "stop-timeout", required_argument, NULL, 'T' },
+    { NULL, 0, NULL, 0 },
+  };
+  memset(o, 0, sizeof *o);
+  if (common_opts_take(&argc, argv, &o->c) < 0)
+    return -1;
+  o->spec.network_map = o->maps;
+  int c;
+  unsigned u;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+    switch (c) {
+    case 'f': o->spec.source = optarg; break;
+    case 't': o->spec.destination = optarg; break;
+    case 'n': /* repeatable, and comma lists */
+      for (char *s = strtok(optarg, ","); s && o->spec.n_network_map < 64;
+           s = strtok(NULL, ","))
+        o->maps[o->spec.n_network_map++] = s;
+      break;
+    case 'F': o->spec.format = optarg; break;
+    case 'i': o->spec.id = optarg; break;
+    case 'j': o->journal_dir = optarg; break;
+    case 's': o->cut.start = true; break;
+    case 'V': o->cut.no_verify = true; break;
+    case 'T':
+      if (!parse_uint(optarg, &u)) {
+        cli_error("--stop-timeout wants seconds");
+        return -1;
+      }
+      o->cut.stop_timeout_s = u;
+      break;
+    default:
+      cli_error("bad option (see 'ferry migrate --help')");
+      return -1;
+    }
+  }
+  if (argc - optind != 1) {
+    cli_error(want_vm ? "want the source VM (see 'ferry migrate --help')"
+                      : "want a migration id (see 'ferry migrate --help')");
+    return -1;
+  }
+  if (want_vm) {
+    o->spec.vm = argv[optind];
+    if (!o->spec.source || !o->spec.destination) {
+      cli_error("--from and --to name the two platforms (qemu:///PATH)");
+      return -1;
+    }
+  } else {
+    o->id = argv[optind];
+  }
+  return 0;
+}
+
+static void print(const struct ferry_migration *m, bool json)
+{
+  if (json) {
+    json_print(ferry_migration_to_jsonc(m));
+    return;
+  }
+  printf("migration %s: %s (%s) from %s to %s: %s\n", m->id, m->vm,
+         m->vm_uuid, m->source, m->destination,
+         ferry_migration_phase_name(m->phase));
+  for (size_t i = 0; i < m->n_rounds; i++) {
+    char b[32];
+    human_size(m->rounds[i].changed_bytes, b, sizeof b);
+    printf("  round %zu%s (%s): %s in %.2fs%s\n", i + 1,
+           i == 0 ? " full" : m->rounds[i].final ? " final" : "",
+           m->rounds[i].snapshot, b, m->rounds[i].millis / 1000.0,
+           m->rounds[i].done ? "" : ", not finished");
+  }
+  if (m->phase == FERRY_MIGRATION_PHASE_DONE)
+    printf("  downtime %.2fs (source stopped to destination ready); "
+           "verified: %s; boot disk: %s\n", m->downtime_millis / 1000.0,
+           m->verified ? "identical" : "skipped",
+           m->boot_check ? m->boot_check : "-");
+  if (m->error && *m->error)
+    printf("  error: %s\n", m->error);
+}
+
+/* Runs one step and prints the journal it leaves. */
+static int finish(int r, const struct mopts *o, struct ferry_migration *m,
+                  const char *cmd)
+{
+  int rc = r < 0 ? lib_fail(o->c.json, cmd) : EXIT_OK;
+  if (r == 0 || (m->id && !o->c.json))
+    print(m, o->c.json && r == 0);
+  ferry_migration_dispose(m);
+  return rc;
+}
+
+static int m_plan(int argc, char **argv)
+{
+  struct mopts o;
+  if (parse(argc, argv, &o, true) < 0)
+    return cli_fail(o.c.json, "migrate plan", EXIT_USAGE);
+  struct ferry_migration m;
+  ferry_migration_init(&m);
+  return finish(ferry_migrate_plan(&o.spec, o.journal_dir, &m), &o, &m,
+                "migrate plan");
+}
+
+static int m_start(int argc, char **argv)
+{
+  struct mopts o;
+  if (parse(argc, argv, &o, true) < 0)
+    return cli_fail(o.c.json, "migrate start", EXIT_USAGE);
+  struct ferry_migration m;
+  ferry_migration_init(&m);
+  return finish(ferry_migrate_start(&o.spec, o.journal_dir, &m), &o, &m,
+                "migrate start");
+}
+
+/* sync, cutover, status, abort and resume take a migration id. */
+static int m_id(int argc, char **argv, const char *cmd)
+{
+  struct mopts o;
+  if (parse(argc, argv, &o, false) < 0)
+    return cli_fail(o.c.json, cmd, EXIT_USAGE);
+  struct ferry_migration m;
+  ferry_migration_init(&m);
+  int r;
+  if (!strcmp(cmd, "migrate sync"))
+    r = ferry_migrate_sync(o.journal_dir, o.id, &m);
+  else if (!strcmp(cmd, "migrate cutover"))
+    r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &m);
+  else if (!strcmp(cmd, "migrate abort"))
+    r = ferry_migrate_abort(o.journal_dir, o.id, &m);
+  else if (!strcmp(cmd, "migrate status"))
+    r = ferry_migrate_status(o.journal_dir, o.id, &m);
+  else { /* resume: the step the journal was in */
+    r = ferry_migrate_status(o.journal_dir, o.id, &m);
+    enum ferry_migration_phase ph = m.phase;
+    ferry_migration_dispose(&m);
+    ferry_migration_init(&m);
+    if (r == 0 && ph == FERRY_MIGRATION_PHASE_CUTOVER)
+      r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &m);
+    else if (r == 0 && (ph == FERRY_MIGRATION_PHASE_COPYING ||
+                        ph == FERRY_MIGRATION_PHASE_WARM))
+      r = ferry_migrate_sync(o.journal_dir, o.id, &m);
+    else if (r == 0)
+      r = ferry_migrate_status(o.journal_dir, o.id, &m);
+  }
+  return finish(r, &o, &m, cmd);
+}
+
+static int m_sync(int c, char **v) { return m_id(c, v, "migrate sync"); }
+static int m_cutover(int c, char **v) { return m_id(c, v, "migrate cutover"); }
+static int m_status(int c, char **v) { return m_id(c, v, "migrate status"); }
+static int m_abort(int c, char **v) { return m_id(c, v, "migrate abort"); }
+static int m_resume(int c, char **v) { return m_id(c, v, "migrate resume"); }
+
+int cmd_migrate(int argc, char **argv)
+{
+  static const struct subcommand subs[] = {
+    { "plan", m_plan, "plan --from URI --to URI VM [--network-map SRC=DST]... "
+      "[--format qcow2|raw] [--id ID]   (checks only)" },
+    { "start", m_start, "start --from URI --to URI VM [same options]   "
+      "(snapshot, full copy; the VM keeps running)" },
+    { "sync", m_sync, "sync ID   (one incremental round of the changes)" },
+    { "cutover", m_cutover, "cutover ID [--start] [--no-verify] "
+      "[--stop-timeout S]   (stop, last changes, create, verify, clean up)" },
+    { "status", m_status, "status ID" },
+    { "resume", m_resume, "resume ID   (runs the interrupted step again)" },
+    { "abort", m_abort, "abort ID   (removes the snapshots and what was made)" },
+  };
+  return run_subcommand("migrate", subs, sizeof subs / sizeof subs[0], argc,
+                        argv);
+}
