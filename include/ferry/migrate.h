@@ -58,6 +58,11 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           struct ferry_migration *out);
 int ferry_migrate_abort(const char *journal_dir, const char *id,
                         struct ferry_migration *out);
+/* Runs the step an interruption (a crash, kill -9) stopped, to the same
+ * end: a start, a round, or a cutover (with opts, which may be NULL). */
+int ferry_migrate_resume(const char *journal_dir, const char *id,
+                         const struct ferry_cutover_opts *opts,
+                         struct ferry_migration *out);
 int ferry_migrate_status(const char *journal_dir, const char *id,
                          struct ferry_migration *out);
 

@@ -103,6 +103,8 @@ static int restore_error(const struct saved_error *e)
   return ferry_error(e->err, "%s", e->msg);
 }
 
+static void close_both(client_t *src, client_t *dst);
+
 static client_t *open_platform(const char *uri)
 {
   if (!uri || (strncmp(uri, "qemu://", 7) && uri[0] != '/')) {
@@ -260,10 +262,7 @@ int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
     r = ferry_migration_copy(out, &m);
   ferry_migration_dispose(&m);
   ferry_vm_dispose(&vm);
-  if (dst)
-    destroy_client(dst);
-  if (src)
-    destroy_client(src);
+  close_both(src, dst);
   return r;
 }
 
@@ -353,12 +352,53 @@ static int open_both(const struct ferry_migration *m, client_t **src,
   return ferry_get_vm(*src, m->vm_uuid, vm);
 }
 
+/* Closes both platforms, keeping the error a failed step left (closing a
+ * client clears the thread's error). */
 static void close_both(client_t *src, client_t *dst)
 {
+  struct saved_error e;
+  bool failed = ferry_last_error() != NULL;
+  if (failed)
+    save_error(&e);
   if (dst)
     destroy_client(dst);
   if (src)
     destroy_client(src);
+  if (failed)
+    restore_error(&e);
+}
+
+/* The start's steps after the plan: destination volumes (those that
+ * exist from an interrupted start count as made), round 1, warm. */
+static int start_steps(struct journal *j)
+{
+  client_t *src = NULL, *dst = NULL;
+  struct ferry_vm vm;
+  ferry_vm_init(&vm);
+  j->m.phase = FERRY_MIGRATION_PHASE_COPYING;
+  int r = journal_save(j);
+  if (r == 0 && (r = open_both(&j->m, &src, &dst, &vm)) == 0)
+    for (size_t i = 0; i < j->m.n_disks && r == 0; i++) {
+      struct ferry_disk d;
+      ferry_disk_init(&d);
+      d.volume_id = j->m.disks[i].dst_volume;
+      d.format = j->m.disks[i].dst_format;
+      d.capacity = j->m.disks[i].capacity;
+      if ((r = ferry_create_volume(dst, &d, NULL)) == -EEXIST &&
+          j->m.n_rounds > 0)
+        r = 0; /* made before an interruption */
+    }
+  if (r == 0)
+    r = do_round(j, src, dst, &vm, false); /* S1: the full copy */
+  if (r == 0) {
+    j->m.phase = FERRY_MIGRATION_PHASE_WARM;
+    r = journal_save(j);
+  }
+  if (r < 0)
+    r = fail(j, src);
+  ferry_vm_dispose(&vm);
+  close_both(src, dst);
+  return r;
 }
 
 int ferry_migrate_start(const struct ferry_migrate_spec *spec,
@@ -376,35 +416,33 @@ int ferry_migrate_start(const struct ferry_migrate_spec *spec,
     r = ferry_migration_copy(&j.m, &planned);
   }
   ferry_migration_dispose(&planned);
-  if (r < 0) {
-    journal_close(&j, NULL);
-    return r;
-  }
-  client_t *src = NULL, *dst = NULL;
-  struct ferry_vm vm;
-  ferry_vm_init(&vm);
-  j.m.phase = FERRY_MIGRATION_PHASE_COPYING;
-  if ((r = journal_save(&j)) == 0 && (r = open_both(&j.m, &src, &dst, &vm)) == 0)
-    for (size_t i = 0; i < j.m.n_disks && r == 0; i++) {
-      struct ferry_disk d;
-      ferry_disk_init(&d);
-      d.volume_id = j.m.disks[i].dst_volume;
-      d.format = j.m.disks[i].dst_format;
-      d.capacity = j.m.disks[i].capacity;
-      r = ferry_create_volume(dst, &d, NULL);
-    }
-  if (r == 0)
-    r = do_round(&j, src, dst, &vm, false); /* S1: the full copy */
-  if (r == 0) {
-    j.m.phase = FERRY_MIGRATION_PHASE_WARM;
-    r = journal_save(&j);
-  }
-  if (r < 0)
-    r = fail(&j, src);
-  ferry_vm_dispose(&vm);
-  close_both(src, dst);
+  if (r == 0 && (r = journal_save(&j)) == 0) /* planned: nothing touched */
+    r = start_steps(&j);
   journal_close(&j, out);
   return r;
+}
+
+int ferry_migrate_resume(const char *journal_dir, const char *id,
+                         const struct ferry_cutover_opts *opts,
+                         struct ferry_migration *out)
+{
+  ferry_error_clear();
+  struct journal j;
+  int r = journal_open(journal_dir, id, false, &j);
+  enum ferry_migration_phase ph = j.m.phase;
+  if (r == 0 && (ph == FERRY_MIGRATION_PHASE_PLANNED ||
+                 ph == FERRY_MIGRATION_PHASE_COPYING))
+    r = start_steps(&j);
+  journal_close(&j, r == 0 && ph != FERRY_MIGRATION_PHASE_PLANNED &&
+                            ph != FERRY_MIGRATION_PHASE_COPYING ? NULL : out);
+  if (r < 0 || ph == FERRY_MIGRATION_PHASE_PLANNED ||
+      ph == FERRY_MIGRATION_PHASE_COPYING)
+    return r;
+  if (ph == FERRY_MIGRATION_PHASE_WARM)
+    return ferry_migrate_sync(journal_dir, id, out);
+  if (ph == FERRY_MIGRATION_PHASE_CUTOVER)
+    return ferry_migrate_cutover(journal_dir, id, opts, out);
+  return ferry_migrate_status(journal_dir, id, out); /* nothing to resume */
 }
 
 int ferry_migrate_sync(const char *journal_dir, const char *id,

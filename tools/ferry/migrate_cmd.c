@@ -157,19 +157,8 @@ static int m_id(int argc, char **argv, const char *cmd)
     r = ferry_migrate_abort(o.journal_dir, o.id, &m);
   else if (!strcmp(cmd, "migrate status"))
     r = ferry_migrate_status(o.journal_dir, o.id, &m);
-  else { /* resume: the step the journal was in */
-    r = ferry_migrate_status(o.journal_dir, o.id, &m);
-    enum ferry_migration_phase ph = m.phase;
-    ferry_migration_dispose(&m);
-    ferry_migration_init(&m);
-    if (r == 0 && ph == FERRY_MIGRATION_PHASE_CUTOVER)
-      r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &m);
-    else if (r == 0 && (ph == FERRY_MIGRATION_PHASE_COPYING ||
-                        ph == FERRY_MIGRATION_PHASE_WARM))
-      r = ferry_migrate_sync(o.journal_dir, o.id, &m);
-    else if (r == 0)
-      r = ferry_migrate_status(o.journal_dir, o.id, &m);
-  }
+  else
+    r = ferry_migrate_resume(o.journal_dir, o.id, &o.cut, &m);
   return finish(r, &o, &m, cmd);
 }
 
@@ -190,7 +179,8 @@ int cmd_migrate(int argc, char **argv)
     { "cutover", m_cutover, "cutover ID [--start] [--no-verify] "
       "[--stop-timeout S]   (stop, last changes, create, verify, clean up)" },
     { "status", m_status, "status ID" },
-    { "resume", m_resume, "resume ID   (runs the interrupted step again)" },
+    { "resume", m_resume, "resume ID [cutover options]   (runs the "
+      "interrupted step again)" },
     { "abort", m_abort, "abort ID   (removes the snapshots and what was made)" },
   };
   return run_subcommand("migrate", subs, sizeof subs / sizeof subs[0], argc,

@@ -262,6 +262,32 @@ int external_revert(const struct qemu_state *st, const struct ferry_vm *vm,
   return r;
 }
 
+/* A deleted snapshot's bitmap records for nobody: it goes, from the running
+ * node through QMP or from the stopped image with qemu-img. */
+static int drop_bitmap(const struct qemu_state *st, struct qmp *q,
+                       const struct ferry_vm *vm, size_t disk,
+                       const char *layer, const char *snap, bool active)
+{
+  char bitmap[300], node[64];
+  bitmap_name(snap, bitmap, sizeof bitmap);
+  bool has = false;
+  int r;
+  if (q && active) {
+    if ((r = active_node(q, vm->disks[disk].device, node, sizeof node)) < 0 ||
+        (r = node_has_bitmap(q, node, bitmap, &has)) < 0 || !has)
+      return r;
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "node", json_object_new_string(node));
+    json_object_object_add(a, "name", json_object_new_string(bitmap));
+    r = qmp_execute(q, "block-dirty-bitmap-remove", a, NULL, QMP_TIMEOUT);
+    json_object_put(a);
+    return r;
+  }
+  if ((r = volume_has_bitmap(st, layer, bitmap, &has)) < 0 || !has)
+    return r;
+  return volume_bitmap(st, layer, "--remove", bitmap);
+}
+
 int external_delete(const struct qemu_state *st, struct qmp *q,
                     const struct ferry_vm *vm,
                     const struct ferry_domain_snapshot *rec,
@@ -294,6 +320,9 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
       break;
     if (!in_chain && !backs) /* nothing stands on it: dropped afterwards */
       continue;
+    if ((!q || active) &&
+        (r = drop_bitmap(st, q, vm, i, overlay, rec->name, active)) < 0)
+      break;
     if (q && active) { /* stream into the running top layer */
       char node[64], job[300];
       if ((r = active_node(q, vm->disks[i].device, node, sizeof node)) < 0)

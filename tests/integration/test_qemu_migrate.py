@@ -1,0 +1,195 @@
+"""Warm migration between two qemu platforms, against real qemu: guest
+writes between rounds, cutover, and the destination disks byte-identical
+to the source's final state (compared with cmp on exported raw images, not
+with ferry's own verify)."""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ferryhelpers import FERRY, EXIT_OK
+from qemuhelpers import Platform, bitmaps, image_info, tool
+
+
+@pytest.fixture
+def two(tmp_path):
+    a, b = Platform(tmp_path / "a"), Platform(tmp_path / "b")
+    jdir = str(tmp_path / "journals")
+    try:
+        yield a, b, jdir
+    finally:
+        a.close()
+        b.close()
+
+
+def migrate(jdir, *args, expect=EXIT_OK):
+    cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
+                         "--json"], capture_output=True, timeout=300)
+    assert cp.returncode == expect, (args, cp.returncode, cp.stdout,
+                                     cp.stderr)
+    return json.loads(cp.stdout) if cp.stdout.strip() else None
+
+
+def start_args(a, b, vm="web", extra=()):
+    return ["start", "--from", a.uri, "--to", b.uri, vm,
+            "--network-map", "default=default", "--id", "m", *extra]
+
+
+def raw(img, out):
+    tool("qemu-img", "convert", "-U", "-O", "raw", img, out)
+    return out
+
+
+def active_images(p, vm):
+    vols = os.path.join(p.real, "volumes")
+    return {d["device"]: os.path.join(vols, d["volume_id"])
+            for d in p.json("vm", "show", vm)["disks"]}
+
+
+def assert_identical(a, b, tmp_path, vm="web"):
+    """cmp of each disk, source (stopped, final) vs destination."""
+    src, dst = active_images(a, vm), active_images(b, vm)
+    assert sorted(src) == sorted(dst) == ["vda", "vdb"]
+    for dev in src:
+        s = raw(src[dev], str(tmp_path / f"s-{dev}.raw"))
+        d = raw(dst[dev], str(tmp_path / f"d-{dev}.raw"))
+        cp = subprocess.run(["cmp", s, d], capture_output=True)
+        assert cp.returncode == 0, f"{dev}: {cp.stdout!r}"
+
+
+def no_ferry_traces(p, vm="web"):
+    """No migration snapshots, and no bitmaps in the source's images."""
+    assert p.snap_names(vm) == []
+    for img in active_images(p, vm).values():
+        chain = [img]
+        while True:
+            b = image_info(chain[-1]).get("backing-filename")
+            if not b:
+                break
+            chain.append(os.path.join(os.path.dirname(img),
+                                      os.path.basename(b)))
+        for layer in chain:
+            assert [n for n in bitmaps(layer) if n.startswith("ferry-")] \
+                == [], layer
+
+
+def make_source(a, vm="web"):
+    a.create_vm(vm, extra=("--nic", "default"))
+    a.start(vm)
+    a.live_write(vm, 0x11)
+
+
+def test_warm_migration_end_to_end(two, tmp_path):
+    a, b, jdir = two
+    make_source(a)
+    m = migrate(jdir, *start_args(a, b))
+    assert m["phase"] == "warm" and m["rounds"][0]["done"]
+    assert a.state("web") == "running"
+    a.live_write("web", 0x22)
+    m = migrate(jdir, "sync", "m")
+    assert len(m["rounds"]) == 2 and m["rounds"][1]["changed_bytes"] > 0
+    a.live_write("web", 0x33)
+    m = migrate(jdir, "cutover", "m", "--stop-timeout", "1")
+    assert m["phase"] == "done" and m["verified"] is True
+    assert m["rounds"][-1]["final"] and len(m["rounds"]) == 3
+    assert m["downtime_millis"] > 0
+    assert a.state("web") == "stopped"
+    assert_identical(a, b, tmp_path)
+    no_ferry_traces(a)
+    dst = b.json("vm", "show", "web")
+    src = a.json("vm", "show", "web")
+    assert [n["mac"] for n in dst["nics"]] == [n["mac"] for n in src["nics"]]
+    assert [n["network"] for n in dst["nics"]] == ["default"]
+    assert dst["power_state"] == "stopped"
+    # the destination VM runs
+    b.start("web")
+    assert b.state("web") == "running"
+
+
+def test_abort_leaves_no_snapshots_or_bitmaps(two, tmp_path):
+    a, b, jdir = two
+    make_source(a)
+    migrate(jdir, *start_args(a, b))
+    a.live_write("web", 0x22)
+    migrate(jdir, "sync", "m")
+    m = migrate(jdir, "abort", "m")
+    assert m["phase"] == "aborted"
+    assert a.state("web") == "running"  # the source never stops
+    no_ferry_traces(a)
+    assert b.json("volume", "list") == []
+    a.stop("web")
+    # the source's data is whole: the last write is there on both disks
+    for img in active_images(a, "web").values():
+        assert tool("qemu-io", "-f", "qcow2", "-r", "-c",
+                    "read -P 0x22 0 64k", img).returncode == 0
+
+
+def test_bad_input_is_refused_before_anything_changes(two, tmp_path):
+    a, b, jdir = two
+    make_source(a)
+    before = sorted(os.listdir(os.path.join(a.real, "volumes")))
+
+    def refused(args, needle):
+        cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir],
+                            capture_output=True, timeout=120)
+        assert cp.returncode != 0, args
+        assert needle in cp.stderr.decode(), cp.stderr
+        assert a.snap_names("web") == []
+        assert sorted(os.listdir(os.path.join(a.real, "volumes"))) == before
+        assert b.json("volume", "list") == []
+        assert not os.path.exists(os.path.join(jdir, "m.json"))
+
+    refused(start_args(a, b, vm="nosuch"), "no VM 'nosuch'")
+    refused(["start", "--from", a.uri, "--to", b.uri, "web", "--id", "m"],
+            "network map does not map")
+    refused(["start", "--from", a.uri, "--to", b.uri, "web", "--id", "m",
+             "--network-map", "default=lan9"], "lan9")
+    refused(start_args(a, b, extra=("--format", "vmdk")), "vmdk")
+    b.create_vm("web")  # a name clash at the destination
+    cp = subprocess.run([FERRY, "migrate", *start_args(a, b), "--journal-dir",
+                         jdir], capture_output=True, timeout=120)
+    assert cp.returncode != 0 and b"named 'web'" in cp.stderr
+    assert a.snap_names("web") == []
+
+
+def kill_during(jdir, args, delay):
+    p = subprocess.Popen([FERRY, "migrate", *args, "--journal-dir", jdir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    time.sleep(delay)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)  # and its qemu-img/qemu-nbd
+    except ProcessLookupError:
+        pass
+    p.wait()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kill_and_resume_end_identical(two, tmp_path, seed):
+    """kill -9 during the full copy, during a round and during cutover,
+    then resume: the end is the same as without the kills."""
+    a, b, jdir = two
+    rng = random.Random(seed)
+    make_source(a)
+    kill_during(jdir, start_args(a, b), rng.uniform(0.02, 0.4))
+    if os.path.exists(os.path.join(jdir, "m.json")):
+        migrate(jdir, "resume", "m")
+    else:  # killed before anything was written: start afresh
+        migrate(jdir, *start_args(a, b))
+    assert migrate(jdir, "status", "m")["phase"] == "warm"
+    a.live_write("web", 0x22)
+    kill_during(jdir, ["sync", "m"], rng.uniform(0.02, 0.3))
+    migrate(jdir, "resume", "m")
+    a.live_write("web", 0x33)
+    kill_during(jdir, ["cutover", "m", "--stop-timeout", "1"],
+                rng.uniform(0.05, 1.5))
+    m = migrate(jdir, "resume", "m", "--stop-timeout", "1")
+    if m["phase"] == "warm":  # killed before the cutover began
+        m = migrate(jdir, "cutover", "m", "--stop-timeout", "1")
+    assert m["phase"] == "done" and m["verified"] is True
+    assert_identical(a, b, tmp_path)
+    no_ferry_traces(a)
