@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ferry/objects.h>
 
@@ -53,6 +54,11 @@ int ferry_migrate_start(const struct ferry_migrate_spec *spec,
                         const char *journal_dir, struct ferry_migration *out);
 int ferry_migrate_sync(const char *journal_dir, const char *id,
                        struct ferry_migration *out);
+/* Rounds until one copies fewer than `threshold` bytes or `max_rounds`
+ * rounds ran in this call (0: 10). */
+int ferry_migrate_converge(const char *journal_dir, const char *id,
+                           uint64_t threshold, unsigned max_rounds,
+                           struct ferry_migration *out);
 int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_cutover_opts *opts,
                           struct ferry_migration *out);

@@ -473,6 +473,26 @@ int ferry_migrate_sync(const char *journal_dir, const char *id,
   return r;
 }
 
+int ferry_migrate_converge(const char *journal_dir, const char *id,
+                           uint64_t threshold, unsigned max_rounds,
+                           struct ferry_migration *out)
+{
+  struct ferry_migration m;
+  ferry_migration_init(&m);
+  int r = 0;
+  for (unsigned k = 0; r == 0 && k < (max_rounds ? max_rounds : 10); k++) {
+    ferry_migration_dispose(&m);
+    if ((r = ferry_migrate_sync(journal_dir, id, &m)) < 0)
+      break;
+    if (m.n_rounds && m.rounds[m.n_rounds - 1].changed_bytes < threshold)
+      break; /* few enough changes: time to cut over */
+  }
+  if (out)
+    ferry_migration_copy(out, &m);
+  ferry_migration_dispose(&m);
+  return r;
+}
+
 /* The destination VM: the source's standard object on mapped networks
  * and the migrated volumes. */
 static int create_destination(struct journal *j, client_t *dst,

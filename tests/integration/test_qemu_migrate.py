@@ -193,3 +193,20 @@ def test_kill_and_resume_end_identical(two, tmp_path, seed):
     assert m["phase"] == "done" and m["verified"] is True
     assert_identical(a, b, tmp_path)
     no_ferry_traces(a)
+
+
+def test_rounds_until_few_changes_or_a_limit(two, tmp_path):
+    a, b, jdir = two
+    make_source(a)
+    migrate(jdir, *start_args(a, b))
+    # nothing written: the first round copies less than 1 MiB and stops
+    m = migrate(jdir, "sync", "m", "--until", "1M", "--max-rounds", "5")
+    assert len(m["rounds"]) == 2 and m["rounds"][1]["changed_bytes"] == 0
+    # a threshold nothing goes under: the limit stops it
+    m = migrate(jdir, "sync", "m", "--until", "0", "--max-rounds", "3")
+    assert len(m["rounds"]) == 5
+    a.live_write("web", 0x44)
+    m = migrate(jdir, "cutover", "m", "--stop-timeout", "1")
+    assert m["phase"] == "done" and m["verified"] is True
+    assert_identical(a, b, tmp_path)
+    no_ferry_traces(a)

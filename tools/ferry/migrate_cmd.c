@@ -15,6 +15,9 @@ struct mopts {
   const char *maps[64];
   const char *journal_dir, *id;
   struct ferry_cutover_opts cut;
+  uint64_t until;
+  unsigned max_rounds;
+  bool converge;
 };
 
 static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
@@ -29,6 +32,8 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
     { "start", no_argument, NULL, 's' },
     { "no-verify", no_argument, NULL, 'V' },
     { "stop-timeout", required_argument, NULL, 'T' },
+    { "until", required_argument, NULL, 'u' },
+    { "max-rounds", required_argument, NULL, 'm' },
     { NULL, 0, NULL, 0 },
   };
   memset(o, 0, sizeof *o);
@@ -52,6 +57,20 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
     case 'j': o->journal_dir = optarg; break;
     case 's': o->cut.start = true; break;
     case 'V': o->cut.no_verify = true; break;
+    case 'u':
+      if (!parse_size(optarg, &o->until)) {
+        cli_error("--until wants a size like 16M");
+        return -1;
+      }
+      o->converge = true;
+      break;
+    case 'm':
+      if (!parse_uint(optarg, &o->max_rounds) || !o->max_rounds) {
+        cli_error("--max-rounds wants a number >= 1");
+        return -1;
+      }
+      o->converge = true;
+      break;
     case 'T':
       if (!parse_uint(optarg, &u)) {
         cli_error("--stop-timeout wants seconds");
@@ -149,7 +168,10 @@ static int m_id(int argc, char **argv, const char *cmd)
   struct ferry_migration m;
   ferry_migration_init(&m);
   int r;
-  if (!strcmp(cmd, "migrate sync"))
+  if (!strcmp(cmd, "migrate sync") && o.converge)
+    r = ferry_migrate_converge(o.journal_dir, o.id, o.until, o.max_rounds,
+                               &m);
+  else if (!strcmp(cmd, "migrate sync"))
     r = ferry_migrate_sync(o.journal_dir, o.id, &m);
   else if (!strcmp(cmd, "migrate cutover"))
     r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &m);
@@ -175,7 +197,8 @@ int cmd_migrate(int argc, char **argv)
       "[--format qcow2|raw] [--id ID]   (checks only)" },
     { "start", m_start, "start --from URI --to URI VM [same options]   "
       "(snapshot, full copy; the VM keeps running)" },
-    { "sync", m_sync, "sync ID   (one incremental round of the changes)" },
+    { "sync", m_sync, "sync ID [--until BYTES] [--max-rounds N]   (one "
+      "incremental round, or rounds until one copies less than BYTES)" },
     { "cutover", m_cutover, "cutover ID [--start] [--no-verify] "
       "[--stop-timeout S]   (stop, last changes, create, verify, clean up)" },
     { "status", m_status, "status ID" },
