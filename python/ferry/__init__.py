@@ -29,13 +29,14 @@ from .platform import (POWER_STATES, REVERT_FORCE, SNAPSHOT_EXTERNAL,
 from .seed import create_client, destroy_client, sync
 from .transfer import SyncStats, sync_extents
 from .volume import Extent, Volume
+from . import migrate
 
 __all__ = [
     "CLIENT_FILE", "CLIENT_NBD", "CLIENT_QEMU", "CLIENT_VMWARE", "CLIENT_ELF",
     "CLIENT_XEN", "CLIENT_LIBVIRT", "ClientType", "SECTOR_SIZE",
     "create_client", "destroy_client", "sync",
     "Client", "CallbackClient", "sync_extents", "SyncStats",
-    "Volume", "Extent", "Error",
+    "Volume", "Extent", "Error", "migrate",
     "Platform", "POWER_STATES", "SNAPSHOT_MEMORY", "SNAPSHOT_EXTERNAL",
     "REVERT_FORCE", "STOP_FORCE",
     "vms", "get_vm", "get_vms", "datacenters", "get_datacenter", "clusters",

@@ -218,6 +218,28 @@ class SnapshotSpecT(Structure):
     ]
 
 
+class MigrateSpecT(Structure):
+    """struct ferry_migrate_spec (migrate.h)."""
+    _fields_ = [
+        ("source", c_char_p),
+        ("destination", c_char_p),
+        ("vm", c_char_p),
+        ("network_map", POINTER(c_char_p)),
+        ("n_network_map", c_size_t),
+        ("format", c_char_p),
+        ("id", c_char_p),
+    ]
+
+
+class CutoverOptsT(Structure):
+    """struct ferry_cutover_opts (migrate.h)."""
+    _fields_ = [
+        ("stop_timeout_s", c_int),
+        ("start", c_bool),
+        ("no_verify", c_bool),
+    ]
+
+
 class ObjectType:
     """The list functions of one standard object type ferry_<name>. to_json
     returns malloc()ed text: its restype is c_void_p so that the caller can
@@ -240,7 +262,7 @@ class ObjectType:
 OBJECT_TYPES = {name: ObjectType(lib, name) for name in (
     "datacenter", "cluster", "host", "vlan", "disk", "nic", "vm",
     "volume_info", "vm_summary", "changed_area", "changed_areas",
-    "disk_snapshot", "domain_snapshot")}
+    "disk_snapshot", "domain_snapshot", "migration")}
 
 OBJ_P = c_void_p          # struct ferry_T *, one object or an array
 OBJ_PP = POINTER(c_void_p)  # struct ferry_T **, a list's out parameter
@@ -302,3 +324,25 @@ ferry_check_boot_disk = _declare(lib, "ferry_check_boot_disk", c_int,
 ferry_inject_driver = _declare(lib, "ferry_inject_driver", c_int, CLIENT_P,
                                OBJ_P)
 ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)
+
+# Warm migration (migrate.h): journal_dir may be NULL.
+ferry_migrate_plan = _declare(lib, "ferry_migrate_plan", c_int,
+                              POINTER(MigrateSpecT), c_char_p, OBJ_P)
+ferry_migrate_start = _declare(lib, "ferry_migrate_start", c_int,
+                               POINTER(MigrateSpecT), c_char_p, OBJ_P)
+# (journal_dir, id, ...): the journal dir comes first, as in migrate.h.
+ferry_migrate_sync = _declare(lib, "ferry_migrate_sync", c_int, c_char_p,
+                              c_char_p, OBJ_P)
+ferry_migrate_converge = _declare(lib, "ferry_migrate_converge", c_int,
+                                  c_char_p, c_char_p, c_uint64, c_uint,
+                                  OBJ_P)
+ferry_migrate_cutover = _declare(lib, "ferry_migrate_cutover", c_int,
+                                 c_char_p, c_char_p, POINTER(CutoverOptsT),
+                                 OBJ_P)
+ferry_migrate_abort = _declare(lib, "ferry_migrate_abort", c_int, c_char_p,
+                               c_char_p, OBJ_P)
+ferry_migrate_status = _declare(lib, "ferry_migrate_status", c_int,
+                                c_char_p, c_char_p, OBJ_P)
+ferry_migrate_resume = _declare(lib, "ferry_migrate_resume", c_int,
+                                c_char_p, c_char_p, POINTER(CutoverOptsT),
+                                OBJ_P)

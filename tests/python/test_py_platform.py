@@ -106,7 +106,9 @@ def raises(errno_, message, fn, *args, **kwargs):
 def test_ctypes_mirrors_match_platform_h(tmp_path):
     """The two mirrored structs, the flags and the power states."""
     structs = {"ferry_vm_filter": _capi.VmFilterT,
-               "ferry_snapshot_spec": _capi.SnapshotSpecT}
+               "ferry_snapshot_spec": _capi.SnapshotSpecT,
+               "ferry_migrate_spec": _capi.MigrateSpecT,
+               "ferry_cutover_opts": _capi.CutoverOptsT}
     consts = {"FERRY_SNAPSHOT_MEMORY": ferry.SNAPSHOT_MEMORY,
               "FERRY_SNAPSHOT_EXTERNAL": ferry.SNAPSHOT_EXTERNAL,
               "FERRY_REVERT_FORCE": ferry.REVERT_FORCE,
@@ -115,7 +117,8 @@ def test_ctypes_mirrors_match_platform_h(tmp_path):
     for i, name in enumerate(ferry.POWER_STATES):
         consts[f"FERRY_POWER_STATE_{name.upper()}"] = i
     lines = ["#include <stddef.h>", "#include <stdio.h>",
-             "#include <ferry/platform.h>", "int main(void) {"]
+             "#include <ferry/platform.h>", "#include <ferry/migrate.h>",
+             "int main(void) {"]
     for tag, struct in structs.items():
         lines.append(f'printf("{tag} %zu\\n", sizeof(struct {tag}));')
         for name, _ in struct._fields_:
