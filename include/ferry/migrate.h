@@ -41,6 +41,27 @@ struct ferry_cutover_opts {
   bool no_verify;          /* skip comparing digests of every disk */
 };
 
+/* Progress of a copy: called about ten times a second from the calling
+ * thread while a round (or the verification) runs. Per disk and in all:
+ * bytes done and to do, and the seconds since the round began. A non-zero
+ * return cancels the step (ECANCELED; resume runs it again). */
+struct ferry_migrate_progress {
+  const char *step;        /* "full copy", "round", "final round", "verify" */
+  unsigned round;          /* 1, 2, ... */
+  size_t n_disks;
+  const char *const *disks;
+  const uint64_t *done, *total;
+  uint64_t all_done, all_total;
+  double seconds;
+};
+typedef int (*ferry_migrate_progress_fn)(
+    void *opaque, const struct ferry_migrate_progress *p);
+
+struct ferry_migrate_watch {
+  ferry_migrate_progress_fn progress;
+  void *opaque;
+};
+
 /* journal_dir: where journals live, <dir>/<id>.json; NULL means
  * $FERRY_STATE_DIR/migrations or /var/lib/ferry/migrations. Each call
  * fills *out (may be NULL) with the journal as it leaves it. */
@@ -51,16 +72,21 @@ struct ferry_cutover_opts {
 int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
                        const char *journal_dir, struct ferry_migration *out);
 int ferry_migrate_start(const struct ferry_migrate_spec *spec,
-                        const char *journal_dir, struct ferry_migration *out);
+                        const char *journal_dir,
+                        const struct ferry_migrate_watch *watch,
+                        struct ferry_migration *out);
 int ferry_migrate_sync(const char *journal_dir, const char *id,
+                       const struct ferry_migrate_watch *watch,
                        struct ferry_migration *out);
 /* Rounds until one copies fewer than `threshold` bytes or `max_rounds`
  * rounds ran in this call (0: 10). */
 int ferry_migrate_converge(const char *journal_dir, const char *id,
                            uint64_t threshold, unsigned max_rounds,
+                           const struct ferry_migrate_watch *watch,
                            struct ferry_migration *out);
 int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_cutover_opts *opts,
+                          const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out);
 int ferry_migrate_abort(const char *journal_dir, const char *id,
                         struct ferry_migration *out);
@@ -68,6 +94,7 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
  * end: a start, a round, or a cutover (with opts, which may be NULL). */
 int ferry_migrate_resume(const char *journal_dir, const char *id,
                          const struct ferry_cutover_opts *opts,
+                         const struct ferry_migrate_watch *watch,
                          struct ferry_migration *out);
 int ferry_migrate_status(const char *journal_dir, const char *id,
                          struct ferry_migration *out);

@@ -275,7 +275,8 @@ static void snapshot_name(const struct ferry_migration *m, size_t k,
 /* Finishes an interrupted round, else takes a new one (final: after the
  * source stopped): its snapshot if not taken already, then its copy. */
 static int do_round(struct journal *j, client_t *src, client_t *dst,
-                    const struct ferry_vm *vm, bool final)
+                    const struct ferry_vm *vm, bool final,
+                    const struct ferry_migrate_watch *watch)
 {
   struct ferry_migration *m = &j->m;
   size_t k = m->n_rounds;
@@ -306,7 +307,9 @@ static int do_round(struct journal *j, client_t *src, client_t *dst,
     return r;
   uint64_t t0 = now_ms();
   r = round_copy(src, dst, vm, m, k ? m->rounds[k - 1].snapshot : NULL,
-                 rd->snapshot, &rd->changed_bytes);
+                 rd->snapshot,
+                 k == 0 ? "full copy" : rd->final ? "final round" : "round",
+                 (unsigned)k + 1, watch, &rd->changed_bytes);
   rd->millis = now_ms() - t0;
   rd->done = r == 0;
   int rs = journal_save(j);
@@ -370,7 +373,8 @@ static void close_both(client_t *src, client_t *dst)
 
 /* The start's steps after the plan: destination volumes (those that
  * exist from an interrupted start count as made), round 1, warm. */
-static int start_steps(struct journal *j)
+static int start_steps(struct journal *j,
+                       const struct ferry_migrate_watch *watch)
 {
   client_t *src = NULL, *dst = NULL;
   struct ferry_vm vm;
@@ -389,7 +393,7 @@ static int start_steps(struct journal *j)
         r = 0; /* made before an interruption */
     }
   if (r == 0)
-    r = do_round(j, src, dst, &vm, false); /* S1: the full copy */
+    r = do_round(j, src, dst, &vm, false, watch); /* S1: the full copy */
   if (r == 0) {
     j->m.phase = FERRY_MIGRATION_PHASE_WARM;
     r = journal_save(j);
@@ -402,7 +406,9 @@ static int start_steps(struct journal *j)
 }
 
 int ferry_migrate_start(const struct ferry_migrate_spec *spec,
-                        const char *journal_dir, struct ferry_migration *out)
+                        const char *journal_dir,
+                        const struct ferry_migrate_watch *watch,
+                        struct ferry_migration *out)
 {
   ferry_error_clear();
   struct ferry_migration planned;
@@ -417,13 +423,14 @@ int ferry_migrate_start(const struct ferry_migrate_spec *spec,
   }
   ferry_migration_dispose(&planned);
   if (r == 0 && (r = journal_save(&j)) == 0) /* planned: nothing touched */
-    r = start_steps(&j);
+    r = start_steps(&j, watch);
   journal_close(&j, out);
   return r;
 }
 
 int ferry_migrate_resume(const char *journal_dir, const char *id,
                          const struct ferry_cutover_opts *opts,
+                         const struct ferry_migrate_watch *watch,
                          struct ferry_migration *out)
 {
   ferry_error_clear();
@@ -432,20 +439,21 @@ int ferry_migrate_resume(const char *journal_dir, const char *id,
   enum ferry_migration_phase ph = j.m.phase;
   if (r == 0 && (ph == FERRY_MIGRATION_PHASE_PLANNED ||
                  ph == FERRY_MIGRATION_PHASE_COPYING))
-    r = start_steps(&j);
+    r = start_steps(&j, watch);
   journal_close(&j, r == 0 && ph != FERRY_MIGRATION_PHASE_PLANNED &&
                             ph != FERRY_MIGRATION_PHASE_COPYING ? NULL : out);
   if (r < 0 || ph == FERRY_MIGRATION_PHASE_PLANNED ||
       ph == FERRY_MIGRATION_PHASE_COPYING)
     return r;
   if (ph == FERRY_MIGRATION_PHASE_WARM)
-    return ferry_migrate_sync(journal_dir, id, out);
+    return ferry_migrate_sync(journal_dir, id, watch, out);
   if (ph == FERRY_MIGRATION_PHASE_CUTOVER)
-    return ferry_migrate_cutover(journal_dir, id, opts, out);
+    return ferry_migrate_cutover(journal_dir, id, opts, watch, out);
   return ferry_migrate_status(journal_dir, id, out); /* nothing to resume */
 }
 
 int ferry_migrate_sync(const char *journal_dir, const char *id,
+                       const struct ferry_migrate_watch *watch,
                        struct ferry_migration *out)
 {
   ferry_error_clear();
@@ -459,7 +467,7 @@ int ferry_migrate_sync(const char *journal_dir, const char *id,
     r = ferry_error(EINVAL, "migration %s is %s: rounds run while it is "
                     "warm", id, ferry_migration_phase_name(j.m.phase));
   if (r == 0 && (r = open_both(&j.m, &src, &dst, &vm)) == 0)
-    r = do_round(&j, src, dst, &vm, false);
+    r = do_round(&j, src, dst, &vm, false, watch);
   if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_COPYING) {
     j.m.phase = FERRY_MIGRATION_PHASE_WARM;
     r = journal_save(&j);
@@ -475,6 +483,7 @@ int ferry_migrate_sync(const char *journal_dir, const char *id,
 
 int ferry_migrate_converge(const char *journal_dir, const char *id,
                            uint64_t threshold, unsigned max_rounds,
+                           const struct ferry_migrate_watch *watch,
                            struct ferry_migration *out)
 {
   struct ferry_migration m;
@@ -482,7 +491,7 @@ int ferry_migrate_converge(const char *journal_dir, const char *id,
   int r = 0;
   for (unsigned k = 0; r == 0 && k < (max_rounds ? max_rounds : 10); k++) {
     ferry_migration_dispose(&m);
-    if ((r = ferry_migrate_sync(journal_dir, id, &m)) < 0)
+    if ((r = ferry_migrate_sync(journal_dir, id, watch, &m)) < 0)
       break;
     if (m.n_rounds && m.rounds[m.n_rounds - 1].changed_bytes < threshold)
       break; /* few enough changes: time to cut over */
@@ -522,6 +531,7 @@ static int create_destination(struct journal *j, client_t *dst,
 
 int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_cutover_opts *opts,
+                          const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out)
 {
   ferry_error_clear();
@@ -550,9 +560,10 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
     r = ferry_stop_vm(src, vm.uuid, o.stop_timeout_s ? o.stop_timeout_s : 60,
                       0);
   if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].done)
-    r = do_round(&j, src, dst, &vm, j.m.rounds[j.m.n_rounds - 1].final);
+    r = do_round(&j, src, dst, &vm, j.m.rounds[j.m.n_rounds - 1].final,
+                 watch);
   if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].final)
-    r = do_round(&j, src, dst, &vm, true);
+    r = do_round(&j, src, dst, &vm, true, watch);
   if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&
       (r = create_destination(&j, dst, &vm)) == 0)
     r = journal_save(&j);

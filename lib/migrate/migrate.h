@@ -11,7 +11,9 @@
  * areas changed since snapshot `from`. Sets the round's byte count. */
 int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
                const struct ferry_migration *m, const char *from,
-               const char *to, uint64_t *changed_bytes);
+               const char *to, const char *step, unsigned round_no,
+               const struct ferry_migrate_watch *watch,
+               uint64_t *changed_bytes);
 
 /* Compares every disk's data in snapshot `snap` with its destination
  * volume, by SHA-256 per chunk; a difference is EILSEQ naming the disk

@@ -1,47 +1,73 @@
 /* One copy round: each disk's changed areas (or all its data) from the
- * snapshot's point-in-time volume to the destination volume. */
+ * snapshot's point-in-time volume to the destination volume. Disks are
+ * copied in parallel by a small pool; the calling thread reports progress
+ * and carries the caller's cancel. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/error.h"
 #include "migrate.h"
 
 #define PARALLEL_DISKS 2
 
+struct round;
+
 struct disk_job {
-  client_t *src, *dst;
-  const struct ferry_vm *vm;
+  struct round *rd;
   const struct ferry_migration_disk *disk;
-  const char *from, *to;
+  _Atomic uint64_t done, total;
   uint64_t bytes;
   int r;
   char msg[1024];
 };
 
+struct round {
+  client_t *src, *dst;
+  const struct ferry_vm *vm;
+  const char *from, *to;
+  struct disk_job *jobs;
+  size_t n;
+  atomic_size_t next;     /* the next disk to take */
+  atomic_size_t finished; /* threads done */
+  atomic_int cancel;
+};
+
+static int on_progress(void *opaque, uint64_t done, uint64_t total)
+{
+  struct disk_job *j = opaque;
+  atomic_store(&j->done, done);
+  atomic_store(&j->total, total);
+  return atomic_load(&j->rd->cancel);
+}
+
 static int copy_disk(struct disk_job *j)
 {
+  struct round *rd = j->rd;
   char *vol = NULL;
-  int r = ferry_snapshot_volume(j->src, j->vm->uuid, j->to, j->disk->device,
-                                &vol);
+  int r = ferry_snapshot_volume(rd->src, rd->vm->uuid, rd->to,
+                                j->disk->device, &vol);
   if (r < 0)
     return r;
   struct ferry_sync_opts o;
   ferry_sync_opts_init(&o);
+  o.progress = on_progress;
+  o.progress_opaque = j;
   struct ferry_sync_stats st;
   struct ferry_extent *ext = NULL;
   size_t n = 0;
-  if (!j->from) {
+  if (!rd->from) {
     o.mode = FERRY_SYNC_ALLOCATED;
   } else {
     struct ferry_changed_areas ch;
     ferry_changed_areas_init(&ch);
-    r = ferry_query_snapshot_changes(j->src, j->vm->uuid, j->disk->device,
-                                     j->from, j->to, &ch);
-    if (r == 0 && ch.n_areas &&
-        !(ext = calloc(ch.n_areas, sizeof *ext)))
+    r = ferry_query_snapshot_changes(rd->src, rd->vm->uuid, j->disk->device,
+                                     rd->from, rd->to, &ch);
+    if (r == 0 && ch.n_areas && !(ext = calloc(ch.n_areas, sizeof *ext)))
       r = ferry_error(ENOMEM, "out of memory");
     for (size_t i = 0; r == 0 && i < ch.n_areas; i++)
       ext[n++] = (struct ferry_extent){ ch.areas[i].start,
@@ -49,55 +75,98 @@ static int copy_disk(struct disk_job *j)
     ferry_changed_areas_dispose(&ch);
   }
   if (r == 0)
-    r = ferry_sync_ex(j->src, j->dst, vol, j->disk->dst_volume, ext, n, &o,
+    r = ferry_sync_ex(rd->src, rd->dst, vol, j->disk->dst_volume, ext, n, &o,
                       &st);
-  if (r == 0)
+  if (r == 0) {
     j->bytes = st.copied_bytes + st.zeroed_bytes;
+    atomic_store(&j->done, atomic_load(&j->total));
+  }
   free(ext);
   free(vol);
   return r;
 }
 
-static void *disk_thread(void *arg)
+static void *pool_thread(void *arg)
 {
-  struct disk_job *j = arg;
-  j->r = copy_disk(j);
-  if (j->r < 0) /* the error is this thread's: keep its message */
-    snprintf(j->msg, sizeof j->msg, "disk %s: %s", j->disk->device,
-             ferry_last_error() ? ferry_last_error() : strerror(-j->r));
+  struct round *rd = arg;
+  for (size_t i; (i = atomic_fetch_add(&rd->next, 1)) < rd->n;) {
+    struct disk_job *j = &rd->jobs[i];
+    if ((j->r = copy_disk(j)) < 0) /* the error is this thread's */
+      snprintf(j->msg, sizeof j->msg, "disk %s: %s", j->disk->device,
+               ferry_last_error() ? ferry_last_error() : strerror(-j->r));
+  }
+  atomic_fetch_add(&rd->finished, 1);
   return NULL;
+}
+
+static double since(const struct timespec *t0)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Tells the watcher where the round is; true when it asks to cancel. */
+static bool report(const struct ferry_migrate_watch *w, struct round *rd,
+                   const char *step, unsigned round_no,
+                   const struct timespec *t0)
+{
+  if (!w || !w->progress)
+    return false;
+  const char *names[64];
+  uint64_t done[64], total[64];
+  size_t n = rd->n < 64 ? rd->n : 64;
+  struct ferry_migrate_progress p = { step, round_no, n, names, done, total,
+                                      0, 0, since(t0) };
+  for (size_t i = 0; i < n; i++) {
+    names[i] = rd->jobs[i].disk->device;
+    done[i] = atomic_load(&rd->jobs[i].done);
+    total[i] = atomic_load(&rd->jobs[i].total);
+    p.all_done += done[i];
+    p.all_total += total[i];
+  }
+  return w->progress(w->opaque, &p) != 0;
 }
 
 int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
                const struct ferry_migration *m, const char *from,
-               const char *to, uint64_t *changed_bytes)
+               const char *to, const char *step, unsigned round_no,
+               const struct ferry_migrate_watch *watch,
+               uint64_t *changed_bytes)
 {
-  struct disk_job *jobs = calloc(m->n_disks ? m->n_disks : 1, sizeof *jobs);
-  if (!jobs)
+  struct round rd = { .src = src, .dst = dst, .vm = vm, .from = from,
+                      .to = to, .n = m->n_disks };
+  rd.jobs = calloc(m->n_disks ? m->n_disks : 1, sizeof *rd.jobs);
+  if (!rd.jobs)
     return ferry_error(ENOMEM, "out of memory");
-  *changed_bytes = 0;
-  int r = 0;
-  for (size_t at = 0; at < m->n_disks; at += PARALLEL_DISKS) {
-    pthread_t tid[PARALLEL_DISKS];
-    size_t k = 0;
-    for (; k < PARALLEL_DISKS && at + k < m->n_disks; k++) {
-      struct disk_job *j = &jobs[at + k];
-      *j = (struct disk_job){ src, dst, vm, &m->disks[at + k], from, to,
-                              0, 0, "" };
-      if (pthread_create(&tid[k], NULL, disk_thread, j) != 0) {
-        j->r = -EAGAIN;
-        snprintf(j->msg, sizeof j->msg, "cannot start a copy thread");
-        break;
-      }
-    }
-    for (size_t i = 0; i < k; i++)
-      pthread_join(tid[i], NULL);
-  }
   for (size_t i = 0; i < m->n_disks; i++) {
-    *changed_bytes += jobs[i].bytes;
-    if (jobs[i].r < 0 && r == 0)
-      r = ferry_error(-jobs[i].r, "%s", jobs[i].msg);
+    rd.jobs[i].rd = &rd;
+    rd.jobs[i].disk = &m->disks[i];
   }
-  free(jobs);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pthread_t tid[PARALLEL_DISKS];
+  size_t started = 0;
+  for (; started < PARALLEL_DISKS && started < m->n_disks; started++)
+    if (pthread_create(&tid[started], NULL, pool_thread, &rd) != 0)
+      break;
+  if (started == 0 && m->n_disks)
+    pool_thread(&rd); /* no thread to be had: do it here */
+  while (atomic_load(&rd.finished) < started) {
+    nanosleep(&(struct timespec){ 0, 100 * 1000000 }, NULL);
+    if (report(watch, &rd, step, round_no, &t0))
+      atomic_store(&rd.cancel, 1);
+  }
+  for (size_t i = 0; i < started; i++)
+    pthread_join(tid[i], NULL);
+  report(watch, &rd, step, round_no, &t0);
+  int r = 0;
+  *changed_bytes = 0;
+  for (size_t i = 0; i < m->n_disks; i++) {
+    *changed_bytes += rd.jobs[i].bytes;
+    if (rd.jobs[i].r < 0 && r == 0)
+      r = ferry_error(-rd.jobs[i].r, "%s", rd.jobs[i].msg);
+  }
+  free(rd.jobs);
   return r;
 }

@@ -328,21 +328,23 @@ ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)
 # Warm migration (migrate.h): journal_dir may be NULL.
 ferry_migrate_plan = _declare(lib, "ferry_migrate_plan", c_int,
                               POINTER(MigrateSpecT), c_char_p, OBJ_P)
+# The watch (progress) argument is passed as NULL from Python for now.
 ferry_migrate_start = _declare(lib, "ferry_migrate_start", c_int,
-                               POINTER(MigrateSpecT), c_char_p, OBJ_P)
+                               POINTER(MigrateSpecT), c_char_p, c_void_p,
+                               OBJ_P)
 # (journal_dir, id, ...): the journal dir comes first, as in migrate.h.
 ferry_migrate_sync = _declare(lib, "ferry_migrate_sync", c_int, c_char_p,
-                              c_char_p, OBJ_P)
+                              c_char_p, c_void_p, OBJ_P)
 ferry_migrate_converge = _declare(lib, "ferry_migrate_converge", c_int,
                                   c_char_p, c_char_p, c_uint64, c_uint,
-                                  OBJ_P)
+                                  c_void_p, OBJ_P)
 ferry_migrate_cutover = _declare(lib, "ferry_migrate_cutover", c_int,
                                  c_char_p, c_char_p, POINTER(CutoverOptsT),
-                                 OBJ_P)
+                                 c_void_p, OBJ_P)
 ferry_migrate_abort = _declare(lib, "ferry_migrate_abort", c_int, c_char_p,
                                c_char_p, OBJ_P)
 ferry_migrate_status = _declare(lib, "ferry_migrate_status", c_int,
                                 c_char_p, c_char_p, OBJ_P)
 ferry_migrate_resume = _declare(lib, "ferry_migrate_resume", c_int,
                                 c_char_p, c_char_p, POINTER(CutoverOptsT),
-                                OBJ_P)
+                                c_void_p, OBJ_P)

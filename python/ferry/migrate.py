@@ -38,7 +38,7 @@ def start(source, destination, vm, network_map=(), format=None, id=None,
     """Snapshot S1 and the full copy, while the VM keeps running."""
     spec, _keep = _spec(source, destination, vm, network_map, format, id)
     return _get_one(_MIGRATION, _capi.ferry_migrate_start, spec,
-                    _s(journal_dir))
+                    _s(journal_dir), None)
 
 
 def sync(id, journal_dir=None, until=None, max_rounds=None):
@@ -46,22 +46,22 @@ def sync(id, journal_dir=None, until=None, max_rounds=None):
     until one copies less than `until` or the limit is reached."""
     if until is None and max_rounds is None:
         return _get_one(_MIGRATION, _capi.ferry_migrate_sync, _s(journal_dir),
-                        _s(id))
+                        _s(id), None)
     return _get_one(_MIGRATION, _capi.ferry_migrate_converge, _s(journal_dir),
-                    _s(id), until or 0, max_rounds or 0)
+                    _s(id), until or 0, max_rounds or 0, None)
 
 
 def cutover(id, journal_dir=None, start=False, verify=True, stop_timeout=60):
     opts = _cutover(stop_timeout, start, verify)
     return _get_one(_MIGRATION, _capi.ferry_migrate_cutover, _s(journal_dir),
-                    _s(id), opts)
+                    _s(id), opts, None)
 
 
 def resume(id, journal_dir=None, start=False, verify=True, stop_timeout=60):
     """Runs the step an interruption stopped again, to the same end."""
     opts = _cutover(stop_timeout, start, verify)
     return _get_one(_MIGRATION, _capi.ferry_migrate_resume, _s(journal_dir),
-                    _s(id), opts)
+                    _s(id), opts, None)
 
 
 def status(id, journal_dir=None):

@@ -1,6 +1,7 @@
 /* ferry migrate plan|start|sync|cutover|status|resume|abort */
 #include <getopt.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,66 @@
 
 #include "platform_cli.h"
 
+/* Progress: a bar on a terminal, JSON lines (one a second) on stderr with
+ * --json; SIGINT cancels the step, which `resume` runs again. */
+struct watch_state {
+  bool json, tty;
+  bool open; /* a bar is on the terminal's last line */
+  unsigned ended; /* the round whose final line is printed */
+  double last;
+};
+
+static int on_progress(void *opaque, const struct ferry_migrate_progress *p)
+{
+  struct watch_state *w = opaque;
+  if (cli_interrupted)
+    return 1;
+  double rate = p->seconds > 0 ? p->all_done / p->seconds : 0;
+  bool end = p->all_total && p->all_done >= p->all_total;
+  if (w->json) {
+    if (p->seconds - w->last < 1 && !end)
+      return 0;
+    w->last = p->seconds;
+    json_object *j = json_object_new_object(), *d = json_object_new_object();
+    json_object_object_add(j, "step", json_object_new_string(p->step));
+    json_object_object_add(j, "round", json_object_new_int(p->round));
+    for (size_t i = 0; i < p->n_disks; i++) {
+      json_object *x = json_object_new_object();
+      json_object_object_add(x, "done", json_object_new_uint64(p->done[i]));
+      json_object_object_add(x, "total", json_object_new_uint64(p->total[i]));
+      json_object_object_add(d, p->disks[i], x);
+    }
+    json_object_object_add(j, "disks", d);
+    json_object_object_add(j, "done", json_object_new_uint64(p->all_done));
+    json_object_object_add(j, "total", json_object_new_uint64(p->all_total));
+    json_object_object_add(j, "bytes_per_second",
+                           json_object_new_uint64((uint64_t)rate));
+    fprintf(stderr, "%s\n", json_object_to_json_string_ext(
+                                 j, JSON_C_TO_STRING_PLAIN));
+    json_object_put(j);
+  } else if (w->tty && !(end && w->ended == p->round)) {
+    char d[32], t[32], r[32];
+    human_size(p->all_done, d, sizeof d);
+    human_size(p->all_total, t, sizeof t);
+    human_size((uint64_t)rate, r, sizeof r);
+    fprintf(stderr, "\r%s %u:", p->step, p->round);
+    for (size_t i = 0; i < p->n_disks; i++)
+      fprintf(stderr, " %s %3.0f%%", p->disks[i],
+              p->total[i] ? 100.0 * p->done[i] / p->total[i] : 0.0);
+    fprintf(stderr, "  %s/%s  %s/s  ETA %.0fs\033[K%s", d, t, r,
+            rate > 0 && !end ? (p->all_total - p->all_done) / rate : 0.0,
+            end ? "\n" : "");
+    w->open = !end;
+    if (end)
+      w->ended = p->round;
+  }
+  return 0;
+}
+
 struct mopts {
   struct common_opts c;
+  struct watch_state ws;
+  struct ferry_migrate_watch watch;
   struct ferry_migrate_spec spec;
   const char *maps[64];
   const char *journal_dir, *id;
@@ -88,6 +147,10 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
                       : "want a migration id (see 'ferry migrate --help')");
     return -1;
   }
+  o->ws = (struct watch_state){ o->c.json, isatty(STDERR_FILENO), false, 0,
+                                -1 };
+  o->watch = (struct ferry_migrate_watch){ on_progress, &o->ws };
+  cli_catch_signals();
   if (want_vm) {
     o->spec.vm = argv[optind];
     if (!o->spec.source || !o->spec.destination) {
@@ -130,6 +193,8 @@ static void print(const struct ferry_migration *m, bool json)
 static int finish(int r, const struct mopts *o, struct ferry_migration *m,
                   const char *cmd)
 {
+  if (o->ws.open)
+    fputc('\n', stderr);
   int rc = r < 0 ? lib_fail(o->c.json, cmd) : EXIT_OK;
   if (r == 0 || (m->id && !o->c.json))
     print(m, o->c.json && r == 0);
@@ -155,7 +220,8 @@ static int m_start(int argc, char **argv)
     return cli_fail(o.c.json, "migrate start", EXIT_USAGE);
   struct ferry_migration m;
   ferry_migration_init(&m);
-  return finish(ferry_migrate_start(&o.spec, o.journal_dir, &m), &o, &m,
+  return finish(ferry_migrate_start(&o.spec, o.journal_dir, &o.watch, &m), &o,
+                &m,
                 "migrate start");
 }
 
@@ -170,17 +236,17 @@ static int m_id(int argc, char **argv, const char *cmd)
   int r;
   if (!strcmp(cmd, "migrate sync") && o.converge)
     r = ferry_migrate_converge(o.journal_dir, o.id, o.until, o.max_rounds,
-                               &m);
+                               &o.watch, &m);
   else if (!strcmp(cmd, "migrate sync"))
-    r = ferry_migrate_sync(o.journal_dir, o.id, &m);
+    r = ferry_migrate_sync(o.journal_dir, o.id, &o.watch, &m);
   else if (!strcmp(cmd, "migrate cutover"))
-    r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &m);
+    r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &o.watch, &m);
   else if (!strcmp(cmd, "migrate abort"))
     r = ferry_migrate_abort(o.journal_dir, o.id, &m);
   else if (!strcmp(cmd, "migrate status"))
     r = ferry_migrate_status(o.journal_dir, o.id, &m);
   else
-    r = ferry_migrate_resume(o.journal_dir, o.id, &o.cut, &m);
+    r = ferry_migrate_resume(o.journal_dir, o.id, &o.cut, &o.watch, &m);
   return finish(r, &o, &m, cmd);
 }
 
