@@ -51,7 +51,8 @@ static int journal_open(const char *dir, const char *id, bool create,
     return r;
   snprintf(j->path, sizeof j->path, "%s/%s.json", d, id);
   snprintf(lock, sizeof lock, "%s/%s.lock", d, id);
-  if ((r = lock_acquire(lock, 0, &j->lock)) < 0)
+  /* A moment's wait: a killed step's children may hold it while dying. */
+  if ((r = lock_acquire(lock, 10000, &j->lock)) < 0)
     return ferry_error(EBUSY, "migration %s: another ferry process is "
                        "working on it", id);
   char *text;

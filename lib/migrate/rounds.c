@@ -67,6 +67,11 @@ static int copy_disk(struct disk_job *j)
     ferry_changed_areas_init(&ch);
     r = ferry_query_snapshot_changes(rd->src, rd->vm->uuid, j->disk->device,
                                      rd->from, rd->to, &ch);
+    if (r == -ENOENT) { /* the changes are not known: copy all the data */
+      ferry_error_clear();
+      o.mode = FERRY_SYNC_ALLOCATED;
+      r = 0;
+    }
     if (r == 0 && ch.n_areas && !(ext = calloc(ch.n_areas, sizeof *ext)))
       r = ferry_error(ENOMEM, "out of memory");
     for (size_t i = 0; r == 0 && i < ch.n_areas; i++)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../core/error.h"
@@ -107,7 +108,27 @@ int external_create(const struct qemu_state *st, struct qmp *q,
   if (rec->parent && *rec->parent)
     bitmap_name(rec->parent, prev_bitmap, sizeof prev_bitmap);
   for (; r == 0 && made < n; made++) {
-    snprintf(old[made], 256, "%s", vm->disks[made].volume_id);
+    const char *cur = vm->disks[made].volume_id;
+    char mine[256];
+    snprintf(mine, sizeof mine, "%s-%s-%s.", vm->name, vm->disks[made].device,
+             snap);
+    if (!strncmp(cur, mine, strlen(mine))) {
+      /* An interrupted create switched this disk's definition already (and
+       * made its bitmaps first): keep that overlay, whatever was under it
+       * stays the frozen image. */
+      snprintf(ids[made], 256, "%s", cur);
+      if ((r = volume_backing(st, cur, old[made], 256, NULL)) < 0)
+        break;
+      continue;
+    }
+    snprintf(old[made], 256, "%s", cur);
+    /* A file an interrupted create left, in nothing's use, goes first. */
+    char left[300], path[PATH_MAX];
+    bool unused;
+    snprintf(left, sizeof left, "%sqcow2", mine);
+    if (qemu_volume_path(st, left, path) == 0 && access(path, F_OK) == 0 &&
+        volume_unused(st, left, &unused) == 0 && unused)
+      unlink(path);
     if ((r = overlay_id(st, vm, &vm->disks[made], snap, ids[made], 256)) ||
         (r = overlay_create(st, ids[made], old[made])) < 0) {
       ids[made][0] = '\0'; /* not made: nothing to remove */
@@ -118,8 +139,13 @@ int external_create(const struct qemu_state *st, struct qmp *q,
     bool had = false;
     if ((r = volume_bitmap(st, ids[made], "--add", bitmap)) == 0 &&
         *prev_bitmap &&
-        (r = volume_has_bitmap(st, old[made], prev_bitmap, &had)) == 0 && had)
-      r = volume_bitmap(st, old[made], "--disable", prev_bitmap);
+        (r = volume_has_bitmap(st, old[made], prev_bitmap, &had)) == 0 &&
+        had && volume_bitmap(st, old[made], "--disable", prev_bitmap) < 0) {
+      /* A process killed while writing it left it inconsistent: such a
+       * record of changes cannot be trusted, so it goes (and the changes
+       * since that snapshot read as unknown, not as none). */
+      r = volume_bitmap(st, old[made], "--remove", prev_bitmap);
+    }
     if (r < 0) {
       made++; /* its overlay exists: remove it too */
       break;
@@ -131,11 +157,25 @@ int external_create(const struct qemu_state *st, struct qmp *q,
     r = def_set_volumes(st, vm->uuid, ids, n);
   if (r == 0 && q) { /* blockdev-add the overlays, then switch atomically */
     json_object *actions = json_object_new_array();
+    size_t switched = 0;
     for (; r == 0 && added < n; added++) {
-      char path[PATH_MAX], active[64];
+      char path[PATH_MAX], active[64], afile[PATH_MAX];
       qemu_volume_path(st, ids[added], path);
-      snprintf(nodes[added], sizeof nodes[added], "ov-%s-%zu",
-               vm->disks[added].device, (size_t)rec->sequence);
+      /* After an interruption qemu may use the overlay already. */
+      if ((r = active_node_file(q, vm->disks[added].device, active,
+                                sizeof active, afile, sizeof afile)) < 0)
+        break;
+      if (!strcmp(afile, path)) {
+        nodes[added][0] = '\0'; /* nothing added: nothing to take back */
+        switched++;
+        continue;
+      }
+      /* Unique: an interrupted attempt may have left its node behind. */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      snprintf(nodes[added], sizeof nodes[added], "ov-%s-%zu-%x",
+               vm->disks[added].device, (size_t)rec->sequence,
+               (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ getpid()));
       json_object *file = json_object_new_object();
       json_object_object_add(file, "driver", json_object_new_string("file"));
       json_object_object_add(file, "filename", json_object_new_string(path));
@@ -145,9 +185,7 @@ int external_create(const struct qemu_state *st, struct qmp *q,
                              json_object_new_string(nodes[added]));
       json_object_object_add(a, "file", file);
       json_object_object_add(a, "backing", NULL); /* set by the snapshot */
-      r = active_node(q, vm->disks[added].device, active, sizeof active);
-      if (r == 0)
-        r = qmp_execute(q, "blockdev-add", a, NULL, QMP_TIMEOUT);
+      r = qmp_execute(q, "blockdev-add", a, NULL, QMP_TIMEOUT);
       json_object_put(a);
       bool had = false;
       if (r == 0 && *prev_bitmap)
@@ -177,7 +215,7 @@ int external_create(const struct qemu_state *st, struct qmp *q,
         add_action(actions, "block-dirty-bitmap-disable", data);
       }
     }
-    if (r == 0) {
+    if (r == 0 && switched < n) {
       json_object *args = json_object_new_object();
       json_object_object_add(args, "actions", actions);
       r = qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT);
@@ -194,6 +232,8 @@ int external_create(const struct qemu_state *st, struct qmp *q,
     snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
                                                       : "");
     for (size_t i = 0; q && i < added; i++) {
+      if (!nodes[i][0])
+        continue;
       json_object *a = json_object_new_object();
       json_object_object_add(a, "node-name", json_object_new_string(nodes[i]));
       qmp_execute(q, "blockdev-del", a, NULL, QMP_TIMEOUT);

@@ -14,6 +14,12 @@
 
 int active_node(struct qmp *q, const char *device, char *buf, size_t len)
 {
+  return active_node_file(q, device, buf, len, NULL, 0);
+}
+
+int active_node_file(struct qmp *q, const char *device, char *buf,
+                     size_t len, char *file, size_t flen)
+{
   json_object *ret = NULL;
   int r = qmp_execute(q, "query-block", NULL, &ret, QMP_TIMEOUT);
   if (r < 0)
@@ -34,6 +40,9 @@ int active_node(struct qmp *q, const char *device, char *buf, size_t len)
     if (json_object_object_get_ex(b, "inserted", &ins) &&
         json_object_object_get_ex(ins, "node-name", &node)) {
       snprintf(buf, len, "%s", json_object_get_string(node));
+      json_object *f;
+      if (file && json_object_object_get_ex(ins, "file", &f))
+        snprintf(file, flen, "%s", json_object_get_string(f));
       ferry_error_clear();
       r = 0;
     }

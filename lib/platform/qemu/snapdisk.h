@@ -16,6 +16,9 @@ struct qmp;
 /* The node a running VM's disk reads and writes now: "vda" after a start,
  * an overlay's node after a live external snapshot. */
 int active_node(struct qmp *q, const char *device, char *buf, size_t len);
+/* The same, with the image file the node reads (file may be NULL). */
+int active_node_file(struct qmp *q, const char *device, char *buf,
+                     size_t len, char *file, size_t flen);
 
 /* What `qemu-img info` says of a volume, the format fixed by its id:
  * the volume id of its backing file ("" for none), and whether it holds
