@@ -9,6 +9,7 @@
 #   more writes, cutover with the downtime measured, verified identical.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+here=$PWD
 BUILD=${BUILD:-build}
 ferry="$PWD/$BUILD/tools/ferry/ferry"
 # Short: QEMU's monitor sockets live under the platforms' state dirs.
@@ -68,27 +69,7 @@ uuid=$("$ferry" vm show web --platform "$A" --json |
 
 # A guest writing to its disks: qemu-io through the VM's monitor.
 guest_write() { # DEVICE PATTERN OFFSET SIZE
-  python3 - "$work/a/run/$uuid/qmp.sock" "$@" <<'PY'
-import json, socket, sys
-sock, dev, pattern, off, size = sys.argv[1:]
-s = socket.socket(socket.AF_UNIX)
-s.connect(sock)
-f = s.makefile("rw")
-f.readline()
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "event" not in r:
-            return r
-cmd("qmp_capabilities")
-line = (f'qemu-io -d /machine/peripheral/{dev}/virtio-backend '
-        f'"write -P {pattern} {off} {size}"')
-out = cmd("human-monitor-command", **{"command-line": line})["return"]
-if out.strip():
-    sys.exit(f"guest write failed: {out}")
-PY
+  echo "$@" | python3 "$here/scripts/guest-write.py" "$work/a/run/$uuid/qmp.sock"
 }
 guest_write vda 0x11 0 16M
 guest_write vdb 0x12 0 8M

@@ -36,7 +36,8 @@ struct ferry_migrate_spec {
 };
 
 struct ferry_cutover_opts {
-  int stop_timeout_s;      /* graceful shutdown before power-off (60) */
+  int stop_timeout_s;      /* graceful shutdown before power-off; 0: power
+                            * off at once (NULL opts: 60) */
   bool start;              /* start the destination VM */
   bool no_verify;          /* skip comparing digests of every disk */
 };

@@ -558,8 +558,8 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
   /* Stop the source (asking first), finish a round an interruption left,
    * then the final round of what changed until the stop. */
   if (r == 0)
-    r = ferry_stop_vm(src, vm.uuid, o.stop_timeout_s ? o.stop_timeout_s : 60,
-                      0);
+    r = ferry_stop_vm(src, vm.uuid, o.stop_timeout_s,
+                      o.stop_timeout_s > 0 ? 0 : FERRY_STOP_FORCE);
   if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].done)
     r = do_round(&j, src, dst, &vm, j.m.rounds[j.m.n_rounds - 1].final,
                  watch);

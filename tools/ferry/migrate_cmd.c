@@ -99,6 +99,7 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
   if (common_opts_take(&argc, argv, &o->c) < 0)
     return -1;
   o->spec.network_map = o->maps;
+  o->cut.stop_timeout_s = 60;
   int c;
   unsigned u;
   optind = 1;
