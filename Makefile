@@ -31,6 +31,7 @@ demo: build
 
 bench: build
 	@BUILD=$(BUILD) bash bench/bench.sh
+	@BUILD=$(BUILD) bash bench/migrate.sh
 
 install: build
 	@ninja -C $(BUILD) install

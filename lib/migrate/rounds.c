@@ -157,9 +157,11 @@ int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
       break;
   if (started == 0 && m->n_disks)
     pool_thread(&rd); /* no thread to be had: do it here */
-  while (atomic_load(&rd.finished) < started) {
-    nanosleep(&(struct timespec){ 0, 100 * 1000000 }, NULL);
-    if (report(watch, &rd, step, round_no, &t0))
+  /* Short naps, so that a round's time is the copy's and not the nap's;
+   * reports ten times a second. */
+  for (unsigned naps = 1; atomic_load(&rd.finished) < started; naps++) {
+    nanosleep(&(struct timespec){ 0, 2 * 1000000 }, NULL);
+    if (naps % 50 == 0 && report(watch, &rd, step, round_no, &t0))
       atomic_store(&rd.cancel, 1);
   }
   for (size_t i = 0; i < started; i++)
