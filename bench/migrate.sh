@@ -38,7 +38,13 @@ for pct in 1 5 20; do
   A="qemu://$work/a$pct" B="qemu://$work/b$pct" J="$work/j$pct"
   "$ferry" vm create v --platform "$A" --memory 64 --disk "$SIZE" >/dev/null
   # a full disk of data, written before the VM starts
-  qemu-io -f qcow2 -c "write -P 0x5a 0 $bytes" "$work/a$pct/volumes/v-vda.qcow2" >/dev/null
+  # (qemu-io caps one request under 2 GiB: 256 MiB at a time)
+  cmds=()
+  for ((off = 0; off < bytes; off += 268435456)); do
+    len=$((bytes - off < 268435456 ? bytes - off : 268435456))
+    cmds+=(-c "write -P 0x5a $off $len")
+  done
+  qemu-io -f qcow2 "${cmds[@]}" "$work/a$pct/volumes/v-vda.qcow2" >/dev/null
   "$ferry" vm start v --platform "$A"
   uuid=$("$ferry" vm show v --platform "$A" --json | py 'import json,sys; print(json.load(sys.stdin)["uuid"])')
   sock="$work/a$pct/run/$uuid/qmp.sock"
