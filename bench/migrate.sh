@@ -15,15 +15,7 @@ ferry="$here/$BUILD/tools/ferry/ferry"
 SIZE=${MIG_SIZE:-2G}
 OUT=bench/out
 mkdir -p "$OUT"
-# Short: QEMU's monitor sockets live under the state dirs.
-work=$(mktemp -d /tmp/fb.XXXXXX)
-cleanup() {
-  for pid in "$work"/*/run/*/qemu.pid; do
-    [ -f "$pid" ] && kill -9 "$(cat "$pid")" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/scripts/workdir.sh" fb
 say() { echo "bench: $*" >&2; }
 py() { python3 -c "$@"; }
 field() { # JSON_FILE PYTHON_EXPR(m)

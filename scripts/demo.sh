@@ -12,15 +12,7 @@ cd "$(dirname "$0")/.."
 here=$PWD
 BUILD=${BUILD:-build}
 ferry="$PWD/$BUILD/tools/ferry/ferry"
-# Short: QEMU's monitor sockets live under the platforms' state dirs.
-work=$(mktemp -d /tmp/fd.XXXXXX)
-cleanup() {
-  for pid in "$work"/*/run/*/qemu.pid; do
-    [ -f "$pid" ] && kill -9 "$(cat "$pid")" 2>/dev/null
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/scripts/workdir.sh" fd
 cd "$work"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
