@@ -314,6 +314,13 @@ static int do_round(struct journal *j, client_t *src, client_t *dst,
   rd->millis = now_ms() - t0;
   rd->done = r == 0;
   int rs = journal_save(j);
+  if (r == 0 && rs == 0 && k > 0 && !rd->final) {
+    /* S(k-1) served its round: drop it now (a live commit of what one
+     * round changed) so that the chain stays short. Best effort: whatever
+     * stays is removed at cutover or abort. */
+    ferry_snapshot_delete(src, vm->uuid, m->rounds[k - 1].snapshot);
+    ferry_error_clear();
+  }
   return r < 0 ? r : rs;
 }
 

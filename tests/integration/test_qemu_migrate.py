@@ -92,6 +92,8 @@ def test_warm_migration_end_to_end(two, tmp_path):
     a.live_write("web", 0x22)
     m = migrate(jdir, "sync", "m")
     assert len(m["rounds"]) == 2 and m["rounds"][1]["changed_bytes"] > 0
+    # S1 served its round and went while the VM runs: the chain stays short
+    assert a.snap_names("web") == ["mig-m-2"]
     a.live_write("web", 0x33)
     m = migrate(jdir, "cutover", "m", "--stop-timeout", "1")
     assert m["phase"] == "done" and m["verified"] is True
@@ -205,6 +207,7 @@ def test_rounds_until_few_changes_or_a_limit(two, tmp_path):
     # a threshold nothing goes under: the limit stops it
     m = migrate(jdir, "sync", "m", "--until", "0", "--max-rounds", "3")
     assert len(m["rounds"]) == 5
+    assert a.snap_names("web") == ["mig-m-5"]
     a.live_write("web", 0x44)
     m = migrate(jdir, "cutover", "m", "--stop-timeout", "1")
     assert m["phase"] == "done" and m["verified"] is True

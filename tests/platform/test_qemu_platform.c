@@ -283,7 +283,15 @@ int main(void)
   CHECK(ferry_snapshot_revert(c, "t", "x2", 0) == 0);
   CHECK(first_byte(active_volume(), NULL) == 0x44);
   CHECK(ferry_start_vm(c, "t") == 0);
-  CHECK(ferry_snapshot_delete(c, "t", "x2") == 0); /* live: block-stream */
+  struct ferry_snapshot_spec x4 = { "x4", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  CHECK(ferry_snapshot_create(c, "t", &x4, NULL) == 0);
+  /* x2 lies under x4 while the VM runs, but the reverts above left two
+   * overlays on its image: a commit into it would break the other branch,
+   * so it is refused until the VM stops. */
+  CHECK(ferry_snapshot_delete(c, "t", "x2") == -EBUSY);
+  CHECK_HAS(ferry_last_error(), "other layers stand on");
+  CHECK(ferry_snapshot_delete(c, "t", "x4") == 0); /* live, on top: stream */
+  CHECK(ferry_snapshot_delete(c, "t", "x2") == 0); /* live, now on top */
   CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
   CHECK(ferry_snapshot_delete(c, "t", "x1") == 0); /* offline: rebase */
   CHECK(first_byte(active_volume(), NULL) == 0x44);

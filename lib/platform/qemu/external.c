@@ -381,9 +381,36 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
       if (r == 0)
         r = qmp_job_wait(q, job, 30 * 60 * 1000);
     } else if (q) {
-      r = ferry_error(EBUSY, "snapshot '%s': disk %s's overlay is under "
-                      "another layer; stop the VM to delete it", rec->name,
-                      vm->disks[i].device);
+      /* An overlay between others: commit it into the image under it,
+       * which costs what the overlay holds. Safe when nothing else stands
+       * on that image: every remaining snapshot keeps its data. */
+      unsigned backers;
+      char fpath[PATH_MAX], top[64], base[64], active[64], job[300];
+      if ((r = volume_backers(st, frozen, &backers)) < 0)
+        break;
+      if (backers > 1) {
+        r = ferry_error(EBUSY, "snapshot '%s': other layers stand on disk "
+                        "%s's image %s; stop the VM to delete it", rec->name,
+                        vm->disks[i].device, frozen);
+        break;
+      }
+      qemu_volume_path(st, frozen, fpath);
+      if ((r = node_of_file(q, opath, top, sizeof top)) < 0 ||
+          (r = node_of_file(q, fpath, base, sizeof base)) < 0 ||
+          (r = active_node(q, vm->disks[i].device, active, sizeof active)) < 0)
+        break;
+      snprintf(job, sizeof job, "ferry-commit-%s-%x", vm->disks[i].device,
+               (unsigned)getpid());
+      json_object *a = json_object_new_object();
+      json_object_object_add(a, "job-id", json_object_new_string(job));
+      json_object_object_add(a, "device", json_object_new_string(active));
+      json_object_object_add(a, "top-node", json_object_new_string(top));
+      json_object_object_add(a, "base-node", json_object_new_string(base));
+      r = qmp_execute(q, "block-commit", a, NULL, QMP_TIMEOUT);
+      json_object_put(a);
+      if (r == 0)
+        r = qmp_job_wait(q, job, 30 * 60 * 1000);
+      unhooked[i][0] = '\0'; /* the image under it stays in the chain */
     } else { /* stopped: qemu-img rebase copies what the frozen image had;
               * with no image below, the overlay becomes standalone */
       char *argv[12];

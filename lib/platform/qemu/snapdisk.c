@@ -71,24 +71,83 @@ int volume_backing(const struct qemu_state *st, const char *id, char *buf,
   return 0;
 }
 
-int volume_is_backing(const struct qemu_state *st, const char *id, bool *is)
+int volume_backers(const struct qemu_state *st, const char *id,
+                   unsigned *count)
 {
   char dir[PATH_MAX];
-  *is = false;
+  *count = 0;
   DIR *d = opendir(qemu_path(st, dir, "volumes"));
   struct dirent *e;
   int r = 0;
-  while (d && !*is && r == 0 && (e = readdir(d))) {
+  while (d && r == 0 && (e = readdir(d))) {
     char b[PATH_MAX];
     const char *fmt = qemu_volume_format(e->d_name);
     if (e->d_name[0] == '.' || !strcmp(e->d_name, id) || !fmt ||
         strcmp(fmt, "qcow2"))
       continue;
-    if ((r = volume_backing(st, e->d_name, b, sizeof b, NULL)) == 0)
-      *is = !strcmp(b, id);
+    if ((r = volume_backing(st, e->d_name, b, sizeof b, NULL)) == 0 &&
+        !strcmp(b, id))
+      (*count)++;
   }
   if (d)
     closedir(d);
+  return r;
+}
+
+int volume_is_backing(const struct qemu_state *st, const char *id, bool *is)
+{
+  unsigned n;
+  int r = volume_backers(st, id, &n);
+  *is = n > 0;
+  return r;
+}
+
+/* The image file a node reads: its "file" as a plain path, or, for nodes
+ * added with blockdev-add, the filename inside its json:{...} options
+ * (which also describe its backing file: only the node's own counts). */
+static void node_image(const char *file, char *buf, size_t len)
+{
+  buf[0] = '\0';
+  if (strncmp(file, "json:", 5)) {
+    snprintf(buf, len, "%s", file);
+    return;
+  }
+  json_object *j = json_tokener_parse(file + 5), *f, *fn;
+  if (j && json_object_object_get_ex(j, "file", &f)) {
+    if (json_object_is_type(f, json_type_string))
+      snprintf(buf, len, "%s", json_object_get_string(f));
+    else if (json_object_object_get_ex(f, "filename", &fn))
+      snprintf(buf, len, "%s", json_object_get_string(fn));
+  }
+  json_object_put(j);
+}
+
+int node_of_file(struct qmp *q, const char *path, char *buf, size_t len)
+{
+  json_object *args = json_object_new_object(), *ret = NULL;
+  json_object_object_add(args, "flat", json_object_new_boolean(1));
+  int r = qmp_execute(q, "query-named-block-nodes", args, &ret, QMP_TIMEOUT);
+  json_object_put(args);
+  bool found = false;
+  for (size_t i = 0; r == 0 && !found && i < json_object_array_length(ret);
+       i++) {
+    json_object *n = json_object_array_get_idx(ret, i), *f, *nn, *drv;
+    char image[PATH_MAX];
+    /* the format node (qcow2/raw) whose image is that file */
+    if (!json_object_object_get_ex(n, "file", &f) ||
+        !json_object_object_get_ex(n, "node-name", &nn) ||
+        !json_object_object_get_ex(n, "drv", &drv) ||
+        !strcmp(json_object_get_string(drv), "file"))
+      continue;
+    node_image(json_object_get_string(f), image, sizeof image);
+    if (!strcmp(image, path)) {
+      snprintf(buf, len, "%s", json_object_get_string(nn));
+      found = true;
+    }
+  }
+  json_object_put(ret);
+  if (r == 0 && !found)
+    r = ferry_error(ENODEV, "no node of the running VM reads %s", path);
   return r;
 }
 

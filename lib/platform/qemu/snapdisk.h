@@ -26,8 +26,13 @@ int active_node_file(struct qmp *q, const char *device, char *buf,
 int volume_backing(const struct qemu_state *st, const char *id, char *buf,
                    size_t len, bool *holds_snapshots);
 
-/* Whether some volume has `id` as its backing file. */
+/* How many volumes have `id` as their backing file, and whether any. */
+int volume_backers(const struct qemu_state *st, const char *id,
+                   unsigned *count);
 int volume_is_backing(const struct qemu_state *st, const char *id, bool *is);
+
+/* The running VM's format node that reads the image at path. */
+int node_of_file(struct qmp *q, const char *path, char *buf, size_t len);
 
 /* Whether `id` is one of the layers the VM's disks stand on now. */
 int volume_in_chain(const struct qemu_state *st, const struct ferry_vm *vm,
