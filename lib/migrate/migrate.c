@@ -390,6 +390,8 @@ static int start_steps(struct journal *j,
   j->m.phase = FERRY_MIGRATION_PHASE_COPYING;
   int r = journal_save(j);
   if (r == 0 && (r = open_both(&j->m, &src, &dst, &vm)) == 0)
+    r = ferry_open_cbt(src, vm.uuid); /* the seed's open_cbt */
+  if (r == 0)
     for (size_t i = 0; i < j->m.n_disks && r == 0; i++) {
       struct ferry_disk d;
       ferry_disk_init(&d);

@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -213,3 +214,28 @@ def test_rounds_until_few_changes_or_a_limit(two, tmp_path):
     assert m["phase"] == "done" and m["verified"] is True
     assert_identical(a, b, tmp_path)
     no_ferry_traces(a)
+
+
+def test_destination_without_room_is_refused(two, tmp_path):
+    """A destination whose file system cannot hold the disks (an 8 MiB
+    tmpfs for 32 MiB of disks) is refused before anything changes."""
+    a, b, jdir = two
+    make_source(a)
+    small = tempfile.mkdtemp(prefix="fr", dir="/tmp")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small],
+                   check=True)
+    try:
+        cp = subprocess.run([FERRY, "migrate", "start", "--from", a.uri,
+                             "--to", f"qemu://{small}", "web", "--network-map",
+                             "default=default", "--id", "m", "--journal-dir",
+                             jdir], capture_output=True, timeout=120)
+        assert cp.returncode != 0, cp
+        assert b"has 8 MiB free, the disks need up to 32 MiB" in cp.stderr, \
+            cp.stderr
+        assert a.snap_names("web") == []
+        assert not os.path.exists(os.path.join(jdir, "m.json"))
+        vols = os.path.join(small, "volumes")
+        assert not os.path.isdir(vols) or not os.listdir(vols)
+    finally:
+        subprocess.run(["umount", small], check=True)
+        os.rmdir(small)

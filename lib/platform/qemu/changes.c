@@ -104,6 +104,17 @@ static int changes_between(const struct qemu_state *st,
   return r;
 }
 
+/* The seed's open_cbt: on this platform every external snapshot starts a
+ * dirty bitmap in its qcow2 overlay (also over a raw disk), so tracking
+ * needs no switching on; this only checks the VM has disks to track. */
+int qemu_open_cbt(struct ferry_client *fc, const struct ferry_vm *vm)
+{
+  (void)fc;
+  if (vm->n_disks == 0)
+    return ferry_error(EINVAL, "VM '%s' has no disks to track", vm->name);
+  return 0;
+}
+
 int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *snapshot, const char *disk,
                          char **volume_id)

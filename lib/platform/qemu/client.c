@@ -89,9 +89,9 @@ const struct platform_ops qemu_platform_ops = {
   .start_vm = qemu_start_vm,
   .stop_vm = qemu_stop_vm,
   .check_boot_disk = qemu_check_boot_disk,
+  .open_cbt = qemu_open_cbt,
   /* wait_task: qemu operations finish before they return.
-   * inject_driver, open_cbt: not for this platform (every external
-   * snapshot starts its dirty bitmap; nothing to switch on). */
+   * inject_driver: not for this platform. */
 };
 
 const struct client_ops qemu_client_ops = {

@@ -106,6 +106,7 @@ int qemu_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
                           char **name);
 int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *name, unsigned flags);
+int qemu_open_cbt(struct ferry_client *fc, const struct ferry_vm *vm);
 int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *snapshot, const char *disk,
                          char **volume_id);
