@@ -117,15 +117,13 @@ static client_t *open_platform(const char *uri)
 }
 
 static const char *mapped_network(const struct ferry_migration *m,
-                                  const char *net, size_t *len)
+                                  const char *net)
 {
   size_t n = strlen(net);
   for (size_t i = 0; i < m->n_network_map; i++) {
     const char *e = m->network_map[i];
-    if (!strncmp(e, net, n) && e[n] == '=') {
-      *len = strlen(e + n + 1);
+    if (!strncmp(e, net, n) && e[n] == '=')
       return e + n + 1;
-    }
   }
   return NULL;
 }
@@ -187,8 +185,7 @@ static int plan(const struct ferry_migrate_spec *spec, client_t *src,
   if ((r = ferry_vlans(dst, &nets, &nn)) < 0)
     return ferry_error_prefix("destination: ");
   for (size_t i = 0; i < vm->n_nics && r == 0; i++) {
-    size_t len;
-    const char *to = mapped_network(m, vm->nics[i].network, &len);
+    const char *to = mapped_network(m, vm->nics[i].network);
     if (!to)
       r = ferry_error(EINVAL, "NIC %s is on network '%s', which the network "
                       "map does not map (give %s=DESTINATION_NETWORK)",
@@ -379,6 +376,46 @@ static void close_both(client_t *src, client_t *dst)
     restore_error(&e);
 }
 
+/* A step on a journaled migration: the journal, both platforms, the
+ * source VM. */
+struct session {
+  struct journal j;
+  client_t *src, *dst;
+  struct ferry_vm vm;
+};
+
+/* Opens a session for a step allowed in phases a and b; rule says when
+ * the step runs, for the error. */
+static int session_open(const char *journal_dir, const char *id,
+                        enum ferry_migration_phase a,
+                        enum ferry_migration_phase b, const char *rule,
+                        struct session *s)
+{
+  ferry_error_clear();
+  s->src = s->dst = NULL;
+  ferry_vm_init(&s->vm);
+  int r = journal_open(journal_dir, id, false, &s->j);
+  if (r == 0 && s->j.m.phase != a && s->j.m.phase != b)
+    r = ferry_error(EINVAL, "migration %s is %s: %s", id,
+                    ferry_migration_phase_name(s->j.m.phase), rule);
+  if (r == 0)
+    r = open_both(&s->j.m, &s->src, &s->dst, &s->vm);
+  return r;
+}
+
+/* Ends a session with the step's result r: a failed step (not a refused
+ * or busy one) marks the migration failed. */
+static int session_close(struct session *s, int r, struct ferry_migration *out)
+{
+  if (r < 0 && s->j.m.id && s->j.m.phase != FERRY_MIGRATION_PHASE_DONE &&
+      r != -EBUSY && r != -EINVAL)
+    r = fail(&s->j, s->src);
+  ferry_vm_dispose(&s->vm);
+  close_both(s->src, s->dst);
+  journal_close(&s->j, out);
+  return r;
+}
+
 /* The start's steps after the plan: destination volumes (those that
  * exist from an interrupted start count as made), round 1, warm. */
 static int start_steps(struct journal *j,
@@ -466,29 +503,17 @@ int ferry_migrate_sync(const char *journal_dir, const char *id,
                        const struct ferry_migrate_watch *watch,
                        struct ferry_migration *out)
 {
-  ferry_error_clear();
-  struct journal j;
-  int r = journal_open(journal_dir, id, false, &j);
-  client_t *src = NULL, *dst = NULL;
-  struct ferry_vm vm;
-  ferry_vm_init(&vm);
-  if (r == 0 && j.m.phase != FERRY_MIGRATION_PHASE_WARM &&
-      j.m.phase != FERRY_MIGRATION_PHASE_COPYING)
-    r = ferry_error(EINVAL, "migration %s is %s: rounds run while it is "
-                    "warm", id, ferry_migration_phase_name(j.m.phase));
-  if (r == 0 && (r = open_both(&j.m, &src, &dst, &vm)) == 0)
-    r = do_round(&j, src, dst, &vm, false, watch);
-  if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_COPYING) {
-    j.m.phase = FERRY_MIGRATION_PHASE_WARM;
-    r = journal_save(&j);
+  struct session s;
+  int r = session_open(journal_dir, id, FERRY_MIGRATION_PHASE_WARM,
+                       FERRY_MIGRATION_PHASE_COPYING,
+                       "rounds run while it is warm", &s);
+  if (r == 0)
+    r = do_round(&s.j, s.src, s.dst, &s.vm, false, watch);
+  if (r == 0 && s.j.m.phase == FERRY_MIGRATION_PHASE_COPYING) {
+    s.j.m.phase = FERRY_MIGRATION_PHASE_WARM;
+    r = journal_save(&s.j);
   }
-  if (r < 0 && j.m.id && j.m.phase != FERRY_MIGRATION_PHASE_DONE &&
-      r != -EBUSY && r != -EINVAL)
-    r = fail(&j, src);
-  ferry_vm_dispose(&vm);
-  close_both(src, dst);
-  journal_close(&j, out);
-  return r;
+  return session_close(&s, r, out);
 }
 
 int ferry_migrate_converge(const char *journal_dir, const char *id,
@@ -528,8 +553,7 @@ static int create_destination(struct journal *j, client_t *dst,
           !(r = set_str(&spec.disks[i].volume_id, j->m.disks[k].dst_volume)))
         r = set_str(&spec.disks[i].format, j->m.disks[k].dst_format);
   for (size_t i = 0; r == 0 && i < spec.n_nics; i++) {
-    size_t len;
-    const char *to = mapped_network(&j->m, spec.nics[i].network, &len);
+    const char *to = mapped_network(&j->m, spec.nics[i].network);
     r = set_str(&spec.nics[i].network, to);
   }
   if (r == 0 && (r = ferry_create_vm(dst, &spec, &made)) == 0)
@@ -544,73 +568,63 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out)
 {
-  ferry_error_clear();
   struct ferry_cutover_opts o = { 60, false, false };
   if (opts)
     o = *opts;
-  struct journal j;
-  int r = journal_open(journal_dir, id, false, &j);
-  client_t *src = NULL, *dst = NULL;
-  struct ferry_vm vm;
-  ferry_vm_init(&vm);
-  if (r == 0 && j.m.phase != FERRY_MIGRATION_PHASE_WARM &&
-      j.m.phase != FERRY_MIGRATION_PHASE_CUTOVER)
-    r = ferry_error(EINVAL, "migration %s is %s: it cuts over once warm", id,
-                    ferry_migration_phase_name(j.m.phase));
-  if (r == 0 && (r = open_both(&j.m, &src, &dst, &vm)) < 0)
-    goto out;
-  if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_WARM) {
-    j.m.phase = FERRY_MIGRATION_PHASE_CUTOVER;
-    j.m.cutover_started = now_ms();
-    r = journal_save(&j);
+  struct session s;
+  int r = session_open(journal_dir, id, FERRY_MIGRATION_PHASE_WARM,
+                       FERRY_MIGRATION_PHASE_CUTOVER, "it cuts over once warm",
+                       &s);
+  struct journal *j = &s.j;
+  client_t *src = s.src, *dst = s.dst;
+  struct ferry_vm *vm = &s.vm;
+  if (r == 0 && j->m.phase == FERRY_MIGRATION_PHASE_WARM) {
+    j->m.phase = FERRY_MIGRATION_PHASE_CUTOVER;
+    j->m.cutover_started = now_ms();
+    r = journal_save(j);
   }
   /* Stop the source (asking first), finish a round an interruption left,
    * then the final round of what changed until the stop. */
   if (r == 0)
-    r = ferry_stop_vm(src, vm.uuid, o.stop_timeout_s,
+    r = ferry_stop_vm(src, vm->uuid, o.stop_timeout_s,
                       o.stop_timeout_s > 0 ? 0 : FERRY_STOP_FORCE);
-  if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].done)
-    r = do_round(&j, src, dst, &vm, j.m.rounds[j.m.n_rounds - 1].final,
+  if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].done)
+    r = do_round(j, src, dst, vm, j->m.rounds[j->m.n_rounds - 1].final,
                  watch);
-  if (r == 0 && !j.m.rounds[j.m.n_rounds - 1].final)
-    r = do_round(&j, src, dst, &vm, true, watch);
-  if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&
-      (r = create_destination(&j, dst, &vm)) == 0)
-    r = journal_save(&j);
+  if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].final)
+    r = do_round(j, src, dst, vm, true, watch);
+  if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid) &&
+      (r = create_destination(j, dst, vm)) == 0)
+    r = journal_save(j);
   if (r == 0) {
     struct ferry_vm made;
     struct ferry_disk boot;
     ferry_vm_init(&made);
     ferry_disk_init(&boot);
-    if ((r = ferry_get_vm(dst, j.m.dst_vm_uuid, &made)) == 0) {
+    if ((r = ferry_get_vm(dst, j->m.dst_vm_uuid, &made)) == 0) {
       int b = ferry_check_boot_disk(dst, made.disks, made.n_disks, &boot);
-      set_str(&j.m.boot_check, b == 0 ? "ok" : ferry_last_error());
+      set_str(&j->m.boot_check, b == 0 ? "ok" : ferry_last_error());
       ferry_error_clear();
     }
     ferry_disk_dispose(&boot);
     ferry_vm_dispose(&made);
   }
   if (r == 0 && o.start)
-    r = ferry_start_vm(dst, j.m.dst_vm_uuid);
+    r = ferry_start_vm(dst, j->m.dst_vm_uuid);
   if (r == 0) {
-    j.m.downtime_millis = now_ms() - j.m.cutover_started;
-    r = journal_save(&j);
+    j->m.downtime_millis = now_ms() - j->m.cutover_started;
+    r = journal_save(j);
   }
   if (r == 0 && !o.no_verify) {
-    r = verify_disks(src, dst, &vm, &j.m, j.m.rounds[j.m.n_rounds - 1].snapshot);
-    j.m.verified = r == 0;
+    r = verify_disks(src, dst, vm, &j->m,
+                     j->m.rounds[j->m.n_rounds - 1].snapshot);
+    j->m.verified = r == 0;
   }
-  if (r == 0 && (r = remove_snapshots(src, &j.m)) == 0) {
-    j.m.phase = FERRY_MIGRATION_PHASE_DONE;
-    r = journal_save(&j);
+  if (r == 0 && (r = remove_snapshots(src, &j->m)) == 0) {
+    j->m.phase = FERRY_MIGRATION_PHASE_DONE;
+    r = journal_save(j);
   }
-out:
-  if (r < 0 && j.m.id && r != -EBUSY && r != -EINVAL)
-    r = fail(&j, src);
-  ferry_vm_dispose(&vm);
-  close_both(src, dst);
-  journal_close(&j, out);
-  return r;
+  return session_close(&s, r, out);
 }
 
 int ferry_migrate_abort(const char *journal_dir, const char *id,

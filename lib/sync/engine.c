@@ -126,13 +126,7 @@ static void submit(struct ferry_volume *v, struct vio *io)
     }
     return;
   }
-  int r;
-  switch (io->op) {
-  case VIO_READ: r = v->ops->pread(v, io->buf, io->len, io->offset); break;
-  case VIO_WRITE: r = v->ops->pwrite(v, io->buf, io->len, io->offset); break;
-  default: r = v->ops->zero(v, io->len, io->offset); break;
-  }
-  io->err = r < 0 ? -r : 0;
+  volume_io_blocking(v, io);
   io->done(io);
 }
 

@@ -97,20 +97,25 @@ bool volume_err_transient(int err)
   }
 }
 
+int volume_io_blocking(struct ferry_volume *v, struct vio *io)
+{
+  int r;
+  switch (io->op) {
+  case VIO_READ: r = v->ops->pread(v, io->buf, io->len, io->offset); break;
+  case VIO_WRITE: r = v->ops->pwrite(v, io->buf, io->len, io->offset); break;
+  default: r = v->ops->zero(v, io->len, io->offset); break;
+  }
+  io->err = r < 0 ? -r : 0;
+  return r;
+}
+
 static void sync_done(struct vio *io) { io->opaque = NULL; }
 
 int volume_io_sync(struct ferry_volume *v, struct vio *io)
 {
   int r;
-  if (!v->ops->aio_start) {
-    switch (io->op) {
-    case VIO_READ: r = v->ops->pread(v, io->buf, io->len, io->offset); break;
-    case VIO_WRITE: r = v->ops->pwrite(v, io->buf, io->len, io->offset); break;
-    default: r = v->ops->zero(v, io->len, io->offset); break;
-    }
-    io->err = r < 0 ? -r : 0;
-    return r;
-  }
+  if (!v->ops->aio_start)
+    return volume_io_blocking(v, io);
   io->done = sync_done;
   io->opaque = io;
   if ((r = v->ops->aio_start(v, io)) < 0)

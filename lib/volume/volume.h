@@ -73,6 +73,9 @@ void volume_free(struct ferry_volume *v);
 
 /* Runs one I/O to completion synchronously, async backends included. */
 int volume_io_sync(struct ferry_volume *v, struct vio *io);
+/* One request on a volume without async ops: io->err is set, -errno
+ * returned; io->done is not called. */
+int volume_io_blocking(struct ferry_volume *v, struct vio *io);
 
 /* 1 MiB of zeroes, for backends that zero by writing. */
 extern const char volume_zero_buf[1 << 20];
