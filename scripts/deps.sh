@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build
   libnbd-dev libnbd-bin nbdkit qemu-utils qemu-system-x86
-  libjson-c-dev libssl-dev
+  libjson-c-dev libssl-dev libcurl4-openssl-dev libxml2-dev
+  golang-go golang-github-vmware-govmomi-dev
   python3 python3-pytest
   time
 )

@@ -20,6 +20,19 @@
 extern "C" {
 #endif
 
+/* Connects to the platform a URI names: qemu:///PATH (or /PATH) for a
+ * local QEMU/KVM host; vmware://[USER@]HOST[:PORT]?thumbprint=SHA1
+ * [&transport=vddk|https][&vddk_libdir=DIR] for vCenter or ESXi, with the
+ * password from FERRY_VMWARE_PASSWORD. NULL with ferry_last_error(). */
+client_t *ferry_platform_open(const char *uri);
+
+/* The SHA-1 thumbprint ("AA:BB:...") of a vCenter's or an ESXi host's
+ * certificate at host[:port], as the seed's GetthumbPrint_vcenter and
+ * GetthumbPrint_esxi: -EPROTO when the server is of the other kind.
+ * Whoever trusts what this returns trusts it on first use. */
+int ferry_get_thumbprint_vcenter(const char *host, char *buf, size_t len);
+int ferry_get_thumbprint_esxi(const char *host, char *buf, size_t len);
+
 /* ---- inventory (vms, get_vm, get_vms, datacenters, ...) ---- */
 
 /* get_vms' condition: NULL/-1 members match everything. name_glob is an

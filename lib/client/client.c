@@ -18,7 +18,7 @@ static const struct {
   { CLIENT_FILE, "file", &file_client_ops },
   { CLIENT_NBD, "nbd", &nbd_client_ops },
   { CLIENT_QEMU, "qemu", &qemu_client_ops },
-  { CLIENT_VMWARE, "vmware", NULL },
+  { CLIENT_VMWARE, "vmware", &vmware_client_ops },
   { CLIENT_ELF, "elf", NULL },
   { CLIENT_XEN, "xen", NULL },
   { CLIENT_LIBVIRT, "libvirt", NULL },

@@ -52,5 +52,6 @@ struct ferry_client *ferry_client_of(struct client *c);
 extern const struct client_ops file_client_ops;
 extern const struct client_ops nbd_client_ops;
 extern const struct client_ops qemu_client_ops;
+extern const struct client_ops vmware_client_ops;
 
 #endif

@@ -108,12 +108,7 @@ static void close_both(client_t *src, client_t *dst);
 
 static client_t *open_platform(const char *uri)
 {
-  if (!uri || (strncmp(uri, "qemu://", 7) && uri[0] != '/')) {
-    ferry_error(ENOTSUP, "platform '%s': this ferry migrates between qemu "
-                "platforms (qemu:///PATH)", uri ? uri : "");
-    return NULL;
-  }
-  return create_client(CLIENT_QEMU, NULL, NULL, uri, NULL, NULL, NULL);
+  return ferry_platform_open(uri);
 }
 
 static const char *mapped_network(const struct ferry_migration *m,

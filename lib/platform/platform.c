@@ -335,3 +335,20 @@ int ferry_open_cbt(client_t *c, const char *vm)
 {
   DISPATCH_VM(c, vm, open_cbt, "enable changed-block tracking");
 }
+
+client_t *ferry_platform_open(const char *uri)
+{
+  ferry_error_clear();
+  if (!uri || !*uri) {
+    ferry_error(EINVAL, "no platform URI");
+    return NULL;
+  }
+  if (!strncmp(uri, "qemu://", 7) || uri[0] == '/')
+    return create_client(CLIENT_QEMU, NULL, NULL, uri, NULL, NULL, NULL);
+  if (!strncmp(uri, "vmware://", 9))
+    return create_client(CLIENT_VMWARE, NULL, NULL, uri, NULL, NULL, NULL);
+  ferry_error(ENOTSUP, "platform '%s': ferry knows qemu:///PATH (a local "
+              "QEMU/KVM host) and vmware://[USER@]HOST[:PORT]?thumbprint=... "
+              "(vCenter or ESXi)", uri);
+  return NULL;
+}

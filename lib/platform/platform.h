@@ -58,5 +58,6 @@ struct platform_ops {
 };
 
 extern const struct platform_ops qemu_platform_ops;
+extern const struct platform_ops vmware_platform_ops;
 
 #endif

@@ -189,7 +189,8 @@ def symbols(d):
         return [p + "_name", p + "_parse"] + consts
     out = [p + s for s in ("_init", "_dispose", "_copy", "_equal", "_to_json",
                            "_from_json", "_to_jsonc", "_from_jsonc",
-                           "_list_free", "_list_to_json", "_list_from_json")]
+                           "_list_free", "_list_append", "_list_to_json",
+                           "_list_from_json")]
     return out + [f"{p}_{f.name}_append" for f in d.fields if f.array]
 
 
@@ -262,6 +263,7 @@ def header_struct(s, kinds):
         f"struct json_object *{p}_to_jsonc(const {t} *p);",
         f"int {p}_from_jsonc({t} *p, struct json_object *j);",
         f"void {p}_list_free({t} *v, size_t n);",
+        f"{t} *{p}_list_append({t} **v, size_t *n);",
         f"char *{p}_list_to_json(const {t} *v, size_t n);",
         f"int {p}_list_from_json({t} **v, size_t *n, const char *s);",
     ]
@@ -369,6 +371,8 @@ def source_struct(s, kinds):
          f"return ferry_obj_from_jsonc({d}, p, j);"),
         (f"void {p}_list_free({t} *v, size_t n)",
          f"ferry_obj_list_free({d}, v, n);"),
+        (f"{t} *{p}_list_append({t} **v, size_t *n)",
+         f"return ferry_obj_list_append({d}, (void **)v, n);"),
         (f"char *{p}_list_to_json(const {t} *v, size_t n)",
          f"return ferry_obj_list_to_json({d}, v, n);"),
         (f"int {p}_list_from_json({t} **v, size_t *n, const char *s)",

@@ -79,6 +79,24 @@ void ferry_obj_list_free(const struct ferry_type_desc *t, void *v, size_t n)
   free(v);
 }
 
+void *ferry_obj_list_append(const struct ferry_type_desc *t, void **v,
+                            size_t *n)
+{
+  if (*n >= SIZE_MAX / t->size - 1) {
+    ferry_obj_oom();
+    return NULL;
+  }
+  char *grown = realloc(*v, (*n + 1) * t->size);
+  if (!grown) {
+    ferry_obj_oom();
+    return NULL;
+  }
+  *v = grown;
+  void *e = grown + (*n)++ * t->size;
+  ferry_obj_init(t, e);
+  return e;
+}
+
 /* n initialized elements, or NULL for n == 0 (and on ENOMEM, r < 0). */
 static void *new_array(const struct ferry_type_desc *t, size_t n, int *r)
 {

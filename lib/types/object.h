@@ -109,6 +109,9 @@ int ferry_obj_copy(const struct ferry_type_desc *t, void *dst,
 bool ferry_obj_equal(const struct ferry_type_desc *t, const void *a,
                      const void *b);
 void ferry_obj_list_free(const struct ferry_type_desc *t, void *v, size_t n);
+/* Appends an initialized element to the list (*v, *n); NULL on ENOMEM. */
+void *ferry_obj_list_append(const struct ferry_type_desc *t, void **v,
+                            size_t *n);
 void *ferry_obj_array_append(const struct ferry_field_desc *f, void *p);
 int ferry_obj_strings_append(const struct ferry_field_desc *f, void *p,
                              const char *s);

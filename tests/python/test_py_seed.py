@@ -111,8 +111,10 @@ def test_create_client_errors(tmp_path):
     cases = [
         ((99, None, None, str(tmp_path), None, None, None), errno.EINVAL,
          "unknown client type 99"),
+        ((ferry.CLIENT_XEN, "7", "0", "xen.example", "u", "p", None),
+         errno.ENOTSUP, "client type 'xen' is not implemented"),
         ((ferry.CLIENT_VMWARE, "7", "0", "vc.example", "u", "p", "AA:BB"),
-         errno.ENOTSUP, "client type 'vmware' is not implemented"),
+         errno.EINVAL, "'AA:BB' is not a SHA-1 thumbprint"),
         ((ferry.CLIENT_FILE, None, None, "", None, None, None), errno.EINVAL,
          "file client: host is empty"),
         ((ferry.CLIENT_FILE, None, None, str(tmp_path / "nowhere"), None,

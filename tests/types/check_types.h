@@ -36,19 +36,22 @@
 #define DISK1_JSON                                                           \
   "{\"id\":\"disk-0\",\"device\":\"vda\",\"volume_id\":\"vol-0\","           \
   "\"capacity\":10737418240,\"format\":\"qcow2\",\"bus\":\"virtio\","        \
-  "\"boot_order\":1}"
+  "\"boot_order\":1,\"controller\":\"pvscsi\",\"slot\":\"0:0\","           \
+  "\"change_id\":\"52 de c0 1f 4b 2a 6c 7d-8e 9f a0 b1 c2 d3 e4 f5/12\"}"
 #define DISK2_JSON                                                           \
   "{\"id\":\"disk-1\",\"device\":\"sdb\",\"volume_id\":\"vol-1\","           \
   "\"capacity\":18446744073709551615,\"format\":\"raw\",\"bus\":\"sata\","   \
-  "\"boot_order\":0}"
+  "\"boot_order\":0,\"controller\":\"ahci\",\"slot\":\"1:3\",\"change_id\":\"\"}"
 #define VM_JSON                                                              \
   "{\"id\":\"vm-42\",\"uuid\":\"6f1c9c1e-8d3b-4a57-9d38-2f4c1e0b7a11\","      \
   "\"name\":\"web\",\"power_state\":\"running\",\"vcpus\":4,"                \
-  "\"memory_mib\":8192,\"firmware\":\"uefi\",\"machine\":\"q35\","           \
+  "\"memory_mib\":8192,\"firmware\":\"uefi\",\"guest_os\":\"rhel9_64Guest\","     \
+  "\"machine\":\"q35\","                                                    \
   "\"disks\":[" DISK1_JSON "," DISK2_JSON "],"                               \
   "\"nics\":[{\"mac\":\"52:54:00:12:34:56\",\"model\":\"virtio-net-pci\","   \
-  "\"network\":\"vlan-10\"},{\"mac\":\"52:54:00:ab:cd:ef\","                  \
-  "\"model\":\"e1000\",\"network\":\"default\"}],"                            \
+  "\"network\":\"vlan-10\",\"vlan_id\":10},"                                \
+  "{\"mac\":\"52:54:00:ab:cd:ef\",\"model\":\"e1000\",\"network\":\"default\"," \
+  "\"vlan_id\":-1}],"                                                        \
   "\"host_id\":\"host-1\",\"cluster_id\":\"cluster-1\","                     \
   "\"datacenter_id\":\"dc-1\"}"
 

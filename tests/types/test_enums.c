@@ -21,7 +21,8 @@ int main(void)
   CHECK_STR(ferry_disk_bus_name(FERRY_DISK_BUS_SCSI), "scsi");
   CHECK_STR(ferry_disk_bus_name(FERRY_DISK_BUS_SATA), "sata");
   CHECK_STR(ferry_disk_bus_name(FERRY_DISK_BUS_IDE), "ide");
-  CHECK(FERRY_DISK_BUS_COUNT == 4);
+  CHECK_STR(ferry_disk_bus_name(FERRY_DISK_BUS_NVME), "nvme");
+  CHECK(FERRY_DISK_BUS_COUNT == 5);
   CHECK_STR(ferry_snapshot_kind_name(FERRY_SNAPSHOT_KIND_INTERNAL),
             "internal");
   CHECK_STR(ferry_snapshot_kind_name(FERRY_SNAPSHOT_KIND_EXTERNAL),
@@ -35,7 +36,7 @@ int main(void)
 
   /* A failed parse names the accepted values and leaves *v alone. */
   CHECK_EINVAL(ferry_disk_bus_parse("usb", &b),
-               "unknown disk_bus 'usb' (expected virtio, scsi, sata or ide)");
+               "unknown disk_bus 'usb' (expected virtio, scsi, sata, ide or nvme)");
   CHECK(b == FERRY_DISK_BUS_SATA);
   CHECK_EINVAL(ferry_disk_bus_parse("sata ", &b), "'sata '");
   CHECK_EINVAL(ferry_disk_bus_parse("", &b), "unknown disk_bus ''");

@@ -74,9 +74,10 @@ static void every_type(void)
                   "\"vlan_id\":0}");
   round_trip_disk("{\"id\":\"2000\",\"device\":\"sda\",\"volume_id\":\"v\","
                   "\"capacity\":1,\"format\":\"vmdk\",\"bus\":\"scsi\","
-                  "\"boot_order\":2}");
+                  "\"boot_order\":2,\"controller\":\"lsilogic\",\"slot\":\"0:1\","
+                  "\"change_id\":\"*\"}");
   round_trip_nic("{\"mac\":\"00:50:56:aa:bb:cc\",\"model\":\"vmxnet3\","
-                 "\"network\":\"dvportgroup-5\"}");
+                 "\"network\":\"dvportgroup-5\",\"vlan_id\":5}");
   round_trip_vm(VM_JSON);
   round_trip_volume_info(
       "{\"id\":\"vol-1\",\"name\":\"web-disk0\","
@@ -123,6 +124,7 @@ static void vm_by_hand(void)
   vm.vcpus = 4;
   vm.memory_mib = 8192;
   vm.firmware = FERRY_FIRMWARE_UEFI;
+  vm.guest_os = dup("rhel9_64Guest");
   vm.machine = dup("q35");
   struct ferry_disk *d = ferry_vm_disks_append(&vm);
   CHECK(d && vm.n_disks == 1 && d->bus == FERRY_DISK_BUS_VIRTIO);
@@ -132,6 +134,9 @@ static void vm_by_hand(void)
   d->capacity = UINT64_C(10) << 30;
   d->format = dup("qcow2");
   d->boot_order = 1;
+  d->controller = dup("pvscsi");
+  d->slot = dup("0:0");
+  d->change_id = dup("52 de c0 1f 4b 2a 6c 7d-8e 9f a0 b1 c2 d3 e4 f5/12");
   d = ferry_vm_disks_append(&vm);
   CHECK(d && vm.n_disks == 2 && d == &vm.disks[1]);
   d->id = dup("disk-1");
@@ -140,10 +145,15 @@ static void vm_by_hand(void)
   d->capacity = UINT64_MAX;
   d->format = dup("raw");
   d->bus = FERRY_DISK_BUS_SATA;
+  d->controller = dup("ahci");
+  d->slot = dup("1:3");
+  d->change_id = dup("");
   struct ferry_nic *n = ferry_vm_nics_append(&vm);
+  CHECK(n->vlan_id == -1); /* the default */
   n->mac = dup("52:54:00:12:34:56");
   n->model = dup("virtio-net-pci");
   n->network = dup("vlan-10");
+  n->vlan_id = 10;
   n = ferry_vm_nics_append(&vm);
   n->mac = dup("52:54:00:ab:cd:ef");
   n->model = dup("e1000");

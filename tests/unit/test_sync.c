@@ -318,8 +318,12 @@ static void refused_input(client_t *fc)
   free(now);
   free(old);
   /* Types not implemented yet say so. */
-  CHECK(create_client(CLIENT_VMWARE, "7", "0", "h", "u", "p", "t") == NULL);
+  CHECK(create_client(CLIENT_XEN, "7", "0", "h", "u", "p", "t") == NULL);
   CHECK(ferry_last_errno() == ENOTSUP);
+  /* A vSphere client without a usable thumbprint connects nowhere. */
+  CHECK(create_client(CLIENT_VMWARE, "7", "0", "h", "u", "p", "t") == NULL);
+  CHECK(ferry_last_errno() == EINVAL);
+  CHECK_HAS(ferry_last_error(), "not a SHA-1 thumbprint");
   CHECK(create_client(CLIENT_FILE, 0, 0, path("nope"), 0, 0, 0) == NULL);
   CHECK(ferry_last_errno() == ENOENT);
 }

@@ -64,5 +64,6 @@ int cmd_vm(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_vmware(int argc, char **argv);
 
 #endif

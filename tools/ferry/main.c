@@ -16,6 +16,7 @@ static const struct {
   { "volume", cmd_volume, "list, create, delete volumes" },
   { "snapshot", cmd_snapshot, "create, list, show, delete, revert VM snapshots" },
   { "migrate", cmd_migrate, "warm migration: start, sync rounds, cut over" },
+  { "vmware", cmd_vmware, "VMware helpers: a server's certificate thumbprint" },
 };
 
 static void usage(FILE *f)

@@ -155,9 +155,13 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
   if (want_vm) {
     o->spec.vm = argv[optind];
     if (!o->spec.source || !o->spec.destination) {
-      cli_error("--from and --to name the two platforms (qemu:///PATH)");
+      cli_error("--from and --to name the two platforms (qemu:///PATH, "
+                "vmware://USER@HOST?thumbprint=...)");
       return -1;
     }
+    if (platform_password(o->spec.source, o->c.password_file) < 0 ||
+        platform_password(o->spec.destination, o->c.password_file) < 0)
+      return -1;
   } else {
     o->id = argv[optind];
   }
@@ -234,7 +238,16 @@ static int m_id(int argc, char **argv, const char *cmd)
     return cli_fail(o.c.json, cmd, EXIT_USAGE);
   struct ferry_migration m;
   ferry_migration_init(&m);
-  int r;
+  int r = 0;
+  if (strcmp(cmd, "migrate status") &&
+      ferry_migrate_status(o.journal_dir, o.id, &m) == 0 &&
+      (platform_password(m.source, o.c.password_file) < 0 ||
+       platform_password(m.destination, o.c.password_file) < 0))
+    r = -1;
+  ferry_migration_dispose(&m);
+  ferry_migration_init(&m);
+  if (r < 0)
+    return cli_fail(o.c.json, cmd, EXIT_USAGE);
   if (!strcmp(cmd, "migrate sync") && o.converge)
     r = ferry_migrate_converge(o.journal_dir, o.id, o.until, o.max_rounds,
                                &o.watch, &m);

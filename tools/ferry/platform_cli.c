@@ -6,8 +6,38 @@
 #include <string.h>
 
 #include "platform_cli.h"
+#include "secret.h"
 
-client_t *platform_open(const char *uri)
+/* The vmware:// password, put where the library reads it (the process's
+ * own environment): from FERRY_VMWARE_PASSWORD already there, a
+ * --password-file, or a prompt on the terminal. Never from argv. */
+int platform_password(const char *uri, const char *file)
+{
+  if (strncmp(uri, "vmware://", 9) || (!file && getenv("FERRY_VMWARE_PASSWORD")))
+    return 0;
+  char pw[1024];
+  if (file) {
+    FILE *f = fopen(file, "r");
+    if (!f) {
+      cli_error("--password-file %s: %s", file, strerror(errno));
+      return -1;
+    }
+    size_t n = fread(pw, 1, sizeof pw - 1, f);
+    fclose(f);
+    pw[n] = 0;
+    pw[strcspn(pw, "\r\n")] = 0; /* the first line */
+  } else if (!read_secret("vSphere password: ", pw, sizeof pw)) {
+    cli_error("--platform %s: no password: give --password-file FILE, set "
+              "FERRY_VMWARE_PASSWORD, or run on a terminal to be asked",
+              uri);
+    return -1;
+  }
+  int r = setenv("FERRY_VMWARE_PASSWORD", pw, 1);
+  explicit_bzero(pw, sizeof pw);
+  return r;
+}
+
+client_t *platform_open_with(const char *uri, const char *password_file)
 {
   char buf[4200];
   if (!uri) {
@@ -15,15 +45,17 @@ client_t *platform_open(const char *uri)
     snprintf(buf, sizeof buf, "qemu://%s", dir && *dir ? dir : "/var/lib/ferry");
     uri = buf;
   }
-  if (strncmp(uri, "qemu://", 7) != 0 && uri[0] != '/') {
-    cli_error("--platform %s: this ferry knows qemu:///PATH (a local "
-              "QEMU/KVM host); other platforms are not built in yet", uri);
+  if (platform_password(uri, password_file) < 0)
     return NULL;
-  }
-  client_t *c = create_client(CLIENT_QEMU, NULL, NULL, uri, NULL, NULL, NULL);
+  client_t *c = ferry_platform_open(uri);
   if (!c)
     cli_error("--platform %s: %s", uri, ferry_last_error());
   return c;
+}
+
+client_t *platform_open(const char *uri)
+{
+  return platform_open_with(uri, NULL);
 }
 
 void json_print(json_object *j)
@@ -68,7 +100,10 @@ int run_subcommand(const char *group, const struct subcommand *subs,
   for (size_t i = 0; i < n; i++)
     fprintf(f, "  ferry %s %s\n", group, subs[i].usage);
   fprintf(f, "\nCommon options: --platform URI (default qemu://$FERRY_STATE_DIR "
-             "or qemu:///var/lib/ferry), --json, --help\n");
+             "or qemu:///var/lib/ferry), --json, --help\n"
+             "  vCenter/ESXi: --platform vmware://USER@HOST[:PORT]?thumbprint=SHA1\n"
+             "  [&transport=vddk|https&vddk_libdir=DIR]; the password comes from\n"
+             "  --password-file FILE, FERRY_VMWARE_PASSWORD or a prompt\n");
   return help && argc >= 2 ? EXIT_OK : EXIT_USAGE;
 }
 
@@ -88,6 +123,14 @@ int common_opts_take(int *argc, char **argv, struct common_opts *o)
       o->platform = argv[++i];
     } else if (!strncmp(argv[i], "--platform=", 11)) {
       o->platform = argv[i] + 11;
+    } else if (!strcmp(argv[i], "--password-file")) {
+      if (i + 1 >= *argc) {
+        cli_error("--password-file wants a file");
+        return -1;
+      }
+      o->password_file = argv[++i];
+    } else if (!strncmp(argv[i], "--password-file=", 16)) {
+      o->password_file = argv[i] + 16;
     } else {
       argv[w++] = argv[i];
     }

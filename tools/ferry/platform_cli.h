@@ -13,6 +13,13 @@
  * absolute path) for a local QEMU/KVM host. NULL means FERRY_STATE_DIR,
  * else /var/lib/ferry. Returns NULL after cli_error(). */
 client_t *platform_open(const char *uri);
+/* For a vmware:// URI: puts the password in FERRY_VMWARE_PASSWORD (this
+ * process only) from password_file, the variable already set, or a prompt
+ * on the terminal. 0, or -1 after cli_error(). */
+int platform_password(const char *uri, const char *password_file);
+/* The same, with a vmware:// password read from password_file (NULL:
+ * FERRY_VMWARE_PASSWORD or a prompt). */
+client_t *platform_open_with(const char *uri, const char *password_file);
 
 /* Prints j (consumed) on stdout. */
 void json_print(json_object *j);
@@ -37,6 +44,7 @@ int run_subcommand(const char *group, const struct subcommand *subs,
  * argv[1..] for getopt. Returns -1 on a usage error (after cli_error). */
 struct common_opts {
   const char *platform;
+  const char *password_file; /* --password-file, for vmware:// */
   bool json, help;
 };
 int common_opts_take(int *argc, char **argv, struct common_opts *o);

@@ -1,0 +1,193 @@
+/* SOAP request building and namespace-aware reading of replies. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xml.h"
+
+#define VIM25_NS "urn:vim25"
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
+static bool sb_grow(struct sbuf *b, size_t more)
+{
+  if (b->failed)
+    return false;
+  if (b->len + more + 1 <= b->cap)
+    return true;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + more + 1)
+    cap *= 2;
+  char *s = realloc(b->s, cap);
+  if (!s) {
+    b->failed = true;
+    return false;
+  }
+  b->s = s;
+  b->cap = cap;
+  return true;
+}
+
+void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0 || !sb_grow(b, (size_t)n))
+    return;
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+void sb_esc(struct sbuf *b, const char *s)
+{
+  for (; s && *s; s++) {
+    const char *e = NULL;
+    switch (*s) {
+    case '&': e = "&amp;"; break;
+    case '<': e = "&lt;"; break;
+    case '>': e = "&gt;"; break;
+    case '"': e = "&quot;"; break;
+    case '\'': e = "&apos;"; break;
+    }
+    if (e)
+      sb_printf(b, "%s", e);
+    else if (sb_grow(b, 1)) {
+      b->s[b->len++] = *s;
+      b->s[b->len] = 0;
+    }
+  }
+}
+
+void sb_elem(struct sbuf *b, const char *name, const char *value)
+{
+  sb_printf(b, "<%s>", name);
+  sb_esc(b, value);
+  sb_printf(b, "</%s>", name);
+}
+
+void sb_moref(struct sbuf *b, const char *name, const char *type,
+              const char *value)
+{
+  sb_printf(b, "<%s type=\"", name);
+  sb_esc(b, type);
+  sb_printf(b, "\">");
+  sb_esc(b, value);
+  sb_printf(b, "</%s>", name);
+}
+
+void sb_free(struct sbuf *b)
+{
+  free(b->s);
+  *b = (struct sbuf){ 0 };
+}
+
+static bool matches(const xmlNode *n, const char *name)
+{
+  if (n->type != XML_ELEMENT_NODE)
+    return false;
+  if (n->ns && n->ns->href && strcmp((const char *)n->ns->href, VIM25_NS))
+    return false;
+  return !name || !strcmp((const char *)n->name, name);
+}
+
+xmlNode *xml_next(const xmlNode *n, const char *name)
+{
+  for (n = n ? n->next : NULL; n; n = n->next)
+    if (matches(n, name))
+      return (xmlNode *)n;
+  return NULL;
+}
+
+xmlNode *xml_child(const xmlNode *n, const char *name)
+{
+  if (!n)
+    return NULL;
+  for (const xmlNode *c = n->children; c; c = c->next)
+    if (matches(c, name))
+      return (xmlNode *)c;
+  return NULL;
+}
+
+xmlNode *xml_path(const xmlNode *n, const char *path)
+{
+  char part[128];
+  while (n && path && *path) {
+    const char *slash = strchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : strlen(path);
+    if (len >= sizeof part)
+      return NULL;
+    memcpy(part, path, len);
+    part[len] = 0;
+    n = xml_child(n, part);
+    path = slash ? slash + 1 : NULL;
+  }
+  return (xmlNode *)n;
+}
+
+char *xml_text(const xmlNode *n)
+{
+  if (!n)
+    return NULL;
+  xmlChar *t = xmlNodeGetContent(n);
+  char *s = strdup(t ? (const char *)t : "");
+  xmlFree(t);
+  return s;
+}
+
+const char *xml_get(const xmlNode *n, const char *path, char *buf,
+                    size_t len)
+{
+  buf[0] = 0;
+  xmlNode *c = path && *path ? xml_path(n, path) : (xmlNode *)n;
+  if (c) {
+    xmlChar *t = xmlNodeGetContent(c);
+    snprintf(buf, len, "%s", t ? (const char *)t : "");
+    xmlFree(t);
+  }
+  return buf;
+}
+
+int64_t xml_int(const xmlNode *n, const char *path, int64_t dflt)
+{
+  char buf[64], *end;
+  if (!*xml_get(n, path, buf, sizeof buf))
+    return dflt;
+  long long v = strtoll(buf, &end, 10);
+  return *end ? dflt : v;
+}
+
+bool xml_bool(const xmlNode *n, const char *path)
+{
+  char buf[16];
+  return !strcmp(xml_get(n, path, buf, sizeof buf), "true");
+}
+
+const char *xml_type(const xmlNode *n, char *buf, size_t len)
+{
+  buf[0] = 0;
+  if (!n)
+    return buf;
+  xmlChar *t = xmlGetNsProp(n, (const xmlChar *)"type",
+                            (const xmlChar *)XSI_NS);
+  if (t) {
+    const char *colon = strchr((const char *)t, ':');
+    snprintf(buf, len, "%s", colon ? colon + 1 : (const char *)t);
+    xmlFree(t);
+  }
+  return buf;
+}
+
+const char *xml_moref_type(const xmlNode *n, char *buf, size_t len)
+{
+  buf[0] = 0;
+  xmlChar *t = n ? xmlGetNoNsProp(n, (const xmlChar *)"type") : NULL;
+  if (t) {
+    snprintf(buf, len, "%s", (const char *)t);
+    xmlFree(t);
+  }
+  return buf;
+}

@@ -1,0 +1,222 @@
+"""ferry against VMware's own vSphere simulator (govmomi's, extended in
+tests/vsphere-sim with QueryChangedDiskAreas and frozen snapshot disks):
+TLS trust by thumbprint, login, inventory, snapshots, CBT, and a warm
+migration from vmware to a local qemu platform verified with cmp."""
+import json
+import os
+import random
+import subprocess
+
+import pytest
+
+from ferryhelpers import FERRY, MiB
+from qemuhelpers import Platform, tool
+from vspherehelpers import PASSWORD, Sim, guest_write
+
+VM = "DC0_H0_VM0"
+NET = "dvportgroup-13"
+
+
+@pytest.fixture
+def sim(tmp_path):
+    s = Sim(tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def ferry(sim, *args, expect=0, password_file=True):
+    argv = [FERRY, *map(str, args)]
+    if password_file:
+        argv += ["--password-file", sim.pwfile]
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert cp.returncode == expect, (args, cp.returncode, cp.stdout,
+                                     cp.stderr)
+    # the password never shows, whatever happened
+    assert PASSWORD not in cp.stdout + cp.stderr
+    return cp
+
+
+def fjson(sim, *args):
+    return json.loads(ferry(sim, *args, "--json").stdout)
+
+
+def snapshots(sim, vm, s=None):
+    s = s or sim
+    return [x["name"] for x in fjson(s, "snapshot", "list", vm, "--platform",
+                                     s.uri())["snapshots"]]
+
+
+def test_thumbprint_matches_the_servers_certificate(sim):
+    cp = ferry(sim, "vmware", "thumbprint", sim.host, password_file=False)
+    assert cp.stdout.strip() == sim.thumbprint
+    assert "trust on first use" in cp.stderr
+    # the simulator is a vCenter model, not an ESXi host
+    cp = ferry(sim, "vmware", "thumbprint", sim.host, "--esxi", expect=1,
+               password_file=False)
+    assert "not an ESXi host" in cp.stderr
+
+
+def test_inventory_lists_the_simulators_objects(sim):
+    inv = fjson(sim, "inventory", "--platform", sim.uri())
+    assert [d["name"] for d in inv["datacenters"]] == ["DC0"]
+    assert [c["name"] for c in inv["clusters"]] == ["DC0_C0"]
+    hosts = {h["name"]: h for h in inv["hosts"]}
+    assert set(hosts) == {"DC0_H0", "DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"}
+    assert hosts["DC0_H0"]["cluster_id"] == ""
+    assert hosts["DC0_C0_H1"]["cluster_id"] == inv["clusters"][0]["id"]
+    vms = {v["name"]: v for v in inv["vms"]}
+    assert set(vms) == {"DC0_H0_VM0", "DC0_H0_VM1", "DC0_C0_RP0_VM0",
+                        "DC0_C0_RP0_VM1"}
+    vm = vms[VM]
+    assert vm["power_state"] == "running"
+    assert vm["host_id"] == hosts["DC0_H0"]["id"]
+    [disk] = vm["disks"]
+    assert disk["volume_id"] == f"[LocalDS_0] {VM}/disk1.vmdk"
+    assert disk["capacity"] == 16 * MiB
+    assert (disk["device"], disk["bus"], disk["controller"], disk["slot"]) \
+        == ("sda", "scsi", "pvscsi", "0:0")
+    [nic] = vm["nics"]
+    assert nic["network"] == NET and nic["vlan_id"] == 0
+    assert len(nic["mac"]) == 17
+    vlans = {v["id"]: v for v in inv["vlans"]}
+    assert vlans[NET]["name"] == "DC0_DVPG0"
+    assert inv["summary"]["total"] == 4
+
+
+def test_paged_inventory_is_complete(sim, monkeypatch):
+    monkeypatch.setenv("FERRY_VSPHERE_PAGE_SIZE", "1")
+    vms = fjson(sim, "vm", "list", "--platform", sim.uri())
+    assert len(vms) == 4
+    vms = fjson(sim, "vm", "list", "--platform", sim.uri(), "--name",
+                "DC0_C0_*")
+    assert sorted(v["name"] for v in vms) == ["DC0_C0_RP0_VM0",
+                                              "DC0_C0_RP0_VM1"]
+
+
+def test_wrong_thumbprint_is_refused_showing_both(sim):
+    bad = "AA:" + sim.thumbprint[3:]
+    cp = ferry(sim, "inventory", "--platform", sim.uri(bad), expect=2)
+    assert "thumbprint mismatch" in cp.stderr
+    assert sim.thumbprint in cp.stderr and bad in cp.stderr
+    cp = ferry(sim, "inventory", "--platform",
+               f"vmware://user@{sim.host}", expect=2)
+    assert "no thumbprint" in cp.stderr
+
+
+def test_wrong_password_is_refused(sim, tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_text("nope\n")
+    cp = subprocess.run([FERRY, "inventory", "--platform", sim.uri(),
+                         "--password-file", str(bad)], capture_output=True,
+                        text=True, timeout=60)
+    assert cp.returncode == 2
+    assert "wrong user name or password" in cp.stderr
+    # no terminal, no file, no variable: refused without asking
+    env = {k: v for k, v in os.environ.items()
+           if k != "FERRY_VMWARE_PASSWORD"}
+    cp = subprocess.run([FERRY, "inventory", "--platform", sim.uri()],
+                        capture_output=True, text=True, timeout=60, env=env,
+                        stdin=subprocess.DEVNULL, start_new_session=True)
+    assert cp.returncode == 2 and "no password" in cp.stderr
+
+
+def test_snapshots_create_list_delete(sim):
+    u = sim.uri()
+    ferry(sim, "snapshot", "create", VM, "one", "--platform", u)
+    ferry(sim, "snapshot", "create", VM, "two", "--platform", u)
+    cp = ferry(sim, "snapshot", "create", VM, "two", "--platform", u,
+               expect=1)
+    assert "already" in cp.stderr
+    listed = fjson(sim, "snapshot", "list", VM, "--platform", u)
+    snaps = listed["snapshots"]
+    assert [(s["name"], s["parent"]) for s in snaps] == [("one", ""),
+                                                         ("two", "one")]
+    assert all(s["running"] for s in snaps)
+    assert listed["current"] == "two"
+    ferry(sim, "snapshot", "delete", VM, "two", "--platform", u)
+    ferry(sim, "snapshot", "delete", VM, "one", "--platform", u)
+    assert snapshots(sim, VM) == []
+    cp = ferry(sim, "snapshot", "delete", VM, "one", "--platform", u,
+               expect=1)
+    assert "no snapshot 'one'" in cp.stderr
+
+
+# --------------------------------------------------------------------------
+# Warm migration from vmware to qemu
+
+
+@pytest.fixture
+def dest(tmp_path):
+    p = Platform(tmp_path / "q")
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def migrate(sim, jdir, *args, expect=0):
+    cp = ferry(sim, "migrate", *args, "--journal-dir", jdir, "--json",
+               expect=expect)
+    return json.loads(cp.stdout) if expect == 0 else cp
+
+
+def test_warm_migration_from_vmware(sim, dest, tmp_path):
+    rng = random.Random(5)
+    disk = sim.flat(VM)
+    # the guest's data before the migration: 3 MiB in two places
+    guest_write(disk, 1 * MiB, rng.randbytes(2 * MiB))
+    guest_write(disk, 9 * MiB, rng.randbytes(1 * MiB))
+    jdir = str(tmp_path / "j")
+    m = migrate(sim, jdir, "start", "--from", sim.uri(), "--to", dest.uri,
+                VM, "--network-map", f"{NET}=default", "--id", "m")
+    assert m["phase"] == "warm"
+    assert m["rounds"][0]["changed_bytes"] == 3 * MiB  # CBT's "*"
+    # round 2: 3 writes of 64 KiB; round 3: one 4 KiB write
+    for off in (4 * MiB, 6 * MiB + 128 * 1024, 15 * MiB):
+        guest_write(disk, off, rng.randbytes(64 * 1024))
+    m = migrate(sim, jdir, "sync", "m")
+    assert m["rounds"][1]["changed_bytes"] == 3 * 64 * 1024
+    guest_write(disk, 12 * MiB + 4096, rng.randbytes(4096))
+    m = migrate(sim, jdir, "sync", "m")
+    assert m["rounds"][2]["changed_bytes"] == 64 * 1024  # CBT's 64 KiB
+    guest_write(disk, 2 * MiB, rng.randbytes(8192))
+    m = migrate(sim, jdir, "cutover", "m", "--stop-timeout", "0")
+    assert m["phase"] == "done" and m["verified"]
+    assert m["rounds"][3]["changed_bytes"] == 64 * 1024
+    # the destination's disk, exported raw, is the source's byte for byte
+    [d] = dest.json("vm", "show", VM)["disks"]
+    out = str(tmp_path / "dst.raw")
+    tool("qemu-img", "convert", "-O", "raw",
+         os.path.join(dest.real, "volumes", d["volume_id"]), out)
+    assert subprocess.run(["cmp", disk, out]).returncode == 0
+    # the source keeps no migration snapshot and is powered off
+    assert snapshots(sim, VM) == []
+    vm = fjson(sim, "vm", "show", VM, "--platform", sim.uri())
+    assert vm["power_state"] == "stopped"
+
+
+def test_vm_with_snapshots_is_refused_unchanged(sim, dest, tmp_path):
+    u = sim.uri()
+    ferry(sim, "snapshot", "create", VM, "users-own", "--platform", u)
+    jdir = str(tmp_path / "j")
+    cp = migrate(sim, jdir, "start", "--from", u, "--to", dest.uri, VM,
+                 "--network-map", f"{NET}=default", "--id", "m", expect=1)
+    assert "'users-own'" in cp.stdout and "without snapshots" in cp.stdout
+    assert snapshots(sim, VM) == ["users-own"]
+    assert dest.json("volume", "list") == []
+
+
+def test_vm_without_cbt_support_is_refused(tmp_path, dest):
+    s = Sim(tmp_path, "-no-cbt", VM)
+    try:
+        jdir = str(tmp_path / "j")
+        cp = migrate(s, jdir, "start", "--from", s.uri(), "--to", dest.uri,
+                     VM, "--network-map", f"{NET}=default", "--id", "m",
+                     expect=1)
+        assert "cannot track changed blocks" in cp.stdout
+        assert snapshots(s, VM) == []
+        assert dest.json("volume", "list") == []
+    finally:
+        s.close()

@@ -1,0 +1,72 @@
+"""VMware's vSphere simulator (govmomi's, through the project's launcher in
+tests/vsphere-sim) for ferry's VMware tests: started in a private temp
+dir on 127.0.0.1 with TLS, stopped by PID when the test ends."""
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from ferryhelpers import BUILD
+
+SIM = os.path.join(BUILD, "tests", "vsphere-sim", "vsphere-sim")
+PASSWORD = "s3cret-Pa55"
+
+
+class Sim:
+    def __init__(self, tmp_path, *args, disk_mib=16):
+        assert os.access(SIM, os.X_OK), (
+            f"vSphere simulator not built at {SIM}: `make build` builds it "
+            f"with Debian's golang-go and golang-github-vmware-govmomi-dev")
+        self.dir = tempfile.mkdtemp(prefix="vs", dir="/tmp")
+        self.datastore = os.path.join(self.dir, "ds")
+        self.pwfile = os.path.join(self.dir, "pw")
+        with open(self.pwfile, "w") as f:
+            f.write(PASSWORD + "\n")
+        self.log = open(os.path.join(str(tmp_path), "sim.log"), "w")
+        self.proc = subprocess.Popen(
+            [SIM, "-datastore", self.datastore, "-password", PASSWORD,
+             "-disk-mib", str(disk_mib), *args],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        assert line, "the simulator printed nothing (see sim.log)"
+        self.info = json.loads(line)
+        self.port = int(self.info["url"].split(":")[2].split("/")[0])
+        self.thumbprint = self.info["thumbprint"]
+        self.host = f"127.0.0.1:{self.port}"
+
+    def uri(self, thumbprint=None, user="user", extra=""):
+        t = thumbprint or self.thumbprint
+        return f"vmware://{user}@{self.host}?thumbprint={t}{extra}"
+
+    def flat(self, vm, name="disk1"):
+        return os.path.join(self.datastore, vm, f"{name}-flat.vmdk")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def guest_write(path, offset, data):
+    """What a guest's write does to the VM's disk."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def wait_for(cond, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
