@@ -324,6 +324,10 @@ ferry_check_boot_disk = _declare(lib, "ferry_check_boot_disk", c_int,
 ferry_inject_driver = _declare(lib, "ferry_inject_driver", c_int, CLIENT_P,
                                OBJ_P)
 ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)
+ferry_get_thumbprint_vcenter = _declare(lib, "ferry_get_thumbprint_vcenter",
+                                        c_int, c_char_p, c_char_p, c_size_t)
+ferry_get_thumbprint_esxi = _declare(lib, "ferry_get_thumbprint_esxi", c_int,
+                                     c_char_p, c_char_p, c_size_t)
 
 # Warm migration (migrate.h): journal_dir may be NULL.
 ferry_migrate_plan = _declare(lib, "ferry_migrate_plan", c_int,

@@ -379,6 +379,25 @@ def open_cbt(client, vm):
     check(_capi.ferry_open_cbt(_client_ptr(client), _vm_ref(vm)))
 
 
+def _thumbprint(fn, host):
+    buf = ctypes.create_string_buffer(80)
+    check(fn(_capi.to_c_string(host), buf, len(buf)))
+    return buf.value.decode()
+
+
+def get_thumbprint_vcenter(host):
+    """The seed's GetthumbPrint_vcenter: the SHA-1 thumbprint of the
+    certificate a vCenter at host[:port] presents ("AA:BB:..."). Trusting
+    it is trust on first use: compare it with the server's console."""
+    return _thumbprint(_capi.ferry_get_thumbprint_vcenter, host)
+
+
+def get_thumbprint_esxi(host):
+    """The seed's GetthumbPrint_esxi: as get_thumbprint_vcenter, for an
+    ESXi host (an error when host is a vCenter)."""
+    return _thumbprint(_capi.ferry_get_thumbprint_esxi, host)
+
+
 def snapshot_tree_of(records):
     """Snapshot records as a tree: {name: {child: {...}}}, roots first, in
     the records' order. A record whose parent is missing (or whose parents
@@ -556,3 +575,7 @@ class Platform:
     def snapshot_tree(self, vm):
         """{name: {child: {...}}} built from the records' parents."""
         return snapshot_tree_of(snapshot_list(self, vm))
+
+    def open_cbt(self, vm):
+        """Starts changed-block tracking on the VM (the seed's open_cbt)."""
+        open_cbt(self, vm)

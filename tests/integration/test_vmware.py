@@ -220,3 +220,61 @@ def test_vm_without_cbt_support_is_refused(tmp_path, dest):
         assert dest.json("volume", "list") == []
     finally:
         s.close()
+
+
+def test_warm_migration_through_vddk(sim, dest, tmp_path, monkeypatch):
+    """The same migration through the VDDK data path: ferry loads the
+    project's test libvixDiskLib.so, which serves the datastore's files and
+    checks what a real server would (credentials, thumbprint, moref)."""
+    from ferryhelpers import BUILD
+    log = tmp_path / "vddk.log"
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_DATASTORES",
+                       f"LocalDS_0={sim.datastore}")
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_THUMBPRINT", sim.thumbprint)
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_USER", "user")
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_PASSWORD", PASSWORD)
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_LOG", str(log))
+    libdir = os.path.join(BUILD, "tests", "vddk-dummy")
+    src = sim.uri(extra=f"&transport=vddk&vddk_libdir={libdir}")
+    rng = random.Random(9)
+    disk = sim.flat(VM)
+    guest_write(disk, 5 * MiB, rng.randbytes(1 * MiB))
+    jdir = str(tmp_path / "j")
+    m = migrate(sim, jdir, "start", "--from", src, "--to", dest.uri, VM,
+                "--network-map", f"{NET}=default", "--id", "m")
+    # VDDK's QueryAllocatedBlocks on the snapshot's frozen disk
+    assert m["rounds"][0]["changed_bytes"] == 1 * MiB
+    guest_write(disk, 7 * MiB, rng.randbytes(100 * 1024))
+    m = migrate(sim, jdir, "sync", "m")
+    assert m["rounds"][1]["changed_bytes"] == 2 * 64 * 1024
+    m = migrate(sim, jdir, "cutover", "m", "--stop-timeout", "0")
+    assert m["phase"] == "done" and m["verified"]
+    [d] = dest.json("vm", "show", VM)["disks"]
+    out = str(tmp_path / "dst.raw")
+    tool("qemu-img", "convert", "-O", "raw",
+         os.path.join(dest.real, "volumes", d["volume_id"]), out)
+    assert subprocess.run(["cmp", disk, out]).returncode == 0
+    calls = log.read_text()
+    assert PASSWORD not in calls
+    connects = [l for l in calls.splitlines() if l.startswith("ConnectEx")]
+    assert connects and all(f"thumbprint={sim.thumbprint}" in l and
+                            "vmx=moref=vm-" in l and "snapshot=snapshot-" in l
+                            and "readonly=1" in l for l in connects), calls
+    assert "-> error" not in calls
+
+
+def test_vddk_refuses_a_wrong_thumbprint(sim, dest, tmp_path, monkeypatch):
+    """VDDK gets the thumbprint the user pinned: a server whose certificate
+    differs (here: the dummy told to expect another) fails the copy."""
+    from ferryhelpers import BUILD
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_DATASTORES",
+                       f"LocalDS_0={sim.datastore}")
+    monkeypatch.setenv("FERRY_VDDK_DUMMY_THUMBPRINT", "AA:" +
+                       sim.thumbprint[3:])
+    libdir = os.path.join(BUILD, "tests", "vddk-dummy")
+    src = sim.uri(extra=f"&transport=vddk&vddk_libdir={libdir}")
+    cp = migrate(sim, str(tmp_path / "j"), "start", "--from", src, "--to",
+                 dest.uri, VM, "--network-map", f"{NET}=default", "--id",
+                 "m", expect=1)
+    assert "VixDiskLib_ConnectEx" in cp.stdout, cp.stdout
+    assert snapshots(sim, VM) == []  # the failed start took S1 away

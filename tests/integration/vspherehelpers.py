@@ -70,3 +70,43 @@ def wait_for(cond, timeout=10):
             return True
         time.sleep(0.05)
     return cond()
+
+
+def soap(sim, method, this_type, this, args="", cookie=None):
+    """One raw SOAP call to the simulator, with the server pinned by its
+    thumbprint like ferry does: (HTTP status, body, session cookie)."""
+    import hashlib
+    import http.client
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # pinned below instead
+    conn = http.client.HTTPSConnection("127.0.0.1", sim.port, context=ctx,
+                                       timeout=30)
+    conn.connect()
+    der = conn.sock.getpeercert(binary_form=True)
+    seen = ":".join(f"{b:02X}" for b in hashlib.sha1(der).digest())
+    assert seen == sim.thumbprint
+    body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+            f'<soapenv:Body><{method} xmlns="urn:vim25"><_this type='
+            f'"{this_type}">{this}</_this>{args}</{method}></soapenv:Body>'
+            '</soapenv:Envelope>')
+    headers = {"Content-Type": "text/xml", "SOAPAction": "urn:vim25/6.5"}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request("POST", "/sdk", body, headers)
+    r = conn.getresponse()
+    data = r.read().decode()
+    set_cookie = r.getheader("Set-Cookie") or ""
+    conn.close()
+    return r.status, data, set_cookie.split(";")[0] or cookie
+
+
+def login(sim):
+    """A session cookie of a raw login."""
+    st, body, cookie = soap(
+        sim, "Login", "SessionManager", "SessionManager",
+        f"<userName>user</userName><password>{PASSWORD}</password>")
+    assert st == 200, body
+    return cookie
