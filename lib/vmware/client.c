@@ -192,12 +192,13 @@ const struct platform_ops vmware_platform_ops = {
   .query_snapshot_changes = vmw_query_snapshot_changes,
   .create_volume = vmw_create_volume,
   .delete_volume = vmw_delete_volume,
+  .create_vm = vmw_create_vm,
   .delete_vm = vmw_delete_vm,
   .start_vm = vmw_start_vm,
   .stop_vm = vmw_stop_vm,
   .open_cbt = vmw_open_cbt,
-  /* create_vm, volumes, check_boot_disk, inject_driver: not for a
-   * source platform in this version (ENOTSUP from the dispatcher). */
+  /* volumes (listing every datastore file), check_boot_disk and
+   * inject_driver: not in this version (ENOTSUP from the dispatcher). */
 };
 
 const struct client_ops vmware_client_ops = {

@@ -7,6 +7,7 @@
 
 #include "../client/client.h"
 #include "../core/error.h"
+#include "data.h"
 #include "vmware.h"
 #include "xml.h"
 
@@ -79,24 +80,25 @@ int vmw_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 static int disk_target(struct vmw *w, const char *id, char *path, size_t len,
                        char *dc_moref, size_t mlen)
 {
-  const char *q = strstr(id, "?dc=");
-  size_t plen = q ? (size_t)(q - id) : strlen(id);
-  if (id[0] != '[' || plen >= len || plen < 6 ||
-      strncmp(id + plen - 5, ".vmdk", 5))
-    return ferry_error(EINVAL, "VMware volume '%s' must be a datastore path "
-                       "such as '[datastore1] vm/disk.vmdk'", id);
-  memcpy(path, id, plen);
-  path[plen] = 0;
-  static const char *const paths[] = { "name", NULL };
-  struct vobjs o;
-  int r = vprops_all(w->s, "Datacenter", paths, &o);
+  struct vmw_volume_id v;
+  int r = vmw_volume_id_parse(id, &v);
   if (r < 0)
     return r;
-  r = ferry_error(ENOENT, "vSphere has no datacenter%s%s", q ? " " : "",
-                  q ? q + 4 : "");
+  size_t plen = strlen(v.path);
+  if (plen < 6 || strcmp(v.path + plen - 5, ".vmdk"))
+    return ferry_error(EINVAL, "VMware volume '%s' must name a .vmdk file",
+                       id);
+  snprintf(path, len, "%s", v.path);
+  const char *want = *v.dc ? v.dc : NULL;
+  static const char *const paths[] = { "name", NULL };
+  struct vobjs o;
+  if ((r = vprops_all(w->s, "Datacenter", paths, &o)) < 0)
+    return r;
+  r = ferry_error(ENOENT, "vSphere has no datacenter%s%s", want ? " " : "",
+                  want ? want : "");
   char name[256];
   for (size_t i = 0; i < o.n; i++)
-    if (!q || !strcmp(vobj_str(&o.v[i], "name", name, sizeof name), q + 4)) {
+    if (!want || !strcmp(vobj_str(&o.v[i], "name", name, sizeof name), want)) {
       snprintf(dc_moref, mlen, "%s", o.v[i].moref);
       ferry_error_clear();
       r = 0;
@@ -118,7 +120,27 @@ int vmw_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
   if (!disk->capacity || disk->capacity % 1024)
     return ferry_error(EINVAL, "VMware disks are sized in KiB: capacity "
                        "%llu is not", (unsigned long long)disk->capacity);
+  /* the disk's folder first: CreateVirtualDisk does not make it */
+  const char *slash = strrchr(path, '/');
   struct sbuf a = { 0 };
+  if (slash) {
+    char folder[1024];
+    snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+    sb_elem(&a, "name", folder);
+    sb_moref(&a, "datacenter", "Datacenter", dc);
+    sb_printf(&a, "<createParentDirectories>true</createParentDirectories>");
+    struct vreply rep;
+    r = a.failed ? ferry_error(ENOMEM, "out of memory")
+                 : vsession_call(w->s, "MakeDirectory", "FileManager",
+                                 w->s->file_manager, a.s, &rep);
+    sb_free(&a);
+    if (r == 0)
+      vreply_free(&rep);
+    else if (r == -EEXIST)
+      ferry_error_clear();
+    else
+      return r;
+  }
   sb_elem(&a, "name", path);
   sb_moref(&a, "datacenter", "Datacenter", dc);
   sb_printf(&a, "<spec xsi:type=\"FileBackedVirtualDiskSpec\">"

@@ -278,3 +278,53 @@ def test_vddk_refuses_a_wrong_thumbprint(sim, dest, tmp_path, monkeypatch):
                  "m", expect=1)
     assert "VixDiskLib_ConnectEx" in cp.stdout, cp.stdout
     assert snapshots(sim, VM) == []  # the failed start took S1 away
+
+
+def test_get_vms_by_host_and_cluster(sim):
+    inv = fjson(sim, "inventory", "--platform", sim.uri())
+    hosts = {h["name"]: h["id"] for h in inv["hosts"]}
+    cluster = inv["clusters"][0]["id"]
+    names = lambda *a: sorted(v["name"] for v in fjson(  # noqa: E731
+        sim, "vm", "list", "--platform", sim.uri(), *a))
+    assert names("--host", hosts["DC0_H0"]) == ["DC0_H0_VM0", "DC0_H0_VM1"]
+    assert names("--cluster", cluster) == ["DC0_C0_RP0_VM0",
+                                           "DC0_C0_RP0_VM1"]
+    assert names("--cluster", cluster, "--name", "*VM1") == [
+        "DC0_C0_RP0_VM1"]
+    assert names("--state", "stopped") == []
+
+
+def test_vm_and_volume_lifecycle(sim):
+    u = sim.uri()
+    vol = "[LocalDS_0] extra/data.vmdk"
+    v = fjson(sim, "volume", "create", vol, "4M", "--platform", u)
+    assert v["capacity"] == 4 * MiB and v["format"] == "vmdk"
+    assert os.path.exists(os.path.join(sim.datastore, "extra", "data.vmdk"))
+    cp = ferry(sim, "volume", "create", "[LocalDS_0] ../escape.vmdk", "4M",
+               "--platform", u, expect=2)
+    assert "inside its datastore" in cp.stderr or "inside" in cp.stdout
+    vm = fjson(sim, "vm", "create", "moved", "--vcpus", "2", "--memory",
+               "512", "--disk", "8M", "--disk", vol, "--nic",
+               f"{NET},mac=00:50:56:01:02:03", "--nic", "network-7",
+               "--platform", u)
+    assert (vm["vcpus"], vm["memory_mib"], vm["power_state"]) == (
+        2, 512, "stopped")
+    # (the simulator's CreateVirtualDisk writes empty files, so the
+    # attached disk's capacity is not checked here)
+    assert [d["device"] for d in vm["disks"]] == ["sda", "sdb"]
+    assert vm["disks"][0]["capacity"] == 8 * MiB
+    assert vm["disks"][1]["volume_id"] == vol
+    assert [(n["network"], n["model"]) for n in vm["nics"]] == [
+        (NET, "vmxnet3"), ("network-7", "vmxnet3")]
+    assert vm["nics"][0]["mac"] == "00:50:56:01:02:03"
+    cp = ferry(sim, "vm", "create", "moved", "--platform", u, expect=1)
+    assert "already" in cp.stderr
+    ferry(sim, "vm", "start", "moved", "--platform", u)
+    assert fjson(sim, "vm", "show", "moved", "--platform", u)[
+        "power_state"] == "running"
+    cp = ferry(sim, "vm", "delete", "moved", "--platform", u, expect=1)
+    assert "stop it" in cp.stderr
+    ferry(sim, "vm", "stop", "moved", "--force", "--platform", u)
+    ferry(sim, "vm", "delete", "moved", "--platform", u)
+    assert "moved" not in [x["name"] for x in fjson(
+        sim, "vm", "list", "--platform", u)]

@@ -50,8 +50,13 @@ static int vm_list(int argc, char **argv)
         return cli_fail(o.json, "vm list", EXIT_USAGE);
       }
       f.power_state = ps;
+    } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
+      f.host_id = argv[++i];
+    } else if (!strcmp(argv[i], "--cluster") && i + 1 < argc) {
+      f.cluster_id = argv[++i];
     } else {
-      cli_error("Usage: ferry vm list [--name GLOB] [--state STATE] [--json]");
+      cli_error("Usage: ferry vm list [--name GLOB] [--state STATE] "
+                "[--host ID] [--cluster ID] [--json]");
       return cli_fail(o.json, "vm list", EXIT_USAGE);
     }
   }
@@ -264,7 +269,8 @@ static int vm_delete(int argc, char **argv) { return vm_simple(argc, argv, "vm d
 int cmd_vm(int argc, char **argv)
 {
   static const struct subcommand subs[] = {
-    { "list", vm_list, "list [--name GLOB] [--state STATE]" },
+    { "list", vm_list, "list [--name GLOB] [--state STATE] [--host ID] "
+                       "[--cluster ID]" },
     { "show", vm_show, "show VM" },
     { "create", vm_create, "create NAME [--vcpus N] [--memory MIB] "
       "[--disk SIZE|VOLUME]... [--nic NETWORK[,mac=MAC]]... "
