@@ -7,6 +7,9 @@
 #   one local qemu platform moves to a second one: a full copy while it
 #   runs, guest writes, an incremental round of only the changed blocks,
 #   more writes, cutover with the downtime measured, verified identical.
+# Part 3, from VMware: VMware's vSphere simulator (tests/vsphere-sim) on
+#   127.0.0.1; its thumbprint fetched and pinned, its inventory listed, a
+#   running VM migrated to a local qemu platform over CBT rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here=$PWD
@@ -89,3 +92,31 @@ for dev in vda vdb; do
     echo "source and destination identical"
 done
 "$ferry" vm list --platform "$B"
+
+say "part 3: warm migration from VMware's vSphere simulator"
+sim="$here/$BUILD/tests/vsphere-sim/vsphere-sim"
+printf 'demo-Pa55\n' > "$work/pw"
+"$sim" -datastore "$work/ds" -password demo-Pa55 -disk-mib 64 \
+  > "$work/sim.json" 2> "$work/sim.log" &
+sim_pid=$!
+trap 'kill $sim_pid 2>/dev/null; wait $sim_pid 2>/dev/null; workdir_cleanup' EXIT
+while [ ! -s "$work/sim.json" ]; do sleep 0.1; done
+host=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['url'].split('/')[2])" "$work/sim.json")
+thumb=$("$ferry" vmware thumbprint "$host")
+V="vmware://user@$host?thumbprint=$thumb"
+"$ferry" inventory --platform "$V" --password-file "$work/pw"
+flat="$work/ds/DC0_H0_VM0/disk1-flat.vmdk"
+dd if=/dev/urandom of="$flat" bs=1M count=8 seek=4 conv=notrunc status=none
+echo "DC0_H0_VM0 runs with 8 MiB written to its 64 MiB disk"
+C="$work/c"
+"$ferry" migrate start --from "$V" --to "qemu://$C" DC0_H0_VM0 \
+  --network-map dvportgroup-13=default --id vm0 --journal-dir "$J" \
+  --password-file "$work/pw"
+dd if=/dev/urandom of="$flat" bs=64K count=3 seek=500 conv=notrunc status=none
+echo "the guest writes 192 KiB; CBT says which, a round copies only those"
+"$ferry" migrate sync vm0 --journal-dir "$J" --password-file "$work/pw"
+"$ferry" migrate cutover vm0 --journal-dir "$J" --stop-timeout 0 \
+  --password-file "$work/pw"
+printf 'sda: '
+qemu-img compare -q -f raw "$flat" "$C/volumes/DC0_H0_VM0-sda.qcow2" &&
+  echo "VMware disk and qemu disk identical"

@@ -5,7 +5,10 @@
  *   vmware://[USER@]HOST[:PORT][?thumbprint=T&transport=vddk|https
  *                               &vddk_libdir=DIR]
  * The password is the argument, or FERRY_VMWARE_PASSWORD when that is NULL
- * (the CLI fills it from --password-file or a prompt, never from argv). */
+ * (the CLI fills it from --password-file or a prompt, never from argv).
+ * Options the URI leaves out come from FERRY_VMWARE_TRANSPORT and
+ * FERRY_VDDK_LIBDIR (the CLI's --transport and --vddk-libdir); the data
+ * path is VDDK when the library is there, HTTPS otherwise. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +126,13 @@ static int vmw_connect(struct ferry_client *fc)
   if (r == 0 && !*w->vddk_libdir) {
     const char *env = getenv("FERRY_VDDK_LIBDIR");
     snprintf(w->vddk_libdir, sizeof w->vddk_libdir, "%s", env ? env : "");
+  }
+  const char *tenv = getenv("FERRY_VMWARE_TRANSPORT");
+  if (r == 0 && !*w->transport && tenv && *tenv) {
+    if (strcmp(tenv, "vddk") && strcmp(tenv, "https"))
+      r = ferry_error(EINVAL, "transport '%s': want vddk or https", tenv);
+    else
+      snprintf(w->transport, sizeof w->transport, "%s", tenv);
   }
   if (r == 0 && !*w->transport) /* VDDK when it is there */
     snprintf(w->transport, sizeof w->transport, "%s",

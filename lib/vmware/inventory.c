@@ -10,16 +10,6 @@
 #include "vmware.h"
 #include "xml.h"
 
-static int set(char **f, const char *v)
-{
-  char *d = strdup(v ? v : "");
-  if (!d)
-    return ferry_error(ENOMEM, "out of memory");
-  free(*f);
-  *f = d;
-  return 0;
-}
-
 /* The ancestry of every entity: type, name and parent, for walking up to
  * a cluster or datacenter. */
 static int entities(struct vmw *w, struct vobjs *out)
@@ -82,8 +72,8 @@ int vmw_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
   char buf[256];
   for (size_t i = 0; r == 0 && i < o.n; i++) {
     struct ferry_datacenter *d = ferry_datacenter_list_append(out, n);
-    if (!d || set(&d->id, o.v[i].moref) ||
-        set(&d->name, vobj_str(&o.v[i], "name", buf, sizeof buf)))
+    if (!d || vmw_set(&d->id, o.v[i].moref) ||
+        vmw_set(&d->name, vobj_str(&o.v[i], "name", buf, sizeof buf)))
       r = ferry_error(ENOMEM, "out of memory");
   }
   vobjs_free(&o);
@@ -103,9 +93,9 @@ int vmw_clusters(struct ferry_client *fc, struct ferry_cluster **out,
     if (strcmp(o->type, "ClusterComputeResource"))
       continue;
     struct ferry_cluster *c = ferry_cluster_list_append(out, n);
-    if (!c || set(&c->id, o->moref) ||
-        set(&c->name, vobj_str(o, "name", buf, sizeof buf)) ||
-        set(&c->datacenter_id, ancestor_id(&all, o->moref, "Datacenter")))
+    if (!c || vmw_set(&c->id, o->moref) ||
+        vmw_set(&c->name, vobj_str(o, "name", buf, sizeof buf)) ||
+        vmw_set(&c->datacenter_id, ancestor_id(&all, o->moref, "Datacenter")))
       r = ferry_error(ENOMEM, "out of memory");
   }
   vobjs_free(&all);
@@ -132,11 +122,11 @@ int vmw_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n)
   for (size_t i = 0; r == 0 && i < hs.n; i++) {
     const struct vobj *o = &hs.v[i];
     struct ferry_host *h = ferry_host_list_append(out, n);
-    if (!h || set(&h->id, o->moref) ||
-        set(&h->name, vobj_str(o, "name", buf, sizeof buf)) ||
-        set(&h->cluster_id,
+    if (!h || vmw_set(&h->id, o->moref) ||
+        vmw_set(&h->name, vobj_str(o, "name", buf, sizeof buf)) ||
+        vmw_set(&h->cluster_id,
             ancestor_id(&all, o->moref, "ClusterComputeResource")) ||
-        set(&h->datacenter_id, ancestor_id(&all, o->moref, "Datacenter"))) {
+        vmw_set(&h->datacenter_id, ancestor_id(&all, o->moref, "Datacenter"))) {
       r = ferry_error(ENOMEM, "out of memory");
       break;
     }
@@ -209,8 +199,8 @@ int vmw_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n)
     const struct vobj *o = &nets.v[i];
     const struct vobj *pg = vobjs_find(&pgs, o->moref);
     struct ferry_vlan *v = ferry_vlan_list_append(out, n);
-    if (!v || set(&v->id, o->moref) ||
-        set(&v->name, vobj_str(o, "name", buf, sizeof buf))) {
+    if (!v || vmw_set(&v->id, o->moref) ||
+        vmw_set(&v->name, vobj_str(o, "name", buf, sizeof buf))) {
       r = ferry_error(ENOMEM, "out of memory");
       break;
     }
@@ -237,14 +227,14 @@ static int construct_vm(const struct vobj *o, const struct vobjs *all,
 {
   char buf[256], host[MOREF_LEN];
   vobj_str(o, "runtime.host", host, sizeof host);
-  if (set(&vm->id, o->moref) ||
-      set(&vm->uuid, vobj_str(o, "config.uuid", buf, sizeof buf)) ||
-      set(&vm->name, vobj_str(o, "name", buf, sizeof buf)) ||
-      set(&vm->guest_os, vobj_str(o, "config.guestId", buf, sizeof buf)) ||
-      set(&vm->machine, vobj_str(o, "config.version", buf, sizeof buf)) ||
-      set(&vm->host_id, host) ||
-      set(&vm->cluster_id, ancestor_id(all, host, "ClusterComputeResource")) ||
-      set(&vm->datacenter_id, ancestor_id(all, o->moref, "Datacenter")))
+  if (vmw_set(&vm->id, o->moref) ||
+      vmw_set(&vm->uuid, vobj_str(o, "config.uuid", buf, sizeof buf)) ||
+      vmw_set(&vm->name, vobj_str(o, "name", buf, sizeof buf)) ||
+      vmw_set(&vm->guest_os, vobj_str(o, "config.guestId", buf, sizeof buf)) ||
+      vmw_set(&vm->machine, vobj_str(o, "config.version", buf, sizeof buf)) ||
+      vmw_set(&vm->host_id, host) ||
+      vmw_set(&vm->cluster_id, ancestor_id(all, host, "ClusterComputeResource")) ||
+      vmw_set(&vm->datacenter_id, ancestor_id(all, o->moref, "Datacenter")))
     return ferry_error(ENOMEM, "out of memory");
   vm->power_state = power_state(vobj_str(o, "runtime.powerState", buf,
                                          sizeof buf));

@@ -264,24 +264,42 @@ static int service_content(struct vsession *s)
   return 0;
 }
 
+void vsession_close(struct vsession *s);
+
 static void init_globals(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   xmlInitParser();
 }
 
+/* A session not connected yet, for host[:port]; NULL after an error. */
+static struct vsession *session_new(const char *host, int *r)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_globals);
+  struct vsession *s = calloc(1, sizeof *s);
+  if (!s) {
+    *r = ferry_error(ENOMEM, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&s->lock, NULL);
+  snprintf(s->soap_action, sizeof s->soap_action, "urn:vim25");
+  if ((*r = split_host(host, s->base, sizeof s->base)) < 0) {
+    vsession_close(s);
+    return NULL;
+  }
+  return s;
+}
+
 int vsession_open(const char *host, const char *user, const char *password,
                   const char *thumbprint, const char *major,
                   const char *minor, struct vsession **out)
 {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, init_globals);
+  int r;
   *out = NULL;
-  struct vsession *s = calloc(1, sizeof *s);
+  struct vsession *s = session_new(host, &r);
   if (!s)
-    return ferry_error(ENOMEM, "out of memory");
-  pthread_mutex_init(&s->lock, NULL);
-  int r = split_host(host, s->base, sizeof s->base);
+    return r;
   if (r == 0 && (!thumbprint || !*thumbprint))
     r = ferry_error(EINVAL, "no thumbprint for %s: ferry trusts a vSphere "
                     "server only by its certificate's SHA-1 thumbprint; get "
@@ -293,7 +311,6 @@ int vsession_open(const char *host, const char *user, const char *password,
   if (r == 0 && user && (!(s->user = strdup(user)) ||
                          !(s->password = strdup(password ? password : ""))))
     r = ferry_error(ENOMEM, "out of memory");
-  snprintf(s->soap_action, sizeof s->soap_action, "urn:vim25");
   if (r == 0)
     r = new_curl(s);
   if (r == 0)
@@ -341,17 +358,12 @@ void vsession_close(struct vsession *s)
 int vsession_fetch_thumbprint(const char *host, char thumb[TLS_THUMB_LEN],
                               char *api_type, size_t api_len)
 {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, init_globals);
-  struct vsession *s = calloc(1, sizeof *s);
+  int r;
+  struct vsession *s = session_new(host, &r);
   if (!s)
-    return ferry_error(ENOMEM, "out of memory");
-  pthread_mutex_init(&s->lock, NULL);
+    return r;
   s->pin.record_only = true;
-  snprintf(s->soap_action, sizeof s->soap_action, "urn:vim25");
-  int r = split_host(host, s->base, sizeof s->base);
-  if (r == 0)
-    r = new_curl(s);
+  r = new_curl(s);
   if (r == 0)
     r = service_content(s);
   if (s->pin.seen[0] && (r == 0 || ferry_last_errno() == EPROTO)) {

@@ -13,16 +13,6 @@
 #include "vmware.h"
 #include "xml.h"
 
-static int set(char **f, const char *v)
-{
-  char *d = strdup(v ? v : "");
-  if (!d)
-    return ferry_error(ENOMEM, "out of memory");
-  free(*f);
-  *f = d;
-  return 0;
-}
-
 /* "2026-11-21T13:12:37.123456Z" as seconds since the epoch (UTC). */
 static uint64_t parse_time(const char *s)
 {
@@ -47,10 +37,10 @@ static void visit(struct walk *w, const xmlNode *node, const char *parent)
   xml_get(node, "name", name, sizeof name);
   struct ferry_domain_snapshot *s =
       ferry_domain_snapshot_list_append(&w->v, &w->n);
-  if (!s || set(&s->name, name) ||
-      set(&s->description, xml_get(node, "description", buf, sizeof buf)) ||
-      set(&s->parent, parent) || set(&s->vm_uuid, w->vm_uuid) ||
-      set(&s->memory, "")) {
+  if (!s || vmw_set(&s->name, name) ||
+      vmw_set(&s->description, xml_get(node, "description", buf, sizeof buf)) ||
+      vmw_set(&s->parent, parent) || vmw_set(&s->vm_uuid, w->vm_uuid) ||
+      vmw_set(&s->memory, "")) {
     w->r = ferry_error(ENOMEM, "out of memory");
     return;
   }

@@ -9,16 +9,6 @@
 #include "vmware.h"
 #include "xml.h"
 
-static int set(char **f, const char *v)
-{
-  char *d = strdup(v ? v : "");
-  if (!d)
-    return ferry_error(ENOMEM, "out of memory");
-  free(*f);
-  *f = d;
-  return 0;
-}
-
 static const struct {
   const char *type, *model;
   enum ferry_disk_bus bus;
@@ -84,11 +74,11 @@ static int add_disk(const xmlNode *hw, const xmlNode *d, struct ferry_vm *vm,
   snprintf(type, sizeof type, "%lld", (long long)xml_int(d, "key", -1));
   k->capacity = (uint64_t)cap;
   k->bus = bus;
-  if (set(&k->id, type) ||
-      set(&k->volume_id, xml_get(b, "fileName", buf, sizeof buf)) ||
-      set(&k->format, "vmdk") || set(&k->controller, model) ||
-      set(&k->slot, slot) ||
-      set(&k->change_id, xml_get(b, "changeId", buf, sizeof buf)))
+  if (vmw_set(&k->id, type) ||
+      vmw_set(&k->volume_id, xml_get(b, "fileName", buf, sizeof buf)) ||
+      vmw_set(&k->format, "vmdk") || vmw_set(&k->controller, model) ||
+      vmw_set(&k->slot, slot) ||
+      vmw_set(&k->change_id, xml_get(b, "changeId", buf, sizeof buf)))
     return -ENOMEM;
   return 0;
 }
@@ -105,16 +95,16 @@ static int add_nic(const xmlNode *d, const char *model, struct ferry_vm *vm,
   const char *net = xml_get(b, "network", buf, sizeof buf);
   if (!*net)
     net = xml_get(b, "port/portgroupKey", buf, sizeof buf);
-  if (set(&nic->network, net) || set(&nic->model, model))
+  if (vmw_set(&nic->network, net) || vmw_set(&nic->model, model))
     return -ENOMEM;
   for (size_t i = 0; i < n_vlans; i++)
     if (!strcmp(vlans[i].id, net))
       nic->vlan_id = vlans[i].vlan_id;
-  return set(&nic->mac, xml_get(d, "macAddress", buf, sizeof buf));
+  return vmw_set(&nic->mac, xml_get(d, "macAddress", buf, sizeof buf));
 }
 
 /* Guest-style names in controller order: sda, sdb, ... (hda for IDE). */
-static void name_disks(struct ferry_vm *vm, struct place *p)
+static int name_disks(struct ferry_vm *vm, struct place *p)
 {
   size_t n = vm->n_disks;
   for (size_t i = 1; i < n; i++) /* insertion sort by place: few disks */
@@ -138,11 +128,13 @@ static void name_disks(struct ferry_vm *vm, struct place *p)
     bool ide = vm->disks[i].bus == FERRY_DISK_BUS_IDE;
     snprintf(name, sizeof name, "%s%c", ide ? "hd" : "sd",
              'a' + (ide ? hd++ : sd++) % 26);
-    set(&vm->disks[i].device, name);
+    if (vmw_set(&vm->disks[i].device, name) < 0)
+      return -ENOMEM;
     /* the first disk in controller order is the boot disk unless the
      * VM's boot options say otherwise (not read here) */
     vm->disks[i].boot_order = i == 0 ? 1 : 0;
   }
+  return 0;
 }
 
 int vmw_construct_devices(const xmlNode *hw, struct ferry_vm *vm,
@@ -170,7 +162,7 @@ int vmw_construct_devices(const xmlNode *hw, struct ferry_vm *vm,
       }
   }
   if (r == 0)
-    name_disks(vm, places);
+    r = name_disks(vm, places);
   free(places);
   return r < 0 ? ferry_error(-r, "out of memory") : 0;
 }

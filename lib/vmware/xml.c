@@ -1,4 +1,5 @@
 /* SOAP request building and namespace-aware reading of replies. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,4 +191,14 @@ const char *xml_moref_type(const xmlNode *n, char *buf, size_t len)
     xmlFree(t);
   }
   return buf;
+}
+
+int vmw_set(char **field, const char *value)
+{
+  char *d = strdup(value ? value : "");
+  if (!d)
+    return -ENOMEM;
+  free(*field);
+  *field = d;
+  return 0;
 }

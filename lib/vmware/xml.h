@@ -50,4 +50,8 @@ const char *xml_type(const xmlNode *n, char *buf, size_t len);
 /* The type attribute of a ManagedObjectReference element. */
 const char *xml_moref_type(const xmlNode *n, char *buf, size_t len);
 
+/* Replaces a standard object's string field with a copy of value ("" for
+ * NULL): 0 or -ENOMEM (the callers report it). */
+int vmw_set(char **field, const char *value);
+
 #endif

@@ -328,3 +328,36 @@ def test_vm_and_volume_lifecycle(sim):
     ferry(sim, "vm", "delete", "moved", "--platform", u)
     assert "moved" not in [x["name"] for x in fjson(
         sim, "vm", "list", "--platform", u)]
+
+
+def test_migration_refused_before_anything_changes(sim, dest, tmp_path):
+    """A wrong thumbprint or password stops `migrate start` at the door:
+    no journal, no snapshot on the source, no volume at the destination."""
+    jdir = str(tmp_path / "j")
+    bad_pw = tmp_path / "bad"
+    bad_pw.write_text("nope\n")
+    for src, pw in ((sim.uri("AA:" + sim.thumbprint[3:]), sim.pwfile),
+                    (sim.uri(), str(bad_pw))):
+        cp = subprocess.run(
+            [FERRY, "migrate", "start", "--from", src, "--to", dest.uri, VM,
+             "--network-map", f"{NET}=default", "--id", "m", "--journal-dir",
+             jdir, "--password-file", pw, "--json"],
+            capture_output=True, text=True, timeout=120)
+        assert cp.returncode != 0
+        out = cp.stdout + cp.stderr
+        assert "thumbprint mismatch" in out or "wrong user name or " \
+            "password" in out, out
+        assert PASSWORD not in out
+        assert not os.path.exists(os.path.join(jdir, "m.json"))
+    assert snapshots(sim, VM) == []
+    assert dest.json("volume", "list") == []
+
+
+def test_transport_option_and_vddk_without_library(sim, dest, tmp_path):
+    """--transport vddk without a VDDK directory is refused up front."""
+    cp = ferry(sim, "inventory", "--platform", sim.uri(), "--transport",
+               "vddk", expect=2)
+    assert "needs the VDDK directory" in cp.stderr
+    cp = ferry(sim, "inventory", "--platform", sim.uri(), "--transport",
+               "nfc", expect=2)
+    assert "want vddk or https" in cp.stderr

@@ -7,6 +7,29 @@
 
 static const char *s(const char *x) { return x ? x : "-"; }
 
+/* Two ids are the same; NULL counts as "". */
+static bool same(const char *a, const char *b)
+{
+  return !strcmp(a ? a : "", b ? b : "");
+}
+
+static bool host_listed(const struct ferry_host *h, size_t n, const char *id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (same(h[i].id, id))
+      return true;
+  return false;
+}
+
+static void print_vm(const struct ferry_vm *vm, const char *indent)
+{
+  printf("%svm %-20s %-8s %" PRId64 " vCPU %6" PRIu64 " MiB  %zu disk%s "
+         "%zu nic%s  %s\n", indent, s(vm->name),
+         ferry_power_state_name(vm->power_state), vm->vcpus, vm->memory_mib,
+         vm->n_disks, vm->n_disks == 1 ? " " : "s", vm->n_nics,
+         vm->n_nics == 1 ? " " : "s", s(vm->uuid));
+}
+
 int cmd_inventory(int argc, char **argv)
 {
   struct common_opts o = { 0 };
@@ -52,23 +75,37 @@ int cmd_inventory(int argc, char **argv)
     json_print(j);
     goto out;
   }
-  for (size_t i = 0; i < ndc; i++)
-    printf("datacenter %s\n", s(dc[i].name));
-  for (size_t i = 0; i < ncl; i++)
-    printf("  cluster %s (datacenter %s)\n", s(cl[i].name),
-           s(cl[i].datacenter_id));
-  for (size_t i = 0; i < nh; i++)
-    printf("    host %s: %" PRId64 " CPUs, %" PRIu64 " MiB%s\n", s(h[i].name),
-           h[i].cpus, h[i].memory_mib, h[i].connected ? "" : ", disconnected");
-  for (size_t i = 0; i < nvm; i++)
-    printf("      vm %-20s %-8s %" PRId64 " vCPU %6" PRIu64 " MiB  %zu disk%s "
-           "%zu nic%s  %s\n", s(vm[i].name),
-           ferry_power_state_name(vm[i].power_state), vm[i].vcpus,
-           vm[i].memory_mib, vm[i].n_disks, vm[i].n_disks == 1 ? " " : "s",
-           vm[i].n_nics, vm[i].n_nics == 1 ? " " : "s", s(vm[i].uuid));
+  /* a tree: datacenter, cluster (or none: standalone hosts), host, VMs */
+  for (size_t d = 0; d < ndc; d++) {
+    printf("datacenter %s\n", s(dc[d].name));
+    for (size_t k = 0; k <= ncl; k++) {
+      const char *cid = k < ncl ? cl[k].id : "";
+      if (k < ncl) {
+        if (!same(cl[k].datacenter_id, dc[d].id))
+          continue;
+        printf("  cluster %s\n", s(cl[k].name));
+      }
+      for (size_t i = 0; i < nh; i++) {
+        if (!same(h[i].datacenter_id, dc[d].id) || !same(h[i].cluster_id, cid))
+          continue;
+        printf("  %shost %s: %" PRId64 " CPUs, %" PRIu64 " MiB%s\n",
+               k < ncl ? "  " : "", s(h[i].name), h[i].cpus,
+               h[i].memory_mib, h[i].connected ? "" : ", disconnected");
+        for (size_t v = 0; v < nvm; v++)
+          if (same(vm[v].host_id, h[i].id))
+            print_vm(&vm[v], k < ncl ? "      " : "    ");
+      }
+    }
+  }
+  for (size_t v = 0; v < nvm; v++) /* VMs on no listed host */
+    if (!host_listed(h, nh, vm[v].host_id))
+      print_vm(&vm[v], "  ");
   for (size_t i = 0; i < nvl; i++)
-    printf("vlan %s (%s)%s\n", s(vl[i].name), s(vl[i].id),
-           vl[i].vlan_id < 0 ? " untagged" : "");
+    if (vl[i].vlan_id < 0)
+      printf("vlan %s (%s) untagged\n", s(vl[i].name), s(vl[i].id));
+    else
+      printf("vlan %s (%s) tag %" PRId64 "\n", s(vl[i].name), s(vl[i].id),
+             vl[i].vlan_id);
   printf("%" PRId64 " VMs: %" PRId64 " running, %" PRId64 " paused, %" PRId64
          " stopped; %" PRId64 " vCPUs, %" PRIu64 " MiB\n", sum.total,
          sum.running, sum.paused, sum.stopped, sum.vcpus, sum.memory_mib);

@@ -102,8 +102,9 @@ int run_subcommand(const char *group, const struct subcommand *subs,
   fprintf(f, "\nCommon options: --platform URI (default qemu://$FERRY_STATE_DIR "
              "or qemu:///var/lib/ferry), --json, --help\n"
              "  vCenter/ESXi: --platform vmware://USER@HOST[:PORT]?thumbprint=SHA1\n"
-             "  [&transport=vddk|https&vddk_libdir=DIR]; the password comes from\n"
-             "  --password-file FILE, FERRY_VMWARE_PASSWORD or a prompt\n");
+             "  [&transport=vddk|https&vddk_libdir=DIR] (or --transport vddk|https,\n"
+             "  --vddk-libdir DIR); the password comes from --password-file FILE,\n"
+             "  FERRY_VMWARE_PASSWORD or a prompt\n");
   return help && argc >= 2 ? EXIT_OK : EXIT_USAGE;
 }
 
@@ -123,6 +124,14 @@ int common_opts_take(int *argc, char **argv, struct common_opts *o)
       o->platform = argv[++i];
     } else if (!strncmp(argv[i], "--platform=", 11)) {
       o->platform = argv[i] + 11;
+    } else if (!strncmp(argv[i], "--transport=", 12)) {
+      setenv("FERRY_VMWARE_TRANSPORT", argv[i] + 12, 1);
+    } else if (!strcmp(argv[i], "--transport") && i + 1 < *argc) {
+      setenv("FERRY_VMWARE_TRANSPORT", argv[++i], 1);
+    } else if (!strncmp(argv[i], "--vddk-libdir=", 14)) {
+      setenv("FERRY_VDDK_LIBDIR", argv[i] + 14, 1);
+    } else if (!strcmp(argv[i], "--vddk-libdir") && i + 1 < *argc) {
+      setenv("FERRY_VDDK_LIBDIR", argv[++i], 1);
     } else if (!strcmp(argv[i], "--password-file")) {
       if (i + 1 >= *argc) {
         cli_error("--password-file wants a file");

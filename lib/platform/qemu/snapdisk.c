@@ -52,6 +52,8 @@ int active_node_file(struct qmp *q, const char *device, char *buf,
   return r;
 }
 
+static void node_image(const char *file, char *buf, size_t len);
+
 int volume_backing(const struct qemu_state *st, const char *id, char *buf,
                    size_t len, bool *holds_snapshots)
 {
@@ -64,8 +66,13 @@ int volume_backing(const struct qemu_state *st, const char *id, char *buf,
     *holds_snapshots = j && json_object_object_get_ex(j, "snapshots", &snaps)
                        && json_object_array_length(snaps) > 0;
   if (j && json_object_object_get_ex(j, "backing-filename", &b)) {
-    const char *name = json_object_get_string(b), *slash = strrchr(name, '/');
-    snprintf(buf, len, "%s", slash ? slash + 1 : name);
+    /* qemu writes "json:{...}" options instead of a path when a commit
+     * left the backing node opened with options (seen after a kill -9
+     * during a cutover's commit): the file name is inside */
+    char path[PATH_MAX];
+    node_image(json_object_get_string(b), path, sizeof path);
+    const char *slash = strrchr(path, '/');
+    snprintf(buf, len, "%s", slash ? slash + 1 : path);
   }
   json_object_put(j);
   return 0;
