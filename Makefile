@@ -32,6 +32,7 @@ demo: build
 bench: build
 	@BUILD=$(BUILD) bash bench/bench.sh
 	@BUILD=$(BUILD) bash bench/migrate.sh
+	@BUILD=$(BUILD) bash bench/vmware.sh
 
 install: build
 	@ninja -C $(BUILD) install
