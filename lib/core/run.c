@@ -45,6 +45,23 @@ static const char *last_line(char *s)
   return nl ? nl + 1 : s ? s : "";
 }
 
+/* The environment for a child: ours without the vSphere password (the
+ * CLI hands it to the library there; qemu-img and qemu need no secret). */
+static char **child_env(void)
+{
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  char **env = calloc(n + 1, sizeof *env);
+  if (!env)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "FERRY_VMWARE_PASSWORD=", 22))
+      env[k++] = environ[i];
+  return env;
+}
+
 int run_command(char *const argv[], char **output)
 {
   int out[2], err[2];
@@ -61,7 +78,9 @@ int run_command(char *const argv[], char **output)
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
   pid_t pid;
-  int sr = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  char **env = child_env();
+  int sr = env ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
+  free(env);
   posix_spawn_file_actions_destroy(&fa);
   close(out[1]);
   close(err[1]);
