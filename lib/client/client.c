@@ -48,7 +48,9 @@ static char *dup_or_null(const char *s, int *failed)
   return d;
 }
 
-static void client_free(struct ferry_client *fc)
+/* Closes the volumes the seed's callbacks opened: before the client
+ * disconnects, since they may use its connection (a vSphere session). */
+static void close_volumes(struct ferry_client *fc)
 {
   struct open_volume *ov = fc->volumes;
   while (ov) {
@@ -58,6 +60,12 @@ static void client_free(struct ferry_client *fc)
     free(ov);
     ov = next;
   }
+  fc->volumes = NULL;
+}
+
+static void client_free(struct ferry_client *fc)
+{
+  close_volumes(fc);
   if (fc->password) /* do not leave the secret in freed memory */
     explicit_bzero(fc->password, strlen(fc->password));
   free(fc->major_version);
@@ -138,7 +146,8 @@ int destroy_client(client_t *client)
   int r = 0;
   for (struct open_volume *ov = fc->volumes; ov; ov = ov->next)
     if (ov->mode == FERRY_OPEN_WRITE && r == 0)
-      r = ov->v->ops->flush(ov->v);
+      r = ferry_volume_flush(ov->v);
+  close_volumes(fc);
   if (fc->ops->disconnect)
     fc->ops->disconnect(fc);
   client_free(fc);

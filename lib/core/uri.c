@@ -42,6 +42,28 @@ char *uri_decode(const char *s, size_t len)
   return out;
 }
 
+int uri_query_each(const char *query,
+                   int (*fn)(void *opaque, const char *key, size_t klen,
+                             const char *value),
+                   void *opaque)
+{
+  for (const char *p = query; p && *p;) {
+    size_t n = strcspn(p, "&");
+    const char *eq = memchr(p, '=', n);
+    size_t klen = eq ? (size_t)(eq - p) : n;
+    char *v = NULL;
+    if (eq && !(v = uri_decode(eq + 1, n - klen - 1)))
+      return ferry_error(EINVAL, "bad %%-escape in the value of '%.*s'",
+                         (int)klen, p);
+    int r = fn(opaque, p, klen, v);
+    free(v);
+    if (r < 0)
+      return r;
+    p = p[n] ? p + n + 1 : p + n;
+  }
+  return 0;
+}
+
 bool nbd_uri_is(const char *s)
 {
   return strncmp(s, "nbd://", 6) == 0 || strncmp(s, "nbd+unix://", 11) == 0 ||

@@ -26,4 +26,13 @@ bool nbd_uri_is(const char *s);
  * escape or an escaped NUL. */
 char *uri_decode(const char *s, size_t len);
 
+/* Calls fn for each KEY=VALUE pair of a query string ("a=1&b=x%20y"):
+ * the key as written (klen bytes), the value percent-decoded (NULL for a
+ * pair without '='). Stops at fn's first error; a bad escape is -EINVAL
+ * with a message naming the key. */
+int uri_query_each(const char *query,
+                   int (*fn)(void *opaque, const char *key, size_t klen,
+                             const char *value),
+                   void *opaque);
+
 #endif

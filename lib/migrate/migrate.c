@@ -241,8 +241,17 @@ int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
 {
   (void)journal_dir;
   ferry_error_clear();
-  client_t *src = open_platform(spec->source), *dst = NULL;
-  int r = src ? 0 : -ferry_last_errno();
+  client_t *src = NULL, *dst = NULL;
+  int r = 0;
+  /* volumes are written on qemu platforms only */
+  if (!spec->destination || (strncmp(spec->destination, "qemu://", 7) &&
+                             spec->destination[0] != '/'))
+    r = ferry_error(ENOTSUP, "destination '%s': ferry migrates to qemu "
+                    "platforms (qemu:///PATH); it reads VMware disks but "
+                    "does not write them", spec->destination
+                                               ? spec->destination : "");
+  if (r == 0 && !(src = open_platform(spec->source)))
+    r = -ferry_last_errno();
   if (r == 0 && !(dst = open_platform(spec->destination)))
     r = -ferry_last_errno();
   struct ferry_vm vm;

@@ -16,25 +16,19 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/clock.h"
 #include "qmp_int.h"
-
-static int64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t qmp_deadline(int timeout_ms)
 {
-  return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  return timeout_ms < 0 ? -1 : (int64_t)monotonic_ms() + timeout_ms;
 }
 
 int qmp_ms_left(int64_t deadline)
 {
   if (deadline < 0)
     return -1;
-  int64_t left = deadline - now_ms();
+  int64_t left = deadline - (int64_t)monotonic_ms();
   return left <= 0 ? 0 : left > 1 << 30 ? 1 << 30 : (int)left;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/clock.h"
 #include "engine.h"
 
 /* Zero detection granularity: runs of all-zero blocks this big become
@@ -65,13 +66,6 @@ struct engine {
   int err;
   char msg[1024];
 };
-
-static uint64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Records the first failure of the run and stops every worker. */
 static void engine_fail(struct engine *e, int err, const char *msg)
@@ -230,7 +224,8 @@ static void finish(struct worker *w, struct req *r)
     bool transient = volume_err_transient(r->err) || r->reconnecting;
     if (transient && r->tries < e->retries) {
       r->tries++;
-      r->retry_at = now_ms() + retry_backoff_ms(e->retry_delay_ms, r->tries);
+      r->retry_at =
+          monotonic_ms() + retry_backoff_ms(e->retry_delay_ms, r->tries);
       r->next = w->retry_list;
       w->retry_list = r;
       return;
@@ -274,7 +269,7 @@ static int revive(struct ferry_volume *v)
 
 static void run_retries(struct worker *w, uint64_t *next_due)
 {
-  uint64_t now = now_ms();
+  uint64_t now = monotonic_ms();
   struct req **pp = &w->retry_list;
   while (*pp) {
     struct req *r = *pp;
@@ -370,7 +365,7 @@ static void *worker_main(void *arg)
     }
     if (w->active == 0 && (exhausted || atomic_load(&e->stop)))
       break;
-    uint64_t now = now_ms();
+    uint64_t now = monotonic_ms();
     int timeout = 1000;
     if (next_due != UINT64_MAX)
       timeout = next_due > now ? (int)(next_due - now) : 0;

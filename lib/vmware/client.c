@@ -31,6 +31,37 @@ static int take(char *dst, size_t len, const char *src, size_t n,
   return 0;
 }
 
+struct uri_options {
+  struct vmw *w;
+  char *thumb;
+  size_t tlen;
+};
+
+/* One option of a vmware URI. */
+static int uri_option(void *opaque, const char *key, size_t k,
+                      const char *v)
+{
+  struct uri_options *o = opaque;
+  struct vmw *w = o->w;
+  if (!v)
+    return ferry_error(EINVAL, "vmware URI: option '%.*s' has no value",
+                       (int)k, key);
+  if (k == 10 && !strncmp(key, "thumbprint", k))
+    return take(o->thumb, o->tlen, v, strlen(v), "the thumbprint");
+  if (k == 9 && !strncmp(key, "transport", k)) {
+    if (strcmp(v, "vddk") && strcmp(v, "https"))
+      return ferry_error(EINVAL, "vmware URI: transport '%s': want vddk or "
+                         "https", v);
+    return take(w->transport, sizeof w->transport, v, strlen(v),
+                "transport");
+  }
+  if (k == 11 && !strncmp(key, "vddk_libdir", k))
+    return take(w->vddk_libdir, sizeof w->vddk_libdir, v, strlen(v),
+                "vddk_libdir");
+  return ferry_error(EINVAL, "vmware URI: unknown option '%.*s' (known: "
+                     "thumbprint, transport, vddk_libdir)", (int)k, key);
+}
+
 /* Fills w from the URI (or HOST[:PORT]); user gets the URI's user. */
 static int parse_uri(struct vmw *w, const char *uri, char *user, size_t ulen,
                      char *thumb, size_t tlen)
@@ -69,34 +100,9 @@ static int parse_uri(struct vmw *w, const char *uri, char *user, size_t ulen,
     if (r == 0 && (w->port <= 0 || w->port > 65535))
       r = ferry_error(EINVAL, "vmware URI '%s': bad port", uri);
   }
-  for (const char *o = q ? q + 1 : NULL; r == 0 && o && *o;
-       o = strchr(o, '&') ? strchr(o, '&') + 1 : NULL) {
-    size_t n = strcspn(o, "&");
-    const char *eq = memchr(o, '=', n);
-    if (!eq)
-      return ferry_error(EINVAL, "vmware URI: option '%.*s' has no value",
-                         (int)n, o);
-    char *v = uri_decode(eq + 1, n - (size_t)(eq + 1 - o));
-    if (!v)
-      return ferry_error(EINVAL, "vmware URI: bad escape");
-    size_t k = (size_t)(eq - o);
-    if (k == 10 && !strncmp(o, "thumbprint", k))
-      r = take(thumb, tlen, v, strlen(v), "the thumbprint");
-    else if (k == 9 && !strncmp(o, "transport", k)) {
-      if (strcmp(v, "vddk") && strcmp(v, "https"))
-        r = ferry_error(EINVAL, "vmware URI: transport '%s': want vddk or "
-                        "https", v);
-      else
-        r = take(w->transport, sizeof w->transport, v, strlen(v),
-                 "transport");
-    } else if (k == 11 && !strncmp(o, "vddk_libdir", k))
-      r = take(w->vddk_libdir, sizeof w->vddk_libdir, v, strlen(v),
-               "vddk_libdir");
-    else
-      r = ferry_error(EINVAL, "vmware URI: unknown option '%.*s' (known: "
-                      "thumbprint, transport, vddk_libdir)", (int)k, o);
-    free(v);
-  }
+  struct uri_options o = { w, thumb, tlen };
+  if (r == 0 && q)
+    r = uri_query_each(q + 1, uri_option, &o);
   return r;
 }
 

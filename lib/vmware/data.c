@@ -8,31 +8,33 @@
 #include "../client/client.h"
 #include "../core/error.h"
 #include "../core/uri.h"
+#include <curl/curl.h>
 #include "../volume/vddk.h"
 #include "../volume/volume.h"
 #include "data.h"
 
-/* Copies the decoded value of key from a query string into buf. */
-static int query_value(const char *q, const char *key, char *buf, size_t len)
+/* One option of a volume id's query: dc, vm, snapshot or key. */
+static int id_option(void *opaque, const char *key, size_t klen,
+                     const char *value)
 {
-  size_t klen = strlen(key);
-  buf[0] = 0;
-  for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1
-                                                      : NULL) {
-    if (strncmp(p, key, klen) || p[klen] != '=')
-      continue;
-    const char *v = p + klen + 1;
-    char *d = uri_decode(v, strcspn(v, "&"));
-    if (!d)
-      return ferry_error(EINVAL, "bad escape in '%s'", q);
-    int fits = strlen(d) < len;
-    if (fits)
-      snprintf(buf, len, "%s", d);
-    free(d);
-    if (!fits)
-      return ferry_error(ENAMETOOLONG, "'%s=' is too long", key);
-  }
-  return 0;
+  struct vmw_volume_id *id = opaque;
+  struct {
+    const char *name;
+    char *field;
+    size_t size;
+  } known[] = {
+    { "dc", id->dc, sizeof id->dc },
+    { "vm", id->vm, sizeof id->vm },
+    { "snapshot", id->snapshot, sizeof id->snapshot },
+    { "key", id->key, sizeof id->key },
+  };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strlen(known[i].name) == klen && !strncmp(known[i].name, key, klen)) {
+      if (value && strlen(value) >= known[i].size)
+        return ferry_error(ENAMETOOLONG, "'%s=' is too long", known[i].name);
+      snprintf(known[i].field, known[i].size, "%s", value ? value : "");
+    }
+  return 0; /* other options are for other readers */
 }
 
 int vmw_volume_id_parse(const char *id, struct vmw_volume_id *out)
@@ -54,28 +56,18 @@ int vmw_volume_id_parse(const char *id, struct vmw_volume_id *out)
   for (const char *p = out->path; *p; p++)
     if ((unsigned char)*p < 0x20)
       return ferry_error(EINVAL, "VMware volume id has a control character");
-  int r = 0;
-  if (q && ((r = query_value(q + 1, "dc", out->dc, sizeof out->dc)) ||
-            (r = query_value(q + 1, "vm", out->vm, sizeof out->vm)) ||
-            (r = query_value(q + 1, "snapshot", out->snapshot,
-                             sizeof out->snapshot)) ||
-            (r = query_value(q + 1, "key", out->key, sizeof out->key))))
-    return r;
-  return 0;
+  return q ? uri_query_each(q + 1, id_option, out) : 0;
 }
 
-static void put_escaped(char *buf, size_t len, const char *s)
+/* Appends "&key=VALUE" (the first: "?key=") with VALUE percent-encoded. */
+static void add_option(char *buf, size_t len, const char *key,
+                       const char *value)
 {
+  char *e = curl_easy_escape(NULL, value, 0);
   size_t n = strlen(buf);
-  for (; *s && n + 4 < len; s++) {
-    unsigned char c = (unsigned char)*s;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') || strchr("-._~", c))
-      buf[n++] = (char)c;
-    else
-      n += (size_t)snprintf(buf + n, len - n, "%%%02X", c);
-  }
-  buf[n] = 0;
+  snprintf(buf + n, len - n, "%c%s=%s", strchr(buf, '?') ? '&' : '?', key,
+           e ? e : "");
+  curl_free(e);
 }
 
 int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
@@ -91,8 +83,7 @@ int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
   if (r == 0)
     r = vmw_snapshot_disks(w, snap, &at);
   if (r == 0)
-    r = vmw_datacenter_of(w, "VirtualMachine", vm->id, dc, sizeof dc, NULL,
-                          0);
+    r = vmw_datacenter_of(w, vm->id, dc, sizeof dc);
   const struct ferry_disk *d = NULL;
   for (size_t i = 0; r == 0 && i < at.n_disks; i++)
     if (!strcmp(at.disks[i].device, disk) || !strcmp(at.disks[i].id, disk))
@@ -102,14 +93,11 @@ int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
                     snapshot, vm->name, disk);
   if (r == 0) {
     char id[2048];
-    snprintf(id, sizeof id, "%s?dc=", d->volume_id);
-    put_escaped(id, sizeof id, dc);
-    snprintf(id + strlen(id), sizeof id - strlen(id), "&vm=");
-    put_escaped(id, sizeof id, vm->id);
-    snprintf(id + strlen(id), sizeof id - strlen(id), "&snapshot=");
-    put_escaped(id, sizeof id, snap);
-    snprintf(id + strlen(id), sizeof id - strlen(id), "&key=");
-    put_escaped(id, sizeof id, d->id);
+    snprintf(id, sizeof id, "%s", d->volume_id);
+    add_option(id, sizeof id, "dc", dc);
+    add_option(id, sizeof id, "vm", vm->id);
+    add_option(id, sizeof id, "snapshot", snap);
+    add_option(id, sizeof id, "key", d->id);
     if (!(*volume_id = strdup(id)))
       r = ferry_error(ENOMEM, "out of memory");
   }

@@ -23,8 +23,9 @@ struct ds_shared {
   struct vmw_volume_id id;
   char url[3072];      /* the flat extent */
   pthread_mutex_t lock;
-  bool have_map;       /* areas below are CBT's allocated areas */
-  struct ferry_changed_areas map;
+  bool asked;          /* CBT was asked for the allocated areas */
+  struct ferry_extent *data; /* its answer; NULL: all data */
+  size_t n_data;
 };
 
 struct ds_conn {
@@ -34,26 +35,18 @@ struct ds_conn {
   char err[CURL_ERROR_SIZE];
 };
 
-/* Where a GET puts its body. */
+/* Where a range read puts its body: at most cap bytes. */
 struct sink {
   char *buf;
   size_t len, cap;
-  bool grow; /* a descriptor: grow up to MAX_DESCRIPTOR */
 };
 
-static size_t on_data(char *data, size_t size, size_t n, void *opaque)
+static size_t on_range(char *data, size_t size, size_t n, void *opaque)
 {
   struct sink *s = opaque;
   size_t k = size * n;
-  if (s->len + k > s->cap) {
-    if (!s->grow || s->len + k > MAX_DESCRIPTOR)
-      return 0;
-    char *b = realloc(s->buf, s->len + k + 1);
-    if (!b)
-      return 0;
-    s->buf = b;
-    s->cap = s->len + k;
-  }
+  if (s->len + k > s->cap)
+    return 0;
   memcpy(s->buf + s->len, data, k);
   s->len += k;
   return k;
@@ -63,27 +56,23 @@ static size_t on_data(char *data, size_t size, size_t n, void *opaque)
 static int file_url(struct vmw *w, const struct vmw_volume_id *id,
                     const char *rel, char *url, size_t len)
 {
-  CURL *c = curl_easy_init();
-  if (!c)
-    return ferry_error(ENOMEM, "out of memory");
-  int n = snprintf(url, len, "https://%s/folder", w->host);
+  int n = snprintf(url, len, "%s/folder", w->s->base);
   for (const char *p = rel; *p && n > 0 && (size_t)n < len;) {
     size_t seg = strcspn(p, "/");
-    char *e = curl_easy_escape(c, p, (int)seg);
+    char *e = curl_easy_escape(NULL, p, (int)seg);
     n += snprintf(url + n, len - (size_t)n, "/%s", e ? e : "");
     curl_free(e);
     p += seg;
     if (*p == '/')
       p++;
   }
-  char *dc = curl_easy_escape(c, id->dc, 0);
-  char *ds = curl_easy_escape(c, id->datastore, 0);
+  char *dc = curl_easy_escape(NULL, id->dc, 0);
+  char *ds = curl_easy_escape(NULL, id->datastore, 0);
   if (n > 0 && (size_t)n < len)
     n += snprintf(url + n, len - (size_t)n, "?dcPath=%s&dsName=%s",
                   dc ? dc : "", ds ? ds : "");
   curl_free(dc);
   curl_free(ds);
-  curl_easy_cleanup(c);
   if (n < 0 || (size_t)n >= len)
     return ferry_error(ENAMETOOLONG, "datastore path '%s' is too long",
                        id->path);
@@ -93,28 +82,14 @@ static int file_url(struct vmw *w, const struct vmw_volume_id *id,
 static int conn_new(struct ds_shared *sh, struct ds_conn **out)
 {
   struct ds_conn *k = calloc(1, sizeof *k);
-  if (!k || !(k->c = curl_easy_init())) {
-    free(k);
+  if (!k)
     return ferry_error(ENOMEM, "out of memory");
-  }
-  k->sh = sh;
-  memcpy(k->pin.want, sh->w->s->pin.want, sizeof k->pin.want);
-  char cookie[512];
-  vsession_cookie(sh->w->s, cookie, sizeof cookie);
-  curl_easy_setopt(k->c, CURLOPT_ERRORBUFFER, k->err);
-  curl_easy_setopt(k->c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(k->c, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(k->c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(k->c, CURLOPT_LOW_SPEED_TIME, 120L);
-  curl_easy_setopt(k->c, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(k->c, CURLOPT_COOKIE, cookie);
-  curl_easy_setopt(k->c, CURLOPT_WRITEFUNCTION, on_data);
-  int r = tls_pin_setup(k->c, &k->pin);
+  int r = vsession_handle(sh->w->s, &k->pin, k->err, &k->c);
   if (r < 0) {
-    curl_easy_cleanup(k->c);
     free(k);
     return r;
   }
+  k->sh = sh;
   atomic_fetch_add(&sh->refs, 1);
   *out = k;
   return 0;
@@ -124,7 +99,7 @@ static void shared_unref(struct ds_shared *sh)
 {
   if (atomic_fetch_sub(&sh->refs, 1) != 1)
     return;
-  ferry_changed_areas_dispose(&sh->map);
+  free(sh->data);
   pthread_mutex_destroy(&sh->lock);
   free(sh);
 }
@@ -136,9 +111,10 @@ static void conn_free(struct ds_conn *k)
   free(k);
 }
 
-/* GET url (a byte range when len > 0) into s; status gets the HTTP code. */
+/* GET url (a byte range when len > 0) with the write callback fn and its
+ * data; status gets the HTTP code. */
 static int get(struct ds_conn *k, const char *url, uint64_t off, size_t len,
-               struct sink *s, long *status)
+               curl_write_callback fn, void *data, long *status)
 {
   char range[64];
   snprintf(range, sizeof range, "%" PRIu64 "-%" PRIu64, off,
@@ -146,7 +122,8 @@ static int get(struct ds_conn *k, const char *url, uint64_t off, size_t len,
   k->err[0] = 0;
   curl_easy_setopt(k->c, CURLOPT_URL, url);
   curl_easy_setopt(k->c, CURLOPT_RANGE, len ? range : NULL);
-  curl_easy_setopt(k->c, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(k->c, CURLOPT_WRITEFUNCTION, fn);
+  curl_easy_setopt(k->c, CURLOPT_WRITEDATA, data);
   CURLcode rc = curl_easy_perform(k->c);
   if (rc != CURLE_OK)
     return tls_pin_fail(&k->pin, rc, "datastore GET", k->err);
@@ -160,35 +137,15 @@ static int ds_pread(struct ferry_volume *v, void *buf, size_t len,
   struct ds_conn *k = v->priv;
   if (len == 0)
     return 0;
-  struct sink s = { buf, 0, len, false };
+  struct sink s = { buf, 0, len };
   long status = 0;
-  int r = get(k, k->sh->url, off, len, &s, &status);
+  int r = get(k, k->sh->url, off, len, on_range, &s, &status);
   if (r < 0)
     return ferry_error_prefix("%s: read %zu bytes at %" PRIu64 ": ", v->name,
                               len, off);
   if (status != 206 || s.len != len)
     return ferry_error(EIO, "%s: read %zu bytes at %" PRIu64 ": HTTP %ld, "
                        "%zu bytes", v->name, len, off, status, s.len);
-  return 0;
-}
-
-static int ds_pwrite(struct ferry_volume *v, const void *buf, size_t len,
-                     uint64_t off)
-{
-  (void)buf;
-  (void)len;
-  (void)off;
-  return ferry_error(EROFS, "%s is open read-only", v->name);
-}
-
-static int ds_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
-{
-  return ds_pwrite(v, NULL, len, off);
-}
-
-static int ds_flush(struct ferry_volume *v)
-{
-  (void)v;
   return 0;
 }
 
@@ -200,40 +157,25 @@ static int ds_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
   struct ds_conn *k = v->priv;
   struct ds_shared *sh = k->sh;
   pthread_mutex_lock(&sh->lock);
-  if (!sh->have_map && *sh->id.vm && *sh->id.snapshot && *sh->id.key) {
+  if (!sh->asked && *sh->id.vm && *sh->id.snapshot && *sh->id.key) {
+    struct ferry_changed_areas ch;
+    ferry_changed_areas_init(&ch);
     if (vmw_changed_areas(sh->w, sh->id.vm, sh->id.snapshot, sh->id.key,
-                          (uint64_t)v->size, "*", &sh->map) == 0)
-      sh->have_map = true;
-    else
-      ferry_error_clear();
-    *sh->id.key = 0; /* asked once */
+                          (uint64_t)v->size, "*", &ch) == 0 &&
+        (sh->data = calloc(ch.n_areas + 1, sizeof *sh->data))) {
+      for (size_t i = 0; i < ch.n_areas; i++)
+        sh->data[i] = (struct ferry_extent){ ch.areas[i].start,
+                                             ch.areas[i].length };
+      sh->n_data = ch.n_areas;
+    }
+    ferry_changed_areas_dispose(&ch);
+    ferry_error_clear();
+    sh->asked = true;
   }
   pthread_mutex_unlock(&sh->lock);
-  if (!sh->have_map)
+  if (!sh->data)
     return extent_map_add(m, off, len, 0);
-  uint64_t pos = off, end = off + len;
-  for (size_t i = 0; i < sh->map.n_areas && pos < end; i++) {
-    uint64_t a = sh->map.areas[i].start;
-    uint64_t b = a + sh->map.areas[i].length;
-    if (b <= pos)
-      continue;
-    if (a >= end)
-      break;
-    int r = 0;
-    if (a > pos)
-      r = extent_map_add(m, pos, a - pos,
-                         FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO);
-    if (a < pos)
-      a = pos;
-    if (r == 0)
-      r = extent_map_add(m, a, (b < end ? b : end) - a, 0);
-    if (r < 0)
-      return r;
-    pos = b < end ? b : end;
-  }
-  return pos < end ? extent_map_add(m, pos, end - pos,
-                                    FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO)
-                   : 0;
+  return extent_map_add_data(m, off, off + len, sh->data, sh->n_data);
 }
 
 static const struct volume_ops ds_ops;
@@ -268,10 +210,7 @@ static void ds_close(struct ferry_volume *v)
 
 static const struct volume_ops ds_ops = {
   .kind = "vmware-datastore",
-  .pread = ds_pread,
-  .pwrite = ds_pwrite,
-  .zero = ds_zero,
-  .flush = ds_flush,
+  .pread = ds_pread, /* read-only: no pwrite, zero or flush */
   .extents = ds_extents,
   .clone = ds_clone,
   .close = ds_close,
@@ -327,7 +266,6 @@ int datastore_volume_open(struct vmw *w, const struct vmw_volume_id *id,
   sh->w = w;
   sh->id = *id;
   pthread_mutex_init(&sh->lock, NULL);
-  ferry_changed_areas_init(&sh->map);
   struct ds_conn *k;
   int r = conn_new(sh, &k); /* holds the only reference */
   if (r < 0) {
@@ -336,11 +274,11 @@ int datastore_volume_open(struct vmw *w, const struct vmw_volume_id *id,
     return r;
   }
   char url[3072], file[512], rel[1600];
-  struct sink s = { NULL, 0, 0, true };
+  struct sbuf desc = { 0 };
   long status = 0;
   uint64_t size = 0;
   if ((r = file_url(w, id, id->rel, url, sizeof url)) == 0 &&
-      (r = get(k, url, 0, 0, &s, &status)) == 0) {
+      (r = get(k, url, 0, 0, sb_curl_write, &desc, &status)) == 0) {
     if (status == 404)
       r = ferry_error(ENOENT, "%s: no such file on datastore %s", id->path,
                       id->datastore);
@@ -350,16 +288,12 @@ int datastore_volume_open(struct vmw *w, const struct vmw_volume_id *id,
     else if (status != 200)
       r = ferry_error(EIO, "%s: HTTP %ld", id->path, status);
   }
-  if (r == 0) {
-    char *t = realloc(s.buf, s.len + 1);
-    if (t) {
-      t[s.len] = 0;
-      s.buf = t;
-      r = flat_extent(t, id->path, file, sizeof file, &size);
-    } else
-      r = ferry_error(ENOMEM, "out of memory");
-  }
-  free(s.buf);
+  if (r == 0 && (desc.failed || !desc.s || desc.len > MAX_DESCRIPTOR))
+    r = ferry_error(EPROTO, "%s: the descriptor is empty or larger than "
+                    "%u KiB", id->path, MAX_DESCRIPTOR >> 10);
+  if (r == 0)
+    r = flat_extent(desc.s, id->path, file, sizeof file, &size);
+  sb_free(&desc);
   if (r == 0) {
     const char *slash = strrchr(id->rel, '/');
     int dir = slash ? (int)(slash - id->rel) + 1 : 0;

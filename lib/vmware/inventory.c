@@ -41,10 +41,9 @@ static const char *ancestor_id(const struct vobjs *all, const char *moref,
   return o ? o->moref : "";
 }
 
-int vmw_datacenter_of(struct vmw *w, const char *type, const char *moref,
-                      char *dc_name, size_t len, char *dc_moref, size_t mlen)
+int vmw_datacenter_of(struct vmw *w, const char *moref, char *dc_name,
+                      size_t len)
 {
-  (void)type;
   struct vobjs all;
   int r = entities(w, &all);
   if (r < 0)
@@ -52,11 +51,8 @@ int vmw_datacenter_of(struct vmw *w, const char *type, const char *moref,
   const struct vobj *dc = ancestor(&all, moref, "Datacenter");
   if (!dc)
     r = ferry_error(ENOENT, "vSphere: %s is in no datacenter", moref);
-  else {
+  else
     vobj_str(dc, "name", dc_name, len);
-    if (dc_moref)
-      snprintf(dc_moref, mlen, "%s", dc->moref);
-  }
   vobjs_free(&all);
   return r;
 }

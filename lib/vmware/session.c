@@ -11,23 +11,12 @@
 #include "session.h"
 #include "xml.h"
 
-#define MAX_REPLY (256u << 20) /* a reply larger than this is refused */
-
 void vreply_free(struct vreply *r)
 {
   if (r->doc)
     xmlFreeDoc(r->doc);
   r->doc = NULL;
   r->ret = NULL;
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *opaque)
-{
-  struct sbuf *b = opaque;
-  if (b->len + size * n > MAX_REPLY)
-    return 0;
-  sb_printf(b, "%.*s", (int)(size * n), data);
-  return b->failed ? 0 : size * n;
 }
 
 /* Maps a vSphere fault type to an errno. */
@@ -100,7 +89,7 @@ static int post(struct vsession *s, const char *method, const char *type,
   curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, req.s);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)req.len);
-  curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, sb_curl_write);
   curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &body);
   CURLcode rc = curl_easy_perform(s->curl);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
@@ -193,25 +182,6 @@ int vsession_call(struct vsession *s, const char *method, const char *type,
   return r;
 }
 
-void vsession_cookie(struct vsession *s, char *buf, size_t len)
-{
-  buf[0] = 0;
-  struct curl_slist *list = NULL;
-  pthread_mutex_lock(&s->lock);
-  curl_easy_getinfo(s->curl, CURLINFO_COOKIELIST, &list);
-  pthread_mutex_unlock(&s->lock);
-  /* Netscape format: domain, flag, path, secure, expiry, name, value */
-  for (struct curl_slist *l = list; l; l = l->next) {
-    const char *f = l->data;
-    for (int i = 0; i < 5 && f; i++)
-      f = strchr(f, '\t') ? strchr(f, '\t') + 1 : NULL;
-    const char *tab = f ? strchr(f, '\t') : NULL;
-    if (tab && !strncmp(f, "vmware_soap_session", (size_t)(tab - f)))
-      snprintf(buf, len, "vmware_soap_session=%s", tab + 1);
-  }
-  curl_slist_free_all(list);
-}
-
 static int split_host(const char *host, char *base, size_t len)
 {
   if (!host || !*host || strpbrk(host, "/?#@ \t\r\n"))
@@ -223,19 +193,44 @@ static int split_host(const char *host, char *base, size_t len)
   return 0;
 }
 
-static int new_curl(struct vsession *s)
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access a,
+                       void *opaque)
 {
-  s->curl = curl_easy_init();
-  if (!s->curl)
+  (void)c;
+  (void)a;
+  pthread_mutex_lock(&((struct vsession *)opaque)->share_locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *opaque)
+{
+  (void)c;
+  pthread_mutex_unlock(&((struct vsession *)opaque)->share_locks[data]);
+}
+
+int vsession_handle(struct vsession *s, struct tls_pin *pin, char *errbuf,
+                    CURL **out)
+{
+  if (pin != &s->pin)
+    *pin = (struct tls_pin){ .record_only = s->pin.record_only };
+  memcpy(pin->want, s->pin.want, sizeof pin->want);
+  CURL *c = curl_easy_init();
+  if (!c)
     return ferry_error(ENOMEM, "curl_easy_init failed");
-  curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
-  curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(s->curl, CURLOPT_COOKIEFILE, ""); /* in-memory cookies */
-  curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, 300L);
-  curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "https");
-  return tls_pin_setup(s->curl, &s->pin);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_COOKIEFILE, ""); /* in-memory cookies */
+  curl_easy_setopt(c, CURLOPT_SHARE, s->share);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+  int r = tls_pin_setup(c, pin);
+  if (r < 0) {
+    curl_easy_cleanup(c);
+    return r;
+  }
+  *out = c;
+  return 0;
 }
 
 static int service_content(struct vsession *s)
@@ -255,7 +250,6 @@ static int service_content(struct vsession *s)
   xml_get(sc, "fileManager", s->file_manager, MOREF_LEN);
   xml_get(sc, "about/apiType", s->api_type, sizeof s->api_type);
   xml_get(sc, "about/apiVersion", s->api_version, sizeof s->api_version);
-  xml_get(sc, "about/fullName", s->full_name, sizeof s->full_name);
   vreply_free(&r);
   if (!*s->root_folder || !*s->property_collector || !*s->session_manager)
     return ferry_error(EPROTO, "vSphere at %s: the ServiceContent lacks "
@@ -283,8 +277,18 @@ static struct vsession *session_new(const char *host, int *r)
     return NULL;
   }
   pthread_mutex_init(&s->lock, NULL);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_init(&s->share_locks[i], NULL);
   snprintf(s->soap_action, sizeof s->soap_action, "urn:vim25");
-  if ((*r = split_host(host, s->base, sizeof s->base)) < 0) {
+  if (!(s->share = curl_share_init()) ||
+      curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock) ||
+      curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock) ||
+      curl_share_setopt(s->share, CURLSHOPT_USERDATA, s) ||
+      curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE))
+    *r = ferry_error(ENOMEM, "curl_share_init failed");
+  else
+    *r = split_host(host, s->base, sizeof s->base);
+  if (*r < 0) {
     vsession_close(s);
     return NULL;
   }
@@ -312,7 +316,7 @@ int vsession_open(const char *host, const char *user, const char *password,
                          !(s->password = strdup(password ? password : ""))))
     r = ferry_error(ENOMEM, "out of memory");
   if (r == 0)
-    r = new_curl(s);
+    r = vsession_handle(s, &s->pin, s->errbuf, &s->curl);
   if (r == 0)
     r = service_content(s);
   if (r == 0) {
@@ -346,6 +350,10 @@ void vsession_close(struct vsession *s)
   }
   if (s->curl)
     curl_easy_cleanup(s->curl);
+  if (s->share) /* every other handle of the session is closed by now */
+    curl_share_cleanup(s->share);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_destroy(&s->share_locks[i]);
   if (s->password) {
     explicit_bzero(s->password, strlen(s->password));
     free(s->password);
@@ -363,7 +371,7 @@ int vsession_fetch_thumbprint(const char *host, char thumb[TLS_THUMB_LEN],
   if (!s)
     return r;
   s->pin.record_only = true;
-  r = new_curl(s);
+  r = vsession_handle(s, &s->pin, s->errbuf, &s->curl);
   if (r == 0)
     r = service_content(s);
   if (s->pin.seen[0] && (r == 0 || ferry_last_errno() == EPROTO)) {

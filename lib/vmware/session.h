@@ -15,6 +15,9 @@
 struct vsession {
   pthread_mutex_t lock; /* one call at a time on the curl handle */
   CURL *curl;
+  /* The session cookie, shared by every handle of vsession_handle(). */
+  CURLSH *share;
+  pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
   struct tls_pin pin;
   char errbuf[CURL_ERROR_SIZE];
   char base[300];       /* "https://host:port" */
@@ -26,7 +29,6 @@ struct vsession {
       vdisk_manager[MOREF_LEN], file_manager[MOREF_LEN];
   char api_type[32];    /* "VirtualCenter" or "HostAgent" */
   char api_version[32];
-  char full_name[200];
   unsigned logins;      /* how many times Login succeeded */
 };
 
@@ -53,9 +55,12 @@ void vsession_close(struct vsession *s);
 int vsession_call(struct vsession *s, const char *method, const char *type,
                   const char *value, const char *args, struct vreply *out);
 
-/* The session cookie for other connections (datastore HTTP): buf gets
- * "vmware_soap_session=..." or "". */
-void vsession_cookie(struct vsession *s, char *buf, size_t len);
+/* A curl handle for HTTPS to the session's server (datastore access):
+ * pinned to the session's thumbprint (pin gets a copy; it must outlive the
+ * handle) and sharing the session's cookies, so that a re-login reaches
+ * every handle. errbuf holds CURL_ERROR_SIZE bytes. */
+int vsession_handle(struct vsession *s, struct tls_pin *pin, char *errbuf,
+                    CURL **out);
 
 /* The thumbprint of host[:port]'s certificate, trusted on first use by
  * whoever calls this; api_type (may be NULL) gets "VirtualCenter" or

@@ -7,22 +7,17 @@
 
 #include "../client/client.h"
 #include "../core/error.h"
+#include "../core/clock.h"
 #include "vmware.h"
 #include "xml.h"
-
-static uint64_t now_ms(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 /* Polls the task; result gets info.result's text when it succeeded. */
 static int wait_for(struct vmw *w, const char *task, int timeout_ms,
                     char *result, size_t len)
 {
   static const char *const paths[] = { "info", NULL };
-  uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : now_ms() + timeout_ms;
+  uint64_t deadline =
+      timeout_ms < 0 ? UINT64_MAX : monotonic_ms() + (uint64_t)timeout_ms;
   unsigned delay_ms = 20;
   for (;;) {
     struct vobjs o;
@@ -52,7 +47,7 @@ static int wait_for(struct vmw *w, const char *task, int timeout_ms,
                          *msg ? msg : "no message", *fault ? fault : "fault");
     }
     vobjs_free(&o);
-    if (now_ms() >= deadline)
+    if (monotonic_ms() >= deadline)
       return ferry_error(ETIMEDOUT, "vSphere task %s (%s) is still %s after "
                          "%d ms", task, name, state, timeout_ms);
     struct timespec ts = { 0, (long)delay_ms * 1000000L };

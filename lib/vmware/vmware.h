@@ -34,12 +34,10 @@ int vmw_clusters(struct ferry_client *fc, struct ferry_cluster **out,
 int vmw_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n);
 int vmw_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
 /* The datacenter (name) a managed entity is in, walking parents. */
-int vmw_datacenter_of(struct vmw *w, const char *type, const char *moref,
-                      char *dc_name, size_t len, char *dc_moref,
-                      size_t mlen);
+int vmw_datacenter_of(struct vmw *w, const char *moref, char *dc_name,
+                      size_t len);
 
 /* vm_devices.c: a VM's devices as standard disks and NICs */
-struct vlan_map;
 int vmw_construct_devices(const xmlNode *devices, struct ferry_vm *vm,
                           const struct ferry_vlan *vlans, size_t n_vlans);
 

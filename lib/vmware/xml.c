@@ -43,6 +43,24 @@ void sb_printf(struct sbuf *b, const char *fmt, ...)
   b->len += (size_t)n;
 }
 
+void sb_append(struct sbuf *b, const char *data, size_t n)
+{
+  if (!sb_grow(b, n))
+    return;
+  memcpy(b->s + b->len, data, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+size_t sb_curl_write(char *data, size_t size, size_t n, void *sbuf)
+{
+  struct sbuf *b = sbuf;
+  if (b->len + size * n > (256u << 20))
+    return 0;
+  sb_append(b, data, size * n);
+  return b->failed ? 0 : size * n;
+}
+
 void sb_esc(struct sbuf *b, const char *s)
 {
   for (; s && *s; s++) {
@@ -54,12 +72,7 @@ void sb_esc(struct sbuf *b, const char *s)
     case '"': e = "&quot;"; break;
     case '\'': e = "&apos;"; break;
     }
-    if (e)
-      sb_printf(b, "%s", e);
-    else if (sb_grow(b, 1)) {
-      b->s[b->len++] = *s;
-      b->s[b->len] = 0;
-    }
+    sb_append(b, e ? e : s, e ? strlen(e) : 1);
   }
 }
 
@@ -127,16 +140,6 @@ xmlNode *xml_path(const xmlNode *n, const char *path)
     path = slash ? slash + 1 : NULL;
   }
   return (xmlNode *)n;
-}
-
-char *xml_text(const xmlNode *n)
-{
-  if (!n)
-    return NULL;
-  xmlChar *t = xmlNodeGetContent(n);
-  char *s = strdup(t ? (const char *)t : "");
-  xmlFree(t);
-  return s;
 }
 
 const char *xml_get(const xmlNode *n, const char *path, char *buf,

@@ -21,6 +21,11 @@ struct sbuf {
   bool failed;
 };
 
+/* Appends n bytes. */
+void sb_append(struct sbuf *b, const char *data, size_t n);
+/* A CURLOPT_WRITEFUNCTION appending to the sbuf of CURLOPT_WRITEDATA; a
+ * body past 256 MiB stops the transfer. */
+size_t sb_curl_write(char *data, size_t size, size_t n, void *sbuf);
 void sb_printf(struct sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s with &, <, >, " and ' escaped. */
@@ -38,8 +43,6 @@ xmlNode *xml_child(const xmlNode *n, const char *name);
 xmlNode *xml_next(const xmlNode *n, const char *name);
 /* The path of child names separated by '/', e.g. "config/hardware". */
 xmlNode *xml_path(const xmlNode *n, const char *path);
-/* The text of n (malloc'd, "" when empty), NULL when n is NULL. */
-char *xml_text(const xmlNode *n);
 /* The text of the child at path, copied into buf; "" when absent. */
 const char *xml_get(const xmlNode *n, const char *path, char *buf,
                     size_t len);

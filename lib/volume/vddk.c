@@ -184,20 +184,17 @@ bool vddk_available(const char *libdir)
 static int load(const char *libdir)
 {
   char path[PATH_MAX];
-  if (!find_lib(libdir, path, sizeof path)) {
+  bool found = find_lib(libdir, path, sizeof path);
+  if (!found) /* dlopen says why below */
     snprintf(path, sizeof path, "%s/libvixDiskLib.so", libdir);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (h) /* appeared in between: use it below */
-      dlclose(h);
-    else
-      return ferry_error(ENOENT, "cannot load VDDK from '%s': %s (nor is "
-                         "there lib64/libvixDiskLib.so or a "
-                         "libvixDiskLib.so.N; libdir names the unpacked "
-                         "VDDK directory)", libdir, dlerror());
-  }
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *e = dlerror();
+    if (!found)
+      return ferry_error(ENOENT, "cannot load VDDK from '%s': %s (nor is "
+                         "there lib64/libvixDiskLib.so or a "
+                         "libvixDiskLib.so.N; libdir names the unpacked "
+                         "VDDK directory)", libdir, e ? e : "unknown error");
     return ferry_error(ENOTSUP, "cannot load VDDK %s: %s (VDDK's own "
                        "libraries may need LD_LIBRARY_PATH=%s/lib64)", path,
                        e ? e : "unknown error", libdir);
@@ -329,27 +326,35 @@ static void disconnect(struct vddk_priv *pr)
   pr->h = pr->conn = NULL;
 }
 
+/* ns sectors from sector into buf. */
+static int read_sectors(struct ferry_volume *v, uint64_t sector, uint64_t ns,
+                        void *buf)
+{
+  VixError err = lib.Read(P(v)->h, sector, ns, buf);
+  if (err == VIX_OK)
+    return 0;
+  char what[128];
+  snprintf(what, sizeof what, "of %" PRIu64 " sector%s at sector %" PRIu64,
+           ns, ns == 1 ? "" : "s", sector);
+  return vix_error(v->name, P(v)->password, "Read", what, err);
+}
+
 static int vddk_pread(struct ferry_volume *v, void *buf, size_t len,
                       uint64_t off)
 {
-  struct vddk_priv *pr = P(v);
   uint64_t size = v->size;
   if (off > size || len > size - off)
     return ferry_error(EIO, "%s: read of %zu bytes at offset %" PRIu64
                        " goes past the end of the disk (%" PRIu64 " bytes)",
                        v->name, len, off, size);
   unsigned char *p = buf, bounce[SECTOR];
-  char what[128];
-  VixError err;
+  int r;
   /* A partial first sector through a bounce buffer. */
   if (off % SECTOR && len) {
     uint64_t skip = off % SECTOR, n = SECTOR - skip < len ? SECTOR - skip
                                                           : len;
-    if ((err = lib.Read(pr->h, off / SECTOR, 1, bounce)) != VIX_OK) {
-      snprintf(what, sizeof what, "of 1 sector at sector %" PRIu64,
-               off / SECTOR);
-      return vix_error(v->name, pr->password, "Read", what, err);
-    }
+    if ((r = read_sectors(v, off / SECTOR, 1, bounce)) < 0)
+      return r;
     memcpy(p, bounce + skip, n);
     p += n, off += n, len -= n;
   }
@@ -357,49 +362,22 @@ static int vddk_pread(struct ferry_volume *v, void *buf, size_t len,
   while (len >= SECTOR) {
     uint64_t ns = len / SECTOR < READ_MAX_SECTORS ? len / SECTOR
                                                   : READ_MAX_SECTORS;
-    if ((err = lib.Read(pr->h, off / SECTOR, ns, p)) != VIX_OK) {
-      snprintf(what, sizeof what, "of %" PRIu64 " sectors at sector %" PRIu64,
-               ns, off / SECTOR);
-      return vix_error(v->name, pr->password, "Read", what, err);
-    }
+    if ((r = read_sectors(v, off / SECTOR, ns, p)) < 0)
+      return r;
     p += ns * SECTOR, off += ns * SECTOR, len -= ns * SECTOR;
   }
   /* A partial last sector. */
   if (len) {
-    if ((err = lib.Read(pr->h, off / SECTOR, 1, bounce)) != VIX_OK) {
-      snprintf(what, sizeof what, "of 1 sector at sector %" PRIu64,
-               off / SECTOR);
-      return vix_error(v->name, pr->password, "Read", what, err);
-    }
+    if ((r = read_sectors(v, off / SECTOR, 1, bounce)) < 0)
+      return r;
     memcpy(p, bounce, len);
   }
   return 0;
 }
 
-static int vddk_pwrite(struct ferry_volume *v, const void *buf, size_t len,
-                       uint64_t off)
+static int cmp_extent(const void *a, const void *b)
 {
-  (void)buf;
-  return ferry_error(EROFS, "%s: write of %zu bytes at offset %" PRIu64
-                     ": VDDK disks are opened read-only", v->name, len, off);
-}
-
-static int vddk_zero(struct ferry_volume *v, uint64_t len, uint64_t off)
-{
-  return ferry_error(EROFS, "%s: zero of %" PRIu64 " bytes at offset %"
-                     PRIu64 ": VDDK disks are opened read-only", v->name,
-                     len, off);
-}
-
-static int vddk_flush(struct ferry_volume *v)
-{
-  (void)v;
-  return 0; /* nothing is ever written */
-}
-
-static int cmp_block(const void *a, const void *b)
-{
-  const VixDiskLibBlock *x = a, *y = b;
+  const struct ferry_extent *x = a, *y = b;
   return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
@@ -408,38 +386,18 @@ static int cmp_block(const void *a, const void *b)
 static int add_blocks(struct extent_map *m, const VixDiskLibBlockList *bl,
                       uint64_t pos, uint64_t piece_end)
 {
-  size_t n = bl->numBlocks;
-  VixDiskLibBlock *b = NULL;
-  if (n) {
-    /* The library's order is not documented: sort a copy. */
-    if (!(b = malloc(n * sizeof *b)))
-      return ferry_error(ENOMEM, "out of memory for an allocation map");
-    memcpy(b, bl->blocks, n * sizeof *b);
-    qsort(b, n, sizeof *b, cmp_block);
-  }
-  int r = 0;
-  for (size_t i = 0; i < n && r == 0 && pos < piece_end; i++) {
-    if (b[i].offset > UINT64_MAX / SECTOR - b[i].length)
-      continue;
-    uint64_t s = b[i].offset * SECTOR, e = (b[i].offset + b[i].length) * SECTOR;
-    if (e > piece_end)
-      e = piece_end;
-    if (e <= pos)
-      continue;
-    if (s > pos) {
-      if ((r = extent_map_add(m, pos, s - pos,
-                              FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO)) < 0)
-        break;
-      pos = s;
-    }
-    if ((r = extent_map_add(m, pos, e - pos, 0)) < 0)
-      break;
-    pos = e;
-  }
-  free(b);
-  if (r == 0 && pos < piece_end)
-    r = extent_map_add(m, pos, piece_end - pos,
-                       FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO);
+  size_t n = 0;
+  struct ferry_extent *d = NULL;
+  if (bl->numBlocks && !(d = malloc(bl->numBlocks * sizeof *d)))
+    return ferry_error(ENOMEM, "out of memory for an allocation map");
+  for (size_t i = 0; i < bl->numBlocks; i++) /* sectors to bytes */
+    if (bl->blocks[i].offset <= UINT64_MAX / SECTOR - bl->blocks[i].length)
+      d[n++] = (struct ferry_extent){ bl->blocks[i].offset * SECTOR,
+                                      bl->blocks[i].length * SECTOR };
+  if (n) /* the library's order is not documented */
+    qsort(d, n, sizeof *d, cmp_extent);
+  int r = extent_map_add_data(m, pos, piece_end, d, n);
+  free(d);
   return r;
 }
 
@@ -511,9 +469,7 @@ static void vddk_close(struct ferry_volume *v)
 static const struct volume_ops vddk_ops = {
   .kind = "vddk",
   .pread = vddk_pread,
-  .pwrite = vddk_pwrite,
-  .zero = vddk_zero,
-  .flush = vddk_flush,
+  /* read-only: no pwrite, zero or flush */
   .extents = vddk_extents,
   .close = vddk_close,
 };

@@ -33,6 +33,34 @@ int extent_map_add(struct extent_map *m, uint64_t offset, uint64_t length,
   return 0;
 }
 
+int extent_map_add_data(struct extent_map *m, uint64_t off, uint64_t end,
+                        const struct ferry_extent *data, size_t n)
+{
+  uint64_t pos = off;
+  int r = 0;
+  for (size_t i = 0; i < n && r == 0 && pos < end; i++) {
+    uint64_t a = data[i].offset, b = a + data[i].length;
+    if (b <= pos)
+      continue;
+    if (a >= end)
+      break;
+    if (a > pos)
+      r = extent_map_add(m, pos, a - pos,
+                         FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO);
+    if (a < pos)
+      a = pos;
+    if (b > end)
+      b = end;
+    if (r == 0)
+      r = extent_map_add(m, a, b - a, 0);
+    pos = b;
+  }
+  if (r == 0 && pos < end)
+    r = extent_map_add(m, pos, end - pos,
+                       FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO);
+  return r;
+}
+
 void extent_map_free(struct extent_map *m)
 {
   free(m->v);
@@ -100,6 +128,11 @@ bool volume_err_transient(int err)
 int volume_io_blocking(struct ferry_volume *v, struct vio *io)
 {
   int r;
+  if (io->op != VIO_READ && !v->writable) {
+    r = ferry_error(EROFS, "%s: opened read-only", v->name);
+    io->err = -r;
+    return r;
+  }
   switch (io->op) {
   case VIO_READ: r = v->ops->pread(v, io->buf, io->len, io->offset); break;
   case VIO_WRITE: r = v->ops->pwrite(v, io->buf, io->len, io->offset); break;
@@ -209,7 +242,7 @@ int ferry_volume_zero(struct ferry_volume *v, uint64_t len, uint64_t offset)
 int ferry_volume_flush(struct ferry_volume *v)
 {
   ferry_error_clear();
-  return v->ops->flush(v);
+  return v->ops->flush ? v->ops->flush(v) : 0;
 }
 
 int volume_extents(struct ferry_volume *v, uint64_t offset, uint64_t len,

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <ferry/sync.h>
 #include <ferry/volume.h>
 
 enum vio_op { VIO_READ, VIO_WRITE, VIO_ZERO };
@@ -28,6 +29,11 @@ struct extent_map {
   struct ferry_extent_info *v;
   size_t n, cap;
 };
+/* Appends the map of [off, end) where data, sorted by offset, are the
+ * allocated byte ranges (they may reach past either end): data as DATA,
+ * the gaps as holes that read as zeroes. */
+int extent_map_add_data(struct extent_map *m, uint64_t off, uint64_t end,
+                        const struct ferry_extent *data, size_t n);
 int extent_map_add(struct extent_map *m, uint64_t offset, uint64_t length,
                    unsigned flags);
 void extent_map_free(struct extent_map *m);
@@ -35,6 +41,9 @@ void extent_map_free(struct extent_map *m);
 struct volume_ops {
   const char *kind;
   int (*pread)(struct ferry_volume *v, void *buf, size_t len, uint64_t off);
+  /* pwrite, zero and flush may be NULL in a backend that opens volumes
+   * read-only only: writes to a volume that is not writable fail with
+   * EROFS before reaching the backend. */
   int (*pwrite)(struct ferry_volume *v, const void *buf, size_t len,
                 uint64_t off);
   int (*zero)(struct ferry_volume *v, uint64_t len, uint64_t off);

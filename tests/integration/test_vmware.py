@@ -361,3 +361,16 @@ def test_transport_option_and_vddk_without_library(sim, dest, tmp_path):
     cp = ferry(sim, "inventory", "--platform", sim.uri(), "--transport",
                "nfc", expect=2)
     assert "want vddk or https" in cp.stderr
+
+
+def test_vmware_as_destination_is_refused_up_front(sim, tmp_path):
+    """ferry writes only qemu volumes: a vmware destination is refused
+    before any volume is made there."""
+    cp = subprocess.run(
+        [FERRY, "migrate", "start", "--from", "qemu:///nonexistent-x",
+         "--to", sim.uri(), "web", "--network-map", "a=b", "--id", "m",
+         "--journal-dir", str(tmp_path / "j"), "--password-file",
+         sim.pwfile], capture_output=True, text=True, timeout=60)
+    assert cp.returncode != 0
+    assert "migrates to qemu platforms" in cp.stderr + cp.stdout
+    assert not os.path.exists(os.path.join(sim.datastore, "web"))

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 
 from ferryhelpers import BUILD
 
@@ -61,15 +60,6 @@ def guest_write(path, offset, data):
     with open(path, "r+b") as f:
         f.seek(offset)
         f.write(data)
-
-
-def wait_for(cond, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def soap(sim, method, this_type, this, args="", cookie=None):

@@ -236,9 +236,12 @@ static void test_volume(struct ferry_volume *v)
 
   /* Read-only, whichever way it is asked. */
   CHECK(ferry_volume_pwrite(v, b, 1, 0) == -EROFS);
-  CHECK(v->ops->pwrite(v, b, 512, 0) == -EROFS);
   CHECK_HAS(ferry_last_error(), "read-only");
-  CHECK(v->ops->zero(v, 512, 0) == -EROFS);
+  CHECK(ferry_volume_zero(v, 512, 0) == -EROFS);
+  /* the volume layer refuses writes: the backend has no write path */
+  CHECK(v->ops->pwrite == NULL && v->ops->zero == NULL);
+  struct vio io = { .op = VIO_WRITE, .buf = b, .len = 512 };
+  CHECK(volume_io_blocking(v, &io) == -EROFS && io.err == EROFS);
   CHECK(ferry_volume_flush(v) == 0);
 
   /* The allocation map: 64 KiB chunks, holes read as zeroes. */

@@ -395,24 +395,13 @@ VixError VixDiskLib_Read(VixDiskLibHandle handle, VixDiskLibSectorType start,
 VixError VixDiskLib_Write(VixDiskLibHandle handle, VixDiskLibSectorType start,
                           VixDiskLibSectorType n, const uint8_t *buf)
 {
+  /* ferry never writes through VDDK: this library serves reads only */
   struct disk *d = handle;
   VixError err = is_initialized() ? range_check(d, start, n)
                                   : VIX_E_DISK_NOINIT;
-  if (err == VIX_OK && d->readonly)
-    err = VIX_E_FILE_READ_ONLY;
-  if (err == VIX_OK && !buf)
-    err = VIX_E_INVALID_ARG;
-  uint64_t len = n * VIXDISKLIB_SECTOR_SIZE;
-  for (uint64_t done = 0; err == VIX_OK && done < len;) {
-    ssize_t r = pwrite(d->fd, buf + done, len - done,
-                       start * VIXDISKLIB_SECTOR_SIZE + done);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      err = VIX_E_FAIL;
-    else
-      done += r;
-  }
+  if (err == VIX_OK)
+    err = !buf ? VIX_E_INVALID_ARG
+          : d->readonly ? VIX_E_FILE_READ_ONLY : VIX_E_NOT_SUPPORTED;
   trace(err, "Write %llu %llu", (unsigned long long)start,
         (unsigned long long)n);
   return err;

@@ -37,7 +37,7 @@ int platform_password(const char *uri, const char *file)
   return r;
 }
 
-client_t *platform_open_with(const char *uri, const char *password_file)
+client_t *platform_open(const char *uri, const char *password_file)
 {
   char buf[4200];
   if (!uri) {
@@ -51,11 +51,6 @@ client_t *platform_open_with(const char *uri, const char *password_file)
   if (!c)
     cli_error("--platform %s: %s", uri, ferry_last_error());
   return c;
-}
-
-client_t *platform_open(const char *uri)
-{
-  return platform_open_with(uri, NULL);
 }
 
 void json_print(json_object *j)

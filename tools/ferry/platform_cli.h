@@ -9,17 +9,15 @@
 
 #include "cli.h"
 
-/* Opens the platform of a --platform URI: qemu:///PATH (or a plain
- * absolute path) for a local QEMU/KVM host. NULL means FERRY_STATE_DIR,
- * else /var/lib/ferry. Returns NULL after cli_error(). */
-client_t *platform_open(const char *uri);
 /* For a vmware:// URI: puts the password in FERRY_VMWARE_PASSWORD (this
  * process only) from password_file, the variable already set, or a prompt
  * on the terminal. 0, or -1 after cli_error(). */
 int platform_password(const char *uri, const char *password_file);
-/* The same, with a vmware:// password read from password_file (NULL:
- * FERRY_VMWARE_PASSWORD or a prompt). */
-client_t *platform_open_with(const char *uri, const char *password_file);
+/* Opens the platform of a --platform URI (see ferry_platform_open), with a
+ * vmware:// password as platform_password() finds it. NULL means
+ * qemu://$FERRY_STATE_DIR, else qemu:///var/lib/ferry. Returns NULL after
+ * cli_error(). */
+client_t *platform_open(const char *uri, const char *password_file);
 
 /* Prints j (consumed) on stdout. */
 void json_print(json_object *j);

@@ -11,7 +11,7 @@ static const char *s(const char *x) { return x ? x : "-"; }
 
 /* Opens the platform or returns the usage/failed exit code. */
 #define OPEN_OR_FAIL(c, o, cmd)                                               \
-  client_t *c = platform_open_with((o).platform, (o).password_file);                                  \
+  client_t *c = platform_open((o).platform, (o).password_file);                                  \
   if (!c)                                                                     \
     return cli_fail((o).json, cmd, EXIT_USAGE)
 
@@ -203,7 +203,7 @@ static int vm_create(int argc, char **argv)
     return cli_fail(o.json, "vm create", EXIT_USAGE);
   }
   spec.name = strdup(argv[optind]);
-  client_t *c = platform_open_with(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, o.password_file);
   if (!c) {
     ferry_vm_dispose(&spec);
     return cli_fail(o.json, "vm create", EXIT_USAGE);
