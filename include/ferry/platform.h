@@ -128,6 +128,9 @@ enum {
 };
 /* Asks the guest to shut down, waits up to timeout_s, then powers off. */
 int ferry_stop_vm(client_t *c, const char *vm, int timeout_s, unsigned flags);
+/* Lets a paused VM run again (one a crashed ferry left paused, or one
+ * paused by hand); a running VM is left as it is. */
+int ferry_resume_vm(client_t *c, const char *vm);
 
 /* ---- conversions at the destination ---- */
 

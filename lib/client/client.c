@@ -74,6 +74,7 @@ static void client_free(struct ferry_client *fc)
   free(fc->username);
   free(fc->password);
   free(fc->thumb_print);
+  free(fc->lease_holder);
   pthread_mutex_destroy(&fc->lock);
   fc->magic = 0;
   free(fc);

@@ -40,6 +40,9 @@ struct ferry_client {
   const struct client_ops *ops;
   char *major_version, *minor_version, *host, *username, *password,
       *thumb_print;
+  /* The migration this client works for: the leases it holds let it
+   * through (lease.h); NULL for everyone else. */
+  char *lease_holder;
   void *priv;
   pthread_mutex_t lock; /* guards volumes */
   struct open_volume *volumes;

@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "error.h"
 #include "run.h"
 
@@ -62,8 +62,30 @@ static char **child_env(void)
   return env;
 }
 
+/* argv0 looked up in PATH, as execvp would (no lookup after fork). */
+static int find_program(const char *argv0, char *buf, size_t len)
+{
+  if (strchr(argv0, '/')) {
+    snprintf(buf, len, "%s", argv0);
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  for (const char *p = path && *path ? path : "/usr/bin:/bin"; *p;) {
+    size_t n = strcspn(p, ":");
+    snprintf(buf, len, "%.*s%s%s", (int)n, p, n ? "/" : "", argv0);
+    if (access(buf, X_OK) == 0)
+      return 0;
+    p += n + (p[n] == ':');
+  }
+  return ferry_error(ENOENT, "%s: not found (is it installed?)", argv0);
+}
+
 int run_command(char *const argv[], char **output)
 {
+  char prog[4096];
+  int r = find_program(argv[0], prog, sizeof prog);
+  if (r < 0)
+    return r;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) < 0)
     return ferry_error(errno, "pipe: %s", strerror(errno));
@@ -72,22 +94,38 @@ int run_command(char *const argv[], char **output)
     close(out[1]);
     return ferry_error(errno, "pipe: %s", strerror(errno));
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  pid_t pid;
   char **env = child_env();
-  int sr = env ? posix_spawnp(&pid, argv[0], &fa, NULL, argv, env) : ENOMEM;
+  if (!env) {
+    close(out[0]);
+    close(out[1]);
+    close(err[0]);
+    close(err[1]);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  /* fork, not posix_spawn: the guard's handler must run in the child, so
+   * that the helper dies with ferry (child.h). */
+  child_guard_begin();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 ||
+        dup2(err[1], 2) < 0)
+      _exit(126);
+    if (null > 2)
+      close(null);
+    execve(prog, argv, env);
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  int fork_errno = errno;
+  child_guard_end();
   free(env);
-  posix_spawn_file_actions_destroy(&fa);
   close(out[1]);
   close(err[1]);
-  if (sr != 0) {
+  if (pid < 0) {
     close(out[0]);
     close(err[0]);
-    return ferry_error(sr, "cannot run %s: %s", argv[0], strerror(sr));
+    return ferry_error(fork_errno, "cannot run %s: %s", argv[0],
+                       strerror(fork_errno));
   }
   struct buf o = { 0 }, e = { 0 };
   struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
@@ -112,7 +150,6 @@ int run_command(char *const argv[], char **output)
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  int r = 0;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     char cmd[512] = "";
     for (int i = 0; argv[i] && strlen(cmd) < 400; i++)

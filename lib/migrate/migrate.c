@@ -8,8 +8,11 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "../core/child.h"
 #include "../core/error.h"
+#include "../core/lease.h"
 #include "../core/statefile.h"
+#include "../platform/platform.h"
 #include "migrate.h"
 
 #define JOURNAL_MAX (1 << 20)
@@ -32,8 +35,9 @@ static void journal_dir_of(const char *dir, char *buf)
 
 /* One migration's journal, locked while a step runs. */
 struct journal {
-  char path[PATH_MAX];
+  char path[PATH_MAX], helpers[PATH_MAX];
   int lock;
+  bool owns_log; /* the process's helper log is this step's */
   struct ferry_migration m;
 };
 
@@ -42,6 +46,7 @@ static int journal_open(const char *dir, const char *id, bool create,
 {
   char d[PATH_MAX], lock[PATH_MAX + 16];
   j->lock = -1;
+  j->owns_log = false;
   ferry_migration_init(&j->m);
   int r = name_check(id, "migration id");
   if (r < 0)
@@ -49,12 +54,22 @@ static int journal_open(const char *dir, const char *id, bool create,
   journal_dir_of(dir, d);
   if ((r = statefile_mkdirs(d)) < 0)
     return r;
+  char abs[PATH_MAX]; /* leases name the journal: from anywhere */
+  if (realpath(d, abs))
+    snprintf(d, sizeof d, "%s", abs);
   snprintf(j->path, sizeof j->path, "%s/%s.json", d, id);
   snprintf(lock, sizeof lock, "%s/%s.lock", d, id);
   /* A moment's wait: a killed step's children may hold it while dying. */
   if ((r = lock_acquire(lock, 10000, &j->lock)) < 0)
     return ferry_error(EBUSY, "migration %s: another ferry process is "
                        "working on it", id);
+  /* Helpers a killed step left (child.h) go before anything else: they
+   * would hold the images' locks. Then this step's are logged. */
+  snprintf(j->helpers, sizeof j->helpers, "%s/%s.helpers", d, id);
+  child_reap_logged(j->helpers);
+  ferry_error_clear();
+  j->owns_log = child_log_open(j->helpers) == 1;
+  ferry_error_clear();
   char *text;
   r = statefile_read(j->path, JOURNAL_MAX, &text);
   if (create)
@@ -83,6 +98,9 @@ static void journal_close(struct journal *j, struct ferry_migration *out)
   if (out)
     ferry_migration_copy(out, &j->m);
   ferry_migration_dispose(&j->m);
+  if (j->owns_log)
+    child_log_close();
+  j->owns_log = false;
   lock_release(j->lock);
 }
 
@@ -328,32 +346,111 @@ static int do_round(struct journal *j, client_t *src, client_t *dst,
 /* Removes every migration snapshot from the source, newest first. */
 static int remove_snapshots(client_t *src, const struct ferry_migration *m)
 {
-  int first = 0;
+  struct saved_error first = { 0, "" };
   for (size_t k = m->n_rounds; k-- > 0;) {
     int r = ferry_snapshot_delete(src, m->vm_uuid, m->rounds[k].snapshot);
-    if (r < 0 && r != -ENOENT && first == 0)
-      first = r;
+    if (r < 0 && r != -ENOENT && first.err == 0)
+      save_error(&first); /* the next call clears it */
   }
-  if (first == 0)
+  if (first.err == 0) {
     ferry_error_clear();
-  return first;
+    return 0;
+  }
+  return restore_error(&first);
 }
 
-/* A step failed: record why, take the migration snapshots off the source
- * (they would pin its disks' layers), and keep the first error. */
+/* A step failed: record why and where, and keep the first error. A start
+ * that has no full copy yet takes its snapshot off the source (it would
+ * pin the source's disks, and a resume takes a new one); later phases keep
+ * theirs: they are the warm copy that `resume` continues from, and
+ * `abort` removes them. */
 static int fail(struct journal *j, client_t *src)
 {
   struct saved_error e;
   save_error(&e);
-  if (src)
+  enum ferry_migration_phase ph = j->m.phase;
+  if (ph == FERRY_MIGRATION_PHASE_FAILED)
+    ph = j->m.failed_phase;
+  if (src && (ph == FERRY_MIGRATION_PHASE_PLANNED ||
+              ph == FERRY_MIGRATION_PHASE_COPYING))
     remove_snapshots(src, &j->m);
   set_str(&j->m.error, e.msg);
+  j->m.failed_phase = ph;
   j->m.phase = FERRY_MIGRATION_PHASE_FAILED;
   journal_save(j);
-  return restore_error(&e);
+  return ferry_error(e.err, "%s (`ferry migrate resume %s` tries again "
+                     "from here; `ferry migrate abort %s` puts the source "
+                     "back as it was)", e.msg, j->m.id, j->m.id);
 }
 
-/* Opens both platforms and the source VM of a journal. */
+/* Where a platform's leases live: its own directory, so that its own
+ * operations honour them, or else one beside the journals, per platform
+ * (its URI without the query), seen by migrations. */
+static int lease_dir(const struct journal *j, client_t *c, const char *uri,
+                     char *buf, size_t len)
+{
+  if (platform_lease_dir(c, buf, len) == 0)
+    return 0;
+  ferry_error_clear();
+  unsigned long long h = 1469598103934665603ull; /* FNV-1a */
+  for (const char *p = uri; *p && *p != '?'; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  const char *slash = strrchr(j->path, '/');
+  snprintf(buf, len, "%.*s/leases/%016llx", (int)(slash - j->path), j->path,
+           h);
+  return 0;
+}
+
+/* Lease k of a migration: 0 its source VM, 1 the VM name it creates at
+ * the destination, 2... its destination volumes' names. */
+static void lease_key(const struct ferry_migration *m, size_t k, char *key,
+                      char *what, size_t len)
+{
+  if (k == 0) {
+    snprintf(key, len, "vm-%s", m->vm_uuid);
+    snprintf(what, len, "VM '%s'", m->vm);
+  } else if (k == 1) {
+    snprintf(key, len, "vmname-%s", m->vm);
+    snprintf(what, len, "the destination VM name '%s'", m->vm);
+  } else {
+    snprintf(key, len, "volume-%s", m->disks[k - 2].dst_volume);
+    snprintf(what, len, "the destination volume name '%s'",
+             m->disks[k - 2].dst_volume);
+  }
+}
+
+/* Takes (or drops) every lease of a migration. A refusal gives back what
+ * it took and names the migration holding the lease. */
+static int leases(const struct journal *j, client_t *src, client_t *dst,
+                  bool take)
+{
+  const struct ferry_migration *m = &j->m;
+  char sdir[PATH_MAX], ddir[PATH_MAX], key[400], what[400];
+  lease_dir(j, src, m->source, sdir, sizeof sdir);
+  lease_dir(j, dst, m->destination, ddir, sizeof ddir);
+  int r = 0;
+  size_t k = 0, n = m->n_disks + 2;
+  for (; k < n && (r == 0 || !take); k++) {
+    lease_key(m, k, key, what, sizeof key);
+    int rk = take ? lease_take(k ? ddir : sdir, key, m->id, j->path, what)
+                  : lease_drop(k ? ddir : sdir, key, m->id);
+    if (rk < 0 && r == 0)
+      r = rk;
+  }
+  if (r < 0 && take) {
+    struct saved_error e;
+    save_error(&e);
+    for (size_t i = 0; i + 1 < k; i++) { /* k - 1 is the refused one */
+      lease_key(m, i, key, what, sizeof key);
+      lease_drop(i ? ddir : sdir, key, m->id);
+    }
+    return restore_error(&e);
+  }
+  return r;
+}
+
+/* Opens both platforms and the source VM of a journal; both clients act
+ * for the migration, so that its leases let them through. */
 static int open_both(const struct ferry_migration *m, client_t **src,
                      client_t **dst, struct ferry_vm *vm)
 {
@@ -361,7 +458,10 @@ static int open_both(const struct ferry_migration *m, client_t **src,
   *dst = *src ? open_platform(m->destination) : NULL;
   if (!*src || !*dst)
     return -ferry_last_errno();
-  return ferry_get_vm(*src, m->vm_uuid, vm);
+  int r = platform_set_lease_holder(*src, m->id);
+  if (r == 0)
+    r = platform_set_lease_holder(*dst, m->id);
+  return r < 0 ? r : ferry_get_vm(*src, m->vm_uuid, vm);
 }
 
 /* Closes both platforms, keeping the error a failed step left (closing a
@@ -420,29 +520,49 @@ static int session_close(struct session *s, int r, struct ferry_migration *out)
   return r;
 }
 
-/* The start's steps after the plan: destination volumes (those that
- * exist from an interrupted start count as made), round 1, warm. */
+/* The start's steps after the plan: the leases (a refused one leaves
+ * nothing behind, not even the journal), the destination volumes, round
+ * 1, warm. */
 static int start_steps(struct journal *j,
                        const struct ferry_migrate_watch *watch)
 {
   client_t *src = NULL, *dst = NULL;
   struct ferry_vm vm;
   ferry_vm_init(&vm);
-  j->m.phase = FERRY_MIGRATION_PHASE_COPYING;
-  int r = journal_save(j);
-  if (r == 0 && (r = open_both(&j->m, &src, &dst, &vm)) == 0)
-    r = ferry_open_cbt(src, vm.uuid); /* the seed's open_cbt */
+  int r = open_both(&j->m, &src, &dst, &vm);
+  if (r == 0 && (r = leases(j, src, dst, true)) < 0 &&
+      j->m.phase == FERRY_MIGRATION_PHASE_PLANNED) {
+    statefile_remove(j->path, 1);
+    ferry_vm_dispose(&vm);
+    close_both(src, dst);
+    return r;
+  }
+  if (r == 0) {
+    j->m.phase = FERRY_MIGRATION_PHASE_COPYING;
+    r = journal_save(j);
+  }
   if (r == 0)
-    for (size_t i = 0; i < j->m.n_disks && r == 0; i++) {
-      struct ferry_disk d;
-      ferry_disk_init(&d);
-      d.volume_id = j->m.disks[i].dst_volume;
-      d.format = j->m.disks[i].dst_format;
-      d.capacity = j->m.disks[i].capacity;
-      if ((r = ferry_create_volume(dst, &d, NULL)) == -EEXIST &&
-          j->m.n_rounds > 0)
-        r = 0; /* made before an interruption */
-    }
+    r = ferry_open_cbt(src, vm.uuid); /* the seed's open_cbt */
+  /* The destination volumes, until the full copy is done: made anew,
+   * since an interrupted start may have left them half made (the intent
+   * says they are ours; nobody else may take these names meanwhile). */
+  bool copied = j->m.n_rounds > 0 && j->m.rounds[0].done;
+  if (r == 0 && !copied && j->m.volumes_made)
+    for (size_t i = 0; i < j->m.n_disks && r == 0; i++)
+      if ((r = ferry_delete_volume(dst, j->m.disks[i].dst_volume)) == -ENOENT)
+        r = 0;
+  if (r == 0 && !copied && !j->m.volumes_made) {
+    j->m.volumes_made = true;
+    r = journal_save(j);
+  }
+  for (size_t i = 0; r == 0 && !copied && i < j->m.n_disks; i++) {
+    struct ferry_disk d;
+    ferry_disk_init(&d);
+    d.volume_id = j->m.disks[i].dst_volume;
+    d.format = j->m.disks[i].dst_format;
+    d.capacity = j->m.disks[i].capacity;
+    r = ferry_create_volume(dst, &d, NULL);
+  }
   if (r == 0)
     r = do_round(j, src, dst, &vm, false, watch); /* S1: the full copy */
   if (r == 0) {
@@ -488,6 +608,11 @@ int ferry_migrate_resume(const char *journal_dir, const char *id,
   struct journal j;
   int r = journal_open(journal_dir, id, false, &j);
   enum ferry_migration_phase ph = j.m.phase;
+  if (r == 0 && ph == FERRY_MIGRATION_PHASE_FAILED) {
+    /* Where it failed, once more: its journal says what is done. */
+    ph = j.m.phase = j.m.failed_phase;
+    r = journal_save(&j);
+  }
   if (r == 0 && (ph == FERRY_MIGRATION_PHASE_PLANNED ||
                  ph == FERRY_MIGRATION_PHASE_COPYING))
     r = start_steps(&j, watch);
@@ -542,13 +667,24 @@ int ferry_migrate_converge(const char *journal_dir, const char *id,
 }
 
 /* The destination VM: the source's standard object on mapped networks
- * and the migrated volumes. */
+ * and the migrated volumes. The intent goes first: after a crash between
+ * the create and the journal, the VM by the source's name is ours (its
+ * name was free at the plan, and the lease keeps it so). */
 static int create_destination(struct journal *j, client_t *dst,
                               const struct ferry_vm *vm)
 {
   struct ferry_vm spec, made;
   ferry_vm_init(&made);
-  int r = ferry_vm_copy(&spec, vm);
+  int r;
+  if (j->m.creating_vm && ferry_get_vm(dst, vm->name, &made) == 0) {
+    r = set_str(&j->m.dst_vm_uuid, made.uuid);
+    ferry_vm_dispose(&made);
+    return r < 0 ? r : journal_save(j);
+  }
+  ferry_error_clear();
+  j->m.creating_vm = true;
+  if ((r = journal_save(j)) < 0 || (r = ferry_vm_copy(&spec, vm)) < 0)
+    return r;
   set_str(&spec.id, "");
   set_str(&spec.uuid, "");
   for (size_t i = 0; r == 0 && i < spec.n_disks; i++)
@@ -560,11 +696,30 @@ static int create_destination(struct journal *j, client_t *dst,
     const char *to = mapped_network(&j->m, spec.nics[i].network);
     r = set_str(&spec.nics[i].network, to);
   }
-  if (r == 0 && (r = ferry_create_vm(dst, &spec, &made)) == 0)
-    r = set_str(&j->m.dst_vm_uuid, made.uuid);
+  if (r == 0 && (r = ferry_create_vm(dst, &spec, &made)) == 0 &&
+      (r = set_str(&j->m.dst_vm_uuid, made.uuid)) == 0)
+    r = journal_save(j);
   ferry_vm_dispose(&spec);
   ferry_vm_dispose(&made);
   return r;
+}
+
+/* The last round's snapshot went missing before it was verified (a crash
+ * in the middle of the cleanup of an older ferry, or a user's delete):
+ * the source is stopped, so a new final round gives the same data. */
+static int check_last_snapshot(struct journal *j, client_t *src,
+                               const struct ferry_vm *vm)
+{
+  struct ferry_migration_round *last = &j->m.rounds[j->m.n_rounds - 1];
+  struct ferry_domain_snapshot s;
+  ferry_domain_snapshot_init(&s);
+  int r = ferry_snapshot_get(src, vm->uuid, last->snapshot, &s);
+  ferry_domain_snapshot_dispose(&s);
+  if (r != -ENOENT)
+    return r;
+  ferry_error_clear();
+  last->done = false;
+  return journal_save(j);
 }
 
 int ferry_migrate_cutover(const char *journal_dir, const char *id,
@@ -585,6 +740,7 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
   if (r == 0 && j->m.phase == FERRY_MIGRATION_PHASE_WARM) {
     j->m.phase = FERRY_MIGRATION_PHASE_CUTOVER;
     j->m.cutover_started = now_ms();
+    j->m.source_was_running = vm->power_state != FERRY_POWER_STATE_STOPPED;
     r = journal_save(j);
   }
   /* Stop the source (asking first), finish a round an interruption left,
@@ -592,14 +748,15 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
   if (r == 0)
     r = ferry_stop_vm(src, vm->uuid, o.stop_timeout_s,
                       o.stop_timeout_s > 0 ? 0 : FERRY_STOP_FORCE);
+  if (r == 0 && !j->m.cleaning)
+    r = check_last_snapshot(j, src, vm);
   if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].done)
     r = do_round(j, src, dst, vm, j->m.rounds[j->m.n_rounds - 1].final,
                  watch);
   if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].final)
     r = do_round(j, src, dst, vm, true, watch);
-  if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid) &&
-      (r = create_destination(j, dst, vm)) == 0)
-    r = journal_save(j);
+  if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid))
+    r = create_destination(j, dst, vm);
   if (r == 0) {
     struct ferry_vm made;
     struct ferry_disk boot;
@@ -609,24 +766,29 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
       int b = ferry_check_boot_disk(dst, made.disks, made.n_disks, &boot);
       set_str(&j->m.boot_check, b == 0 ? "ok" : ferry_last_error());
       ferry_error_clear();
+      if (o.start && made.power_state != FERRY_POWER_STATE_RUNNING)
+        r = ferry_start_vm(dst, j->m.dst_vm_uuid);
     }
     ferry_disk_dispose(&boot);
     ferry_vm_dispose(&made);
   }
-  if (r == 0 && o.start)
-    r = ferry_start_vm(dst, j->m.dst_vm_uuid);
-  if (r == 0) {
+  if (r == 0 && !j->m.downtime_millis) {
     j->m.downtime_millis = now_ms() - j->m.cutover_started;
     r = journal_save(j);
   }
-  if (r == 0 && !o.no_verify) {
+  if (r == 0 && !j->m.cleaning && !o.no_verify) {
     r = verify_disks(src, dst, vm, &j->m,
                      j->m.rounds[j->m.n_rounds - 1].snapshot);
     j->m.verified = r == 0;
   }
+  if (r == 0 && !j->m.cleaning) { /* from here on no snapshot is needed */
+    j->m.cleaning = true;
+    r = journal_save(j);
+  }
   if (r == 0 && (r = remove_snapshots(src, &j->m)) == 0) {
     j->m.phase = FERRY_MIGRATION_PHASE_DONE;
-    r = journal_save(j);
+    if ((r = journal_save(j)) == 0)
+      leases(j, src, dst, false); /* stale now anyway: tidy */
   }
   return session_close(&s, r, out);
 }
@@ -644,21 +806,43 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
     src = open_platform(j.m.source);
     dst = src ? open_platform(j.m.destination) : NULL;
     r = dst ? 0 : -ferry_last_errno();
+    if (r == 0 && (r = platform_set_lease_holder(src, j.m.id)) == 0)
+      r = platform_set_lease_holder(dst, j.m.id);
   }
   if (r == 0)
     r = remove_snapshots(src, &j.m);
+  struct ferry_vm made;
+  ferry_vm_init(&made);
+  if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) && j.m.creating_vm &&
+      ferry_get_vm(dst, j.m.vm, &made) == 0) /* made, not yet journaled */
+    r = set_str(&j.m.dst_vm_uuid, made.uuid);
+  ferry_vm_dispose(&made);
+  if (r == 0)
+    ferry_error_clear();
   if (r == 0 && j.m.dst_vm_uuid && *j.m.dst_vm_uuid) {
     ferry_stop_vm(dst, j.m.dst_vm_uuid, 0, FERRY_STOP_FORCE);
     if ((r = ferry_delete_vm(dst, j.m.dst_vm_uuid)) == -ENOENT)
       r = 0;
   }
-  for (size_t i = 0; r == 0 && i < j.m.n_disks; i++)
+  /* Volumes only if this migration may have made them: the names of
+   * another's are not ours to delete. */
+  for (size_t i = 0; r == 0 && j.m.volumes_made && i < j.m.n_disks; i++)
     if ((r = ferry_delete_volume(dst, j.m.disks[i].dst_volume)) == -ENOENT)
       r = 0;
+  /* A cutover stopped the source: it runs again. */
+  if (r == 0 && j.m.source_was_running) {
+    struct ferry_vm v;
+    ferry_vm_init(&v);
+    if ((r = ferry_get_vm(src, j.m.vm_uuid, &v)) == 0 &&
+        v.power_state == FERRY_POWER_STATE_STOPPED)
+      r = ferry_start_vm(src, j.m.vm_uuid);
+    ferry_vm_dispose(&v);
+  }
   if (r == 0) {
     ferry_error_clear();
     j.m.phase = FERRY_MIGRATION_PHASE_ABORTED;
-    r = journal_save(&j);
+    if ((r = journal_save(&j)) == 0)
+      leases(&j, src, dst, false);
   }
   close_both(src, dst);
   journal_close(&j, out);

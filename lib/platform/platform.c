@@ -320,6 +320,30 @@ int ferry_stop_vm(client_t *c, const char *vm, int timeout_s, unsigned flags)
   DISPATCH_VM(c, vm, stop_vm, "stop VMs", timeout_s, flags);
 }
 
+int platform_lease_dir(client_t *c, char *buf, size_t len)
+{
+  PLATFORM_OP(c, lease_dir, "keep leases", fc_);
+  return OPS(fc_)->lease_dir(fc_, buf, len);
+}
+
+int platform_set_lease_holder(client_t *c, const char *holder)
+{
+  struct ferry_client *fc = ferry_client_of(c);
+  char *h = holder ? strdup(holder) : NULL;
+  if (!fc || (holder && !h)) {
+    free(h);
+    return ferry_error(fc ? ENOMEM : EINVAL, "cannot set the lease holder");
+  }
+  free(fc->lease_holder);
+  fc->lease_holder = h;
+  return 0;
+}
+
+int ferry_resume_vm(client_t *c, const char *vm)
+{
+  DISPATCH_VM(c, vm, resume_vm, "resume VMs");
+}
+
 int ferry_check_boot_disk(client_t *c, const struct ferry_disk *disks,
                           size_t n, struct ferry_disk *boot)
 {

@@ -50,12 +50,22 @@ struct platform_ops {
   int (*start_vm)(struct ferry_client *fc, const struct ferry_vm *vm);
   int (*stop_vm)(struct ferry_client *fc, const struct ferry_vm *vm,
                  int timeout_s, unsigned flags);
+  int (*resume_vm)(struct ferry_client *fc, const struct ferry_vm *vm);
   int (*check_boot_disk)(struct ferry_client *fc,
                          const struct ferry_disk *disks, size_t n,
                          struct ferry_disk *boot);
   int (*inject_driver)(struct ferry_client *fc, const struct ferry_disk *disk);
   int (*open_cbt)(struct ferry_client *fc, const struct ferry_vm *vm);
+  /* Where this platform keeps its leases (lease.h), so that its own
+   * operations honour them; NULL: the migration keeps them beside its
+   * journal, seen by migrations only. */
+  int (*lease_dir)(struct ferry_client *fc, char *buf, size_t len);
 };
+
+/* The platform's lease directory, or -ENOTSUP. */
+int platform_lease_dir(client_t *c, char *buf, size_t len);
+/* Makes c act for holder (a migration id): its leases let it through. */
+int platform_set_lease_holder(client_t *c, const char *holder);
 
 extern const struct platform_ops qemu_platform_ops;
 extern const struct platform_ops vmware_platform_ops;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../client/client.h"
+#include "../core/child.h"
 #include "../core/error.h"
 #include "../core/uri.h"
 #include "nbd_lib.h"
@@ -50,10 +51,13 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
   if (!h)
     return ferry_error(ENOMEM, "nbd_create: %s", nbd_get_error());
   const char *ctx = p->context ? p->context : LIBNBD_CONTEXT_BASE_ALLOCATION;
-  if (p->argv)
+  if (p->argv) {
+    /* The qemu-nbd it forks dies with us (child.h). */
+    child_guard_begin();
     r = nbd_add_meta_context(h, ctx) ||
         nbd_connect_systemd_socket_activation(h, p->argv);
-  else if (p->uri.is_unix)
+    child_guard_end();
+  } else if (p->uri.is_unix)
     r = nbd_set_export_name(h, p->uri.export) ||
         nbd_add_meta_context(h, ctx) || nbd_connect_unix(h, p->uri.socket);
   else

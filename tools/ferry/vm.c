@@ -223,7 +223,7 @@ static int vm_create(int argc, char **argv)
   return rc;
 }
 
-/* start, stop and delete: one VM, one call, a JSON {"ok": true} or text. */
+/* start, resume, stop and delete: one VM, one call, a JSON {"ok": true} or text. */
 static int vm_simple(int argc, char **argv, const char *cmd)
 {
   struct common_opts o = { 0 };
@@ -250,6 +250,7 @@ static int vm_simple(int argc, char **argv, const char *cmd)
   }
   OPEN_OR_FAIL(c, o, cmd);
   int r = !strcmp(cmd, "vm start") ? ferry_start_vm(c, vm)
+        : !strcmp(cmd, "vm resume") ? ferry_resume_vm(c, vm)
         : !strcmp(cmd, "vm stop") ? ferry_stop_vm(c, vm, timeout, flags)
         : ferry_delete_vm(c, vm);
   int rc = EXIT_OK;
@@ -263,6 +264,7 @@ static int vm_simple(int argc, char **argv, const char *cmd)
 }
 
 static int vm_start(int argc, char **argv) { return vm_simple(argc, argv, "vm start"); }
+static int vm_resume(int argc, char **argv) { return vm_simple(argc, argv, "vm resume"); }
 static int vm_stop(int argc, char **argv) { return vm_simple(argc, argv, "vm stop"); }
 static int vm_delete(int argc, char **argv) { return vm_simple(argc, argv, "vm delete"); }
 
@@ -276,6 +278,7 @@ int cmd_vm(int argc, char **argv)
       "[--disk SIZE|VOLUME]... [--nic NETWORK[,mac=MAC]]... "
       "[--firmware bios|uefi] [--machine TYPE]" },
     { "start", vm_start, "start VM" },
+    { "resume", vm_resume, "resume VM   (a paused VM runs again)" },
     { "stop", vm_stop, "stop VM [--timeout SECONDS] [--force]" },
     { "delete", vm_delete, "delete VM   (its volumes stay; see 'ferry volume')" },
   };

@@ -88,6 +88,8 @@ const struct platform_ops qemu_platform_ops = {
   .delete_vm = qemu_delete_vm,
   .start_vm = qemu_start_vm,
   .stop_vm = qemu_stop_vm,
+  .resume_vm = qemu_resume_vm,
+  .lease_dir = qemu_lease_dir,
   .check_boot_disk = qemu_check_boot_disk,
   .open_cbt = qemu_open_cbt,
   /* wait_task: qemu operations finish before they return.

@@ -170,6 +170,19 @@ int external_create(const struct qemu_state *st, struct qmp *q,
         switched++;
         continue;
       }
+      /* An interrupted attempt may have added a node on this overlay and
+       * died before the switch: that node holds the file's write lock. */
+      char stale[64];
+      if (node_of_file(q, path, stale, sizeof stale) == 0 &&
+          !strncmp(stale, "ov-", 3)) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "node-name", json_object_new_string(stale));
+        r = qmp_execute(q, "blockdev-del", d, NULL, QMP_TIMEOUT);
+        json_object_put(d);
+        if (r < 0)
+          break;
+      }
+      ferry_error_clear();
       /* Unique: an interrupted attempt may have left its node behind. */
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
@@ -375,6 +388,10 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
         char bpath[PATH_MAX];
         qemu_volume_path(st, below, bpath);
         json_object_object_add(a, "base", json_object_new_string(bpath));
+        /* The plain name, relative as qemu-img writes it: left to itself
+         * qemu may write a json: pseudo-filename into the header. */
+        json_object_object_add(a, "backing-file",
+                               json_object_new_string(below));
       }
       r = qmp_execute(q, "block-stream", a, NULL, QMP_TIMEOUT);
       json_object_put(a);
@@ -406,6 +423,7 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
       json_object_object_add(a, "device", json_object_new_string(active));
       json_object_object_add(a, "top-node", json_object_new_string(top));
       json_object_object_add(a, "base-node", json_object_new_string(base));
+      json_object_object_add(a, "backing-file", json_object_new_string(frozen));
       r = qmp_execute(q, "block-commit", a, NULL, QMP_TIMEOUT);
       json_object_put(a);
       if (r == 0)

@@ -17,8 +17,13 @@ int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
   int r = qemu_defs_load(st, out, n);
-  for (size_t i = 0; r == 0 && i < *n; i++)
+  for (size_t i = 0; r == 0 && i < *n; i++) {
+    /* Not left paused by a dead ferry; a failure to resume is said by
+     * the VM's own operations (vm resume). */
+    if (qemu_settle(st, &(*out)[i]) < 0)
+      ferry_error_clear();
     (*out)[i].power_state = qemu_power_state(st, (*out)[i].uuid);
+  }
   return r;
 }
 

@@ -53,6 +53,20 @@ enum ferry_power_state qemu_power_state(const struct qemu_state *st,
 int qemu_qmp(const struct qemu_state *st, const char *uuid, int timeout_ms,
              struct qmp **out);
 
+/* Pauses that never outlive ferry (pause.c): qemu_pause writes down why
+ * before QMP stop, qemu_unpause takes it back after cont. qemu_settle
+ * lets a guest run that a dead ferry left paused (its operation lock is
+ * free), or says why it cannot. */
+int qemu_pause(const struct qemu_state *st, struct qmp *q, const char *uuid,
+               const char *why);
+int qemu_unpause(const struct qemu_state *st, struct qmp *q,
+                 const char *uuid);
+int qemu_settle(const struct qemu_state *st, const struct ferry_vm *vm);
+/* The "status" a query command answers ("" when it does not):
+ * query-status gives the run state, query-migrate the migration's. */
+const char *qemu_qmp_status(struct qmp *q, const char *query, char *buf,
+                            size_t len);
+
 /* Lifecycle (lifecycle.c). paused: start with -S and stay paused;
  * incoming_fd >= 0: load RAM from it (a saved migration stream). */
 int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
@@ -92,6 +106,15 @@ int qemu_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int qemu_start_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int qemu_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
                  int timeout_s, unsigned flags);
+int qemu_lease_dir(struct ferry_client *fc, char *buf, size_t len);
+/* Refuses `doing` on vm while a migration other than fc's holds it. */
+int qemu_vm_lease_check(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *doing);
+/* The same for a name a VM or volume is about to be created under
+ * (kind "vmname" or "volume"). */
+int qemu_name_lease_check(struct ferry_client *fc, const char *kind,
+                          const char *name, const char *doing);
+int qemu_resume_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int qemu_check_boot_disk(struct ferry_client *fc,
                          const struct ferry_disk *disks, size_t n,
                          struct ferry_disk *boot);

@@ -327,3 +327,24 @@ int overlay_create(const struct qemu_state *st, const char *overlay,
                    path, NULL };
   return run_command(argv, NULL);
 }
+
+int wait_leftover_jobs(struct qmp *q)
+{
+  json_object *jobs;
+  int r = qmp_execute(q, "query-jobs", NULL, &jobs, QMP_TIMEOUT);
+  if (r < 0)
+    return r;
+  size_t n = json_object_is_type(jobs, json_type_array)
+                 ? json_object_array_length(jobs) : 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *id;
+    if (!json_object_object_get_ex(json_object_array_get_idx(jobs, i), "id",
+                                   &id) ||
+        strncmp(json_object_get_string(id), "ferry-", 6))
+      continue;
+    qmp_job_wait(q, json_object_get_string(id), 30 * 60 * 1000);
+    ferry_error_clear();
+  }
+  json_object_put(jobs);
+  return 0;
+}

@@ -65,6 +65,12 @@ int volume_bitmap(const struct qemu_state *st, const char *id,
 /* The bitmap of changes made after a snapshot: "ferry-<name>". */
 void bitmap_name(const char *snap, char *buf, size_t len);
 
+/* Waits for the block jobs (ids "ferry-...") a dead ferry started in this
+ * qemu: they run on after it (a stream or commit of a snapshot delete),
+ * and the next snapshot operation must not race them. Their outcome does
+ * not matter here: the interrupted operation is finished again later. */
+int wait_leftover_jobs(struct qmp *q);
+
 /* qemu-img create -f qcow2 -b <backing id> -F <its format> <overlay id>. */
 int overlay_create(const struct qemu_state *st, const char *overlay,
                    const char *backing);

@@ -159,20 +159,6 @@ static json_object *snapshot_transaction(struct qmp *q,
   return args;
 }
 
-/* The "status" a query command answers ("" when it does not):
- * query-status gives the run state, query-migrate the migration's. */
-static const char *status_of(struct qmp *q, const char *query, char *buf,
-                             size_t len)
-{
-  json_object *ret = NULL, *s;
-  buf[0] = '\0';
-  if (qmp_execute(q, query, NULL, &ret, QMP_TIMEOUT) == 0 &&
-      json_object_object_get_ex(ret, "status", &s))
-    snprintf(buf, len, "%s", json_object_get_string(s));
-  json_object_put(ret);
-  return buf;
-}
-
 /* Saves RAM (and device state) into path through migrate to an fd. */
 static int save_memory(struct qmp *q, const char *path)
 {
@@ -188,7 +174,7 @@ static int save_memory(struct qmp *q, const char *path)
   }
   char st[64];
   for (int waited = 0; r == 0; waited += 50) {
-    status_of(q, "query-migrate", st, sizeof st);
+    qemu_qmp_status(q, "query-migrate", st, sizeof st);
     if (!strcmp(st, "completed"))
       break;
     if (!strcmp(st, "failed") || !strcmp(st, "cancelled") || !*st) {
@@ -264,6 +250,10 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   struct snap_store s;
   if ((r = open_store(st, vm, &s)) < 0)
     return r;
+  if ((r = qemu_vm_lease_check(fc, vm, "snapshot create")) < 0) {
+    snap_store_close(&s);
+    return r;
+  }
   struct ferry_domain_snapshot rec;
   ferry_domain_snapshot_init(&rec);
   char *parent = NULL, mem[PATH_MAX] = "";
@@ -313,19 +303,20 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
       }
     disks_done = r == 0;
   } else {
-    if ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
+    if ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0 ||
+        (r = wait_leftover_jobs(q)) < 0)
       goto out;
     /* A RAM snapshot that was killed leaves qemu after its migration, with
      * its images let go: cont takes them back (stop keeps it paused). */
     char rs[64];
-    status_of(q, "query-status", rs, sizeof rs);
+    qemu_qmp_status(q, "query-status", rs, sizeof rs);
     if (!strcmp(rs, "postmigrate") &&
         ((r = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT)) < 0 ||
          (r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0))
       goto out;
     /* Pause so that the disks (and RAM) are taken at one instant. */
     if (ps == FERRY_POWER_STATE_RUNNING) {
-      if ((r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0)
+      if ((r = qemu_pause(st, q, vm->uuid, "snapshot create")) < 0)
         goto out;
       paused_by_us = true;
     }
@@ -385,7 +376,7 @@ out:
     int e = ferry_last_errno();
     snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
                                                       : "");
-    int rc = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT);
+    int rc = qemu_unpause(st, q, vm->uuid);
     if (r == 0 && rc < 0)
       r = rc;
     else if (r < 0)
@@ -467,8 +458,11 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   size_t nall = 0;
   char (*unhooked)[256] = NULL;
   struct qmp *q = NULL;
+  if ((r = qemu_vm_lease_check(fc, vm, "snapshot delete")) < 0)
+    goto out;
   if (qemu_running_pid(st, vm->uuid) &&
-      (r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
+      ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0 ||
+       (r = wait_leftover_jobs(q)) < 0))
     goto out;
   if ((r = snap_name_check(name)) < 0)
     goto out;
@@ -550,7 +544,8 @@ int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
   struct ferry_domain_snapshot rec;
   ferry_domain_snapshot_init(&rec);
   int memfd = -1;
-  if ((r = snap_store_load(&s, name, &rec)) < 0)
+  if ((r = qemu_vm_lease_check(fc, vm, "snapshot revert")) < 0 ||
+      (r = snap_store_load(&s, name, &rec)) < 0)
     goto out;
   if (rec.memory && *rec.memory &&
       (memfd = open(rec.memory, O_RDONLY | O_CLOEXEC)) < 0) {

@@ -8,7 +8,9 @@
 
 #include <json-c/json.h>
 
+#include "../../client/client.h"
 #include "../../core/error.h"
+#include "../../core/lease.h"
 #include "../../core/statefile.h"
 #include "qemu.h"
 
@@ -175,4 +177,31 @@ int qemu_networks(const struct qemu_state *st, struct ferry_vlan **out,
   *out = v;
   *n = count;
   return 0;
+}
+
+int qemu_lease_dir(struct ferry_client *fc, char *buf, size_t len)
+{
+  snprintf(buf, len, "%s/leases", QEMU_STATE(fc)->dir);
+  return 0;
+}
+
+int qemu_vm_lease_check(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *doing)
+{
+  char dir[PATH_MAX], key[300], what[300];
+  qemu_lease_dir(fc, dir, sizeof dir);
+  snprintf(key, sizeof key, "vm-%s", vm->uuid);
+  snprintf(what, sizeof what, "VM '%s'", vm->name);
+  return lease_check(dir, key, fc->lease_holder, what, doing);
+}
+
+int qemu_name_lease_check(struct ferry_client *fc, const char *kind,
+                          const char *name, const char *doing)
+{
+  char dir[PATH_MAX], key[300], what[300];
+  qemu_lease_dir(fc, dir, sizeof dir);
+  snprintf(key, sizeof key, "%s-%s", kind, name);
+  snprintf(what, sizeof what, "the %s name '%s'",
+           strcmp(kind, "volume") ? "VM" : "volume", name);
+  return lease_check(dir, key, fc->lease_holder, what, doing);
 }

@@ -170,6 +170,8 @@ int qemu_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
   char uuid[64];
   if (r == 0 && !want_new)
     r = ferry_error(ENOMEM, "out of memory");
+  if (r == 0 && vm.name)
+    r = qemu_name_lease_check(fc, "vmname", vm.name, "vm create");
   if (r == 0)
     r = check_spec(st, &vm, want_new);
   if (r == 0 && (r = new_uuid(uuid, sizeof uuid)) == 0)
@@ -207,7 +209,11 @@ int qemu_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
   const struct qemu_state *st = QEMU_STATE(fc);
   if (qemu_running_pid(st, vm->uuid))
     return ferry_error(EBUSY, "VM '%s' is running: stop it first", vm->name);
-  int r = qemu_def_remove(st, vm->uuid);
+  int r = qemu_vm_lease_check(fc, vm, "vm delete");
+  if (r == 0 && vm->name)
+    r = qemu_name_lease_check(fc, "vmname", vm->name, "vm delete");
+  if (r == 0)
+    r = qemu_def_remove(st, vm->uuid);
   if (r < 0)
     return r;
   /* Snapshot records and runtime files go with it; volumes stay. */

@@ -145,6 +145,8 @@ int qemu_create_volume(struct ferry_client *fc,
   const struct qemu_state *st = QEMU_STATE(fc);
   char path[PATH_MAX], dir[PATH_MAX], size[32];
   int r = qemu_volume_path(st, disk->volume_id, path);
+  if (r == 0)
+    r = qemu_name_lease_check(fc, "volume", disk->volume_id, "volume create");
   if (r < 0)
     return r;
   const char *fmt = qemu_volume_format(disk->volume_id);
@@ -173,6 +175,8 @@ int qemu_delete_volume(struct ferry_client *fc, const char *id)
   const struct qemu_state *st = QEMU_STATE(fc);
   char path[PATH_MAX];
   int r = qemu_volume_path(st, id, path);
+  if (r == 0)
+    r = qemu_name_lease_check(fc, "volume", id, "volume delete");
   if (r < 0)
     return r;
   struct ferry_vm *v;

@@ -1,0 +1,248 @@
+"""kill -9 of ferry (the process alone, as a crash leaves it: its helpers
+get no signal from the test) at random moments of every migration step,
+then `ferry migrate resume` at once. Every trial must end with the
+destination identical to the source under `qemu-img compare`, and with no
+ferry process and no helper (qemu-nbd, qemu-img) left running.
+
+The kill moments are drawn from a seed printed at the start (set
+FERRY_KILL_SEED to replay a run), uniformly over the time an uninterrupted
+run of the same step took on this machine, so that every kill point of the
+step gets its chance whatever the machine's speed. Set FERRY_KILL_TRIALS to
+run more trials per step."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ferryhelpers import FERRY, EXIT_OK
+from qemuhelpers import Platform, image_info, pid_alive, tool
+
+TRIALS = int(os.environ.get("FERRY_KILL_TRIALS", "20"))
+SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
+print(f"\nkill/resume seed: FERRY_KILL_SEED={SEED}")
+
+
+@pytest.fixture
+def two(tmp_path):
+    a, b = Platform(tmp_path / "a"), Platform(tmp_path / "b")
+    jdir = str(tmp_path / "journals")
+    try:
+        yield a, b, jdir
+    finally:
+        a.close()
+        b.close()
+
+
+def migrate(jdir, *args, expect=EXIT_OK):
+    cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
+                         "--json"], capture_output=True, timeout=300)
+    assert cp.returncode == expect, (
+        f"ferry migrate {' '.join(args)}: exit {cp.returncode}\n"
+        f"{cp.stdout.decode(errors='replace')}"
+        f"{cp.stderr.decode(errors='replace')}")
+    return json.loads(cp.stdout) if cp.stdout.strip() else None
+
+
+def start_args(a, b, mid):
+    return ["start", "--from", a.uri, "--to", b.uri, "web",
+            "--network-map", "default=default", "--id", mid]
+
+
+def timed(jdir, args):
+    t0 = time.monotonic()
+    migrate(jdir, *args)
+    return time.monotonic() - t0
+
+
+def kill_at(jdir, args, delay):
+    """Runs `ferry migrate ARGS` and kills that process alone after
+    delay seconds; True when the kill came before it ended."""
+    p = subprocess.Popen([FERRY, "migrate", *args, "--journal-dir", jdir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        p.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        return True
+
+
+def helpers_of(*roots):
+    """Live qemu-nbd/qemu-img processes (and ferry ones) that name a path
+    under one of roots."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or not pid_alive(int(pid)):
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        prog = os.path.basename(argv[0]).decode(errors="replace")
+        if prog not in ("qemu-nbd", "qemu-img", "ferry"):
+            continue
+        line = b" ".join(argv).decode(errors="replace")
+        if any(r in line for r in roots):
+            out.append(f"{pid}: {line}")
+    return out
+
+
+def assert_no_helpers(a, b, jdir, what):
+    roots = (a.real, a.link, b.real, b.link, jdir)
+    deadline = time.monotonic() + 5  # SIGKILL is quick, exiting not always
+    while helpers_of(*roots) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = helpers_of(*roots)
+    assert not left, f"{what}: left running: {left}"
+
+
+def volumes(p, vm="web"):
+    vols = os.path.join(p.real, "volumes")
+    return {d["device"]: os.path.join(vols, d["volume_id"])
+            for d in p.json("vm", "show", vm)["disks"]}
+
+
+def compare(x, y, what):
+    cp = tool("qemu-img", "compare", "-U", x, y, check=False)
+    assert cp.returncode == 0, (
+        f"{what}: {os.path.basename(x)} and {os.path.basename(y)} differ: "
+        f"{cp.stdout.decode()} {cp.stderr.decode()}")
+
+
+def frozen_under_active(p, vm="web"):
+    """{device: image} of the layer under each active overlay: the last
+    migration snapshot's point-in-time data."""
+    out = {}
+    for dev, img in volumes(p, vm).items():
+        b = image_info(img).get("backing-filename")
+        assert b, f"{dev}: {img} has no backing file (no snapshot?)"
+        out[dev] = os.path.join(os.path.dirname(img), os.path.basename(b))
+    return out
+
+
+def dst_volumes(b, m):
+    vols = os.path.join(b.real, "volumes")
+    return {d["device"]: os.path.join(vols, d["dst_volume"])
+            for d in m["disks"]}
+
+
+def assert_warm_copy(a, b, m, what):
+    """The destination volumes hold the last round's snapshot exactly."""
+    assert m["phase"] == "warm", (what, m["phase"], m.get("error"))
+    src = frozen_under_active(a)
+    for dev, img in dst_volumes(b, m).items():
+        compare(src[dev], img, f"{what} {dev}")
+
+
+def assert_cut_over(a, b, what):
+    assert a.state("web") == "stopped", what
+    src, dst = volumes(a), volumes(b)
+    assert sorted(src) == sorted(dst) == ["vda", "vdb"], what
+    for dev in src:
+        compare(src[dev], dst[dev], f"{what} {dev}")
+    assert a.snap_names("web") == [], what
+
+
+def resume(jdir, mid, extra=()):
+    return migrate(jdir, "resume", mid, "--stop-timeout", "0", *extra)
+
+
+def reset_destination(a, b):
+    """The destination loses the migrated VM; the source runs again."""
+    b.ok("vm", "delete", "web")
+    for v in b.json("volume", "list"):
+        b.ok("volume", "delete", v["id"])
+    a.start("web")
+
+
+def make_source(a):
+    a.create_vm("web", extra=("--nic", "default"))
+    a.start("web")
+    a.live_write("web", 0x11)
+
+
+def test_kill_during_start(two):
+    a, b, jdir = two
+    rng = random.Random(SEED)
+    make_source(a)
+    took = timed(jdir, start_args(a, b, "cal"))
+    migrate(jdir, "abort", "cal")
+    log = []
+    for i in range(TRIALS):
+        mid, delay = f"s{i}", rng.uniform(0, took * 1.2)
+        killed = kill_at(jdir, start_args(a, b, mid), delay)
+        assert_no_helpers(a, b, jdir, f"start {mid} killed at {delay:.3f}s")
+        if os.path.exists(os.path.join(jdir, f"{mid}.json")):
+            m = resume(jdir, mid)
+        else:  # killed before the journal: nothing was made, start again
+            m = migrate(jdir, *start_args(a, b, mid))
+        assert_warm_copy(a, b, m, f"start {mid} killed at {delay:.3f}s")
+        assert_no_helpers(a, b, jdir, f"resume of {mid}")
+        m = migrate(jdir, "abort", mid)
+        assert m["phase"] == "aborted" and a.snap_names("web") == []
+        assert a.state("web") == "running" and b.json("volume", "list") == []
+        log.append((mid, round(delay, 3), killed))
+    print(f"start: {TRIALS} trials (id, kill at s, killed): {log}")
+    assert sum(k for _, _, k in log) >= TRIALS // 2, (
+        "most kills came after the step ended: the calibration is off", log)
+
+
+def test_kill_during_rounds(two):
+    a, b, jdir = two
+    rng = random.Random(SEED + 1)
+    make_source(a)
+    migrate(jdir, *start_args(a, b, "m"))
+    a.live_write("web", 0x12)
+    took = timed(jdir, ["sync", "m"])
+    log = []
+    for i in range(TRIALS):
+        a.live_write("web", 0x20 + i)
+        delay = rng.uniform(0, took * 1.2)
+        killed = kill_at(jdir, ["sync", "m"], delay)
+        what = f"round {i} killed at {delay:.3f}s"
+        assert_no_helpers(a, b, jdir, what)
+        m = resume(jdir, "m")
+        assert_no_helpers(a, b, jdir, f"resume after {what}")
+        assert_warm_copy(a, b, m, what)
+        assert a.state("web") == "running", what
+        log.append((i, round(delay, 3), killed))
+    print(f"rounds: {TRIALS} trials (round, kill at s, killed): {log}")
+    m = migrate(jdir, "cutover", "m", "--stop-timeout", "0")
+    assert m["phase"] == "done" and m["verified"] is True
+    assert_cut_over(a, b, "after the rounds")
+    assert sum(k for _, _, k in log) >= TRIALS // 2, log
+
+
+def test_kill_during_cutover(two):
+    a, b, jdir = two
+    rng = random.Random(SEED + 2)
+    make_source(a)
+    migrate(jdir, *start_args(a, b, "cal"))
+    took = timed(jdir, ["cutover", "cal", "--stop-timeout", "0"])
+    reset_destination(a, b)
+    log = []
+    for i in range(TRIALS):
+        mid, delay = f"c{i}", rng.uniform(0, took * 1.2)
+        migrate(jdir, *start_args(a, b, mid))
+        a.live_write("web", 0x20 + i)
+        killed = kill_at(jdir, ["cutover", mid, "--stop-timeout", "0"], delay)
+        what = f"cutover {mid} killed at {delay:.3f}s"
+        assert_no_helpers(a, b, jdir, what)
+        m = resume(jdir, mid)
+        if m["phase"] == "warm":  # killed before the cutover began
+            assert a.state("web") == "running", what
+            m = migrate(jdir, "cutover", mid, "--stop-timeout", "0")
+        assert m["phase"] == "done" and m["verified"] is True, (what, m)
+        assert_no_helpers(a, b, jdir, f"resume of {mid}")
+        assert_cut_over(a, b, what)
+        log.append((mid, round(delay, 3), killed))
+        reset_destination(a, b)
+    print(f"cutover: {TRIALS} trials (id, kill at s, killed): {log}")
+    assert sum(k for _, _, k in log) >= TRIALS // 2, log
