@@ -18,7 +18,12 @@ count_meson() { # $1: build dir, $2: label
   ok=$(grep -E '^Ok:' "$log" | awk '{print $2}')
   fail=$(grep -E '^(Fail|Timeout|Unexpected Pass):' "$log" | awk '{s+=$2} END {print s+0}')
   if [ "$rc" -ne 0 ]; then
-    sed -n '/--- /,$p' "$log" | tail -80
+    # each failing test's own output, from meson's log
+    awk '/^=+ [0-9]+\/[0-9]+ =+$/ { if (bad) printf "%s", blk; blk = ""; bad = 0 }
+         { blk = blk $0 "\n" }
+         /^result:/ && !/exit status 0$/ { bad = 1 }
+         END { if (bad) printf "%s", blk }' "$1/meson-logs/testlog.txt" |
+      tail -150
     [ "${fail:-0}" -gt 0 ] || fail=1
   fi
   passed=$((passed + ${ok:-0})); failed=$((failed + ${fail:-0}))
@@ -34,6 +39,19 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 echo "== integration and Python tests"
 log=$(mktemp)
 FERRY_BUILD="$PWD/$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider tests/integration tests/python 2>&1 | tee "$log"
+p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | awk '{print $1}')
+f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log" | awk '{s+=$1} END {print s+0}')
+if ! grep -qE '[0-9]+ passed' "$log"; then f=$((f > 0 ? f : 1)); fi
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+rm -f "$log"
+
+# Hostile state files once more with ferry built with ASan+UBSan: a crash
+# or a leak there fails the run.
+echo "== state-file checks under ASan+UBSan"
+log=$(mktemp)
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  FERRY_BUILD="$PWD/$ASAN_BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider \
+  tests/integration/test_qemu_state_checks.py 2>&1 | tee "$log"
 p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | awk '{print $1}')
 f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log" | awk '{s+=$1} END {print s+0}')
 if ! grep -qE '[0-9]+ passed' "$log"; then f=$((f > 0 ? f : 1)); fi

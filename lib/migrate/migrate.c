@@ -687,6 +687,12 @@ static int create_destination(struct journal *j, client_t *dst,
     return r;
   set_str(&spec.id, "");
   set_str(&spec.uuid, "");
+  /* A machine type means something to its own kind of platform only
+   * (VMware's is its hardware version, "vmx-13"): another kind of
+   * destination takes its default. */
+  size_t sk = strcspn(j->m.source, ":"), dk = strcspn(j->m.destination, ":");
+  if (sk != dk || strncmp(j->m.source, j->m.destination, sk))
+    set_str(&spec.machine, "");
   for (size_t i = 0; r == 0 && i < spec.n_disks; i++)
     for (size_t k = 0; k < j->m.n_disks; k++)
       if (!strcmp(j->m.disks[k].device, spec.disks[i].device) &&

@@ -82,7 +82,63 @@ int snap_store_save(const struct snap_store *s,
   return r;
 }
 
-static int load_file(const char *path, struct ferry_domain_snapshot *out)
+/* A record is checked for meaning as well as syntax: its name is its
+ * file's, it belongs to this VM, and every path in it stays where ferry
+ * puts such files (overlays in the platform's volumes/, RAM in this
+ * directory), so a hand-edited record cannot point ferry elsewhere. */
+static int check_record(const struct snap_store *s, const char *file,
+                        const struct ferry_domain_snapshot *rec)
+{
+  const char *base = strrchr(file, '/') + 1, *uuid = strrchr(s->dir, '/') + 1;
+  size_t pl = strlen(PREFIX), n = rec->name ? strlen(rec->name) : 0;
+  int r = snap_name_check(rec->name);
+  if (r == 0 && (strncmp(base + pl, rec->name, n) ||
+                 strcmp(base + pl + n, SUFFIX)))
+    r = ferry_error(EINVAL, "it names snapshot '%s', not the one of its "
+                    "file name", rec->name);
+  if (r == 0 && rec->parent && *rec->parent)
+    r = snap_name_check(rec->parent);
+  if (r == 0 && rec->vm_uuid && *rec->vm_uuid && strcmp(rec->vm_uuid, uuid))
+    r = ferry_error(EINVAL, "it belongs to VM %s, not %s", rec->vm_uuid,
+                    uuid);
+  char mem[PATH_MAX], vols[PATH_MAX], real[2][PATH_MAX];
+  snprintf(mem, sizeof mem, "%s.mem", rec->name ? rec->name : "");
+  const char *ms = rec->memory ? strrchr(rec->memory, '/') : NULL;
+  if (r == 0 && rec->memory && *rec->memory) {
+    snprintf(vols, sizeof vols, "%.*s", ms ? (int)(ms - rec->memory) : 0,
+             rec->memory);
+    if (!ms || strcmp(ms + 1, mem) || !realpath(vols, real[0]) ||
+        !realpath(s->dir, real[1]) || strcmp(real[0], real[1]))
+      r = ferry_error(EINVAL, "its RAM file %s is not %s/%s", rec->memory,
+                      s->dir, mem);
+  }
+  /* <state>/snapshots/<uuid> -> <state>/volumes/ */
+  int up = (int)(uuid - 1 - s->dir);
+  const char *snaps = memrchr(s->dir, '/', up);
+  snprintf(vols, sizeof vols, "%.*s/volumes", snaps ? (int)(snaps - s->dir)
+                                                     : up, s->dir);
+  for (size_t i = 0; r == 0 && i < rec->n_disks; i++) {
+    const struct ferry_disk_snapshot *d = &rec->disks[i];
+    if ((r = name_check(d->device, "disk device name")) < 0)
+      break;
+    const char *f = d->file, *slash = f ? strrchr(f, '/') : NULL;
+    if (!f || !*f)
+      continue;
+    /* by real paths: one state dir may be reached by several spellings */
+    char dir[PATH_MAX], real[PATH_MAX], real_vols[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f) : 0, f);
+    if (!slash || !realpath(dir, real) || !realpath(vols, real_vols) ||
+        strcmp(real, real_vols) || name_check(slash + 1, "volume id") < 0) {
+      ferry_error_clear();
+      r = ferry_error(EINVAL, "disk %s: its file %s is not a volume in %s",
+                      d->device, f, vols);
+    }
+  }
+  return r;
+}
+
+static int load_file(const struct snap_store *s, const char *path,
+                     struct ferry_domain_snapshot *out)
 {
   char *text;
   int r = statefile_read(path, RECORD_MAX, &text);
@@ -91,6 +147,8 @@ static int load_file(const char *path, struct ferry_domain_snapshot *out)
   ferry_domain_snapshot_init(out);
   r = ferry_domain_snapshot_from_json(out, text);
   free(text);
+  if (r == 0 && (r = check_record(s, path, out)) < 0)
+    ferry_domain_snapshot_dispose(out);
   if (r < 0) { /* the reason is in the error buffer we are about to fill */
     char why[512];
     snprintf(why, sizeof why, "%s", ferry_last_error() ? ferry_last_error()
@@ -110,7 +168,7 @@ int snap_store_load(const struct snap_store *s, const char *name,
     return r;
   if (access(path, F_OK) < 0)
     return ferry_error(ENOENT, "no snapshot '%s'", name);
-  return load_file(path, out);
+  return load_file(s, path, out);
 }
 
 int snap_store_remove(const struct snap_store *s, const char *name)
@@ -161,7 +219,7 @@ int snap_store_list(const struct snap_store *s,
     }
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-    if ((r = load_file(path, &v[count])) == 0)
+    if ((r = load_file(s, path, &v[count])) == 0)
       count++;
   }
   closedir(d);
@@ -204,6 +262,10 @@ int snap_store_current(const struct snap_store *s, char **name)
   if (r < 0)
     return r;
   text[strcspn(text, "\n")] = '\0';
+  if (*text && snap_name_check(text) < 0) {
+    free(text);
+    return ferry_error_prefix("%s names no valid snapshot: ", path);
+  }
   if (*text)
     *name = text;
   else

@@ -109,10 +109,9 @@ static int changes_between(const struct qemu_state *st,
  * needs no switching on; this only checks the VM has disks to track. */
 int qemu_open_cbt(struct ferry_client *fc, const struct ferry_vm *vm)
 {
-  (void)fc;
   if (vm->n_disks == 0)
     return ferry_error(EINVAL, "VM '%s' has no disks to track", vm->name);
-  return 0;
+  return qemu_vm_check(QEMU_STATE(fc), vm);
 }
 
 int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
@@ -121,7 +120,9 @@ int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
 {
   const struct qemu_state *st = QEMU_STATE(fc);
   size_t d;
-  int r = disk_index(vm, disk, &d);
+  int r = qemu_vm_check(st, vm);
+  if (r == 0)
+    r = disk_index(vm, disk, &d);
   if (r < 0)
     return r;
   char base[PATH_MAX], layer[256];
@@ -147,7 +148,9 @@ int qemu_query_snapshot_changes(struct ferry_client *fc,
 {
   const struct qemu_state *st = QEMU_STATE(fc);
   size_t d;
-  int r = disk_index(vm, disk, &d);
+  int r = qemu_vm_check(st, vm);
+  if (r == 0)
+    r = disk_index(vm, disk, &d);
   if (r < 0)
     return r;
   if (!to || !*to)

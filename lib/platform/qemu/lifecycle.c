@@ -55,7 +55,10 @@ static void blockdev_args(struct argv *a, const struct qemu_state *st,
                           const struct ferry_disk *d, int index)
 {
   char path[PATH_MAX];
-  qemu_volume_path(st, d->volume_id, path);
+  if (qemu_volume_path(st, d->volume_id, path) < 0) { /* checked before */
+    a->full = true;
+    return;
+  }
   json_object *file = json_object_new_object();
   json_object_object_add(file, "driver", json_object_new_string("file"));
   json_object_object_add(file, "filename", json_object_new_string(path));
@@ -110,8 +113,17 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
 {
   char e1[2 * PATH_MAX];
   char run[PATH_MAX], tmp[PATH_MAX];
-  int r = statefile_mkdirs(qemu_path(st, run, "run/%s", vm->uuid));
+  /* Nothing from the definition reaches qemu unchecked, down to every
+   * layer of every image. */
+  int r = qemu_vm_check(st, vm);
+  if (r == 0)
+    r = qemu_machine_check(vm->machine);
+  for (size_t i = 0; r == 0 && i < vm->n_disks; i++)
+    if ((r = qemu_chain_check(st, vm->disks[i].volume_id)) < 0)
+      ferry_error_prefix("disk %s: ", vm->disks[i].device);
   if (r < 0)
+    return ferry_error_prefix("start VM %s: ", vm->name);
+  if ((r = statefile_mkdirs(qemu_path(st, run, "run/%s", vm->uuid))) < 0)
     return r;
   const char *accel = getenv("FERRY_QEMU_ACCEL");
   struct argv a = { 0 };

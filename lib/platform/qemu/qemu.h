@@ -39,6 +39,19 @@ int qemu_def_remove(const struct qemu_state *st, const char *uuid);
 int qemu_def_get(const struct qemu_state *st, const char *uuid,
                  struct ferry_vm *out);
 
+/* Checks for meaning (defcheck.c): a definition's names, ranges, volume
+ * ids, MACs and models (file: the definition's path, for the message);
+ * a machine type qemu has; an image's backing chain inside volumes/,
+ * every format fixed, no external data file. */
+int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
+                   const char *file);
+int qemu_machine_check(const char *machine);
+/* qemu_def_check of a stored VM, naming its file: every operation that
+ * uses a VM's disks or hands it to qemu calls it first (a listing does
+ * not, so that one bad file does not hide or block the other VMs). */
+int qemu_vm_check(const struct qemu_state *st, const struct ferry_vm *vm);
+int qemu_chain_check(const struct qemu_state *st, const char *volume_id);
+
 /* Networks: networks.json, or the one "default" network when missing. */
 int qemu_networks(const struct qemu_state *st, struct ferry_vlan **out,
                   size_t *n);

@@ -52,8 +52,6 @@ int active_node_file(struct qmp *q, const char *device, char *buf,
   return r;
 }
 
-static void node_image(const char *file, char *buf, size_t len);
-
 int volume_backing(const struct qemu_state *st, const char *id, char *buf,
                    size_t len, bool *holds_snapshots)
 {
@@ -70,7 +68,7 @@ int volume_backing(const struct qemu_state *st, const char *id, char *buf,
      * left the backing node opened with options (seen after a kill -9
      * during a cutover's commit): the file name is inside */
     char path[PATH_MAX];
-    node_image(json_object_get_string(b), path, sizeof path);
+    image_of_name(json_object_get_string(b), path, sizeof path);
     const char *slash = strrchr(path, '/');
     snprintf(buf, len, "%s", slash ? slash + 1 : path);
   }
@@ -112,7 +110,7 @@ int volume_is_backing(const struct qemu_state *st, const char *id, bool *is)
 /* The image file a node reads: its "file" as a plain path, or, for nodes
  * added with blockdev-add, the filename inside its json:{...} options
  * (which also describe its backing file: only the node's own counts). */
-static void node_image(const char *file, char *buf, size_t len)
+void image_of_name(const char *file, char *buf, size_t len)
 {
   buf[0] = '\0';
   if (strncmp(file, "json:", 5)) {
@@ -146,7 +144,7 @@ int node_of_file(struct qmp *q, const char *path, char *buf, size_t len)
         !json_object_object_get_ex(n, "drv", &drv) ||
         !strcmp(json_object_get_string(drv), "file"))
       continue;
-    node_image(json_object_get_string(f), image, sizeof image);
+    image_of_name(json_object_get_string(f), image, sizeof image);
     if (!strcmp(image, path)) {
       snprintf(buf, len, "%s", json_object_get_string(nn));
       found = true;

@@ -31,6 +31,11 @@ int volume_backers(const struct qemu_state *st, const char *id,
                    unsigned *count);
 int volume_is_backing(const struct qemu_state *st, const char *id, bool *is);
 
+/* The file an image name in qemu's terms names: a path as it is, or the
+ * file.filename of a "json:{...}" pseudo-filename (qemu writes one into a
+ * header when the backing node was opened with options); "" if none. */
+void image_of_name(const char *name, char *buf, size_t len);
+
 /* The running VM's format node that reads the image at path. */
 int node_of_file(struct qmp *q, const char *path, char *buf, size_t len);
 

@@ -240,7 +240,9 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
 {
   const struct qemu_state *st = QEMU_STATE(fc);
   bool external = spec->flags & FERRY_SNAPSHOT_EXTERNAL;
-  int r = snap_name_check(spec->name);
+  int r = qemu_vm_check(st, vm);
+  if (r == 0)
+    r = snap_name_check(spec->name);
   if (r == 0 && vm->n_disks == 0)
     r = ferry_error(EINVAL, "VM '%s' has no disks to snapshot", vm->name);
   if (r == 0 && !external) /* overlays may stand on raw images too */
@@ -458,7 +460,8 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   size_t nall = 0;
   char (*unhooked)[256] = NULL;
   struct qmp *q = NULL;
-  if ((r = qemu_vm_lease_check(fc, vm, "snapshot delete")) < 0)
+  if ((r = qemu_vm_check(st, vm)) < 0 ||
+      (r = qemu_vm_lease_check(fc, vm, "snapshot delete")) < 0)
     goto out;
   if (qemu_running_pid(st, vm->uuid) &&
       ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0 ||
@@ -544,7 +547,8 @@ int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
   struct ferry_domain_snapshot rec;
   ferry_domain_snapshot_init(&rec);
   int memfd = -1;
-  if ((r = qemu_vm_lease_check(fc, vm, "snapshot revert")) < 0 ||
+  if ((r = qemu_vm_check(st, vm)) < 0 ||
+      (r = qemu_vm_lease_check(fc, vm, "snapshot revert")) < 0 ||
       (r = snap_store_load(&s, name, &rec)) < 0)
     goto out;
   if (rec.memory && *rec.memory &&

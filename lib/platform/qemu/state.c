@@ -66,10 +66,20 @@ int qemu_defs_load(const struct qemu_state *st, struct ferry_vm **out,
     ferry_vm_init(&v[count]);
     r = ferry_vm_from_json(&v[count], text);
     free(text);
+    if (r == 0 && (!v[count].uuid ||
+                   strncmp(e->d_name, v[count].uuid, len - 5) ||
+                   strlen(v[count].uuid) != len - 5)) {
+      /* it would pass for another VM: as bad as a file that does not
+       * parse */
+      r = ferry_error(EINVAL, "its uuid '%s' is not its file's name",
+                      v[count].uuid ? v[count].uuid : "");
+      ferry_vm_dispose(&v[count]);
+    }
     if (r < 0) {
       ferry_error_prefix("VM definition %s: ", path);
       break;
     }
+
     v[count].power_state = FERRY_POWER_STATE_STOPPED;
     count++;
   }
@@ -204,4 +214,11 @@ int qemu_name_lease_check(struct ferry_client *fc, const char *kind,
   snprintf(what, sizeof what, "the %s name '%s'",
            strcmp(kind, "volume") ? "VM" : "volume", name);
   return lease_check(dir, key, fc->lease_holder, what, doing);
+}
+
+int qemu_vm_check(const struct qemu_state *st, const struct ferry_vm *vm)
+{
+  char path[PATH_MAX];
+  return qemu_def_check(st, vm, qemu_path(st, path, "vms/%s.json",
+                                          vm->uuid));
 }

@@ -178,6 +178,13 @@ int qemu_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
     r = set_str(&vm.uuid, uuid) || set_str(&vm.id, uuid) ||
         set_str(&vm.host_id, "local") || set_str(&vm.cluster_id, "local") ||
         set_str(&vm.datacenter_id, "local") ? -ENOMEM : 0;
+  if (r == 0)
+    r = qemu_def_check(st, &vm, NULL);
+  if (r == 0)
+    r = qemu_machine_check(vm.machine);
+  for (size_t i = 0; r == 0 && i < vm.n_disks; i++)
+    if (!want_new[i] && (r = qemu_chain_check(st, vm.disks[i].volume_id)) < 0)
+      ferry_error_prefix("disk %s: ", vm.disks[i].device);
   /* Everything is checked: now create the volumes, then the definition. */
   size_t made = 0; /* disks [0, made) have their volume */
   for (; r == 0 && made < vm.n_disks; made++)
