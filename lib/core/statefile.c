@@ -14,7 +14,7 @@
 #include "error.h"
 #include "statefile.h"
 
-static int fsync_dir_of(const char *path)
+int statefile_sync_dir(const char *path)
 {
   char copy[PATH_MAX];
   snprintf(copy, sizeof copy, "%s", path);
@@ -56,7 +56,7 @@ int statefile_write(const char *path, const char *data, size_t len)
     unlink(tmp);
     return r;
   }
-  return fsync_dir_of(path);
+  return statefile_sync_dir(path);
 }
 
 int statefile_read(const char *path, size_t max, char **out)
@@ -96,7 +96,7 @@ int statefile_remove(const char *path, int missing_ok)
       return 0;
     return ferry_error(errno, "%s: remove: %s", path, strerror(errno));
   }
-  return fsync_dir_of(path);
+  return statefile_sync_dir(path);
 }
 
 int statefile_mkdirs(const char *dir)

@@ -16,6 +16,9 @@ int statefile_read(const char *path, size_t max, char **out);
  * when missing_ok. */
 int statefile_remove(const char *path, int missing_ok);
 
+/* fsyncs the directory holding path (after a rename or unlink in it). */
+int statefile_sync_dir(const char *path);
+
 /* Creates dir (and parents) with mode 0700 where missing. */
 int statefile_mkdirs(const char *dir);
 

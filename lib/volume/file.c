@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -264,6 +265,66 @@ static int open_beneath(const char *root, const char *id, int flags)
   return fd;
 }
 
+/* One writer per raw file, by QEMU's own image locking (file-posix.c):
+ * shared OFD locks on byte 100 + i for each permission i held and 200 + i
+ * for each one not shared with others. A writer holds read (0) and write
+ * (1) and shares neither write nor resize (3). So a second ferry, qemu-nbd
+ * or a VM on the same file is refused, and ferry is refused while one of
+ * those writes. */
+#define LOCK_PERM_BASE 100
+#define LOCK_SHARED_BASE 200
+
+static int ofd_lock(int fd, short type, off_t byte, bool test)
+{
+  struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte,
+                      .l_len = 1 };
+  if (fcntl(fd, test ? F_OFD_GETLK : F_OFD_SETLK, &fl) < 0)
+    return -errno;
+  return test && fl.l_type != F_UNLCK ? -EBUSY : 0;
+}
+
+static int try_lock_for_writing(int fd)
+{
+  static const int held[] = { 0, 1 }, unshared[] = { 1, 3 };
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < 2; i++)
+    r = ofd_lock(fd, F_RDLCK, LOCK_PERM_BASE + held[i], false);
+  for (size_t i = 0; r == 0 && i < 2; i++)
+    r = ofd_lock(fd, F_RDLCK, LOCK_SHARED_BASE + unshared[i], false);
+  /* others that refuse what we hold, or hold what we refuse */
+  for (size_t i = 0; r == 0 && i < 2; i++)
+    r = ofd_lock(fd, F_WRLCK, LOCK_SHARED_BASE + held[i], true);
+  for (size_t i = 0; r == 0 && i < 2; i++)
+    r = ofd_lock(fd, F_WRLCK, LOCK_PERM_BASE + unshared[i], true);
+  if (r == -EBUSY) { /* let go: two that met here must not both give up */
+    for (int b = 0; b < 4; b++) {
+      ofd_lock(fd, F_UNLCK, LOCK_PERM_BASE + b, false);
+      ofd_lock(fd, F_UNLCK, LOCK_SHARED_BASE + b, false);
+    }
+  }
+  return r;
+}
+
+static int lock_for_writing(int fd, const char *path)
+{
+  int r = try_lock_for_writing(fd);
+  /* Two writers that set their locks at once see each other: each backs
+   * off for a random moment, so that one of them gets through. */
+  unsigned seed = (unsigned)getpid() ^ (unsigned)(uintptr_t)&r;
+  for (int tries = 0; r == -EBUSY && tries < 8; tries++) {
+    nanosleep(&(struct timespec){ 0, (10 + rand_r(&seed) % 90) * 1000000L },
+              NULL);
+    r = try_lock_for_writing(fd);
+  }
+  if (r == -EBUSY)
+    return ferry_error(EBUSY, "%s is in use: another process (a ferry sync, "
+                       "qemu-nbd or a VM) writes to it or does not let it be "
+                       "written", path);
+  if (r < 0 && r != -EINVAL && r != -ENOLCK) /* no OFD locks there: go on */
+    return ferry_error(-r, "%s: lock: %s", path, strerror(-r));
+  return 0;
+}
+
 static void file_identity(const struct stat *st, char *buf, size_t len)
 {
   snprintf(buf, len, "file:%ju:%ju", (uintmax_t)st->st_dev,
@@ -343,6 +404,11 @@ int file_volume_open(const char *root, const char *id, const char *format,
     return nbd_volume_open_image(path, fmt, mode, out);
   }
 
+  int lr = mode == FERRY_OPEN_WRITE ? lock_for_writing(fd, path) : 0;
+  if (lr < 0) {
+    close(fd);
+    return lr;
+  }
   struct file_priv *p = calloc(1, sizeof *p);
   struct file_fd *f = calloc(1, sizeof *f);
   struct ferry_volume *v = p && f ? volume_new(&file_ops, path) : NULL;

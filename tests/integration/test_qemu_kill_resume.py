@@ -24,7 +24,6 @@ from qemuhelpers import Platform, image_info, pid_alive, tool
 
 TRIALS = int(os.environ.get("FERRY_KILL_TRIALS", "20"))
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
-print(f"\nkill/resume seed: FERRY_KILL_SEED={SEED}")
 
 
 @pytest.fixture
@@ -39,10 +38,12 @@ def two(tmp_path):
 
 
 def migrate(jdir, *args, expect=EXIT_OK):
+    """Runs a step; a failure names the seed, to replay the run."""
     cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
                          "--json"], capture_output=True, timeout=300)
     assert cp.returncode == expect, (
-        f"ferry migrate {' '.join(args)}: exit {cp.returncode}\n"
+        f"FERRY_KILL_SEED={SEED}: ferry migrate {' '.join(args)}: exit "
+        f"{cp.returncode}\n"
         f"{cp.stdout.decode(errors='replace')}"
         f"{cp.stderr.decode(errors='replace')}")
     return json.loads(cp.stdout) if cp.stdout.strip() else None
@@ -95,6 +96,7 @@ def helpers_of(*roots):
 
 
 def assert_no_helpers(a, b, jdir, what):
+    what = f"FERRY_KILL_SEED={SEED}: {what}"
     roots = (a.real, a.link, b.real, b.link, jdir)
     deadline = time.monotonic() + 5  # SIGKILL is quick, exiting not always
     while helpers_of(*roots) and time.monotonic() < deadline:
@@ -110,6 +112,7 @@ def volumes(p, vm="web"):
 
 
 def compare(x, y, what):
+    what = f"FERRY_KILL_SEED={SEED}: {what}"
     cp = tool("qemu-img", "compare", "-U", x, y, check=False)
     assert cp.returncode == 0, (
         f"{what}: {os.path.basename(x)} and {os.path.basename(y)} differ: "

@@ -97,6 +97,11 @@ struct json_object;
 int qemu_img_info(const struct qemu_state *st, const char *id,
                   struct json_object **out);
 int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf);
+/* qemu-img create of volume id (its format from the id), of size bytes or
+ * as an overlay on backing (an id); atomic: the image appears whole under
+ * its id or not at all, and an existing one is never replaced (EEXIST). */
+int qemu_img_create(const struct qemu_state *st, const char *id,
+                    const char *backing, uint64_t size);
 int qemu_volume_info(const struct qemu_state *st, const char *id,
                      struct ferry_volume_info *out);
 

@@ -313,17 +313,9 @@ int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
 int overlay_create(const struct qemu_state *st, const char *overlay,
                    const char *backing)
 {
-  char path[PATH_MAX], bpath[PATH_MAX];
-  int r = qemu_volume_path(st, overlay, path);
-  if (r == 0)
-    r = qemu_volume_path(st, backing, bpath);
-  if (r < 0)
-    return r;
-  /* A relative backing name: the state directory can move. */
-  char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                   (char *)qemu_volume_format(backing), "-b", (char *)backing,
-                   path, NULL };
-  return run_command(argv, NULL);
+  char bpath[PATH_MAX];
+  int r = qemu_volume_path(st, backing, bpath);
+  return r < 0 ? r : qemu_img_create(st, overlay, backing, 0);
 }
 
 int wait_leftover_jobs(struct qmp *q)

@@ -2,6 +2,7 @@
  * internal qcow2 snapshots of every disk taken together (a QMP transaction
  * while the VM runs, qemu-img while it is stopped), RAM saved through a
  * migration to an fd, one record per snapshot, a tree through parents. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -234,6 +235,53 @@ static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
   return 0;
 }
 
+/* A create writes creating-<name> before it touches a disk and removes
+ * it after the record: one that is left without a record is a create that
+ * died halfway, whose internal snapshots (and RAM file) are ferry's own
+ * leftovers, cleared here under the VM's lock. An internal snapshot that
+ * no intent names is not ferry's: it is never deleted behind the user. */
+static void intent_path(const struct snap_store *s, const char *name,
+                        char *buf)
+{
+  snprintf(buf, PATH_MAX, "%s/creating-%s", s->dir, name);
+}
+
+static int clear_interrupted(const struct qemu_state *st,
+                             const struct snap_store *s,
+                             const struct ferry_vm *vm)
+{
+  DIR *d = opendir(s->dir);
+  if (!d)
+    return 0;
+  struct qmp *q = NULL;
+  int r = 0;
+  struct dirent *e;
+  while (r == 0 && (e = readdir(d))) {
+    const char *name = e->d_name + strlen("creating-");
+    char path[PATH_MAX];
+    if (strncmp(e->d_name, "creating-", 9) || snap_name_check(name) < 0 ||
+        strstr(name, ".tmp.")) {
+      ferry_error_clear();
+      continue;
+    }
+    if (!snap_store_exists(s, name)) {
+      if (!q && qemu_running_pid(st, vm->uuid) &&
+          (r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0)
+        break;
+      if ((r = delete_on_disks(st, q, vm, vm->n_disks, name)) < 0)
+        break;
+      snprintf(path, sizeof path, "%s/%s.mem", s->dir, name);
+      unlink(path);
+    }
+    intent_path(s, name, path);
+    r = statefile_remove(path, 1);
+  }
+  closedir(d);
+  qmp_close(q);
+  return r < 0 ? ferry_error_prefix("clearing what an interrupted snapshot "
+                                    "create left: ") : 0;
+}
+
 int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                          const struct ferry_snapshot_spec *spec,
                          struct ferry_domain_snapshot *out)
@@ -252,10 +300,13 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   struct snap_store s;
   if ((r = open_store(st, vm, &s)) < 0)
     return r;
-  if ((r = qemu_vm_lease_check(fc, vm, "snapshot create")) < 0) {
+  if ((r = qemu_vm_lease_check(fc, vm, "snapshot create")) < 0 ||
+      (r = clear_interrupted(st, &s, vm)) < 0) {
     snap_store_close(&s);
     return r;
   }
+  char intent[PATH_MAX];
+  intent_path(&s, spec->name, intent);
   struct ferry_domain_snapshot rec;
   ferry_domain_snapshot_init(&rec);
   char *parent = NULL, mem[PATH_MAX] = "";
@@ -288,7 +339,8 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   }
   if ((r = snap_store_current(&s, &parent)) < 0 ||
       (r = fill_record(st, vm, spec, ps, parent, &rec)) < 0 ||
-      (r = snap_store_next_sequence(&s, &rec.sequence)) < 0)
+      (r = snap_store_next_sequence(&s, &rec.sequence)) < 0 ||
+      (r = statefile_write(intent, "", 0)) < 0)
     goto out;
 
   if (!live && external) {
@@ -356,6 +408,8 @@ int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   }
   if (r == 0 && (r = snap_store_save(&s, &rec)) == 0)
     r = snap_store_set_current(&s, spec->name);
+  if (r == 0)
+    statefile_remove(intent, 1);
 
 out:
   if (r < 0) { /* no partial snapshot, no orphan record */
@@ -370,6 +424,8 @@ out:
     if (rec.name && snap_store_exists(&s, spec->name) &&
         !(e == EEXIST))
       snap_store_remove(&s, spec->name);
+    if (e != EEXIST)
+      statefile_remove(intent, 1);
     ferry_error(e ? e : -r, "%s", msg);
     r = -(e ? e : -r);
   }

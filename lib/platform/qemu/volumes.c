@@ -1,6 +1,7 @@
 /* Volumes: disk images in <state>/volumes, made and read with qemu-img. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,48 @@ int qemu_volume_path(const struct qemu_state *st, const char *id, char *buf)
                        "(its format)", id);
   qemu_path(st, buf, "volumes/%s", id);
   return 0;
+}
+
+int qemu_img_create(const struct qemu_state *st, const char *id,
+                    const char *backing, uint64_t size)
+{
+  char path[PATH_MAX], tmp[PATH_MAX + 16], sz[32];
+  int r = qemu_volume_path(st, id, path);
+  if (r < 0)
+    return r;
+  /* Made under a name no scan takes for a volume, then renamed: a kill
+   * in the middle of qemu-img leaves no half-made image under the id. */
+  snprintf(tmp, sizeof tmp, "%s.creating", path);
+  unlink(tmp); /* a killed attempt's */
+  snprintf(sz, sizeof sz, "%" PRIu64, size);
+  char *argv[12];
+  int a = 0;
+  argv[a++] = "qemu-img";
+  argv[a++] = "create";
+  argv[a++] = "-q";
+  argv[a++] = "-f";
+  argv[a++] = (char *)qemu_volume_format(id);
+  if (backing) { /* a relative name: the state directory can move */
+    argv[a++] = "-F";
+    argv[a++] = (char *)qemu_volume_format(backing);
+    argv[a++] = "-b";
+    argv[a++] = (char *)backing;
+  }
+  argv[a++] = tmp;
+  if (!backing)
+    argv[a++] = sz;
+  argv[a] = NULL;
+  if ((r = run_command(argv, NULL)) == 0 &&
+      renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+    r = errno == EEXIST ? ferry_error(EEXIST, "volume '%s' exists already",
+                                      id)
+                        : ferry_error(errno, "rename %s: %s", tmp,
+                                      strerror(errno));
+  if (r < 0)
+    unlink(tmp);
+  else
+    r = statefile_sync_dir(path);
+  return r;
 }
 
 static char *dup_str(const char *s)
@@ -143,7 +186,7 @@ int qemu_create_volume(struct ferry_client *fc,
                               struct ferry_volume_info *out)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
-  char path[PATH_MAX], dir[PATH_MAX], size[32];
+  char path[PATH_MAX], dir[PATH_MAX];
   int r = qemu_volume_path(st, disk->volume_id, path);
   if (r == 0)
     r = qemu_name_lease_check(fc, "volume", disk->volume_id, "volume create");
@@ -162,10 +205,7 @@ int qemu_create_volume(struct ferry_client *fc,
                        disk->volume_id);
   if ((r = statefile_mkdirs(qemu_path(st, dir, "volumes"))) < 0)
     return r;
-  snprintf(size, sizeof size, "%" PRIu64, disk->capacity);
-  char *argv[] = { "qemu-img", "create", "-q", "-f", (char *)fmt, path, size,
-                   NULL };
-  if ((r = run_command(argv, NULL)) < 0)
+  if ((r = qemu_img_create(st, disk->volume_id, NULL, disk->capacity)) < 0)
     return r;
   return out ? qemu_volume_info(st, disk->volume_id, out) : 0;
 }
