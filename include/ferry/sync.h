@@ -56,6 +56,8 @@ struct ferry_sync_stats {
   uint64_t request_size;
   double seconds;
   bool wrote;             /* a write or zero reached the destination */
+  bool started;           /* the copy began (I/O was sent): a failure
+                           * after this is no bad input */
 };
 
 void ferry_sync_opts_init(struct ferry_sync_opts *opts);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/secret.h"
+#include "../core/uri.h"
 #include "../volume/volume.h"
 #include "client.h"
 
@@ -66,13 +68,11 @@ static void close_volumes(struct ferry_client *fc)
 static void client_free(struct ferry_client *fc)
 {
   close_volumes(fc);
-  if (fc->password) /* do not leave the secret in freed memory */
-    explicit_bzero(fc->password, strlen(fc->password));
   free(fc->major_version);
   free(fc->minor_version);
   free(fc->host);
   free(fc->username);
-  free(fc->password);
+  secret_free(fc->password); /* wiped, on pages no core dump holds */
   free(fc->thumb_print);
   free(fc->lease_holder);
   pthread_mutex_destroy(&fc->lock);
@@ -119,7 +119,8 @@ client_t *create_client(enum client_type type, const char *major_version,
   fc->minor_version = dup_or_null(minor_version, &failed);
   fc->host = dup_or_null(host, &failed);
   fc->username = dup_or_null(username, &failed);
-  fc->password = dup_or_null(password, &failed);
+  fc->password = secret_dup(password);
+  failed = failed || (password && !fc->password);
   fc->thumb_print = dup_or_null(thumb_print, &failed);
   pthread_mutex_init(&fc->lock, NULL);
   fc->pub = (client_t){ fc, shim_read, shim_write, shim_close };
@@ -129,7 +130,9 @@ client_t *create_client(enum client_type type, const char *major_version,
     return NULL;
   }
   if (ops->connect && ops->connect(fc) < 0) {
-    ferry_error_prefix("%s client '%s': ", name, host);
+    char shown[1024];
+    uri_redact(host ? host : "", shown, sizeof shown);
+    ferry_error_prefix("%s client '%s': ", name, shown);
     client_free(fc);
     return NULL;
   }

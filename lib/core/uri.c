@@ -1,5 +1,6 @@
 /* NBD URIs, as in the NBD URI spec: the subset ferry needs, strictly. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,9 +80,55 @@ void nbd_uri_free(struct nbd_uri *u)
   memset(u, 0, sizeof *u);
 }
 
+void uri_redact(const char *uri, char *buf, size_t len)
+{
+  const char *auth = strstr(uri, "://");
+  auth = auth ? auth + 3 : uri;
+  const char *end = auth + strcspn(auth, "/?#");
+  const char *at = memchr(auth, '@', end - auth);
+  if (at)
+    snprintf(buf, len, "%.*s***@%s", (int)(auth - uri), uri, at + 1);
+  else
+    snprintf(buf, len, "%s", uri);
+}
+
 static int bad(const char *uri, const char *why)
 {
-  return ferry_error(EINVAL, "bad NBD URI '%s': %s", uri, why);
+  char r[1024];
+  uri_redact(uri, r, sizeof r);
+  return ferry_error(EINVAL, "bad NBD URI '%s': %s", r, why);
+}
+
+/* The query of an NBD URI: socket= (nbd+unix only); anything else is an
+ * error, so that a mistyped key is never ignored, and TLS parameters are
+ * refused (ENOTSUP), so that asking for TLS never means plaintext. */
+struct query_ctx {
+  const char *uri;
+  struct nbd_uri *out;
+};
+
+static int on_query(void *opaque, const char *key, size_t klen,
+                    const char *value)
+{
+  struct query_ctx *c = opaque;
+  char r[1024];
+  uri_redact(c->uri, r, sizeof r);
+  if (klen >= 3 && !strncmp(key, "tls", 3))
+    return ferry_error(ENOTSUP, "NBD URI '%s' asks for TLS (%.*s), which "
+                       "ferry does not support yet: it refuses rather than "
+                       "connect in plaintext", r, (int)klen, key);
+  if (klen == 6 && !strncmp(key, "socket", 6) && c->out->is_unix) {
+    if (!value || !*value)
+      return bad(c->uri, "socket= needs a path");
+    free(c->out->socket);
+    return (c->out->socket = strdup(value)) ? 0
+                                            : ferry_error(ENOMEM, "out of "
+                                                          "memory");
+  }
+  return ferry_error(EINVAL, "bad NBD URI '%s': unknown query parameter "
+                     "'%.*s'%s", r, (int)klen, key,
+                     c->out->is_unix ? " (nbd+unix takes socket=PATH)"
+                                     : " (nbd:// takes none)");
 }
 
 /* Export names are the path without its leading '/'. */
@@ -99,10 +146,13 @@ static int take_export(const char *uri, const char *p, size_t len,
 int nbd_uri_parse(const char *uri, struct nbd_uri *out)
 {
   memset(out, 0, sizeof *out);
-  if (strncmp(uri, "nbds", 4) == 0)
+  if (strncmp(uri, "nbds", 4) == 0) {
+    char red[1024];
+    uri_redact(uri, red, sizeof red);
     return ferry_error(ENOTSUP, "NBD URI '%s': TLS (nbds) is not supported "
                        "yet; use nbd:// over a trusted network or a unix "
-                       "socket", uri);
+                       "socket", red);
+  }
   int r;
   if (strncmp(uri, "nbd+unix://", 11) == 0) {
     const char *p = uri + 11;
@@ -114,19 +164,9 @@ int nbd_uri_parse(const char *uri, struct nbd_uri *out)
     if ((r = take_export(uri, p, plen, out)) < 0)
       goto fail;
     out->is_unix = true;
-    for (const char *a = q ? q + 1 : NULL; a && *a;) {
-      const char *amp = strchr(a, '&');
-      size_t alen = amp ? (size_t)(amp - a) : strlen(a);
-      if (alen > 7 && strncmp(a, "socket=", 7) == 0) {
-        free(out->socket);
-        out->socket = uri_decode(a + 7, alen - 7);
-        if (!out->socket) {
-          r = bad(uri, "bad %-escape in the socket path");
-          goto fail;
-        }
-      }
-      a = amp ? amp + 1 : NULL;
-    }
+    struct query_ctx c = { uri, out };
+    if (q && (r = uri_query_each(q + 1, on_query, &c)) < 0)
+      goto fail;
     if (!out->socket || !*out->socket) {
       r = bad(uri, "nbd+unix needs ?socket=PATH");
       goto fail;
@@ -139,6 +179,11 @@ int nbd_uri_parse(const char *uri, struct nbd_uri *out)
   const char *end = h + strcspn(h, "/?");
   if (end == h) {
     r = bad(uri, "missing host");
+    goto fail;
+  }
+  if (memchr(h, '@', end - h)) {
+    r = bad(uri, "NBD has no user or password to give: remove the "
+            "'USER[:PASSWORD]@' part");
     goto fail;
   }
   const char *colon = NULL;
@@ -169,6 +214,10 @@ int nbd_uri_parse(const char *uri, struct nbd_uri *out)
     goto fail;
   if (!out->host || !out->port)
     return ferry_error(ENOMEM, "out of memory");
+  struct query_ctx c = { uri, out };
+  if (end[plen] == '?' && (r = uri_query_each(end + plen + 1, on_query,
+                                               &c)) < 0)
+    goto fail;
   return 0;
 fail:
   nbd_uri_free(out);

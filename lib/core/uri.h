@@ -19,6 +19,10 @@ struct nbd_uri {
 int nbd_uri_parse(const char *uri, struct nbd_uri *out);
 void nbd_uri_free(struct nbd_uri *u);
 
+/* The URI for messages, with any USER[:PASSWORD]@ shown as ***@: a
+ * password typed into a URI must not be echoed into logs. */
+void uri_redact(const char *uri, char *buf, size_t len);
+
 /* True when s starts with an NBD URI scheme. */
 bool nbd_uri_is(const char *s);
 

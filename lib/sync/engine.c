@@ -553,6 +553,7 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   uint64_t total = plan->copy_bytes + plan->zero_bytes;
   uint64_t zmax = dst->zero_max < (64ull << 20) ? dst->zero_max : 64ull << 20;
   cursor_init(&e.cur, plan, e.request_size, zmax);
+  st->started = true;
   run_pass(&e, ws, n, worker_main, total);
   cursor_destroy(&e.cur);
   st->copied_bytes = atomic_load(&e.copied);

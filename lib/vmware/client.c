@@ -15,6 +15,7 @@
 
 #include "../client/client.h"
 #include "../core/error.h"
+#include "../core/secret.h"
 #include "../core/uri.h"
 #include "../platform/platform.h"
 #include "../volume/vddk.h"
@@ -119,7 +120,7 @@ static int vmw_connect(struct ferry_client *fc)
     snprintf(thumb, sizeof thumb, "%s", fc->thumb_print);
   if (r == 0 && !fc->password) {
     const char *env = getenv("FERRY_VMWARE_PASSWORD");
-    if (env && !(fc->password = strdup(env)))
+    if (env && !(fc->password = secret_dup(env)))
       r = ferry_error(ENOMEM, "out of memory");
   }
   if (r == 0 && !*user)

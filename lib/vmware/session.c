@@ -8,6 +8,7 @@
 #include <libxml/parser.h>
 
 #include "../core/error.h"
+#include "../core/secret.h"
 #include "session.h"
 #include "xml.h"
 
@@ -313,7 +314,8 @@ int vsession_open(const char *host, const char *user, const char *password,
   if (r == 0)
     r = tls_pin_parse(thumbprint, s->pin.want);
   if (r == 0 && user && (!(s->user = strdup(user)) ||
-                         !(s->password = strdup(password ? password : ""))))
+                         !(s->password = secret_dup(password ? password
+                                                            : ""))))
     r = ferry_error(ENOMEM, "out of memory");
   if (r == 0)
     r = vsession_handle(s, &s->pin, s->errbuf, &s->curl);
@@ -354,10 +356,7 @@ void vsession_close(struct vsession *s)
     curl_share_cleanup(s->share);
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_destroy(&s->share_locks[i]);
-  if (s->password) {
-    explicit_bzero(s->password, strlen(s->password));
-    free(s->password);
-  }
+  secret_free(s->password);
   free(s->user);
   pthread_mutex_destroy(&s->lock);
   free(s);

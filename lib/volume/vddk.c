@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/secret.h"
 #include "vddk.h"
 #include "vddk_abi.h"
 #include "volume.h"
@@ -308,10 +309,7 @@ static void priv_free(struct vddk_priv *pr)
     return;
   free_params(pr);
   free(pr->vmx_spec);
-  if (pr->password) {
-    explicit_bzero(pr->password, strlen(pr->password));
-    free(pr->password);
-  }
+  secret_free(pr->password);
   free(pr->transport);
   free(pr);
 }
@@ -515,7 +513,8 @@ static int make_params(const struct vddk_params *p, struct vddk_priv *pr)
   cp->thumbPrint = dup_or_null(p->thumbprint, &oom);
   cp->credType = VIXDISKLIB_CRED_UID;
   cp->creds.uid.userName = dup_or_null(p->username, &oom);
-  pr->password = dup_or_null(p->password, &oom);
+  pr->password = secret_dup(p->password);
+  oom = oom || (p->password && !pr->password);
   cp->creds.uid.password = pr->password;
   cp->port = p->port ? (uint32_t)p->port : 443;
   cp->specType = VIXDISKLIB_SPEC_VMX;

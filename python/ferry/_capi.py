@@ -98,6 +98,7 @@ class SyncStatsT(Structure):
         ("request_size", c_uint64),
         ("seconds", c_double),
         ("wrote", c_bool),
+        ("started", c_bool),
     ]
 
 

@@ -25,6 +25,7 @@ class SyncStats:
     request_size: int
     seconds: float
     wrote: bool          # a write or zero reached the destination
+    started: bool        # the copy began: a failure after it is no bad input
 
 
 class _Progress:

@@ -412,6 +412,41 @@ def qp(tmp_path):
         p.close()
 
 
+def qemu_file(name):
+    """The image a qemu file name means (it may write json:{...})."""
+    if name.startswith("json:"):
+        o = json.loads(name[5:])
+        f = o.get("file")
+        return f if isinstance(f, str) else f["filename"]
+    return name
+
+
+def assert_definition_is_what_qemu_writes(p, vm, what):
+    """A restart opens what the definition names: the layer the running
+    qemu writes to, or (a kill between the definition and the switch) a
+    new overlay on it that nothing wrote to; anything else would lose every
+    write since."""
+    disks = {d["device"]: d["volume_id"]
+             for d in p.json("vm", "show", vm)["disks"]}
+    with p.qmp(vm) as q:
+        blocks = q.execute("query-block")
+    for b in blocks:
+        dev = b["qdev"].split("/")[3]
+        img = os.path.basename(qemu_file(b["inserted"]["file"]))
+        if img == disks[dev]:
+            continue
+        top = os.path.join(p.real, "volumes", disks[dev])
+        info = image_info(top)
+        under = os.path.basename(qemu_file(info.get("backing-filename", "")))
+        assert under == img, (
+            f"{what}: qemu writes {dev} to {img}, the definition names "
+            f"{disks[dev]} (on {under})")
+        mapped = json.loads(tool("qemu-img", "map", "-U", "--output=json",
+                                 "-f", "qcow2", top).stdout)
+        assert not [m for m in mapped if m["depth"] == 0 and m["data"]], (
+            f"{what}: {disks[dev]} holds data qemu never wrote there")
+
+
 # --------------------------------------------------------------------------
 # Nothing changed
 

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from ferryhelpers import FERRY, EXIT_OK
-from qemuhelpers import Platform, image_info, internal_snapshots, tool
+from qemuhelpers import (Platform, assert_definition_is_what_qemu_writes,
+                         image_info, internal_snapshots, tool)
 
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
 
@@ -178,6 +179,7 @@ def test_killed_snapshot_create_never_leaves_the_guest_paused(three, extra):
         log.append((name, round(delay, 3), killed, state))
         assert state == "running", (f"seed {SEED}: after a kill at "
                                     f"{delay:.3f}s the guest is {state}", log)
+        assert_definition_is_what_qemu_writes(a, "web", f"seed {SEED}, {name}")
         names = a.snap_names("web")
         if name in names:  # a record: its disks hold it
             if not extra or extra == ("--memory",):

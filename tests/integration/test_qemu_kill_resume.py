@@ -20,7 +20,8 @@ import time
 import pytest
 
 from ferryhelpers import FERRY, EXIT_OK
-from qemuhelpers import Platform, image_info, pid_alive, tool
+from qemuhelpers import (Platform, assert_definition_is_what_qemu_writes,
+                         image_info, pid_alive, tool)
 
 TRIALS = int(os.environ.get("FERRY_KILL_TRIALS", "20"))
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
@@ -215,6 +216,7 @@ def test_kill_during_rounds(two):
         assert_no_helpers(a, b, jdir, f"resume after {what}")
         assert_warm_copy(a, b, m, what)
         assert a.state("web") == "running", what
+        assert_definition_is_what_qemu_writes(a, "web", what)
         log.append((i, round(delay, 3), killed))
     print(f"rounds: {TRIALS} trials (round, kill at s, killed): {log}")
     m = migrate(jdir, "cutover", "m", "--stop-timeout", "0")

@@ -48,6 +48,29 @@ int main(void)
   CHECK(nbd_uri_parse("nbds://h/", &u) == -ENOTSUP);
   CHECK_HAS(ferry_last_error(), "TLS");
 
+  /* Failures never look like success: an unknown key is an error, a TLS
+   * parameter never means plaintext, a password is never echoed and the
+   * port is not blamed for it. */
+  CHECK(nbd_uri_parse("nbd+unix:///e?socket=/s&sokcet=/t", &u) == -EINVAL);
+  CHECK_HAS(ferry_last_error(), "unknown query parameter 'sokcet'");
+  CHECK(nbd_uri_parse("nbd://h/e?socket=/s", &u) == -EINVAL);
+  CHECK_HAS(ferry_last_error(), "unknown query parameter 'socket'");
+  CHECK(nbd_uri_parse("nbd://h/e?tls=require", &u) == -ENOTSUP);
+  CHECK_HAS(ferry_last_error(), "plaintext");
+  CHECK(nbd_uri_parse("nbd+unix:///e?socket=/s&tls-certificates=/c", &u) ==
+        -ENOTSUP);
+  CHECK(nbd_uri_parse("nbd://user:s3cret@h:10809/e", &u) == -EINVAL);
+  CHECK(!strstr(ferry_last_error(), "s3cret") &&
+        !strstr(ferry_last_error(), "port"));
+  CHECK_HAS(ferry_last_error(), "no user or password");
+  CHECK(nbd_uri_parse("nbds://user:s3cret@h/e", &u) == -ENOTSUP);
+  CHECK(!strstr(ferry_last_error(), "s3cret"));
+  char red[128];
+  uri_redact("vmware://root:pw@h:443/?x=1", red, sizeof red);
+  CHECK(!strcmp(red, "vmware://***@h:443/?x=1"));
+  uri_redact("nbd://h/e@x", red, sizeof red); /* '@' past the host stays */
+  CHECK(!strcmp(red, "nbd://h/e@x"));
+
   CHECK(nbd_uri_is("nbd://x") && nbd_uri_is("nbd+unix:///?socket=x"));
   CHECK(!nbd_uri_is("/nbd://") && !nbd_uri_is("file:///x"));
   return 0;

@@ -235,10 +235,11 @@ int cmd_sync(int argc, char **argv)
   const char *msg = ferry_last_error() ? ferry_last_error() : strerror(err);
   if (r < 0 && created)
     unlink(dst.create_path); /* ours, and never completed */
-  /* EINVAL is bad input only while nothing was written. */
+  /* EINVAL is bad input only before the copy began: a server's EINVAL
+   * to a read is a failure, written or not. */
   rc = r == 0 ? EXIT_OK : err == EILSEQ ? EXIT_VERIFY
      : err == ECANCELED ? EXIT_CANCELLED
-     : err == EINVAL && !st.wrote ? EXIT_USAGE : EXIT_FAILED;
+     : err == EINVAL && !st.started ? EXIT_USAGE : EXIT_FAILED;
   if (r < 0 && err == ECANCELED && cli_interrupted)
     msg = cli_interrupted == SIGINT ? "interrupted (SIGINT)"
                                     : "interrupted (SIGTERM)";

@@ -95,10 +95,15 @@ int external_create(const struct qemu_state *st, struct qmp *q,
   size_t n = vm->n_disks;
   char (*ids)[256] = calloc(n, sizeof *ids), (*old)[256] = calloc(n, 256);
   char (*nodes)[64] = calloc(n, sizeof *nodes);
-  if (!ids || !old || !nodes) {
+  /* kept[i]: an interrupted create made disk i's overlay and pointed the
+   * definition at it; qemu may write to it already: it is never removed
+   * here, and the definition keeps naming it. */
+  bool *kept = calloc(n, sizeof *kept), switched_now = false;
+  if (!ids || !old || !nodes || !kept) {
     free(ids);
     free(old);
     free(nodes);
+    free(kept);
     return ferry_error(ENOMEM, "out of memory");
   }
   int r = 0;
@@ -117,6 +122,7 @@ int external_create(const struct qemu_state *st, struct qmp *q,
        * made its bitmaps first): keep that overlay, whatever was under it
        * stays the frozen image. */
       snprintf(ids[made], 256, "%s", cur);
+      kept[made] = true;
       if ((r = volume_backing(st, cur, old[made], 256, NULL)) < 0)
         break;
       continue;
@@ -165,7 +171,9 @@ int external_create(const struct qemu_state *st, struct qmp *q,
       if ((r = active_node_file(q, vm->disks[added].device, active,
                                 sizeof active, afile, sizeof afile)) < 0)
         break;
-      if (!strcmp(afile, path)) {
+      char aimage[PATH_MAX]; /* qemu may name it json:{...} */
+      image_of_name(afile, aimage, sizeof aimage);
+      if (!strcmp(aimage, path)) {
         nodes[added][0] = '\0'; /* nothing added: nothing to take back */
         switched++;
         continue;
@@ -174,7 +182,7 @@ int external_create(const struct qemu_state *st, struct qmp *q,
        * died before the switch: that node holds the file's write lock. */
       char stale[64];
       if (node_of_file(q, path, stale, sizeof stale) == 0 &&
-          !strncmp(stale, "ov-", 3)) {
+          !strncmp(stale, "ov-", 3) && strcmp(stale, active)) {
         json_object *d = json_object_new_object();
         json_object_object_add(d, "node-name", json_object_new_string(stale));
         r = qmp_execute(q, "blockdev-del", d, NULL, QMP_TIMEOUT);
@@ -232,6 +240,7 @@ int external_create(const struct qemu_state *st, struct qmp *q,
       json_object *args = json_object_new_object();
       json_object_object_add(args, "actions", actions);
       r = qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT);
+      switched_now = r == 0;
       json_object_put(args);
     } else {
       json_object_put(actions);
@@ -239,7 +248,7 @@ int external_create(const struct qemu_state *st, struct qmp *q,
   }
   if (r == 0)
     r = set_files(st, rec, ids);
-  if (r < 0) { /* put everything back as it was */
+  if (r < 0 && !switched_now) { /* put back what this call changed */
     char msg[1024];
     int e = ferry_last_errno();
     snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
@@ -252,13 +261,24 @@ int external_create(const struct qemu_state *st, struct qmp *q,
       qmp_execute(q, "blockdev-del", a, NULL, QMP_TIMEOUT);
       json_object_put(a);
     }
-    def_set_volumes(st, vm->uuid, old, n);
-    remove_volumes(st, ids, made);
+    /* Never away from an overlay qemu may write to (a restart would lose
+     * those writes), and never to a volume id this call did not look at:
+     * only the overlays made by this call go. */
+    for (size_t i = 0; i < n; i++) {
+      char path[PATH_MAX];
+      if (kept[i])
+        continue;
+      if (i < made && ids[i][0] && qemu_volume_path(st, ids[i], path) == 0)
+        unlink(path);
+      snprintf(ids[i], 256, "%s", vm->disks[i].volume_id);
+    }
+    def_set_volumes(st, vm->uuid, ids, n);
     r = ferry_error(e ? e : EIO, "%s", msg);
   }
   free(ids);
   free(old);
   free(nodes);
+  free(kept);
   return r;
 }
 
