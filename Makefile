@@ -3,10 +3,12 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
 PREFIX     ?= /usr/local
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps build asan check demo bench install clean
+.PHONY: all deps build asan fuzzbuild fuzz check demo bench install clean
 
 all: build
 
@@ -23,8 +25,19 @@ asan: deps
 	    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C $(ASAN_BUILD) >/dev/null
 
-check: build asan
-	@BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) PYTHON=$(PYTHON) bash tests/run.sh
+# The libFuzzer targets (tests/fuzz), built with clang, ASan and UBSan.
+fuzzbuild: deps
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) \
+	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@ninja -C $(FUZZ_BUILD) >/dev/null
+
+# Each fuzzer over its corpus, then FUZZ_SECONDS of new inputs.
+fuzz: fuzzbuild
+	@FUZZ_BUILD=$(FUZZ_BUILD) bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+check: build asan fuzzbuild
+	@BUILD=$(BUILD) ASAN_BUILD=$(ASAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) \
+	    PYTHON=$(PYTHON) bash tests/run.sh
 
 demo: build
 	@BUILD=$(BUILD) bash scripts/demo.sh
@@ -39,4 +52,4 @@ install: build
 	@if [ "$$(id -u)" -eq 0 ] && [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -9,6 +9,7 @@ packages=(
   libjson-c-dev libssl-dev libcurl4-openssl-dev libxml2-dev
   golang-go golang-github-vmware-govmomi-dev
   python3 python3-pytest
+  clang libclang-rt-14-dev
   time
 )
 

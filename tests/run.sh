@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
 PYTHON=${PYTHON:-/usr/bin/python3}
+FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 passed=0 failed=0
 
 count_meson() { # $1: build dir, $2: label
@@ -55,6 +56,16 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | awk '{print $1}')
 f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log" | awk '{s+=$1} END {print s+0}')
 if ! grep -qE '[0-9]+ passed' "$log"; then f=$((f > 0 ? f : 1)); fi
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+rm -f "$log"
+
+# Every fuzzer over its corpus plus 30 seconds of new inputs.
+echo "== fuzzers (ASan+UBSan)"
+log=$(mktemp)
+FUZZ_BUILD="$FUZZ_BUILD" bash scripts/fuzz.sh 30 2>&1 | tee "$log"
+p=$(tail -1 "$log" | grep -oE '^[0-9]+ passed' | awk '{print $1}')
+f=$(tail -1 "$log" | grep -oE '[0-9]+ failed' | awk '{print $1}')
+[ -n "$p" ] || f=$(( ${f:-0} > 0 ? f : 1 ))
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 rm -f "$log"
 

@@ -62,6 +62,14 @@ struct ferry_sync_stats {
 
 void ferry_sync_opts_init(struct ferry_sync_opts *opts);
 
+/* Reads an extents file ("-": standard input): one "START_SECTOR
+ * SECTOR_COUNT" pair per line, blank lines and '#' comments skipped, into
+ * byte extents (malloc'd; free() them). A directory, a NUL byte, an overlong
+ * line, more than 32 Mi extents or a read error is an error (-errno, with
+ * a message naming FILE:LINE), never a shorter list. */
+int ferry_extents_read(const char *path, struct ferry_extent **out,
+                       size_t *n);
+
 /* The engine behind ferry_sync(). extents/n are byte ranges (ignored unless
  * mode is FERRY_SYNC_EXTENTS). stats may be NULL. */
 int ferry_sync_ex(struct client *src_client, struct client *dest_client,

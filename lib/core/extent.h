@@ -3,6 +3,7 @@
 #define FERRY_CORE_EXTENT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <ferry/sync.h>
@@ -15,6 +16,12 @@ struct extent_list {
 
 void extent_list_free(struct extent_list *l);
 int extent_list_push(struct extent_list *l, uint64_t offset, uint64_t length);
+
+/* Parses an extents text (one "START_SECTOR SECTOR_COUNT" pair per line,
+ * blank lines and '#' comments skipped) from f into out; name is for the
+ * messages (FILE:LINE). A NUL byte, an overlong line, more than 32 Mi
+ * extents or a read error is an error, never a short list. */
+int extents_parse_text(FILE *f, const char *name, struct extent_list *out);
 
 /* Converts the seed's (start sector, sector count) arrays to byte extents,
  * checking each for zero length and overflow. */

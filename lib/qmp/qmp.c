@@ -187,34 +187,31 @@ static int read_greeting(struct qmp *q, int64_t deadline, int timeout_ms)
   return 0;
 }
 
-int qmp_connect(const char *path, int timeout_ms, struct qmp **out)
+int qmp_attach(int fd, const char *name, int timeout_ms, struct qmp **out)
 {
   *out = NULL;
-  if (!path)
-    return ferry_error(EINVAL, "qmp: no socket path");
   int64_t deadline = qmp_deadline(timeout_ms);
   struct qmp *q = calloc(1, sizeof *q);
-  if (!q)
-    return ferry_error(ENOMEM, "qmp %s: out of memory", path);
-  q->fd = -1;
-  q->path = strdup(path);
+  if (!q) {
+    close(fd);
+    return ferry_error(ENOMEM, "qmp %s: out of memory", name);
+  }
+  q->fd = fd;
+  q->path = strdup(name);
   q->tok = json_tokener_new_ex(QMP_JSON_DEPTH);
   q->rbuf = malloc(QMP_RBUF_SIZE);
   int r;
   if (!q->path || !q->tok || !q->rbuf || qmp_events_init(&q->ev) < 0) {
-    r = ferry_error(ENOMEM, "qmp %s: out of memory", path);
+    r = ferry_error(ENOMEM, "qmp %s: out of memory", name);
     goto fail;
   }
-  r = qmp_wire_connect(path, deadline, &q->fd);
-  if (r == 0)
-    r = read_greeting(q, deadline, timeout_ms);
-  if (r < 0) {
-    ferry_error_prefix("qmp %s: ", path);
+  if ((r = read_greeting(q, deadline, timeout_ms)) < 0) {
+    ferry_error_prefix("qmp %s: ", name);
     goto fail;
   }
   r = exec_dl(q, "qmp_capabilities", NULL, -1, NULL, deadline, timeout_ms);
   if (r < 0) {
-    ferry_error_prefix("%s: ", path);
+    ferry_error_prefix("%s: ", name);
     goto fail;
   }
   *out = q;
@@ -222,6 +219,17 @@ int qmp_connect(const char *path, int timeout_ms, struct qmp **out)
 fail:
   qmp_close(q);
   return r;
+}
+
+int qmp_connect(const char *path, int timeout_ms, struct qmp **out)
+{
+  *out = NULL;
+  if (!path)
+    return ferry_error(EINVAL, "qmp: no socket path");
+  int fd, r = qmp_wire_connect(path, qmp_deadline(timeout_ms), &fd);
+  if (r < 0)
+    return ferry_error_prefix("qmp %s: ", path);
+  return qmp_attach(fd, path, timeout_ms, out);
 }
 
 void qmp_close(struct qmp *q)

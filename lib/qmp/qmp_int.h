@@ -43,6 +43,11 @@ int qmp_wire_send(struct qmp *q, const char *buf, size_t len, int fd,
 /* The next complete JSON object from the stream. */
 int qmp_wire_recv(struct qmp *q, int64_t deadline, json_object **out);
 
+/* qmp.c: the handshake (greeting, qmp_capabilities) on a connected
+ * stream fd, which the handle owns from here on (closed on failure too);
+ * name is for messages. qmp_connect is qmp_wire_connect + this. */
+int qmp_attach(int fd, const char *name, int timeout_ms, struct qmp **out);
+
 /* qmp_events.c */
 int qmp_events_init(struct qmp_events *e);
 void qmp_events_free(struct qmp_events *e);

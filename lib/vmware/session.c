@@ -60,6 +60,48 @@ static void fault_type(xmlNode *fault, char *buf, size_t len)
   }
 }
 
+int vreply_parse(const char *body, size_t len, const char *method,
+                 const char *what, long status, struct vreply *out,
+                 char *fault, size_t fault_len)
+{
+  fault[0] = 0;
+  xmlDoc *doc = body && len && len < INT32_MAX
+                    ? xmlReadMemory(body, (int)len, "reply.xml", NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOBLANKS)
+                    : NULL;
+  xmlNode *env = doc ? xmlDocGetRootElement(doc) : NULL;
+  xmlNode *b = NULL, *first = NULL;
+  for (xmlNode *c = env ? env->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && !strcmp((char *)c->name, "Body"))
+      b = c;
+  for (xmlNode *c = b ? b->children : NULL; c && !first; c = c->next)
+    if (c->type == XML_ELEMENT_NODE)
+      first = c;
+  if (!first) {
+    if (doc)
+      xmlFreeDoc(doc);
+    return ferry_error(EPROTO, "%s: HTTP %ld without a SOAP reply (is this "
+                       "a vSphere server?)", what, status);
+  }
+  if (!strcmp((char *)first->name, "Fault")) {
+    char text[600];
+    fault_type(first, fault, fault_len);
+    int err = fault_errno(fault);
+    /* faultstring is unqualified: look it up by name in any namespace */
+    text[0] = 0;
+    for (xmlNode *c = first->children; c; c = c->next)
+      if (c->type == XML_ELEMENT_NODE &&
+          !strcmp((char *)c->name, "faultstring"))
+        xml_get(c, NULL, text, sizeof text);
+    xmlFreeDoc(doc);
+    return ferry_error(err, "vSphere %s: %s (%s)", method,
+                       *text ? text : "no text", fault);
+  }
+  out->doc = doc;
+  out->ret = first;
+  return 0;
+}
+
 /* One POST; *fault gets the fault type ("" when the call succeeded). */
 static int post(struct vsession *s, const char *method, const char *type,
                 const char *value, const char *args, struct vreply *out,
@@ -106,42 +148,10 @@ static int post(struct vsession *s, const char *method, const char *type,
   }
   long status = 0;
   curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-  xmlDoc *doc = body.s ? xmlReadMemory(body.s, (int)body.len, "reply.xml",
-                                       NULL, XML_PARSE_NONET |
-                                                 XML_PARSE_NOBLANKS)
-                       : NULL;
+  int r = vreply_parse(body.s, body.len, method, what, status, out, fault,
+                   fault_len);
   sb_free(&body);
-  xmlNode *env = doc ? xmlDocGetRootElement(doc) : NULL;
-  xmlNode *b = NULL, *first = NULL;
-  for (xmlNode *c = env ? env->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && !strcmp((char *)c->name, "Body"))
-      b = c;
-  for (xmlNode *c = b ? b->children : NULL; c && !first; c = c->next)
-    if (c->type == XML_ELEMENT_NODE)
-      first = c;
-  if (!first) {
-    if (doc)
-      xmlFreeDoc(doc);
-    return ferry_error(EPROTO, "%s: HTTP %ld without a SOAP reply (is this "
-                       "a vSphere server?)", what, status);
-  }
-  if (!strcmp((char *)first->name, "Fault")) {
-    char text[600];
-    fault_type(first, fault, fault_len);
-    int err = fault_errno(fault);
-    /* faultstring is unqualified: look it up by name in any namespace */
-    text[0] = 0;
-    for (xmlNode *c = first->children; c; c = c->next)
-      if (c->type == XML_ELEMENT_NODE &&
-          !strcmp((char *)c->name, "faultstring"))
-        xml_get(c, NULL, text, sizeof text);
-    xmlFreeDoc(doc);
-    return ferry_error(err, "vSphere %s: %s (%s)", method,
-                       *text ? text : "no text", fault);
-  }
-  out->doc = doc;
-  out->ret = first;
-  return 0;
+  return r;
 }
 
 static int login(struct vsession *s)

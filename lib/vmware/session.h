@@ -39,6 +39,13 @@ struct vreply {
   xmlNode *ret;
 };
 void vreply_free(struct vreply *r);
+/* A reply body (HTTP status for messages) into out: the first element of
+ * the SOAP Body, or a fault mapped to errno with its faultstring, the
+ * fault's type in fault ("" otherwise). No network: libxml2 reads only
+ * these bytes (XML_PARSE_NONET). */
+int vreply_parse(const char *body, size_t len, const char *method,
+                 const char *what, long status, struct vreply *out,
+                 char *fault, size_t fault_len);
 
 /* Connects to host[:port] (443 by default) trusting only thumbprint,
  * reads the ServiceContent, and logs in when user is not NULL. major and

@@ -215,8 +215,14 @@ static void migrate_to_fd(struct qmp *q)
   CHECK(f && fread(magic, 1, 4, f) == 4);
   fclose(f);
   CHECK(!memcmp(magic, "QEVM", 4));
+  /* QEMU sets the run state from its main loop after the migration says
+   * "completed": the two can be seen apart for a moment (a flaky check
+   * before this waited). */
   char s[32];
-  CHECK(!strcmp(status_of(q, s, sizeof s), "postmigrate"));
+  for (int i = 0; i < 500 && strcmp(status_of(q, s, sizeof s), "postmigrate");
+       i++)
+    usleep(10000);
+  CHECK(!strcmp(s, "postmigrate"));
 }
 
 static void hmp(struct qmp *q)

@@ -28,9 +28,6 @@ struct endpoint {
 int endpoint_open(const char *arg, bool may_create, struct endpoint *out);
 void endpoint_close(struct endpoint *ep);
 
-/* Reads "START_SECTOR SECTOR_COUNT" lines; "-" is stdin. */
-int extents_file_read(const char *path, struct ferry_extent **out, size_t *n);
-
 /* Progress on stderr: a bar on a TTY, else a line a second when forced. */
 struct progress {
   bool bar, lines;

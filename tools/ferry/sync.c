@@ -203,8 +203,10 @@ int cmd_sync(int argc, char **argv)
 
   struct ferry_extent *ext = NULL;
   size_t n = 0;
-  if (extents_path && extents_file_read(extents_path, &ext, &n) < 0)
+  if (extents_path && ferry_extents_read(extents_path, &ext, &n) < 0) {
+    cli_error("%s", ferry_last_error());
     return cli_fail(json, "sync", EXIT_USAGE);
+  }
 
   struct endpoint src, dst;
   int rc;
