@@ -41,6 +41,32 @@ struct journal {
   struct ferry_migration m;
 };
 
+/* A journal means what its file says: its id is its name, and every name
+ * in it that becomes part of a path or a command is one ferry could have
+ * written (a hand-edited journal must not make abort delete elsewhere). */
+static int journal_check(const struct ferry_migration *m, const char *id)
+{
+  if (!m->id || strcmp(m->id, id))
+    return ferry_error(EINVAL, "it is migration '%s', not '%s'",
+                       m->id ? m->id : "", id);
+  int r = name_check(m->vm_uuid, "VM uuid");
+  if (r == 0 && (!m->source || !*m->source || !m->destination ||
+                 !*m->destination))
+    r = ferry_error(EINVAL, "it names no source or destination");
+  for (size_t i = 0; r == 0 && i < m->n_disks; i++)
+    if ((r = name_check(m->disks[i].device, "disk device")) == 0)
+      r = name_check(m->disks[i].dst_volume, "destination volume");
+  for (size_t k = 0; r == 0 && k < m->n_rounds; k++) {
+    char want[300];
+    snprintf(want, sizeof want, "mig-%s-%zu", m->id, k + 1);
+    if (!m->rounds[k].snapshot || strcmp(m->rounds[k].snapshot, want))
+      r = ferry_error(EINVAL, "round %zu names snapshot '%s', not '%s'",
+                      k + 1, m->rounds[k].snapshot ? m->rounds[k].snapshot
+                                                   : "", want);
+  }
+  return r;
+}
+
 static int journal_open(const char *dir, const char *id, bool create,
                         struct journal *j)
 {
@@ -79,6 +105,8 @@ static int journal_open(const char *dir, const char *id, bool create,
     return r == -ENOENT ? ferry_error(ENOENT, "no migration %s", id) : r;
   r = ferry_migration_from_json(&j->m, text);
   free(text);
+  if (r == 0)
+    r = journal_check(&j->m, id);
   return r < 0 ? ferry_error_prefix("journal %s: ", j->path) : 0;
 }
 

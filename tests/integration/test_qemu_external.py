@@ -2,11 +2,14 @@
 every disk gets a new qcow2 overlay and the image below holds the snapshot.
 Data is checked through qemu-img, which follows the backing chains."""
 import os
+import subprocess
+import sys
 
 from qemuhelpers import (CHUNK, expect_patterns, image_bytes, image_info,
                          internal_snapshots, own_offset, qp, tool)  # noqa: F401
 
 END = own_offset(0x55) + CHUNK
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def active(qp, vm, dev):
@@ -135,3 +138,81 @@ def test_internal_snapshot_below_an_overlay_is_not_reverted_blindly(qp):
     err = qp.refused("snapshot", "revert", "m", "i1", needles=["i1"])
     assert "external" in err, err
     assert internal_snapshots(frozen(qp, "m", "x1", "vda")) == ["i1"]
+
+
+def test_revert_message_names_the_external_snapshot_to_go_back_to(qp):
+    qp.create_vm("m")
+    qp.ok("snapshot", "create", "m", "i1")
+    qp.ok("snapshot", "create", "m", "x1", "--external")
+    qp.refused("snapshot", "revert", "m", "i1",
+               needles=["under external snapshot 'x1'", "revert to 'x1'"])
+
+
+def test_deleting_an_external_snapshot_keeps_older_internal_ones(qp):
+    """Bug: deleting x1 streamed its frozen image (holding i1) into the
+    overlay and left i1 in an image off the chain; a revert to i1 then told
+    the user to revert to x1, which no longer existed. Now the overlay goes
+    down into that image: i1 stays in the chain and reverts."""
+    qp.create_vm("m")
+    qp.offline_write("m", 0x11)
+    qp.ok("snapshot", "create", "m", "i1")
+    qp.ok("snapshot", "create", "m", "x1", "--external")
+    base = frozen(qp, "m", "x1", "vda")
+    for dev in ("vda", "vdb"):
+        from qemuhelpers import offline_write
+        for off in (0, own_offset(0x22)):
+            offline_write(active(qp, "m", dev), 0x22, off)
+    qp.ok("snapshot", "delete", "m", "x1")
+    assert active(qp, "m", "vda") == base, "the disk is back on its image"
+    check_active(qp, "m", {0x11, 0x22}, 0x22)
+    assert "i1" in internal_snapshots(base)
+    assert not any("x1" in v for v in volumes(qp)), volumes(qp)
+    qp.ok("snapshot", "revert", "m", "i1")
+    check_active(qp, "m", {0x11}, 0x11)
+
+
+def test_live_delete_that_would_strand_an_internal_snapshot_is_refused(qp):
+    qp.create_vm("m")
+    qp.offline_write("m", 0x11)
+    qp.ok("snapshot", "create", "m", "i1")
+    qp.start("m")
+    qp.ok("snapshot", "create", "m", "x1", "--external")
+    before = volumes(qp)
+    qp.refused("snapshot", "delete", "m", "x1",
+               needles=["x1", "internal snapshots", "stop the VM"])
+    assert volumes(qp) == before and "x1" in qp.snap_names("m")
+    assert qp.state("m") == "running"
+    qp.stop("m")
+    qp.ok("snapshot", "delete", "m", "x1")
+    qp.ok("snapshot", "revert", "m", "i1")
+    check_active(qp, "m", {0x11}, 0x11)
+
+
+def test_changes_survive_a_delete_that_commits_down(qp):
+    """x0 starts a bitmap; an internal snapshot made by hand (not ferry's)
+    lands in x0's overlay; x1 freezes it; writes follow; deleting x1
+    commits down into x0's overlay (the hand-made snapshot stays in the
+    chain): the changes since x0 must still cover the writes after x1."""
+    qp.create_vm("m")
+    qp.ok("snapshot", "create", "m", "x0", "--external")
+    for dev in ("vda", "vdb"):
+        tool("qemu-img", "snapshot", "-c", "hand", active(qp, "m", dev))
+    qp.ok("snapshot", "create", "m", "x1", "--external")
+    from qemuhelpers import offline_write
+    offline_write(active(qp, "m", "vda"), 0x33, own_offset(0x33))
+    qp.ok("snapshot", "delete", "m", "x1")
+    qp.ok("snapshot", "create", "m", "x2", "--external")
+    script = (f"import ferry\n"
+              f"p = ferry.Platform({qp.uri!r})\n"
+              f"a = p.snapshot_changes('m', 'vda', 'x0', 'x2')\n"
+              f"print(' '.join(f\"{{x['start']}}:{{x['length']}}\" "
+              f"for x in a['areas']))\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "..",
+                                                   "python"))
+    cp = subprocess.run([sys.executable, "-c", script], env=env,
+                        capture_output=True, timeout=60)
+    assert cp.returncode == 0, cp.stderr.decode()
+    spans = [tuple(map(int, t.split(b":"))) for t in cp.stdout.split()]
+    assert any(s <= own_offset(0x33) < s + n for s, n in spans), spans
+    assert "hand" in internal_snapshots(active(qp, "m", "vda").replace(
+        "-x2", "-x0"))

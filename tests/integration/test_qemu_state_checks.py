@@ -199,3 +199,42 @@ def test_current_naming_no_snapshot_is_refused(qp, web):
         f.write("x/../../y")
     refused_cleanly(qp, ("snapshot", "create", web, "s2"),
                     ["current", "may not contain '/'"])
+
+
+@pytest.mark.parametrize("change,needle", [
+    (lambda m: m.__setitem__("id", "other"), "not 'm'"),
+    (lambda m: m["disks"][0].__setitem__("dst_volume", "../../etc/x.qcow2"),
+     "destination volume"),
+    (lambda m: m["rounds"][0].__setitem__("snapshot", "mine"),
+     "names snapshot 'mine'"),
+    (lambda m: m.__setitem__("vm_uuid", "a/b"), "may not contain '/'"),
+], ids=["id", "dst-volume", "round-snapshot", "vm-uuid"])
+def test_journal_must_mean_what_its_file_says(qp, tmp_path, change, needle):
+    import subprocess
+    from ferryhelpers import FERRY
+    from qemuhelpers import Platform
+    b = Platform(tmp_path / "b")
+    try:
+        qp.create_vm("web", extra=("--nic", "default"))
+        jdir = str(tmp_path / "j")
+        cp = subprocess.run([FERRY, "migrate", "start", "--from", qp.uri,
+                             "--to", b.uri, "web", "--network-map",
+                             "default=default", "--id", "m", "--journal-dir",
+                             jdir], capture_output=True, timeout=120)
+        assert cp.returncode == 0, cp
+        path = os.path.join(jdir, "m.json")
+        with open(path) as f:
+            m = json.load(f)
+        change(m)
+        with open(path, "w") as f:
+            json.dump(m, f)
+        vols = sorted(os.listdir(os.path.join(b.real, "volumes")))
+        for step in (["resume", "m"], ["abort", "m"], ["cutover", "m"]):
+            cp = subprocess.run([FERRY, "migrate", *step, "--journal-dir",
+                                 jdir], capture_output=True, timeout=120)
+            err = cp.stderr.decode(errors="replace")
+            assert cp.returncode in (1, 2), (step, cp.returncode, err)
+            assert "m.json" in err and needle in err, (step, err)
+        assert sorted(os.listdir(os.path.join(b.real, "volumes"))) == vols
+    finally:
+        b.close()

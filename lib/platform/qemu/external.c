@@ -361,6 +361,72 @@ static int drop_bitmap(const struct qemu_state *st, struct qmp *q,
   return volume_bitmap(st, layer, "--remove", bitmap);
 }
 
+/* Disk i's frozen image holds internal snapshots: streaming it into the
+ * overlay would leave them in an image outside the VM's chain (and their
+ * revert pointing nowhere). Instead the overlay goes down into the frozen
+ * image (qemu-img commit), which the disk then uses again, its changes'
+ * bitmap merged into the one the frozen image keeps. Only for a stopped
+ * VM whose disk writes to the overlay and with nothing else on the frozen
+ * image; can be run again after a crash (the overlay stays whole until
+ * the definition no longer names it). */
+static int commit_down(const struct qemu_state *st, const struct ferry_vm *vm,
+                       size_t disk, const char *snap, const char *overlay,
+                       const char *frozen)
+{
+  char opath[PATH_MAX], fpath[PATH_MAX], mine[300];
+  qemu_volume_path(st, overlay, opath);
+  qemu_volume_path(st, frozen, fpath);
+  bitmap_name(snap, mine, sizeof mine);
+  bool have_mine = false;
+  json_object *j, *fs, *data, *bitmaps = NULL;
+  int r = volume_has_bitmap(st, overlay, mine, &have_mine);
+  if (r == 0 && (r = qemu_img_info(st, frozen, &j)) == 0) {
+    if (json_object_object_get_ex(j, "format-specific", &fs) &&
+        json_object_object_get_ex(fs, "data", &data))
+      json_object_object_get_ex(data, "bitmaps", &bitmaps);
+    for (size_t k = 0; r == 0 && bitmaps &&
+                       k < json_object_array_length(bitmaps); k++) {
+      json_object *nm;
+      if (!json_object_object_get_ex(json_object_array_get_idx(bitmaps, k),
+                                     "name", &nm) ||
+          strncmp(json_object_get_string(nm), "ferry-", 6))
+        continue;
+      /* the changes since the older snapshot: its own and this one's; if
+       * this one's record of changes is gone, so is the older one's */
+      char *b = (char *)json_object_get_string(nm);
+      if (have_mine) {
+        char *merge[] = { "qemu-img", "bitmap", "-f", "qcow2", "--merge",
+                          mine, "-b", opath, "-F", "qcow2", fpath, b, NULL };
+        if ((r = run_command(merge, NULL)) == 0)
+          r = volume_bitmap(st, frozen, "--enable", b);
+      } else {
+        r = volume_bitmap(st, frozen, "--remove", b);
+      }
+    }
+    json_object_put(j);
+  }
+  char *commit[] = { "qemu-img", "commit", "-q", "-f", "qcow2", "-d", opath,
+                     NULL };
+  if (r == 0)
+    r = run_command(commit, NULL);
+  /* the definition as it is now: an earlier disk may have moved too */
+  struct ferry_vm now;
+  ferry_vm_init(&now);
+  char (*ids)[256] = NULL;
+  if (r == 0 && (r = qemu_def_get(st, vm->uuid, &now)) == 0 &&
+      !(ids = calloc(now.n_disks + 1, sizeof *ids)))
+    r = ferry_error(ENOMEM, "out of memory");
+  for (size_t k = 0; r == 0 && k < now.n_disks; k++)
+    snprintf(ids[k], 256, "%s", k == disk ? frozen : now.disks[k].volume_id);
+  if (r == 0)
+    r = def_set_volumes(st, vm->uuid, ids, now.n_disks);
+  free(ids);
+  ferry_vm_dispose(&now);
+  return r < 0 ? ferry_error_prefix("disk %s: committing %s into %s: ",
+                                    vm->disks[disk].device, overlay, frozen)
+               : 0;
+}
+
 int external_delete(const struct qemu_state *st, struct qmp *q,
                     const struct ferry_vm *vm,
                     const struct ferry_domain_snapshot *rec,
@@ -369,6 +435,31 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
   int r = 0;
   for (size_t i = 0; i < rec->n_disks; i++)
     unhooked[i][0] = '\0';
+  /* First, before anything changes: no internal snapshot may be left in
+   * an image off the chain. */
+  for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
+    const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
+    char frozen[256];
+    bool holds = false, active = false;
+    unsigned backers = 0;
+    if (!slash || access(f, F_OK) < 0 ||
+        (r = volume_backing(st, slash + 1, frozen, sizeof frozen, NULL)) < 0 ||
+        !*frozen || (r = volume_backing(st, frozen, (char[256]){ 0 }, 256,
+                                        &holds)) < 0 || !holds)
+      continue;
+    for (size_t k = 0; k < vm->n_disks; k++)
+      active = active || !strcmp(vm->disks[k].volume_id, slash + 1);
+    if ((r = volume_backers(st, frozen, &backers)) < 0)
+      break;
+    if (q || !active || backers > 1)
+      r = ferry_error(EBUSY, "snapshot '%s': disk %s's image %s holds "
+                      "internal snapshots, which deleting it %s would leave "
+                      "outside the VM's chain: %s", rec->name,
+                      vm->disks[i].device, frozen,
+                      q ? "while the VM runs" : "now",
+                      q ? "stop the VM to delete it"
+                        : "delete the snapshots taken after it first");
+  }
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
     const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
     char frozen[256], below[256], opath[PATH_MAX];
@@ -393,6 +484,15 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
       break;
     if (!in_chain && !backs) /* nothing stands on it: dropped afterwards */
       continue;
+    bool holds = false;
+    if ((r = volume_backing(st, frozen, below, sizeof below, &holds)) < 0)
+      break;
+    if (holds && !q && active) { /* checked above: nothing else on it */
+      if ((r = commit_down(st, vm, i, rec->name, overlay, frozen)) < 0)
+        break;
+      snprintf(unhooked[i], 256, "%s", overlay); /* off the chain now */
+      continue;
+    }
     if ((!q || active) &&
         (r = drop_bitmap(st, q, vm, i, overlay, rec->name, active)) < 0)
       break;

@@ -592,6 +592,59 @@ static int drop_bitmaps(const struct qemu_state *st, const struct ferry_disk *d)
   return r;
 }
 
+/* Why disk i's image lacks internal snapshot `name`: it lies in a layer
+ * further down, under the overlay of an external snapshot that the
+ * message names (revert to that one first), or in no layer at all. */
+static int not_in_top_layer(const struct qemu_state *st,
+                            const struct snap_store *s,
+                            const struct ferry_vm *vm, size_t i,
+                            const char *name)
+{
+  char layer[256], below[256];
+  snprintf(layer, sizeof layer, "%s", vm->disks[i].volume_id);
+  for (int depth = 0; depth < 256; depth++) {
+    if (volume_backing(st, layer, below, sizeof below, NULL) < 0 || !*below)
+      break;
+    struct ferry_disk d = { .volume_id = below };
+    bool has = false;
+    if (disk_has_snapshot(st, &d, name, &has) == 0 && has) {
+      /* the external snapshot frozen into `below` */
+      struct ferry_domain_snapshot *all;
+      size_t n;
+      char ext[256] = "";
+      if (snap_store_list(s, &all, &n) == 0) {
+        for (size_t k = 0; k < n && !*ext; k++) {
+          const char *f = all[k].kind == FERRY_SNAPSHOT_KIND_EXTERNAL &&
+                                  i < all[k].n_disks
+                              ? all[k].disks[i].file : NULL;
+          const char *sl = f ? strrchr(f, '/') : NULL;
+          char fb[256];
+          if (sl && volume_backing(st, sl + 1, fb, sizeof fb, NULL) == 0 &&
+              !strcmp(fb, below))
+            snprintf(ext, sizeof ext, "%s", all[k].name);
+        }
+        ferry_domain_snapshot_list_free(all, n);
+      }
+      ferry_error_clear();
+      if (*ext)
+        return ferry_error(ENOENT, "disk %s's image %s does not hold "
+                           "snapshot '%s': it lies in %s, under external "
+                           "snapshot '%s'; revert to '%s' first",
+                           vm->disks[i].device, vm->disks[i].volume_id, name,
+                           below, ext, ext);
+      return ferry_error(ENOENT, "disk %s: snapshot '%s' lies in %s, a "
+                         "lower layer of its chain, which no snapshot of "
+                         "ferry's leads back to", vm->disks[i].device, name,
+                         below);
+    }
+    snprintf(layer, sizeof layer, "%s", below);
+  }
+  ferry_error_clear();
+  return ferry_error(ENOENT, "disk %s: no image of its chain holds "
+                     "snapshot '%s' (its record is stale)",
+                     vm->disks[i].device, name);
+}
+
 int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *name, unsigned flags)
 {
@@ -638,10 +691,7 @@ int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
     for (size_t i = 0; i < vm->n_disks && r == 0; i++) {
       bool has;
       if ((r = disk_has_snapshot(st, &vm->disks[i], name, &has)) == 0 && !has)
-        r = ferry_error(ENOENT, "disk %s's image %s does not hold snapshot "
-                        "'%s': it lies under a later external snapshot's "
-                        "overlay; revert to that one first",
-                        vm->disks[i].device, vm->disks[i].volume_id, name);
+        r = not_in_top_layer(st, &s, vm, i, name);
       if (r == 0 && (r = drop_bitmaps(st, &vm->disks[i])) == 0)
         r = img_snapshot(st, &vm->disks[i], "-a", name);
       if (r < 0)
