@@ -107,6 +107,16 @@ static int changes_between(const struct qemu_state *st,
 /* The seed's open_cbt: on this platform every external snapshot starts a
  * dirty bitmap in its qcow2 overlay (also over a raw disk), so tracking
  * needs no switching on; this only checks the VM has disks to track. */
+/* A snapshot whose delete began may have lost its data already. */
+static int not_deleting(const struct ferry_domain_snapshot *rec)
+{
+  return rec->deleting
+             ? ferry_error(ESTALE, "snapshot '%s' was being deleted when a "
+                           "ferry process stopped; its data may be gone: "
+                           "finish the delete", rec->name)
+             : 0;
+}
+
 int qemu_open_cbt(struct ferry_client *fc, const struct ferry_vm *vm)
 {
   if (vm->n_disks == 0)
@@ -133,6 +143,7 @@ int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
   struct ferry_domain_snapshot rec;
   ferry_domain_snapshot_init(&rec);
   if ((r = snap_store_load(&s, snapshot, &rec)) == 0 &&
+      (r = not_deleting(&rec)) == 0 &&
       (r = frozen_layer(st, &rec, d, layer, sizeof layer)) == 0 &&
       !(*volume_id = strdup(layer)))
     r = ferry_error(ENOMEM, "out of memory");
@@ -165,7 +176,7 @@ int qemu_query_snapshot_changes(struct ferry_client *fc,
   ferry_domain_snapshot_init(&rec);
   struct extent_list l = { 0 };
   char layer[256], path[PATH_MAX];
-  if ((r = snap_store_load(&s, to, &rec)) < 0)
+  if ((r = snap_store_load(&s, to, &rec)) < 0 || (r = not_deleting(&rec)) < 0)
     goto out;
   if (all) { /* everything allocated in the snapshot's data */
     struct ferry_volume *v = NULL;

@@ -427,16 +427,11 @@ static int commit_down(const struct qemu_state *st, const struct ferry_vm *vm,
                : 0;
 }
 
-int external_delete(const struct qemu_state *st, struct qmp *q,
-                    const struct ferry_vm *vm,
-                    const struct ferry_domain_snapshot *rec,
-                    char (*unhooked)[256])
+int external_delete_check(const struct qemu_state *st, struct qmp *q,
+                          const struct ferry_vm *vm,
+                          const struct ferry_domain_snapshot *rec)
 {
   int r = 0;
-  for (size_t i = 0; i < rec->n_disks; i++)
-    unhooked[i][0] = '\0';
-  /* First, before anything changes: no internal snapshot may be left in
-   * an image off the chain. */
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
     const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
     char frozen[256];
@@ -460,6 +455,17 @@ int external_delete(const struct qemu_state *st, struct qmp *q,
                       q ? "stop the VM to delete it"
                         : "delete the snapshots taken after it first");
   }
+  return r;
+}
+
+int external_delete(const struct qemu_state *st, struct qmp *q,
+                    const struct ferry_vm *vm,
+                    const struct ferry_domain_snapshot *rec,
+                    char (*unhooked)[256])
+{
+  int r = 0;
+  for (size_t i = 0; i < rec->n_disks; i++)
+    unhooked[i][0] = '\0';
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
     const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
     char frozen[256], below[256], opath[PATH_MAX];

@@ -20,6 +20,13 @@ int external_create(const struct qemu_state *st, struct qmp *q,
 int external_revert(const struct qemu_state *st, const struct ferry_vm *vm,
                     struct ferry_domain_snapshot *rec, bool *changed);
 
+/* Refuses (EBUSY, saying why) a delete that would leave internal
+ * snapshots in an image off the VM's chain and cannot commit down
+ * instead; changes nothing. */
+int external_delete_check(const struct qemu_state *st, struct qmp *q,
+                          const struct ferry_vm *vm,
+                          const struct ferry_domain_snapshot *rec);
+
 /* Streams each frozen image into the snapshot's overlay, so that nothing
  * above depends on the snapshot. Can be run again after a crash.
  * unhooked[i] (rec->n_disks of them) get the images taken off the chains. */

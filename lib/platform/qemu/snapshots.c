@@ -540,6 +540,17 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   if ((r = snap_store_list(&s, &all, &nall)) < 0 ||
       (r = snap_store_load(&s, name, &rec)) < 0)
     goto out;
+  /* Marked first: from here the snapshot's data may go (a commit writes
+   * into its frozen image), so nothing may revert to it or read it; a
+   * crash leaves a record that says so and whose delete can be run again. */
+  if (rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL &&
+      (r = external_delete_check(st, q, vm, &rec)) < 0)
+    goto out;
+  if (!rec.deleting) {
+    rec.deleting = true;
+    if ((r = snap_store_save(&s, &rec)) < 0)
+      goto out;
+  }
   /* Disks first: a crash after this leaves a record whose delete can be
    * run again; the other order would leak snapshots inside the images. */
   unhooked = calloc(rec.n_disks + 1, sizeof *unhooked);
@@ -660,6 +671,12 @@ int qemu_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
       (r = qemu_vm_lease_check(fc, vm, "snapshot revert")) < 0 ||
       (r = snap_store_load(&s, name, &rec)) < 0)
     goto out;
+  if (rec.deleting) {
+    r = ferry_error(ESTALE, "snapshot '%s' was being deleted when a ferry "
+                    "process stopped; its data may be gone: finish with "
+                    "`ferry snapshot delete %s %s`", name, vm->name, name);
+    goto out;
+  }
   if (rec.memory && *rec.memory &&
       (memfd = open(rec.memory, O_RDONLY | O_CLOEXEC)) < 0) {
     r = ferry_error(errno, "snapshot '%s': its RAM file %s: %s", name,
