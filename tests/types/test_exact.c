@@ -41,7 +41,7 @@ static void snapshot(void)
                "\"device\":\"vda\",\"name\":\"s1\","
                "\"file\":\"/var/lib/ferry/vda.s1.qcow2\","
                "\"format\":\"qcow2\",\"path\":null}],\"parent\":null,"
-               "\"vm_uuid\":null,\"kind\":\"external\",\"sequence\":0}");
+               "\"vm_uuid\":null,\"kind\":\"external\",\"sequence\":0,\"deleting\":false}");
   free(t);
   t = ferry_disk_snapshot_to_json(d);
   CHECK_STR(t, "{\"device\":\"vda\",\"name\":\"s1\","

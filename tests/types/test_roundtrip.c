@@ -102,7 +102,8 @@ static void every_type(void)
       "\"dying\":true,\"disks\":[{\"device\":\"vda\",\"name\":\"s2\","
       "\"file\":\"\",\"format\":\"\",\"path\":\"\"},{\"device\":\"vdb\","
       "\"name\":\"s2\",\"file\":null,\"format\":null,\"path\":null}],"
-      "\"parent\":\"s1\",\"vm_uuid\":\"6f1c9c1e\",\"kind\":\"external\",\"sequence\":7}");
+      "\"parent\":\"s1\",\"vm_uuid\":\"6f1c9c1e\",\"kind\":\"external\",\"sequence\":7,"
+      "\"deleting\":true}");
 }
 
 static char *dup(const char *s)

@@ -435,17 +435,30 @@ int external_delete_check(const struct qemu_state *st, struct qmp *q,
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
     const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
     char frozen[256];
-    bool holds = false, active = false;
+    bool holds = false, active = false, in_chain = false, backs = false;
     unsigned backers = 0;
     if (!slash || access(f, F_OK) < 0 ||
         (r = volume_backing(st, slash + 1, frozen, sizeof frozen, NULL)) < 0 ||
         !*frozen || (r = volume_backing(st, frozen, (char[256]){ 0 }, 256,
-                                        &holds)) < 0 || !holds)
+                                        &holds)) < 0)
       continue;
     for (size_t k = 0; k < vm->n_disks; k++)
       active = active || !strcmp(vm->disks[k].volume_id, slash + 1);
-    if ((r = volume_backers(st, frozen, &backers)) < 0)
+    if ((r = volume_backers(st, frozen, &backers)) < 0 ||
+        (r = volume_in_chain(st, vm, slash + 1, &in_chain)) < 0 ||
+        (r = volume_is_backing(st, slash + 1, &backs)) < 0)
       break;
+    if (!in_chain && !backs) /* nothing stands on it: only dropped */
+      continue;
+    /* a live commit into an image others stand on would break them */
+    if (q && !active && backers > 1) {
+      r = ferry_error(EBUSY, "snapshot '%s': other layers stand on disk "
+                      "%s's image %s; stop the VM to delete it", rec->name,
+                      vm->disks[i].device, frozen);
+      break;
+    }
+    if (!holds)
+      continue;
     if (q || !active || backers > 1)
       r = ferry_error(EBUSY, "snapshot '%s': disk %s's image %s holds "
                       "internal snapshots, which deleting it %s would leave "
