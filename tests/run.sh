@@ -38,6 +38,9 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   count_meson "$ASAN_BUILD" asan
 
 echo "== integration and Python tests"
+# The kill/resume tests write where their kills landed here.
+export FERRY_KILL_LOG="$PWD/$BUILD/kill-resume.log"
+rm -f "$FERRY_KILL_LOG"
 log=$(mktemp)
 FERRY_BUILD="$PWD/$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider tests/integration tests/python 2>&1 | tee "$log"
 p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | awk '{print $1}')
@@ -45,6 +48,11 @@ f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log" | awk '{s+=$1} END {print s+0
 if ! grep -qE '[0-9]+ passed' "$log"; then f=$((f > 0 ? f : 1)); fi
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 rm -f "$log"
+
+if [ -f "$FERRY_KILL_LOG" ]; then
+  echo "== kill -9 and resume: where the kills landed (every trial ended identical)"
+  cat "$FERRY_KILL_LOG"
+fi
 
 # Hostile state files once more with ferry built with ASan+UBSan: a crash
 # or a leak there fails the run.

@@ -75,6 +75,60 @@ def kill_at(jdir, args, delay):
         return True
 
 
+def kill_point(jdir, mid, a):
+    """Where a kill left the migration, from its journal and the source:
+    the kill points the trials reached, for the summary."""
+    path = os.path.join(jdir, f"{mid}.json")
+    if not os.path.exists(path):
+        return "before the journal"
+    with open(path) as f:
+        m = json.load(f)
+    ph, rounds = m["phase"], m["rounds"]
+    snaps = set(a.snap_names("web"))
+    last = rounds[-1] if rounds else None
+    if ph in ("planned", "copying"):
+        if not m.get("volumes_made"):
+            return f"{ph}: before the destination volumes"
+        if not last:
+            return f"{ph}: volumes made, no round"
+        if last["snapshot"] not in snaps:
+            return f"{ph}: round 1 begun, its snapshot not (fully) taken"
+        return f"{ph}: S1 taken, full copy {'done' if last['done'] else 'under way'}"
+    if ph == "warm":
+        if last["done"] and len(rounds) > 1 and rounds[-2]["snapshot"] in snaps:
+            return "warm: round done, the previous snapshot not yet dropped"
+        if last["done"]:
+            return "warm: between rounds"
+        if last["snapshot"] not in snaps:
+            return "warm: round begun, its snapshot not (fully) taken"
+        return "warm: snapshot taken, copy under way"
+    if ph == "cutover":
+        if m.get("cleaning"):
+            return "cutover: verified, removing snapshots"
+        if m.get("dst_vm_uuid"):
+            return "cutover: destination VM made, before verify"
+        if m.get("creating_vm"):
+            return "cutover: creating the destination VM"
+        if last and last["final"]:
+            return f"cutover: final round {'copied' if last['done'] else 'under way'}"
+        return "cutover: stopping the source"
+    return ph
+
+
+def summary(step, points):
+    counts = {}
+    for p in points:
+        counts[p] = counts.get(p, 0) + 1
+    lines = [f"{step}: {len(points)} kills, seed {SEED}"] + [
+        f"  {n:3d}  {p}" for p, n in sorted(counts.items())]
+    text = "\n".join(lines)
+    print("\n" + text)
+    log = os.environ.get("FERRY_KILL_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(text + "\n")
+
+
 def helpers_of(*roots):
     """Live qemu-nbd/qemu-img processes (and ferry ones) that name a path
     under one of roots."""
@@ -178,10 +232,11 @@ def test_kill_during_start(two):
     make_source(a)
     took = timed(jdir, start_args(a, b, "cal"))
     migrate(jdir, "abort", "cal")
-    log = []
+    log, points = [], []
     for i in range(TRIALS):
         mid, delay = f"s{i}", rng.uniform(0, took * 1.2)
         killed = kill_at(jdir, start_args(a, b, mid), delay)
+        points.append(kill_point(jdir, mid, a) if killed else "after the end")
         assert_no_helpers(a, b, jdir, f"start {mid} killed at {delay:.3f}s")
         if os.path.exists(os.path.join(jdir, f"{mid}.json")):
             m = resume(jdir, mid)
@@ -193,7 +248,7 @@ def test_kill_during_start(two):
         assert m["phase"] == "aborted" and a.snap_names("web") == []
         assert a.state("web") == "running" and b.json("volume", "list") == []
         log.append((mid, round(delay, 3), killed))
-    print(f"start: {TRIALS} trials (id, kill at s, killed): {log}")
+    summary("migrate start", points)
     assert sum(k for _, _, k in log) >= TRIALS // 2, (
         "most kills came after the step ended: the calibration is off", log)
 
@@ -205,11 +260,12 @@ def test_kill_during_rounds(two):
     migrate(jdir, *start_args(a, b, "m"))
     a.live_write("web", 0x12)
     took = timed(jdir, ["sync", "m"])
-    log = []
+    log, points = [], []
     for i in range(TRIALS):
         a.live_write("web", 0x20 + i)
         delay = rng.uniform(0, took * 1.2)
         killed = kill_at(jdir, ["sync", "m"], delay)
+        points.append(kill_point(jdir, "m", a) if killed else "after the end")
         what = f"round {i} killed at {delay:.3f}s"
         assert_no_helpers(a, b, jdir, what)
         m = resume(jdir, "m")
@@ -218,7 +274,7 @@ def test_kill_during_rounds(two):
         assert a.state("web") == "running", what
         assert_definition_is_what_qemu_writes(a, "web", what)
         log.append((i, round(delay, 3), killed))
-    print(f"rounds: {TRIALS} trials (round, kill at s, killed): {log}")
+    summary("migrate sync (a round)", points)
     m = migrate(jdir, "cutover", "m", "--stop-timeout", "0")
     assert m["phase"] == "done" and m["verified"] is True
     assert_cut_over(a, b, "after the rounds")
@@ -232,12 +288,13 @@ def test_kill_during_cutover(two):
     migrate(jdir, *start_args(a, b, "cal"))
     took = timed(jdir, ["cutover", "cal", "--stop-timeout", "0"])
     reset_destination(a, b)
-    log = []
+    log, points = [], []
     for i in range(TRIALS):
         mid, delay = f"c{i}", rng.uniform(0, took * 1.2)
         migrate(jdir, *start_args(a, b, mid))
         a.live_write("web", 0x20 + i)
         killed = kill_at(jdir, ["cutover", mid, "--stop-timeout", "0"], delay)
+        points.append(kill_point(jdir, mid, a) if killed else "after the end")
         what = f"cutover {mid} killed at {delay:.3f}s"
         assert_no_helpers(a, b, jdir, what)
         m = resume(jdir, mid)
@@ -249,5 +306,5 @@ def test_kill_during_cutover(two):
         assert_cut_over(a, b, what)
         log.append((mid, round(delay, 3), killed))
         reset_destination(a, b)
-    print(f"cutover: {TRIALS} trials (id, kill at s, killed): {log}")
+    summary("migrate cutover", points)
     assert sum(k for _, _, k in log) >= TRIALS // 2, log
