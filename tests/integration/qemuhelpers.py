@@ -74,6 +74,31 @@ def wait_until(cond, timeout=10, what="condition"):
     pytest.fail(f"{what}: not reached within {timeout}s")
 
 
+def kill_after(argv, delay):
+    """Runs argv and kills that process alone (SIGKILL, as a crash would
+    end it; its children get no signal from here) after delay seconds.
+    True when the kill came before it ended."""
+    p = subprocess.Popen([str(a) for a in argv], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        p.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        return True
+
+
+def edit_json(path, change):
+    """Rewrites a JSON state file after change(obj); returns the path."""
+    with open(path) as f:
+        obj = json.load(f)
+    change(obj)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    return path
+
+
 # --------------------------------------------------------------------------
 # QMP
 
@@ -399,6 +424,17 @@ class Platform:
             pass
         assert not still, f"qemu processes left running: {still}"
         assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def two(tmp_path):
+    """Two private platforms, a (the source) and b, and a journal dir."""
+    a, b = Platform(tmp_path / "a"), Platform(tmp_path / "b")
+    try:
+        yield a, b, str(tmp_path / "journals")
+    finally:
+        a.close()
+        b.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ trials through nbdkit's error filter that must never end in a success
 with wrong bytes (each failure names the offset it failed at)."""
 
 import json
-import os
 import subprocess
 
 import pytest

@@ -8,7 +8,6 @@ the guest paused after the next ferry command."""
 import json
 import os
 import random
-import signal
 import subprocess
 import time
 
@@ -16,7 +15,7 @@ import pytest
 
 from ferryhelpers import FERRY, EXIT_OK
 from qemuhelpers import (Platform, assert_definition_is_what_qemu_writes,
-                         image_info, internal_snapshots, tool)
+                         image_info, internal_snapshots, kill_after, tool)
 
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
 
@@ -145,17 +144,8 @@ def test_two_syncs_to_one_raw_file(tmp_path):
 
 
 def kill_snapshot_create(p, name, delay, extra):
-    proc = subprocess.Popen([FERRY, "snapshot", "create", "web", name,
-                             *extra, "--platform", p.uri],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=delay)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        return True
+    return kill_after([FERRY, "snapshot", "create", "web", name, *extra,
+                       "--platform", p.uri], delay)
 
 
 @pytest.mark.parametrize("extra", [(), ("--external",), ("--memory",)],

@@ -13,29 +13,16 @@ run more trials per step."""
 import json
 import os
 import random
-import signal
 import subprocess
 import time
 
-import pytest
 
 from ferryhelpers import FERRY, EXIT_OK
-from qemuhelpers import (Platform, assert_definition_is_what_qemu_writes,
-                         image_info, pid_alive, tool)
+from qemuhelpers import (assert_definition_is_what_qemu_writes, image_info,
+                         kill_after, pid_alive, tool, two)  # noqa: F401
 
 TRIALS = int(os.environ.get("FERRY_KILL_TRIALS", "20"))
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
-
-
-@pytest.fixture
-def two(tmp_path):
-    a, b = Platform(tmp_path / "a"), Platform(tmp_path / "b")
-    jdir = str(tmp_path / "journals")
-    try:
-        yield a, b, jdir
-    finally:
-        a.close()
-        b.close()
 
 
 def migrate(jdir, *args, expect=EXIT_OK):
@@ -62,17 +49,8 @@ def timed(jdir, args):
 
 
 def kill_at(jdir, args, delay):
-    """Runs `ferry migrate ARGS` and kills that process alone after
-    delay seconds; True when the kill came before it ended."""
-    p = subprocess.Popen([FERRY, "migrate", *args, "--journal-dir", jdir],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        p.wait(timeout=delay)
-        return False
-    except subprocess.TimeoutExpired:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        return True
+    """`ferry migrate ARGS`, killed alone after delay seconds."""
+    return kill_after([FERRY, "migrate", *args, "--journal-dir", jdir], delay)
 
 
 def kill_point(jdir, mid, a):

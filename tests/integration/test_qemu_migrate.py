@@ -4,27 +4,12 @@ to the source's final state (compared with cmp on exported raw images, not
 with ferry's own verify)."""
 import json
 import os
-import random
-import signal
 import subprocess
 import tempfile
-import time
 
-import pytest
 
 from ferryhelpers import FERRY, EXIT_OK
-from qemuhelpers import Platform, bitmaps, image_info, tool
-
-
-@pytest.fixture
-def two(tmp_path):
-    a, b = Platform(tmp_path / "a"), Platform(tmp_path / "b")
-    jdir = str(tmp_path / "journals")
-    try:
-        yield a, b, jdir
-    finally:
-        a.close()
-        b.close()
+from qemuhelpers import bitmaps, image_info, tool, two  # noqa: F401
 
 
 def migrate(jdir, *args, expect=EXIT_OK):
@@ -157,45 +142,6 @@ def test_bad_input_is_refused_before_anything_changes(two, tmp_path):
                          jdir], capture_output=True, timeout=120)
     assert cp.returncode != 0 and b"named 'web'" in cp.stderr
     assert a.snap_names("web") == []
-
-
-def kill_during(jdir, args, delay):
-    p = subprocess.Popen([FERRY, "migrate", *args, "--journal-dir", jdir],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
-    time.sleep(delay)
-    try:
-        os.killpg(p.pid, signal.SIGKILL)  # and its qemu-img/qemu-nbd
-    except ProcessLookupError:
-        pass
-    p.wait()
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_kill_and_resume_end_identical(two, tmp_path, seed):
-    """kill -9 during the full copy, during a round and during cutover,
-    then resume: the end is the same as without the kills."""
-    a, b, jdir = two
-    rng = random.Random(seed)
-    make_source(a)
-    kill_during(jdir, start_args(a, b), rng.uniform(0.02, 0.4))
-    if os.path.exists(os.path.join(jdir, "m.json")):
-        migrate(jdir, "resume", "m")
-    else:  # killed before anything was written: start afresh
-        migrate(jdir, *start_args(a, b))
-    assert migrate(jdir, "status", "m")["phase"] == "warm"
-    a.live_write("web", 0x22)
-    kill_during(jdir, ["sync", "m"], rng.uniform(0.02, 0.3))
-    migrate(jdir, "resume", "m")
-    a.live_write("web", 0x33)
-    kill_during(jdir, ["cutover", "m", "--stop-timeout", "1"],
-                rng.uniform(0.05, 1.5))
-    m = migrate(jdir, "resume", "m", "--stop-timeout", "1")
-    if m["phase"] == "warm":  # killed before the cutover began
-        m = migrate(jdir, "cutover", "m", "--stop-timeout", "1")
-    assert m["phase"] == "done" and m["verified"] is True
-    assert_identical(a, b, tmp_path)
-    no_ferry_traces(a)
 
 
 def test_rounds_until_few_changes_or_a_limit(two, tmp_path):

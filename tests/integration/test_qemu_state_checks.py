@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from qemuhelpers import qp, tool  # noqa: F401
+from qemuhelpers import edit_json, qp, tool  # noqa: F401
 
 
 def def_path(qp, uuid):
@@ -17,13 +17,7 @@ def def_path(qp, uuid):
 
 
 def edit_def(qp, uuid, change):
-    path = def_path(qp, uuid)
-    with open(path) as f:
-        d = json.load(f)
-    change(d)
-    with open(path, "w") as f:
-        json.dump(d, f)
-    return path
+    return edit_json(def_path(qp, uuid), change)
 
 
 def refused_cleanly(qp, args, needles):
@@ -168,13 +162,7 @@ def record_path(qp, uuid, name):
 
 
 def edit_record(qp, uuid, name, change):
-    path = record_path(qp, uuid, name)
-    with open(path) as f:
-        rec = json.load(f)
-    change(rec)
-    with open(path, "w") as f:
-        json.dump(rec, f)
-    return path
+    return edit_json(record_path(qp, uuid, name), change)
 
 
 @pytest.mark.parametrize("change,needle", [
@@ -222,12 +210,7 @@ def test_journal_must_mean_what_its_file_says(qp, tmp_path, change, needle):
                              "default=default", "--id", "m", "--journal-dir",
                              jdir], capture_output=True, timeout=120)
         assert cp.returncode == 0, cp
-        path = os.path.join(jdir, "m.json")
-        with open(path) as f:
-            m = json.load(f)
-        change(m)
-        with open(path, "w") as f:
-            json.dump(m, f)
+        edit_json(os.path.join(jdir, "m.json"), change)
         vols = sorted(os.listdir(os.path.join(b.real, "volumes")))
         for step in (["resume", "m"], ["abort", "m"], ["cutover", "m"]):
             cp = subprocess.run([FERRY, "migrate", *step, "--journal-dir",
