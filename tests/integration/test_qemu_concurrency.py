@@ -196,5 +196,10 @@ def test_vm_resume(three):
     a.ok("vm", "resume", "web")
     assert a.state("web") == "running"
     a.ok("vm", "resume", "web")  # running: nothing to do
+    with a.qmp("web") as q:
+        q.execute("stop")
+    a.ok("vm", "start", "web")  # a paused VM: start lets it run on
+    assert a.state("web") == "running"
+    a.refused("vm", "start", "web", needles=["running already"])
     a.stop("web")
     a.refused("vm", "resume", "web", needles=["not running"])

@@ -236,8 +236,12 @@ int qemu_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 int qemu_start_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
+  /* A paused one runs on (left paused by a crash, or by hand): the
+   * resume says why not if it cannot. */
   if (qemu_running_pid(st, vm->uuid))
-    return ferry_error(EBUSY, "VM '%s' is running already", vm->name);
+    return qemu_power_state(st, vm->uuid) == FERRY_POWER_STATE_PAUSED
+               ? qemu_resume_vm(fc, vm)
+               : ferry_error(EBUSY, "VM '%s' is running already", vm->name);
   return qemu_launch(st, vm, false, -1);
 }
 
