@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "json_str.h"
 #include "lease.h"
 #include "statefile.h"
 
@@ -18,15 +19,6 @@
 struct lease {
   char holder[256], journal[PATH_MAX];
 };
-
-static const char *jstr(json_object *o, const char *key)
-{
-  json_object *v;
-  return json_object_object_get_ex(o, key, &v) &&
-                 json_object_is_type(v, json_type_string)
-             ? json_object_get_string(v)
-             : NULL;
-}
 
 /* 1 and l filled when the lease file exists and parses, 0 when it is
  * missing, -errno when it cannot be read. A lease that does not parse is
@@ -43,8 +35,7 @@ static int lease_read(const char *path, struct lease *l)
     return r;
   json_object *o = json_tokener_parse(text);
   free(text);
-  const char *h = o ? jstr(o, "holder") : NULL, *j = o ? jstr(o, "journal")
-                                                       : NULL;
+  const char *h = json_str(o, "holder"), *j = json_str(o, "journal");
   if (h && j) {
     snprintf(l->holder, sizeof l->holder, "%s", h);
     snprintf(l->journal, sizeof l->journal, "%s", j);
@@ -66,7 +57,7 @@ static bool lease_live(const struct lease *l)
   }
   json_object *o = json_tokener_parse(text);
   free(text);
-  const char *ph = o ? jstr(o, "phase") : NULL;
+  const char *ph = json_str(o, "phase");
   bool live = !ph || (strcmp(ph, "done") && strcmp(ph, "aborted"));
   json_object_put(o);
   return live;

@@ -111,12 +111,6 @@ static int on_query(void *opaque, const char *key, size_t klen,
                     const char *value)
 {
   struct query_ctx *c = opaque;
-  char r[1024];
-  uri_redact(c->uri, r, sizeof r);
-  if (klen >= 3 && !strncmp(key, "tls", 3))
-    return ferry_error(ENOTSUP, "NBD URI '%s' asks for TLS (%.*s), which "
-                       "ferry does not support yet: it refuses rather than "
-                       "connect in plaintext", r, (int)klen, key);
   if (klen == 6 && !strncmp(key, "socket", 6) && c->out->is_unix) {
     if (!value || !*value)
       return bad(c->uri, "socket= needs a path");
@@ -125,6 +119,12 @@ static int on_query(void *opaque, const char *key, size_t klen,
                                             : ferry_error(ENOMEM, "out of "
                                                           "memory");
   }
+  char r[1024]; /* the rest is an error: the URI for its message */
+  uri_redact(c->uri, r, sizeof r);
+  if (klen >= 3 && !strncmp(key, "tls", 3))
+    return ferry_error(ENOTSUP, "NBD URI '%s' asks for TLS (%.*s), which "
+                       "ferry does not support yet: it refuses rather than "
+                       "connect in plaintext", r, (int)klen, key);
   return ferry_error(EINVAL, "bad NBD URI '%s': unknown query parameter "
                      "'%.*s'%s", r, (int)klen, key,
                      c->out->is_unix ? " (nbd+unix takes socket=PATH)"

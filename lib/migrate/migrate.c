@@ -698,18 +698,30 @@ int ferry_migrate_converge(const char *journal_dir, const char *id,
  * and the migrated volumes. The intent goes first: after a crash between
  * the create and the journal, the VM by the source's name is ours (its
  * name was free at the plan, and the lease keeps it so). */
+/* 1 when a crash between the create and the journal left the destination
+ * VM: it is ours, and its uuid goes into the journal; 0 when there is
+ * none (or no create began). */
+static int adopt_destination(struct journal *j, client_t *dst)
+{
+  struct ferry_vm made;
+  ferry_vm_init(&made);
+  if (!j->m.creating_vm || ferry_get_vm(dst, j->m.vm, &made) < 0) {
+    ferry_error_clear();
+    return 0;
+  }
+  int r = set_str(&j->m.dst_vm_uuid, made.uuid);
+  ferry_vm_dispose(&made);
+  return r < 0 ? r : 1;
+}
+
 static int create_destination(struct journal *j, client_t *dst,
                               const struct ferry_vm *vm)
 {
   struct ferry_vm spec, made;
   ferry_vm_init(&made);
-  int r;
-  if (j->m.creating_vm && ferry_get_vm(dst, vm->name, &made) == 0) {
-    r = set_str(&j->m.dst_vm_uuid, made.uuid);
-    ferry_vm_dispose(&made);
+  int r = adopt_destination(j, dst);
+  if (r != 0)
     return r < 0 ? r : journal_save(j);
-  }
-  ferry_error_clear();
   j->m.creating_vm = true;
   if ((r = journal_save(j)) < 0 || (r = ferry_vm_copy(&spec, vm)) < 0)
     return r;
@@ -845,14 +857,9 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
   }
   if (r == 0)
     r = remove_snapshots(src, &j.m);
-  struct ferry_vm made;
-  ferry_vm_init(&made);
-  if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) && j.m.creating_vm &&
-      ferry_get_vm(dst, j.m.vm, &made) == 0) /* made, not yet journaled */
-    r = set_str(&j.m.dst_vm_uuid, made.uuid);
-  ferry_vm_dispose(&made);
-  if (r == 0)
-    ferry_error_clear();
+  if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&
+      (r = adopt_destination(&j, dst)) > 0) /* made, not yet journaled */
+    r = 0;
   if (r == 0 && j.m.dst_vm_uuid && *j.m.dst_vm_uuid) {
     ferry_stop_vm(dst, j.m.dst_vm_uuid, 0, FERRY_STOP_FORCE);
     if ((r = ferry_delete_vm(dst, j.m.dst_vm_uuid)) == -ENOENT)

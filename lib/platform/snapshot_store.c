@@ -1,6 +1,7 @@
 /* Domain snapshot records on disk; see snapshot_store.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,38 @@
 #define PREFIX "snapshotdata-"
 #define SUFFIX ".json"
 
-int snap_store_open(struct snap_store *s, const char *base,
-                    const char *vm_uuid)
+/* dir and the real paths, without creating or locking anything. */
+static int store_paths(struct snap_store *s, const char *base,
+                       const char *vm_uuid)
 {
   s->lock_fd = -1;
   int r = name_check(vm_uuid, "VM uuid");
   if (r < 0)
     return r;
   snprintf(s->dir, sizeof s->dir, "%s/%s", base, vm_uuid);
-  if ((r = statefile_mkdirs(s->dir)) < 0)
+  char vols[PATH_MAX + 16];
+  snprintf(vols, sizeof vols, "%s/../volumes", base);
+  if (!realpath(s->dir, s->real_dir))
+    s->real_dir[0] = '\0';
+  if (!realpath(vols, s->real_volumes))
+    s->real_volumes[0] = '\0';
+  return 0;
+}
+
+int snap_store_view(struct snap_store *s, const char *base,
+                    const char *vm_uuid)
+{
+  return store_paths(s, base, vm_uuid);
+}
+
+int snap_store_open(struct snap_store *s, const char *base,
+                    const char *vm_uuid)
+{
+  int r = store_paths(s, base, vm_uuid);
+  if (r < 0 || (r = statefile_mkdirs(s->dir)) < 0)
     return r;
+  if (!realpath(s->dir, s->real_dir))
+    return ferry_error(errno, "%s: %s", s->dir, strerror(errno));
   char lock[PATH_MAX];
   snprintf(lock, sizeof lock, "%s/lock", s->dir);
   return lock_acquire(lock, 30000, &s->lock_fd);
@@ -82,6 +105,17 @@ int snap_store_save(const struct snap_store *s,
   return r;
 }
 
+/* Whether path is `name` in the directory whose real path is real_dir. */
+static bool path_is(const char *path, const char *real_dir, const char *name)
+{
+  const char *slash = strrchr(path, '/');
+  char dir[PATH_MAX], real[PATH_MAX];
+  if (!slash || !*real_dir || strcmp(slash + 1, name))
+    return false;
+  snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  return realpath(*dir ? dir : "/", real) && !strcmp(real, real_dir);
+}
+
 /* A record is checked for meaning as well as syntax: its name is its
  * file's, it belongs to this VM, and every path in it stays where ferry
  * puts such files (overlays in the platform's volumes/, RAM in this
@@ -101,37 +135,24 @@ static int check_record(const struct snap_store *s, const char *file,
   if (r == 0 && rec->vm_uuid && *rec->vm_uuid && strcmp(rec->vm_uuid, uuid))
     r = ferry_error(EINVAL, "it belongs to VM %s, not %s", rec->vm_uuid,
                     uuid);
-  char mem[PATH_MAX], vols[PATH_MAX], real[2][PATH_MAX];
+  /* Paths ferry wrote, compared by real paths: a state dir may be reached
+   * by several spellings. */
+  char mem[PATH_MAX];
   snprintf(mem, sizeof mem, "%s.mem", rec->name ? rec->name : "");
-  const char *ms = rec->memory ? strrchr(rec->memory, '/') : NULL;
-  if (r == 0 && rec->memory && *rec->memory) {
-    snprintf(vols, sizeof vols, "%.*s", ms ? (int)(ms - rec->memory) : 0,
-             rec->memory);
-    if (!ms || strcmp(ms + 1, mem) || !realpath(vols, real[0]) ||
-        !realpath(s->dir, real[1]) || strcmp(real[0], real[1]))
-      r = ferry_error(EINVAL, "its RAM file %s is not %s/%s", rec->memory,
-                      s->dir, mem);
-  }
-  /* <state>/snapshots/<uuid> -> <state>/volumes/ */
-  int up = (int)(uuid - 1 - s->dir);
-  const char *snaps = memrchr(s->dir, '/', up);
-  snprintf(vols, sizeof vols, "%.*s/volumes", snaps ? (int)(snaps - s->dir)
-                                                     : up, s->dir);
+  if (r == 0 && rec->memory && *rec->memory &&
+      !path_is(rec->memory, s->real_dir, mem))
+    r = ferry_error(EINVAL, "its RAM file %s is not %s/%s", rec->memory,
+                    s->dir, mem);
   for (size_t i = 0; r == 0 && i < rec->n_disks; i++) {
     const struct ferry_disk_snapshot *d = &rec->disks[i];
-    if ((r = name_check(d->device, "disk device name")) < 0)
-      break;
     const char *f = d->file, *slash = f ? strrchr(f, '/') : NULL;
-    if (!f || !*f)
+    if ((r = name_check(d->device, "disk device name")) < 0 || !f || !*f)
       continue;
-    /* by real paths: one state dir may be reached by several spellings */
-    char dir[PATH_MAX], real[PATH_MAX], real_vols[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f) : 0, f);
-    if (!slash || !realpath(dir, real) || !realpath(vols, real_vols) ||
-        strcmp(real, real_vols) || name_check(slash + 1, "volume id") < 0) {
+    if (!slash || name_check(slash + 1, "volume id") < 0 ||
+        !path_is(f, s->real_volumes, slash + 1)) {
       ferry_error_clear();
       r = ferry_error(EINVAL, "disk %s: its file %s is not a volume in %s",
-                      d->device, f, vols);
+                      d->device, f, s->real_volumes);
     }
   }
   return r;

@@ -15,6 +15,9 @@
 
 struct snap_store {
   char dir[PATH_MAX];
+  /* Real paths, to check the paths records hold: this directory and the
+   * platform's volumes/ beside <base> ("" if it does not exist yet). */
+  char real_dir[PATH_MAX], real_volumes[PATH_MAX];
   int lock_fd;
 };
 
@@ -23,6 +26,9 @@ struct snap_store {
 int snap_store_open(struct snap_store *s, const char *base,
                     const char *vm_uuid);
 void snap_store_close(struct snap_store *s);
+/* The same store for reading its records only: no lock, nothing made. */
+int snap_store_view(struct snap_store *s, const char *base,
+                    const char *vm_uuid);
 
 /* Checks a snapshot name: a name_check() name, and not all digits, which
  * qemu-img would take for a snapshot ID. */

@@ -8,16 +8,8 @@
 #include <string.h>
 
 #include "../core/error.h"
+#include "../core/json_str.h"
 #include "qmp_int.h"
-
-static const char *jstr(json_object *o, const char *key)
-{
-  json_object *v;
-  if (!json_object_object_get_ex(o, key, &v) ||
-      !json_object_is_type(v, json_type_string))
-    return NULL;
-  return json_object_get_string(v);
-}
 
 /* query-jobs for one job: 1 found (status and error, or NULL, malloc'd),
  * 0 not found, or -errno. */
@@ -34,10 +26,10 @@ static int find_job(struct qmp *q, const char *id, int64_t deadline,
                  ? json_object_array_length(jobs) : 0;
   for (size_t i = 0; i < n && !r; i++) {
     json_object *j = json_object_array_get_idx(jobs, i);
-    const char *jid = jstr(j, "id");
+    const char *jid = json_str(j, "id");
     if (!jid || strcmp(jid, id) != 0)
       continue;
-    const char *s = jstr(j, "status"), *e = jstr(j, "error");
+    const char *s = json_str(j, "status"), *e = json_str(j, "error");
     *status = strdup(s ? s : "");
     *error = e ? strdup(e) : NULL;
     r = 1;
@@ -70,7 +62,7 @@ static int result_from_events(struct qmp *q, const char *id)
     r = ferry_error(ECANCELED, "qmp job %s: cancelled", id);
   } else if ((o = qmp_events_take(&q->ev, "BLOCK_JOB_COMPLETED", "device",
                                   id))) {
-    const char *e = jstr(qmp_event_data(o), "error");
+    const char *e = json_str(qmp_event_data(o), "error");
     r = e ? ferry_error(EIO, "qmp job %s: %s", id, e) : 0;
   } else if ((o = qmp_events_take(&q->ev, "JOB_STATUS_CHANGE", "id", id))) {
     r = 0; /* a generic job that dismissed itself: no error to read */
@@ -95,7 +87,7 @@ static int wait_end(struct qmp *q, const char *id, int64_t deadline,
                          id, timeout_ms);
     if (r < 0)
       return r;
-    bool end = is_end(jstr(qmp_event_data(ev), "status"));
+    bool end = is_end(json_str(qmp_event_data(ev), "status"));
     json_object_put(ev);
     if (end)
       return 0;

@@ -105,6 +105,47 @@ def test_snapshot_operations_refused_during_a_migration(three):
     assert a.snap_names("web") == ["mine"]
 
 
+def ofd_locked(path):
+    """True when /proc/locks shows an OFD lock on path's inode."""
+    st = os.stat(path)
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    with open("/proc/locks") as f:
+        return any("OFDLCK" in line and f" {dev} " in line for line in f)
+
+
+def test_a_sync_into_a_raw_file_being_written_is_refused(tmp_path,
+                                                         servers):
+    """A slow sync (its source behind nbdkit's delay filter) holds the raw
+    destination; a second sync into it while it copies is refused, writes
+    nothing, and the first one ends with its own bytes. Without the lock
+    both would write and both report success."""
+    data = os.urandom(1 << 20) * 4
+    src = tmp_path / "slow.raw"
+    src.write_bytes(data)
+    slow = servers.nbdkit("file", src, "rdelay=300ms", filters=["delay"])
+    dst = tmp_path / "dst.raw"
+    dst.write_bytes(bytes(len(data)))
+    first = subprocess.Popen([FERRY, "sync", slow.uri, str(dst), "--all",
+                              "--request-size", "64K"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not ofd_locked(dst):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first sync took no lock"
+            time.sleep(0.01)
+        other = tmp_path / "other.raw"
+        other.write_bytes(b"\x55" * len(data))
+        cp = subprocess.run([FERRY, "sync", str(other), str(dst), "--all"],
+                            capture_output=True, timeout=60)
+        assert first.poll() is None, "the first sync ended too soon to tell"
+        assert cp.returncode == 1 and b"is in use" in cp.stderr, cp
+    finally:
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert dst.read_bytes() == data
+
+
 def test_two_syncs_to_one_raw_file(tmp_path):
     src = tmp_path / "src.raw"
     src.write_bytes(os.urandom(1 << 20) * 64)

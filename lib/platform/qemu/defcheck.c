@@ -2,6 +2,7 @@
  * hand-edited or hostile vms/<uuid>.json says never reaches qemu's command
  * line unchecked, and no image leads qemu to a file outside the state
  * dir's volumes/. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "../../core/error.h"
+#include "../../core/json_str.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
 #include "qemu.h"
@@ -33,6 +35,16 @@ static bool plain_word(const char *s)
           (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
       return false;
   return true;
+}
+
+bool qemu_mac_ok(const char *m)
+{
+  if (!m || strlen(m) != 17)
+    return false;
+  for (int i = 0; i < 17; i++)
+    if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
+      return false;
+  return !(strtol(m, NULL, 16) & 1); /* not multicast */
 }
 
 int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
@@ -81,15 +93,13 @@ int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
   }
   for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
     const struct ferry_nic *c = &vm->nics[i];
-    if (!c->mac || strlen(c->mac) != 17 || !plain_word(c->model))
-      r = ferry_error(EINVAL, "nic %zu: MAC '%s' or model '%s' is not "
-                      "valid", i, c->mac ? c->mac : "",
+    if (!qemu_mac_ok(c->mac))
+      r = ferry_error(EINVAL, "nic %zu: '%s' is not a MAC address (a "
+                      "unicast one, like 52:54:00:12:34:56)", i,
+                      c->mac ? c->mac : "");
+    else if (!plain_word(c->model))
+      r = ferry_error(EINVAL, "nic %zu: model '%s' is not a device name", i,
                       c->model ? c->model : "");
-    for (int k = 0; r == 0 && k < 17; k++)
-      if (k % 3 == 2 ? c->mac[k] != ':'
-                     : !strchr("0123456789abcdefABCDEF", c->mac[k]))
-        r = ferry_error(EINVAL, "nic %zu: '%s' is not a MAC address", i,
-                        c->mac);
   }
   if (r < 0 && *where)
     ferry_error_prefix("%s", where);
@@ -122,13 +132,6 @@ int qemu_machine_check(const char *machine)
                                  machine);
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-  json_object *v;
-  return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v)
-                                               : NULL;
-}
-
 int qemu_chain_check(const struct qemu_state *st, const char *volume_id)
 {
   char vols[PATH_MAX], real_vols[PATH_MAX], id[256];
@@ -148,8 +151,8 @@ int qemu_chain_check(const struct qemu_state *st, const char *volume_id)
                          "(%s): ferry refuses images that name other files",
                          id, json_object_get_string(df));
     }
-    const char *full = jstr(j, "full-backing-filename");
-    const char *bfmt = jstr(j, "backing-filename-format");
+    const char *full = json_str(j, "full-backing-filename");
+    const char *bfmt = json_str(j, "backing-filename-format");
     if (!full) {
       json_object_put(j);
       return 0;
@@ -162,8 +165,8 @@ int qemu_chain_check(const struct qemu_state *st, const char *volume_id)
     snprintf(want, sizeof want, "%s/%s", real_vols, base);
     if (!strncmp(full, "json:", 5) && !bfmt) { /* the format is in there */
       json_object *o = json_tokener_parse(full + 5);
-      snprintf(driver, sizeof driver, "%s", o && jstr(o, "driver")
-                                                ? jstr(o, "driver") : "");
+      const char *drv = json_str(o, "driver");
+      snprintf(driver, sizeof driver, "%s", drv ? drv : "");
       json_object_put(o);
       bfmt = *driver ? driver : NULL;
     }

@@ -427,166 +427,177 @@ static int commit_down(const struct qemu_state *st, const struct ferry_vm *vm,
                : 0;
 }
 
-int external_delete_check(const struct qemu_state *st, struct qmp *q,
-                          const struct ferry_vm *vm,
-                          const struct ferry_domain_snapshot *rec)
+int external_delete_plan(const struct qemu_state *st, struct qmp *q,
+                         const struct ferry_vm *vm,
+                         const struct ferry_domain_snapshot *rec,
+                         struct delete_disk *plan)
 {
   int r = 0;
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
+    struct delete_disk *p = &plan[i];
     const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
-    char frozen[256];
-    bool holds = false, active = false, in_chain = false, backs = false;
+    bool holds = false, in_chain = false, backs = false;
     unsigned backers = 0;
-    if (!slash || access(f, F_OK) < 0 ||
-        (r = volume_backing(st, slash + 1, frozen, sizeof frozen, NULL)) < 0 ||
-        !*frozen || (r = volume_backing(st, frozen, (char[256]){ 0 }, 256,
-                                        &holds)) < 0)
+    *p = (struct delete_disk){ .how = DELETE_NOTHING };
+    if (!slash)
+      return ferry_error(EBADMSG, "snapshot '%s' names no overlay", rec->name);
+    snprintf(p->overlay, sizeof p->overlay, "%s", slash + 1);
+    if (access(f, F_OK) < 0) /* an earlier delete got this far */
       continue;
-    for (size_t k = 0; k < vm->n_disks; k++)
-      active = active || !strcmp(vm->disks[k].volume_id, slash + 1);
-    if ((r = volume_backers(st, frozen, &backers)) < 0 ||
-        (r = volume_in_chain(st, vm, slash + 1, &in_chain)) < 0 ||
-        (r = volume_is_backing(st, slash + 1, &backs)) < 0)
+    if ((r = volume_backing(st, p->overlay, p->frozen, sizeof p->frozen,
+                            NULL)) < 0)
       break;
-    if (!in_chain && !backs) /* nothing stands on it: only dropped */
+    if (!*p->frozen) /* streamed already */
       continue;
-    /* a live commit into an image others stand on would break them */
-    if (q && !active && backers > 1) {
+    if ((r = volume_backing(st, p->frozen, p->below, sizeof p->below,
+                            &holds)) < 0 ||
+        (r = volume_in_chain(st, vm, p->overlay, &in_chain)) < 0 ||
+        (r = volume_is_backing(st, p->overlay, &backs)) < 0)
+      break;
+    for (size_t k = 0; k < vm->n_disks; k++)
+      p->active = p->active || !strcmp(vm->disks[k].volume_id, p->overlay);
+    if (!in_chain && !backs) { /* nothing stands on it: only dropped */
+      p->how = DELETE_DROP;
+      continue;
+    }
+    /* Who else stands on the frozen image matters for a commit into it. */
+    if ((holds || (q && !p->active)) &&
+        (r = volume_backers(st, p->frozen, &backers)) < 0)
+      break;
+    if (holds) { /* streaming would leave them off the chain */
+      if (!q && p->active && backers <= 1)
+        p->how = DELETE_COMMIT_DOWN;
+      else
+        r = ferry_error(EBUSY, "snapshot '%s': disk %s's image %s holds "
+                        "internal snapshots, which deleting it %s would "
+                        "leave outside the VM's chain: %s", rec->name,
+                        vm->disks[i].device, p->frozen,
+                        q ? "while the VM runs" : "now",
+                        q ? "stop the VM to delete it"
+                          : "delete the snapshots taken after it first");
+    } else if (q && !p->active && backers > 1) {
+      /* a live commit into an image others stand on would break them */
       r = ferry_error(EBUSY, "snapshot '%s': other layers stand on disk "
                       "%s's image %s; stop the VM to delete it", rec->name,
-                      vm->disks[i].device, frozen);
-      break;
+                      vm->disks[i].device, p->frozen);
+    } else {
+      p->how = !q ? DELETE_REBASE : p->active ? DELETE_STREAM : DELETE_COMMIT;
     }
-    if (!holds)
-      continue;
-    if (q || !active || backers > 1)
-      r = ferry_error(EBUSY, "snapshot '%s': disk %s's image %s holds "
-                      "internal snapshots, which deleting it %s would leave "
-                      "outside the VM's chain: %s", rec->name,
-                      vm->disks[i].device, frozen,
-                      q ? "while the VM runs" : "now",
-                      q ? "stop the VM to delete it"
-                        : "delete the snapshots taken after it first");
   }
   return r;
+}
+
+/* Streams the frozen image into the running top layer. */
+static int stream_into_top(const struct qemu_state *st, struct qmp *q,
+                           const struct ferry_disk *disk,
+                           const struct delete_disk *p)
+{
+  char node[64], job[300];
+  int r = active_node(q, disk->device, node, sizeof node);
+  if (r < 0)
+    return r;
+  snprintf(job, sizeof job, "ferry-stream-%s", disk->device);
+  json_object *a = json_object_new_object();
+  json_object_object_add(a, "job-id", json_object_new_string(job));
+  json_object_object_add(a, "device", json_object_new_string(node));
+  if (*p->below) {
+    char bpath[PATH_MAX];
+    qemu_volume_path(st, p->below, bpath);
+    json_object_object_add(a, "base", json_object_new_string(bpath));
+    /* The plain name, relative as qemu-img writes it: left to itself
+     * qemu may write a json: pseudo-filename into the header. */
+    json_object_object_add(a, "backing-file",
+                           json_object_new_string(p->below));
+  }
+  r = qmp_execute(q, "block-stream", a, NULL, QMP_TIMEOUT);
+  json_object_put(a);
+  return r < 0 ? r : qmp_job_wait(q, job, 30 * 60 * 1000);
+}
+
+/* An overlay between others, while the VM runs: commit it into the image
+ * under it, which costs what the overlay holds. The plan made sure that
+ * nothing else stands on that image: every other snapshot keeps its data. */
+static int commit_between(const struct qemu_state *st, struct qmp *q,
+                          const struct ferry_disk *disk,
+                          const struct delete_disk *p)
+{
+  char opath[PATH_MAX], fpath[PATH_MAX], top[64], base[64], active[64],
+      job[300];
+  qemu_volume_path(st, p->overlay, opath);
+  qemu_volume_path(st, p->frozen, fpath);
+  int r;
+  if ((r = node_of_file(q, opath, top, sizeof top)) < 0 ||
+      (r = node_of_file(q, fpath, base, sizeof base)) < 0 ||
+      (r = active_node(q, disk->device, active, sizeof active)) < 0)
+    return r;
+  snprintf(job, sizeof job, "ferry-commit-%s-%x", disk->device,
+           (unsigned)getpid());
+  json_object *a = json_object_new_object();
+  json_object_object_add(a, "job-id", json_object_new_string(job));
+  json_object_object_add(a, "device", json_object_new_string(active));
+  json_object_object_add(a, "top-node", json_object_new_string(top));
+  json_object_object_add(a, "base-node", json_object_new_string(base));
+  json_object_object_add(a, "backing-file", json_object_new_string(p->frozen));
+  r = qmp_execute(q, "block-commit", a, NULL, QMP_TIMEOUT);
+  json_object_put(a);
+  return r < 0 ? r : qmp_job_wait(q, job, 30 * 60 * 1000);
+}
+
+/* Stopped: qemu-img rebase copies what the frozen image had; with no
+ * image below, the overlay becomes standalone. */
+static int rebase_off(const struct qemu_state *st,
+                      const struct delete_disk *p)
+{
+  char opath[PATH_MAX];
+  qemu_volume_path(st, p->overlay, opath);
+  char *argv[12];
+  int a = 0;
+  argv[a++] = "qemu-img";
+  argv[a++] = "rebase";
+  argv[a++] = "-q";
+  argv[a++] = "-f";
+  argv[a++] = "qcow2";
+  if (*p->below) {
+    argv[a++] = "-F";
+    argv[a++] = (char *)qemu_volume_format(p->below);
+  }
+  argv[a++] = "-b";
+  argv[a++] = (char *)p->below; /* relative to the overlay's directory */
+  argv[a++] = opath;
+  argv[a] = NULL;
+  return run_command(argv, NULL);
 }
 
 int external_delete(const struct qemu_state *st, struct qmp *q,
                     const struct ferry_vm *vm,
                     const struct ferry_domain_snapshot *rec,
-                    char (*unhooked)[256])
+                    const struct delete_disk *plan, char (*unhooked)[256])
 {
   int r = 0;
   for (size_t i = 0; i < rec->n_disks; i++)
     unhooked[i][0] = '\0';
   for (size_t i = 0; i < rec->n_disks && r == 0; i++) {
-    const char *f = rec->disks[i].file, *slash = f ? strrchr(f, '/') : NULL;
-    char frozen[256], below[256], opath[PATH_MAX];
-    if (!slash)
-      return ferry_error(EBADMSG, "snapshot '%s' names no overlay", rec->name);
-    const char *overlay = slash + 1;
-    if (access(f, F_OK) < 0) /* an earlier delete got this far */
+    const struct delete_disk *p = &plan[i];
+    if (p->how == DELETE_NOTHING)
       continue;
-    if ((r = volume_backing(st, overlay, frozen, sizeof frozen, NULL)) < 0)
-      break;
-    if (!*frozen) /* streamed already */
+    /* what goes off the chain: the frozen image, or (commits) the
+     * overlay, or nothing (the image under it stays in the chain) */
+    snprintf(unhooked[i], 256, "%s", p->how == DELETE_COMMIT_DOWN
+                                         ? p->overlay
+                                         : p->how == DELETE_COMMIT ? ""
+                                                                   : p->frozen);
+    if (p->how == DELETE_DROP)
       continue;
-    snprintf(unhooked[i], 256, "%s", frozen);
-    if ((r = volume_backing(st, frozen, below, sizeof below, NULL)) < 0)
-      break;
-    qemu_volume_path(st, overlay, opath);
-    bool active = false, in_chain, backs;
-    for (size_t k = 0; k < vm->n_disks; k++)
-      active = active || !strcmp(vm->disks[k].volume_id, overlay);
-    if ((r = volume_in_chain(st, vm, overlay, &in_chain)) < 0 ||
-        (r = volume_is_backing(st, overlay, &backs)) < 0)
-      break;
-    if (!in_chain && !backs) /* nothing stands on it: dropped afterwards */
-      continue;
-    bool holds = false;
-    if ((r = volume_backing(st, frozen, below, sizeof below, &holds)) < 0)
-      break;
-    if (holds && !q && active) { /* checked above: nothing else on it */
-      if ((r = commit_down(st, vm, i, rec->name, overlay, frozen)) < 0)
-        break;
-      snprintf(unhooked[i], 256, "%s", overlay); /* off the chain now */
+    if (p->how == DELETE_COMMIT_DOWN) {
+      r = commit_down(st, vm, i, rec->name, p->overlay, p->frozen);
       continue;
     }
-    if ((!q || active) &&
-        (r = drop_bitmap(st, q, vm, i, overlay, rec->name, active)) < 0)
+    if (p->how != DELETE_COMMIT &&
+        (r = drop_bitmap(st, q, vm, i, p->overlay, rec->name, p->active)) < 0)
       break;
-    if (q && active) { /* stream into the running top layer */
-      char node[64], job[300];
-      if ((r = active_node(q, vm->disks[i].device, node, sizeof node)) < 0)
-        break;
-      snprintf(job, sizeof job, "ferry-stream-%s", vm->disks[i].device);
-      json_object *a = json_object_new_object();
-      json_object_object_add(a, "job-id", json_object_new_string(job));
-      json_object_object_add(a, "device", json_object_new_string(node));
-      if (*below) {
-        char bpath[PATH_MAX];
-        qemu_volume_path(st, below, bpath);
-        json_object_object_add(a, "base", json_object_new_string(bpath));
-        /* The plain name, relative as qemu-img writes it: left to itself
-         * qemu may write a json: pseudo-filename into the header. */
-        json_object_object_add(a, "backing-file",
-                               json_object_new_string(below));
-      }
-      r = qmp_execute(q, "block-stream", a, NULL, QMP_TIMEOUT);
-      json_object_put(a);
-      if (r == 0)
-        r = qmp_job_wait(q, job, 30 * 60 * 1000);
-    } else if (q) {
-      /* An overlay between others: commit it into the image under it,
-       * which costs what the overlay holds. Safe when nothing else stands
-       * on that image: every remaining snapshot keeps its data. */
-      unsigned backers;
-      char fpath[PATH_MAX], top[64], base[64], active[64], job[300];
-      if ((r = volume_backers(st, frozen, &backers)) < 0)
-        break;
-      if (backers > 1) {
-        r = ferry_error(EBUSY, "snapshot '%s': other layers stand on disk "
-                        "%s's image %s; stop the VM to delete it", rec->name,
-                        vm->disks[i].device, frozen);
-        break;
-      }
-      qemu_volume_path(st, frozen, fpath);
-      if ((r = node_of_file(q, opath, top, sizeof top)) < 0 ||
-          (r = node_of_file(q, fpath, base, sizeof base)) < 0 ||
-          (r = active_node(q, vm->disks[i].device, active, sizeof active)) < 0)
-        break;
-      snprintf(job, sizeof job, "ferry-commit-%s-%x", vm->disks[i].device,
-               (unsigned)getpid());
-      json_object *a = json_object_new_object();
-      json_object_object_add(a, "job-id", json_object_new_string(job));
-      json_object_object_add(a, "device", json_object_new_string(active));
-      json_object_object_add(a, "top-node", json_object_new_string(top));
-      json_object_object_add(a, "base-node", json_object_new_string(base));
-      json_object_object_add(a, "backing-file", json_object_new_string(frozen));
-      r = qmp_execute(q, "block-commit", a, NULL, QMP_TIMEOUT);
-      json_object_put(a);
-      if (r == 0)
-        r = qmp_job_wait(q, job, 30 * 60 * 1000);
-      unhooked[i][0] = '\0'; /* the image under it stays in the chain */
-    } else { /* stopped: qemu-img rebase copies what the frozen image had;
-              * with no image below, the overlay becomes standalone */
-      char *argv[12];
-      int a = 0;
-      argv[a++] = "qemu-img";
-      argv[a++] = "rebase";
-      argv[a++] = "-q";
-      argv[a++] = "-f";
-      argv[a++] = "qcow2";
-      if (*below) {
-        argv[a++] = "-F";
-        argv[a++] = (char *)qemu_volume_format(below);
-      }
-      argv[a++] = "-b";
-      argv[a++] = below; /* relative to the overlay's directory */
-      argv[a++] = opath;
-      argv[a] = NULL;
-      r = run_command(argv, NULL);
-    }
+    r = p->how == DELETE_STREAM   ? stream_into_top(st, q, &vm->disks[i], p)
+        : p->how == DELETE_COMMIT ? commit_between(st, q, &vm->disks[i], p)
+                                  : rebase_off(st, p);
   }
   return r;
 }

@@ -88,16 +88,24 @@ static int let_run(const struct qemu_state *st, const struct ferry_vm *vm)
   return r;
 }
 
+/* The VM's operation lock (the one its snapshot store takes), within
+ * timeout_ms. */
+static int vm_lock(const struct qemu_state *st, const char *uuid,
+                   int timeout_ms, int *fd)
+{
+  char lock[PATH_MAX];
+  int r = statefile_mkdirs(qemu_path(st, lock, "snapshots/%s", uuid));
+  return r < 0 ? r : lock_acquire(qemu_path(st, lock, "snapshots/%s/lock",
+                                            uuid), timeout_ms, fd);
+}
+
 int qemu_resume_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
   if (!qemu_running_pid(st, vm->uuid))
     return ferry_error(ESRCH, "VM '%s' is not running: start it", vm->name);
-  char lock[PATH_MAX];
-  int fd, r = statefile_mkdirs(qemu_path(st, lock, "snapshots/%s", vm->uuid));
-  if (r == 0 &&
-      lock_acquire(qemu_path(st, lock, "snapshots/%s/lock", vm->uuid), 30000,
-                   &fd) < 0)
+  int fd, r = 0;
+  if (vm_lock(st, vm->uuid, 30000, &fd) < 0)
     r = ferry_error(EBUSY, "VM '%s': another ferry process is taking a "
                     "snapshot of it (it resumes the VM when done)", vm->name);
   if (r == 0) {
@@ -109,7 +117,7 @@ int qemu_resume_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 
 int qemu_settle(const struct qemu_state *st, const struct ferry_vm *vm)
 {
-  char path[PATH_MAX], why[256] = "", lock[PATH_MAX];
+  char path[PATH_MAX], why[256] = "";
   char *text;
   if (statefile_read(marker(st, vm->uuid, path), sizeof why, &text) < 0) {
     ferry_error_clear();
@@ -121,9 +129,7 @@ int qemu_settle(const struct qemu_state *st, const struct ferry_vm *vm)
     return statefile_remove(path, 1); /* its qemu is gone */
   /* The pausing operation holds the VM's lock while it runs. */
   int fd;
-  if (statefile_mkdirs(qemu_path(st, lock, "snapshots/%s", vm->uuid)) < 0 ||
-      lock_acquire(qemu_path(st, lock, "snapshots/%s/lock", vm->uuid), 0,
-                   &fd) < 0) {
+  if (vm_lock(st, vm->uuid, 0, &fd) < 0) {
     ferry_error_clear();
     return 0; /* still at work: its own cont follows */
   }

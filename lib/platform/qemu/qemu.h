@@ -46,6 +46,8 @@ int qemu_def_get(const struct qemu_state *st, const char *uuid,
 int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
                    const char *file);
 int qemu_machine_check(const char *machine);
+/* A unicast MAC address written as 52:54:00:12:34:56. */
+bool qemu_mac_ok(const char *mac);
 /* qemu_def_check of a stored VM, naming its file: every operation that
  * uses a VM's disks or hands it to qemu calls it first (a listing does
  * not, so that one bad file does not hide or block the other VMs). */

@@ -199,10 +199,13 @@ int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
   while (sd && !used && r == 0 && (e = readdir(sd))) {
     if (e->d_name[0] == '.')
       continue;
-    struct snap_store s = { .lock_fd = -1 };
-    snprintf(s.dir, sizeof s.dir, "%s/%s", dir, e->d_name);
+    struct snap_store s;
     struct ferry_domain_snapshot *recs;
     size_t nr;
+    if (snap_store_view(&s, dir, e->d_name) < 0) {
+      ferry_error_clear(); /* not a VM's directory */
+      continue;
+    }
     if ((r = snap_store_list(&s, &recs, &nr)) < 0)
       break;
     for (size_t i = 0; i < nr; i++)

@@ -515,6 +515,7 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   ferry_domain_snapshot_init(&rec);
   size_t nall = 0;
   char (*unhooked)[256] = NULL;
+  struct delete_disk *plan = NULL;
   struct qmp *q = NULL;
   if ((r = qemu_vm_check(st, vm)) < 0 ||
       (r = qemu_vm_lease_check(fc, vm, "snapshot delete")) < 0)
@@ -540,26 +541,27 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   if ((r = snap_store_list(&s, &all, &nall)) < 0 ||
       (r = snap_store_load(&s, name, &rec)) < 0)
     goto out;
-  /* Marked first: from here the snapshot's data may go (a commit writes
-   * into its frozen image), so nothing may revert to it or read it; a
-   * crash leaves a record that says so and whose delete can be run again. */
+  /* Planned, then marked: from here the snapshot's data may go (a commit
+   * writes into its frozen image), so nothing may revert to it or read
+   * it; a crash leaves a record that says so and whose delete can be run
+   * again. Disks before the record: the other order would leak snapshots
+   * inside the images. */
+  unhooked = calloc(rec.n_disks + 1, sizeof *unhooked);
+  plan = calloc(rec.n_disks + 1, sizeof *plan);
+  if (!unhooked || !plan) {
+    r = ferry_error(ENOMEM, "out of memory");
+    goto out;
+  }
   if (rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL &&
-      (r = external_delete_check(st, q, vm, &rec)) < 0)
+      (r = external_delete_plan(st, q, vm, &rec, plan)) < 0)
     goto out;
   if (!rec.deleting) {
     rec.deleting = true;
     if ((r = snap_store_save(&s, &rec)) < 0)
       goto out;
   }
-  /* Disks first: a crash after this leaves a record whose delete can be
-   * run again; the other order would leak snapshots inside the images. */
-  unhooked = calloc(rec.n_disks + 1, sizeof *unhooked);
-  if (!unhooked) {
-    r = ferry_error(ENOMEM, "out of memory");
-    goto out;
-  }
   r = rec.kind == FERRY_SNAPSHOT_KIND_EXTERNAL
-          ? external_delete(st, q, vm, &rec, unhooked)
+          ? external_delete(st, q, vm, &rec, plan, unhooked)
           : delete_on_disks(st, q, vm, vm->n_disks, name);
   if (r < 0 || (r = reparent(&s, &rec, all, nall)) < 0)
     goto out;
@@ -571,6 +573,7 @@ int qemu_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
 out:
   qmp_close(q);
   free(unhooked);
+  free(plan);
   ferry_domain_snapshot_list_free(all, nall);
   ferry_domain_snapshot_dispose(&rec);
   snap_store_close(&s);

@@ -1,5 +1,4 @@
 /* Defining, deleting, starting and stopping VMs; the boot disk check. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,16 +26,6 @@ static int new_uuid(char *buf, size_t len)
   fclose(f);
   buf[strcspn(buf, "\n")] = '\0';
   return 0;
-}
-
-static bool mac_ok(const char *m)
-{
-  if (strlen(m) != 17)
-    return false;
-  for (int i = 0; i < 17; i++)
-    if (i % 3 == 2 ? m[i] != ':' : !isxdigit((unsigned char)m[i]))
-      return false;
-  return !(strtol(m, NULL, 16) & 1); /* not multicast */
 }
 
 static char *random_mac(void)
@@ -139,7 +128,7 @@ static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
       free(c->mac);
       if (!(c->mac = random_mac()))
         r = ferry_error(ENOMEM, "out of memory");
-    } else if (!mac_ok(c->mac)) {
+    } else if (!qemu_mac_ok(c->mac)) {
       r = ferry_error(EINVAL, "nic %zu: '%s' is not a unicast MAC address "
                       "like 52:54:00:12:34:56", i, c->mac);
     }
