@@ -20,8 +20,9 @@ import time
 
 
 from ferryhelpers import FERRY, EXIT_OK
-from qemuhelpers import (assert_definition_is_what_qemu_writes, image_info,
-                         kill_after, pid_alive, tool, two)  # noqa: F401
+from qemuhelpers import (  # noqa: F401
+    assert_definition_is_what_qemu_writes, image_bytes, image_info,
+    kill_after, pid_alive, tool, two)
 
 TRIALS = int(os.environ.get("FERRY_KILL_TRIALS", "20"))
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
@@ -148,12 +149,27 @@ def volumes(p, vm="web"):
             for d in p.json("vm", "show", vm)["disks"]}
 
 
+def chain_of(img):
+    """What a failure needs to be understood: each layer of img's chain
+    and the first bytes it reads at offset 0."""
+    cp = tool("qemu-img", "info", "-U", "--backing-chain", "--output=json",
+              img, check=False)
+    layers = json.loads(cp.stdout) if cp.returncode == 0 else []
+    return [(os.path.basename(li["filename"]),
+             os.path.basename(li.get("backing-filename", "")),
+             [b["name"] for b in li.get("format-specific", {})
+              .get("data", {}).get("bitmaps", [])])
+            for li in layers]
+
+
 def compare(x, y, what):
     what = f"FERRY_KILL_SEED={SEED}: {what}"
     cp = tool("qemu-img", "compare", "-U", x, y, check=False)
     assert cp.returncode == 0, (
         f"{what}: {os.path.basename(x)} and {os.path.basename(y)} differ: "
-        f"{cp.stdout.decode()} {cp.stderr.decode()}")
+        f"{cp.stdout.decode()} {cp.stderr.decode()}; at 0: "
+        f"{image_bytes(x, length=4)!r} vs {image_bytes(y, length=4)!r}; "
+        f"chains {chain_of(x)} and {chain_of(y)}")
 
 
 def frozen_under_active(p, vm="web"):
