@@ -19,13 +19,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ferry/drivers.h>
 #include <ferry/objects.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Every public options struct starts with its size, as nbdkit's
+ * _struct_size: a caller built against an older, shorter struct gets the
+ * defaults for what it does not know. */
 struct ferry_migrate_spec {
+  size_t struct_size;      /* sizeof (struct ferry_migrate_spec) */
   const char *source;      /* platform URIs, e.g. qemu:///var/lib/ferry */
   const char *destination;
   const char *vm;          /* the source VM: name, id or uuid */
@@ -33,9 +38,19 @@ struct ferry_migrate_spec {
   size_t n_network_map;
   const char *format;      /* destination disks: "qcow2" (default) or "raw" */
   const char *id;          /* NULL: <vm>-<epoch seconds> */
+  /* Credentials for each side (NULL: none); never written anywhere. */
+  const struct ferry_auth *source_auth, *destination_auth;
+};
+
+/* The credentials of both sides again, for the steps after the start:
+ * journals never hold them. NULL: none. */
+struct ferry_migrate_auth {
+  size_t struct_size;      /* sizeof (struct ferry_migrate_auth) */
+  const struct ferry_auth *source, *destination;
 };
 
 struct ferry_cutover_opts {
+  size_t struct_size;      /* sizeof (struct ferry_cutover_opts) */
   int stop_timeout_s;      /* graceful shutdown before power-off; 0: power
                             * off at once (NULL opts: 60) */
   bool start;              /* start the destination VM */
@@ -71,30 +86,35 @@ struct ferry_migrate_watch {
  * network map covers every NIC, the destination has room and no clashing
  * VM or volume names. */
 int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
-                       const char *journal_dir, struct ferry_migration *out);
+                       struct ferry_migration *out);
 int ferry_migrate_start(const struct ferry_migrate_spec *spec,
                         const char *journal_dir,
                         const struct ferry_migrate_watch *watch,
                         struct ferry_migration *out);
 int ferry_migrate_sync(const char *journal_dir, const char *id,
+                       const struct ferry_migrate_auth *auth,
                        const struct ferry_migrate_watch *watch,
                        struct ferry_migration *out);
 /* Rounds until one copies fewer than `threshold` bytes or `max_rounds`
  * rounds ran in this call (0: 10). */
 int ferry_migrate_converge(const char *journal_dir, const char *id,
                            uint64_t threshold, unsigned max_rounds,
+                           const struct ferry_migrate_auth *auth,
                            const struct ferry_migrate_watch *watch,
                            struct ferry_migration *out);
 int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_cutover_opts *opts,
+                          const struct ferry_migrate_auth *auth,
                           const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out);
 int ferry_migrate_abort(const char *journal_dir, const char *id,
+                        const struct ferry_migrate_auth *auth,
                         struct ferry_migration *out);
 /* Runs the step an interruption (a crash, kill -9) stopped, to the same
  * end: a start, a round, or a cutover (with opts, which may be NULL). */
 int ferry_migrate_resume(const char *journal_dir, const char *id,
                          const struct ferry_cutover_opts *opts,
+                         const struct ferry_migrate_auth *auth,
                          const struct ferry_migrate_watch *watch,
                          struct ferry_migration *out);
 int ferry_migrate_status(const char *journal_dir, const char *id,

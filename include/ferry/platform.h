@@ -1,5 +1,6 @@
 /* The seed's "client wrapper": standard objects and operations over a
- * platform's client (create_client with CLIENT_QEMU, CLIENT_VMWARE, ...).
+ * platform's client (create_client, ferry_platform_open; <ferry/drivers.h>
+ * says which platforms there are and what each can do).
  *
  * Every function returns 0 or a negative errno with ferry_last_error(). An
  * operation a platform cannot do returns -ENOTSUP with a sentence saying so;
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <ferry/drivers.h>
 #include <ferry/ferry.h>
 #include <ferry/objects.h>
 
@@ -20,24 +22,17 @@
 extern "C" {
 #endif
 
-/* Connects to the platform a URI names: qemu:///PATH (or /PATH) for a
- * local QEMU/KVM host; vmware://[USER@]HOST[:PORT]?thumbprint=SHA1
- * [&transport=vddk|https][&vddk_libdir=DIR] for vCenter or ESXi, with the
- * password from FERRY_VMWARE_PASSWORD. NULL with ferry_last_error(). */
+/* Connects to the platform a URI names (ferry_drivers lists the URIs),
+ * with no credentials: ferry_platform_open_auth gives them. NULL with
+ * ferry_last_error(). */
 client_t *ferry_platform_open(const char *uri);
-
-/* The SHA-1 thumbprint ("AA:BB:...") of a vCenter's or an ESXi host's
- * certificate at host[:port], as the seed's GetthumbPrint_vcenter and
- * GetthumbPrint_esxi: -EPROTO when the server is of the other kind.
- * Whoever trusts what this returns trusts it on first use. */
-int ferry_get_thumbprint_vcenter(const char *host, char *buf, size_t len);
-int ferry_get_thumbprint_esxi(const char *host, char *buf, size_t len);
 
 /* ---- inventory (vms, get_vm, get_vms, datacenters, ...) ---- */
 
 /* get_vms' condition: NULL/-1 members match everything. name_glob is an
  * fnmatch(3) pattern. */
 struct ferry_vm_filter {
+  size_t struct_size; /* sizeof (struct ferry_vm_filter) */
   const char *name_glob;
   int power_state; /* enum ferry_power_state, or -1 */
   const char *host_id;
@@ -68,6 +63,7 @@ enum {
 };
 
 struct ferry_snapshot_spec {
+  size_t struct_size;      /* sizeof (struct ferry_snapshot_spec) */
   const char *name;
   const char *description; /* may be NULL */
   unsigned flags;
@@ -92,7 +88,7 @@ enum {
 int ferry_snapshot_revert(client_t *c, const char *vm, const char *name,
                           unsigned flags);
 
-/* Waits for a platform task (VMware) to finish. */
+/* Waits for a platform task to finish (FERRY_FEATURE_TASKS). */
 int ferry_wait_task(client_t *c, const char *task, int timeout_ms);
 
 /* A volume id, for the client's data path (ferry_volume_open, ferry_sync),
@@ -139,8 +135,17 @@ int ferry_check_boot_disk(client_t *c, const struct ferry_disk *disks,
                           size_t n, struct ferry_disk *boot);
 int ferry_inject_driver(client_t *c, const struct ferry_disk *disk);
 
-/* ---- VMware only ---- */
+/* Makes the VM record which areas change from its next snapshot on, so
+ * that ferry_query_snapshot_changes can answer (the seed's open_cbt:
+ * VMware's changed-block tracking, qemu's dirty bitmaps). */
 int ferry_open_cbt(client_t *c, const char *vm);
+
+/* The volume ids disks of a VM named vm_name would get on this platform
+ * in format ("qcow2", "raw"), ids[i] malloc'd: -EEXIST when one is taken,
+ * -ENOSPC when the disks would not fit. */
+int ferry_plan_volumes(client_t *c, const char *vm_name,
+                       const struct ferry_disk *disks, size_t n,
+                       const char *format, char **ids);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* create_client / destroy_client and the seed's read/write callbacks. */
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,24 +8,11 @@
 #include "../core/error.h"
 #include "../core/secret.h"
 #include "../core/uri.h"
+#include "../platforms/driver.h"
 #include "../volume/volume.h"
 #include "client.h"
 
 #define CLIENT_MAGIC 0xfe77c11eu
-
-static const struct {
-  enum client_type type;
-  const char *name;
-  const struct client_ops *ops; /* NULL: not implemented yet */
-} client_types[] = {
-  { CLIENT_FILE, "file", &file_client_ops },
-  { CLIENT_NBD, "nbd", &nbd_client_ops },
-  { CLIENT_QEMU, "qemu", &qemu_client_ops },
-  { CLIENT_VMWARE, "vmware", &vmware_client_ops },
-  { CLIENT_ELF, "elf", NULL },
-  { CLIENT_XEN, "xen", NULL },
-  { CLIENT_LIBVIRT, "libvirt", NULL },
-};
 
 static int shim_read(void *client, const char *volume_id, char *buf,
                      uint64_t len, uint64_t offset);
@@ -73,11 +61,237 @@ static void client_free(struct ferry_client *fc)
   free(fc->host);
   free(fc->username);
   secret_free(fc->password); /* wiped, on pages no core dump holds */
-  free(fc->thumb_print);
+  for (size_t i = 0; i < fc->n_options; i++) {
+    free(fc->options[i].name);
+    free(fc->options[i].value);
+  }
+  free(fc->options);
   free(fc->lease_holder);
   pthread_mutex_destroy(&fc->lock);
   fc->magic = 0;
   free(fc);
+}
+
+const char *client_option(const struct ferry_client *fc, const char *name)
+{
+  for (size_t i = 0; i < fc->n_options; i++)
+    if (!strcmp(fc->options[i].name, name))
+      return fc->options[i].value;
+  return NULL;
+}
+
+static bool declares(const struct ferry_driver *d, const char *name,
+                     size_t len)
+{
+  for (const struct ferry_driver_option *o = d->info.options; o && o->name;
+       o++)
+    if (strlen(o->name) == len && !strncmp(o->name, name, len))
+      return true;
+  return false;
+}
+
+/* "a, b, c": the options d declares, for messages. */
+static void option_names(const struct ferry_driver *d, char *buf, size_t len)
+{
+  size_t w = 0;
+  buf[0] = '\0';
+  for (const struct ferry_driver_option *o = d->info.options; o && o->name;
+       o++)
+    w += snprintf(buf + w, w < len ? len - w : 0, "%s%s", w ? ", " : "",
+                  o->name);
+  if (!w)
+    snprintf(buf, len, "none");
+}
+
+static int set_option(struct ferry_client *fc, const char *name, size_t len,
+                      const char *value)
+{
+  const struct ferry_driver *d = fc->driver;
+  char known[512];
+  if (!declares(d, name, len)) {
+    option_names(d, known, sizeof known);
+    return ferry_error(EINVAL, "the %s driver has no option '%.*s' (it has: "
+                       "%s)", d->info.name, (int)len, name, known);
+  }
+  if (!value)
+    return ferry_error(EINVAL, "option '%.*s' has no value (%.*s=VALUE)",
+                       (int)len, name, (int)len, name);
+  for (size_t i = 0; i < fc->n_options; i++)
+    if (strlen(fc->options[i].name) == len &&
+        !strncmp(fc->options[i].name, name, len))
+      return ferry_error(EINVAL, "option '%.*s' is given twice", (int)len,
+                         name);
+  struct client_option *o = realloc(fc->options,
+                                    (fc->n_options + 1) * sizeof *o);
+  if (!o)
+    return ferry_error(ENOMEM, "out of memory");
+  fc->options = o;
+  o = &o[fc->n_options];
+  o->name = strndup(name, len);
+  o->value = strdup(value);
+  if (!o->name || !o->value) {
+    free(o->name);
+    free(o->value);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  fc->n_options++;
+  return 0;
+}
+
+static int query_option(void *opaque, const char *key, size_t klen,
+                        const char *value)
+{
+  return set_option(opaque, key, klen, value);
+}
+
+int client_uri_base(const char *uri, char *buf, size_t len)
+{
+  size_t n = strcspn(uri, "?");
+  if (n >= len)
+    return ferry_error(ENAMETOOLONG, "the URI is too long");
+  memcpy(buf, uri, n);
+  buf[n] = '\0';
+  return 0;
+}
+
+/* The password: create_client's, else the auth's own, its file's first
+ * line, or its callback's answer; read into secret memory, once. */
+int client_password(struct ferry_client *fc, const struct ferry_auth *auth,
+                    const char *who, const char **out)
+{
+  if (fc->password) {
+    *out = fc->password;
+    return 0;
+  }
+  char buf[1024];
+  buf[0] = '\0';
+  int r = 0;
+  if (auth && auth->password) {
+    fc->password = secret_dup(auth->password);
+  } else if (auth && auth->password_file) {
+    FILE *f = fopen(auth->password_file, "re");
+    if (!f)
+      return ferry_error(errno, "password file %s: %s", auth->password_file,
+                         strerror(errno));
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0'; /* the first line */
+    if (bad)
+      r = ferry_error(EIO, "password file %s: read error",
+                      auth->password_file);
+    else
+      fc->password = secret_dup(buf);
+  } else if (auth && auth->ask) {
+    char prompt[600];
+    snprintf(prompt, sizeof prompt, "Password for %s: ", who);
+    if ((r = auth->ask(auth->opaque, prompt, buf, sizeof buf)) < 0)
+      r = ferry_error(-r, "no password for %s: the callback gave none", who);
+    else if (!memchr(buf, '\0', sizeof buf))
+      r = ferry_error(EINVAL, "no password for %s: the callback's answer is "
+                      "not a string", who);
+    else
+      fc->password = secret_dup(buf);
+  } else {
+    r = ferry_error(EINVAL, "no password for %s: give a password, a "
+                    "password file or a callback to ask", who);
+  }
+  explicit_bzero(buf, sizeof buf);
+  if (r == 0 && !fc->password)
+    r = ferry_error(ENOMEM, "out of memory");
+  if (r == 0)
+    *out = fc->password;
+  return r;
+}
+
+/* 0: fc is d's; DRIVER_DECLINED; or -errno. */
+static int try_driver(const struct ferry_driver *d, const char *uri,
+                      const struct ferry_auth *auth, const char *major,
+                      const char *minor, const char *thumb, unsigned flags,
+                      struct ferry_client **out)
+{
+  if (!(flags & DRIVER_OPEN_BY_TYPE) && !driver_claims(d, uri))
+    return DRIVER_DECLINED;
+  struct ferry_client *fc = calloc(1, sizeof *fc);
+  if (!fc)
+    return ferry_error(ENOMEM, "out of memory");
+  int failed = 0;
+  fc->magic = CLIENT_MAGIC;
+  fc->driver = d;
+  fc->major_version = dup_or_null(major, &failed);
+  fc->minor_version = dup_or_null(minor, &failed);
+  fc->host = dup_or_null(uri, &failed);
+  fc->username = dup_or_null(auth ? auth->username : NULL, &failed);
+  pthread_mutex_init(&fc->lock, NULL);
+  fc->pub = (client_t){ fc, shim_read, shim_write, shim_close };
+  int r = failed ? ferry_error(ENOMEM, "out of memory") : 0;
+  const char *q = strchr(uri, '?');
+  if (r == 0 && q && !d->own_query)
+    r = uri_query_each(q + 1, query_option, fc);
+  if (r == 0 && thumb && *thumb)
+    r = set_option(fc, "thumbprint", strlen("thumbprint"), thumb);
+  if (r == 0 && auth && auth->password_file && auth->password)
+    r = ferry_error(EINVAL, "give a password or a password file, not both");
+  if (r == 0)
+    r = d->open(fc, uri, auth, flags);
+  if (r != 0) {
+    fc->priv = NULL; /* a failed or declining open keeps nothing */
+    client_free(fc);
+    return r;
+  }
+  *out = fc;
+  return 0;
+}
+
+client_t *client_open(const struct ferry_driver *only, bool platforms_only,
+                      const char *uri, const struct ferry_auth *auth,
+                      const char *major_version, const char *minor_version,
+                      const char *thumb_print, unsigned flags)
+{
+  ferry_error_clear();
+  if (!uri || !*uri) {
+    ferry_error(EINVAL, "no URI given");
+    return NULL;
+  }
+  if (auth && auth->struct_size < sizeof(size_t)) {
+    ferry_error(EINVAL, "struct ferry_auth: set struct_size");
+    return NULL;
+  }
+  size_t n;
+  const struct ferry_driver *const *list = driver_list(&n);
+  struct ferry_client *fc = NULL;
+  const struct ferry_driver *d = NULL;
+  int r = DRIVER_DECLINED;
+  for (size_t i = 0; i < n && r == DRIVER_DECLINED; i++)
+    if ((!only || list[i] == only) && (!platforms_only || list[i]->ops))
+      r = try_driver(d = list[i], uri, auth, major_version, minor_version,
+                     thumb_print, flags, &fc);
+  char shown[1024];
+  uri_redact(uri, shown, sizeof shown);
+  if (r == DRIVER_DECLINED && only) {
+    ferry_error(EINVAL, "%s client: '%s' is not what it takes (%s)",
+                only->info.name, shown, only->info.uri_help);
+    return NULL;
+  }
+  if (r == DRIVER_DECLINED) {
+    char known[2048];
+    size_t w = 0;
+    known[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+      if (!platforms_only || list[i]->ops)
+        w += snprintf(known + w, w < sizeof known ? sizeof known - w : 0,
+                      "%s%s (%s)", w ? ", " : "", list[i]->info.uri_help,
+                      list[i]->info.description);
+    ferry_error(ENOTSUP, "'%s': no driver takes it; ferry knows %s", shown,
+                known);
+    return NULL;
+  }
+  if (r < 0) {
+    ferry_error_prefix("%s client '%s': ", d->info.name, shown);
+    return NULL;
+  }
+  return &fc->pub;
 }
 
 client_t *create_client(enum client_type type, const char *major_version,
@@ -86,57 +300,24 @@ client_t *create_client(enum client_type type, const char *major_version,
                         const char *thumb_print)
 {
   ferry_error_clear();
-  const struct client_ops *ops = NULL;
-  const char *name = NULL;
-  for (size_t i = 0; i < sizeof client_types / sizeof client_types[0]; i++)
-    if (client_types[i].type == type) {
-      ops = client_types[i].ops;
-      name = client_types[i].name;
-    }
-  if (!name) {
-    ferry_error(EINVAL, "unknown client type %d", (int)type);
-    return NULL;
-  }
-  if (!ops) {
-    ferry_error(ENOTSUP, "client type '%s' is not implemented in this "
-                "version of ferry", name);
+  size_t n;
+  const struct ferry_driver *const *list = driver_list(&n), *d = NULL;
+  for (size_t i = 0; i < n && !d; i++)
+    if (list[i]->type == type)
+      d = list[i];
+  if (!d) {
+    ferry_error(ENOTSUP, "client type %d is not in this version of ferry",
+                (int)type);
     return NULL;
   }
   if (!host || !*host) {
-    ferry_error(EINVAL, "%s client: host is empty", name);
+    ferry_error(EINVAL, "%s client: host is empty", d->info.name);
     return NULL;
   }
-  struct ferry_client *fc = calloc(1, sizeof *fc);
-  if (!fc) {
-    ferry_error(ENOMEM, "out of memory");
-    return NULL;
-  }
-  int failed = 0;
-  fc->magic = CLIENT_MAGIC;
-  fc->type = type;
-  fc->ops = ops;
-  fc->major_version = dup_or_null(major_version, &failed);
-  fc->minor_version = dup_or_null(minor_version, &failed);
-  fc->host = dup_or_null(host, &failed);
-  fc->username = dup_or_null(username, &failed);
-  fc->password = secret_dup(password);
-  failed = failed || (password && !fc->password);
-  fc->thumb_print = dup_or_null(thumb_print, &failed);
-  pthread_mutex_init(&fc->lock, NULL);
-  fc->pub = (client_t){ fc, shim_read, shim_write, shim_close };
-  if (failed) {
-    client_free(fc);
-    ferry_error(ENOMEM, "out of memory");
-    return NULL;
-  }
-  if (ops->connect && ops->connect(fc) < 0) {
-    char shown[1024];
-    uri_redact(host ? host : "", shown, sizeof shown);
-    ferry_error_prefix("%s client '%s': ", name, shown);
-    client_free(fc);
-    return NULL;
-  }
-  return &fc->pub;
+  struct ferry_auth auth = { sizeof auth, username, password, NULL, NULL,
+                             NULL };
+  return client_open(d, false, host, &auth, major_version, minor_version,
+                     thumb_print, DRIVER_OPEN_BY_TYPE);
 }
 
 int destroy_client(client_t *client)
@@ -152,8 +333,8 @@ int destroy_client(client_t *client)
     if (ov->mode == FERRY_OPEN_WRITE && r == 0)
       r = ferry_volume_flush(ov->v);
   close_volumes(fc);
-  if (fc->ops->disconnect)
-    fc->ops->disconnect(fc);
+  if (fc->driver->close)
+    fc->driver->close(fc);
   client_free(fc);
   return r;
 }
@@ -176,7 +357,7 @@ static int shim_volume(struct ferry_client *fc, const char *id, int mode,
       goto out;
     }
     ov->mode = mode;
-    if ((r = fc->ops->open_volume(fc, id, mode, &ov->v)) < 0) {
+    if ((r = fc->driver->open_volume(fc, id, mode, &ov->v)) < 0) {
       free(ov->id);
       free(ov);
       goto out;

@@ -3,28 +3,15 @@
 #define FERRY_CLIENT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include <ferry/ferry.h>
 
 struct ferry_client;
 struct ferry_volume;
 
-struct platform_ops;
-
-/* One table per client type: its volumes, and (for platforms) the
- * client-wrapper operations of platform.h. */
-struct client_ops {
-  const char *name;
-  const struct platform_ops *platform; /* NULL: not a platform */
-  int (*connect)(struct ferry_client *fc);
-  int (*open_volume)(struct ferry_client *fc, const char *volume_id, int mode,
-                     struct ferry_volume **out);
-  /* What a volume is, without opening it (for the same-volume check);
-   * equal strings are the same volume. */
-  int (*identify)(struct ferry_client *fc, const char *volume_id, char *buf,
-                  size_t len);
-  void (*disconnect)(struct ferry_client *fc);
-};
+struct ferry_driver;
+struct ferry_auth;
 
 /* Volumes opened through the seed's read/write callbacks, kept open. */
 struct open_volume {
@@ -34,12 +21,20 @@ struct open_volume {
   struct ferry_volume *v;
 };
 
+/* A URI option, as given (validated against the driver's list). */
+struct client_option {
+  char *name, *value;
+};
+
 struct ferry_client {
   unsigned magic;
-  enum client_type type;
-  const struct client_ops *ops;
-  char *major_version, *minor_version, *host, *username, *password,
-      *thumb_print;
+  const struct ferry_driver *driver;
+  char *major_version, *minor_version;
+  char *host;     /* the URI (or create_client's host) as given */
+  char *username; /* the auth's, or the driver's from the URI */
+  char *password; /* secret memory (secret.h) */
+  struct client_option *options;
+  size_t n_options;
   /* The migration this client works for: the leases it holds let it
    * through (lease.h); NULL for everyone else. */
   char *lease_holder;
@@ -52,9 +47,17 @@ struct ferry_client {
 /* The ferry_client behind c, or NULL when c is a hand-made client. */
 struct ferry_client *ferry_client_of(struct client *c);
 
-extern const struct client_ops file_client_ops;
-extern const struct client_ops nbd_client_ops;
-extern const struct client_ops qemu_client_ops;
-extern const struct client_ops vmware_client_ops;
+/* A client of driver `only` (NULL: the first driver, of the platforms
+ * when platforms_only, that takes uri). */
+client_t *client_open(const struct ferry_driver *only, bool platforms_only,
+                      const char *uri, const struct ferry_auth *auth,
+                      const char *major_version, const char *minor_version,
+                      const char *thumb_print, unsigned flags);
+
+/* The registry (lib/platforms/registry.c): every driver, in probing
+ * order. */
+const struct ferry_driver *const *driver_list(size_t *n);
+/* True when d claims uri's scheme ("" for a URI without one: a path). */
+bool driver_claims(const struct ferry_driver *d, const char *uri);
 
 #endif

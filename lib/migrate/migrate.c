@@ -5,18 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
 #include "../core/child.h"
 #include "../core/error.h"
 #include "../core/lease.h"
 #include "../core/statefile.h"
-#include "../platform/platform.h"
+#include "../core/clock.h"
+#include "../core/opts.h"
+#include "../platforms/driver.h"
 #include "migrate.h"
 
 #define JOURNAL_MAX (1 << 20)
 
+/* Wall time: the journal's timestamps, and the downtime, which spans
+ * processes (a cutover killed and resumed). */
 static uint64_t now_ms(void)
 {
   struct timespec ts;
@@ -39,6 +42,8 @@ struct journal {
   int lock;
   bool owns_log; /* the process's helper log is this step's */
   struct ferry_migration m;
+  /* This step's credentials, never saved. */
+  const struct ferry_auth *src_auth, *dst_auth;
 };
 
 /* A journal means what its file says: its id is its name, and every name
@@ -73,6 +78,7 @@ static int journal_open(const char *dir, const char *id, bool create,
   char d[PATH_MAX], lock[PATH_MAX + 16];
   j->lock = -1;
   j->owns_log = false;
+  j->src_auth = j->dst_auth = NULL;
   ferry_migration_init(&j->m);
   int r = name_check(id, "migration id");
   if (r < 0)
@@ -151,11 +157,6 @@ static int restore_error(const struct saved_error *e)
 }
 
 static void close_both(client_t *src, client_t *dst);
-
-static client_t *open_platform(const char *uri)
-{
-  return ferry_platform_open(uri);
-}
 
 static const char *mapped_network(const struct ferry_migration *m,
                                   const char *net)
@@ -248,64 +249,84 @@ static int plan(const struct ferry_migrate_spec *spec, client_t *src,
                        vm->name);
   }
   ferry_error_clear();
-  struct ferry_volume_info *vols;
-  size_t nv;
-  if ((r = ferry_volumes(dst, &vols, &nv)) < 0)
-    return ferry_error_prefix("destination: ");
-  uint64_t need = 0;
+  char **ids = calloc(vm->n_disks + 1, sizeof *ids);
+  if (!ids)
+    return ferry_error(ENOMEM, "out of memory");
+  r = ferry_plan_volumes(dst, vm->name, vm->disks, vm->n_disks, fmt, ids);
   for (size_t i = 0; i < vm->n_disks && r == 0; i++) {
     struct ferry_migration_disk *d = ferry_migration_disks_append(m);
-    char vol[300];
-    snprintf(vol, sizeof vol, "%s-%s.%s", vm->name, vm->disks[i].device, fmt);
     if (!d)
       r = ferry_error(ENOMEM, "out of memory");
     else if (!(r = set_str(&d->device, vm->disks[i].device)) &&
-             !(r = set_str(&d->dst_volume, vol)))
+             !(r = set_str(&d->dst_volume, ids[i])))
       r = set_str(&d->dst_format, fmt);
     if (d)
       d->capacity = vm->disks[i].capacity;
-    need += vm->disks[i].capacity;
-    for (size_t k = 0; r == 0 && k < nv; k++)
-      if (!strcmp(vols[k].id, vol))
-        r = ferry_error(EEXIST, "the destination has a volume '%s' already",
-                        vol);
   }
-  ferry_volume_info_list_free(vols, nv);
-  const char *dir = !strncmp(spec->destination, "qemu://", 7)
-                        ? spec->destination + 7 : spec->destination;
-  struct statvfs fs;
-  if (r == 0 && statvfs(dir, &fs) == 0 &&
-      (uint64_t)fs.f_bavail * fs.f_frsize < need)
-    r = ferry_error(ENOSPC, "the destination has %" PRIu64 " MiB free, the "
-                    "disks need up to %" PRIu64 " MiB",
-                    (uint64_t)fs.f_bavail * fs.f_frsize >> 20, need >> 20);
-  return r;
+  for (size_t i = 0; i < vm->n_disks; i++)
+    free(ids[i]);
+  free(ids);
+  return r < 0 ? ferry_error_prefix("destination: ") : 0;
 }
 
-int ferry_migrate_plan(const struct ferry_migrate_spec *spec,
-                       const char *journal_dir, struct ferry_migration *out)
+/* The platforms can play their parts: the destination writes volumes and
+ * defines VMs; the source has a data path to read its disks. */
+static int check_roles(client_t *src, client_t *dst, const char *dst_uri)
 {
-  (void)journal_dir;
+  const struct ferry_driver_info *s = ferry_client_driver(src),
+                                 *d = ferry_client_driver(dst);
+  unsigned need = FERRY_FEATURE_WRITE_VOLUMES | FERRY_FEATURE_CREATE_VMS;
+  if ((d->features & need) != need) {
+    const struct ferry_driver_info *const *all;
+    size_t n = ferry_drivers(&all), w = 0;
+    char can[512] = "";
+    for (size_t i = 0; i < n; i++)
+      if (all[i]->platform && (all[i]->features & need) == need)
+        w += snprintf(can + w, w < sizeof can ? sizeof can - w : 0, "%s%s",
+                      w ? " and " : "", all[i]->name);
+    return ferry_error(ENOTSUP, "destination '%s': ferry migrates to %s "
+                       "platforms; the %s platform %s", dst_uri, can, d->name,
+                       !(d->features & FERRY_FEATURE_WRITE_VOLUMES)
+                           ? "does not write volumes"
+                           : "does not define VMs");
+  }
+  if (!(s->features & FERRY_FEATURE_READ_VOLUMES))
+    return ferry_error(ENOTSUP, "source: the %s platform has no data path "
+                       "to read disks from", s->name);
+  return 0;
+}
+
+/* Both platforms of a spec, with its credentials. */
+static int open_spec(const struct ferry_migrate_spec *spec, client_t **src,
+                     client_t **dst)
+{
+  *src = *dst = NULL;
+  if (!(*src = ferry_platform_open_auth(spec->source, spec->source_auth, 0)))
+    return ferry_error_prefix("source: ");
+  if (!(*dst = ferry_platform_open_auth(spec->destination,
+                                        spec->destination_auth, 0)))
+    return ferry_error_prefix("destination: ");
+  return check_roles(*src, *dst, spec->destination);
+}
+
+int ferry_migrate_plan(const struct ferry_migrate_spec *user,
+                       struct ferry_migration *out)
+{
   ferry_error_clear();
   client_t *src = NULL, *dst = NULL;
-  int r = 0;
-  /* volumes are written on qemu platforms only */
-  if (!spec->destination || (strncmp(spec->destination, "qemu://", 7) &&
-                             spec->destination[0] != '/'))
-    r = ferry_error(ENOTSUP, "destination '%s': ferry migrates to qemu "
-                    "platforms (qemu:///PATH); it reads VMware disks but "
-                    "does not write them", spec->destination
-                                               ? spec->destination : "");
-  if (r == 0 && !(src = open_platform(spec->source)))
-    r = -ferry_last_errno();
-  if (r == 0 && !(dst = open_platform(spec->destination)))
-    r = -ferry_last_errno();
+  struct ferry_migrate_spec spec = { 0 };
+  int r = user ? OPTS_TAKE(&spec, user, struct ferry_migrate_spec, id)
+               : ferry_error(EINVAL, "no migration spec");
+  if (r == 0 && (!spec.source || !spec.destination))
+    r = ferry_error(EINVAL, "a migration needs a source and a destination");
+  if (r == 0)
+    r = open_spec(&spec, &src, &dst);
   struct ferry_vm vm;
   struct ferry_migration m;
   ferry_vm_init(&vm);
   ferry_migration_init(&m);
   if (r == 0)
-    r = plan(spec, src, dst, &vm, &m);
+    r = plan(&spec, src, dst, &vm, &m);
   if (r == 0 && out)
     r = ferry_migration_copy(out, &m);
   ferry_migration_dispose(&m);
@@ -347,18 +368,19 @@ static int do_round(struct journal *j, client_t *src, client_t *dst,
   int r = ferry_snapshot_get(src, vm->uuid, rd->snapshot, &s);
   ferry_domain_snapshot_dispose(&s);
   if (r == -ENOENT) {
-    struct ferry_snapshot_spec spec = { rd->snapshot, "ferry migration",
+    struct ferry_snapshot_spec spec = { sizeof spec, rd->snapshot,
+                                        "ferry migration",
                                         FERRY_SNAPSHOT_EXTERNAL };
     r = ferry_snapshot_create(src, vm->uuid, &spec, NULL);
   }
   if (r < 0)
     return r;
-  uint64_t t0 = now_ms();
+  uint64_t t0 = monotonic_ms();
   r = round_copy(src, dst, vm, m, k ? m->rounds[k - 1].snapshot : NULL,
                  rd->snapshot,
                  k == 0 ? "full copy" : rd->final ? "final round" : "round",
                  (unsigned)k + 1, watch, &rd->changed_bytes);
-  rd->millis = now_ms() - t0;
+  rd->millis = monotonic_ms() - t0;
   rd->done = r == 0;
   int rs = journal_save(j);
   if (r == 0 && rs == 0 && k > 0 && !rd->final) {
@@ -479,13 +501,15 @@ static int leases(const struct journal *j, client_t *src, client_t *dst,
 
 /* Opens both platforms and the source VM of a journal; both clients act
  * for the migration, so that its leases let them through. */
-static int open_both(const struct ferry_migration *m, client_t **src,
+static int open_both(const struct journal *j, client_t **src,
                      client_t **dst, struct ferry_vm *vm)
 {
-  *src = open_platform(m->source);
-  *dst = *src ? open_platform(m->destination) : NULL;
+  const struct ferry_migration *m = &j->m;
+  *src = ferry_platform_open_auth(m->source, j->src_auth, 0);
+  *dst = *src ? ferry_platform_open_auth(m->destination, j->dst_auth, 0)
+              : NULL;
   if (!*src || !*dst)
-    return -ferry_last_errno();
+    return ferry_error_prefix("%s: ", *src ? "destination" : "source");
   int r = platform_set_lease_holder(*src, m->id);
   if (r == 0)
     r = platform_set_lease_holder(*dst, m->id);
@@ -519,6 +543,7 @@ struct session {
 /* Opens a session for a step allowed in phases a and b; rule says when
  * the step runs, for the error. */
 static int session_open(const char *journal_dir, const char *id,
+                        const struct ferry_migrate_auth *auth,
                         enum ferry_migration_phase a,
                         enum ferry_migration_phase b, const char *rule,
                         struct session *s)
@@ -526,12 +551,17 @@ static int session_open(const char *journal_dir, const char *id,
   ferry_error_clear();
   s->src = s->dst = NULL;
   ferry_vm_init(&s->vm);
+  struct ferry_migrate_auth au = { 0 };
   int r = journal_open(journal_dir, id, false, &s->j);
+  if (r == 0)
+    r = OPTS_TAKE(&au, auth, struct ferry_migrate_auth, destination);
+  s->j.src_auth = au.source;
+  s->j.dst_auth = au.destination;
   if (r == 0 && s->j.m.phase != a && s->j.m.phase != b)
     r = ferry_error(EINVAL, "migration %s is %s: %s", id,
                     ferry_migration_phase_name(s->j.m.phase), rule);
   if (r == 0)
-    r = open_both(&s->j.m, &s->src, &s->dst, &s->vm);
+    r = open_both(&s->j, &s->src, &s->dst, &s->vm);
   return r;
 }
 
@@ -557,7 +587,7 @@ static int start_steps(struct journal *j,
   client_t *src = NULL, *dst = NULL;
   struct ferry_vm vm;
   ferry_vm_init(&vm);
-  int r = open_both(&j->m, &src, &dst, &vm);
+  int r = open_both(j, &src, &dst, &vm);
   if (r == 0 && (r = leases(j, src, dst, true)) < 0 &&
       j->m.phase == FERRY_MIGRATION_PHASE_PLANNED) {
     statefile_remove(j->path, 1);
@@ -604,19 +634,25 @@ static int start_steps(struct journal *j,
   return r;
 }
 
-int ferry_migrate_start(const struct ferry_migrate_spec *spec,
+int ferry_migrate_start(const struct ferry_migrate_spec *user,
                         const char *journal_dir,
                         const struct ferry_migrate_watch *watch,
                         struct ferry_migration *out)
 {
   ferry_error_clear();
+  struct ferry_migrate_spec spec = { 0 };
+  int r = user ? OPTS_TAKE(&spec, user, struct ferry_migrate_spec, id)
+               : ferry_error(EINVAL, "no migration spec");
   struct ferry_migration planned;
   ferry_migration_init(&planned);
-  int r = ferry_migrate_plan(spec, journal_dir, &planned);
+  if (r == 0)
+    r = ferry_migrate_plan(&spec, &planned);
   if (r < 0)
     return r;
   struct journal j;
   if ((r = journal_open(journal_dir, planned.id, true, &j)) == 0) {
+    j.src_auth = spec.source_auth;
+    j.dst_auth = spec.destination_auth;
     ferry_migration_dispose(&j.m);
     r = ferry_migration_copy(&j.m, &planned);
   }
@@ -629,12 +665,18 @@ int ferry_migrate_start(const struct ferry_migrate_spec *spec,
 
 int ferry_migrate_resume(const char *journal_dir, const char *id,
                          const struct ferry_cutover_opts *opts,
+                         const struct ferry_migrate_auth *auth,
                          const struct ferry_migrate_watch *watch,
                          struct ferry_migration *out)
 {
   ferry_error_clear();
   struct journal j;
+  struct ferry_migrate_auth au = { 0 };
   int r = journal_open(journal_dir, id, false, &j);
+  if (r == 0)
+    r = OPTS_TAKE(&au, auth, struct ferry_migrate_auth, destination);
+  j.src_auth = au.source;
+  j.dst_auth = au.destination;
   enum ferry_migration_phase ph = j.m.phase;
   if (r == 0 && ph == FERRY_MIGRATION_PHASE_FAILED) {
     /* Where it failed, once more: its journal says what is done. */
@@ -650,18 +692,19 @@ int ferry_migrate_resume(const char *journal_dir, const char *id,
       ph == FERRY_MIGRATION_PHASE_COPYING)
     return r;
   if (ph == FERRY_MIGRATION_PHASE_WARM)
-    return ferry_migrate_sync(journal_dir, id, watch, out);
+    return ferry_migrate_sync(journal_dir, id, auth, watch, out);
   if (ph == FERRY_MIGRATION_PHASE_CUTOVER)
-    return ferry_migrate_cutover(journal_dir, id, opts, watch, out);
+    return ferry_migrate_cutover(journal_dir, id, opts, auth, watch, out);
   return ferry_migrate_status(journal_dir, id, out); /* nothing to resume */
 }
 
 int ferry_migrate_sync(const char *journal_dir, const char *id,
+                       const struct ferry_migrate_auth *auth,
                        const struct ferry_migrate_watch *watch,
                        struct ferry_migration *out)
 {
   struct session s;
-  int r = session_open(journal_dir, id, FERRY_MIGRATION_PHASE_WARM,
+  int r = session_open(journal_dir, id, auth, FERRY_MIGRATION_PHASE_WARM,
                        FERRY_MIGRATION_PHASE_COPYING,
                        "rounds run while it is warm", &s);
   if (r == 0)
@@ -675,6 +718,7 @@ int ferry_migrate_sync(const char *journal_dir, const char *id,
 
 int ferry_migrate_converge(const char *journal_dir, const char *id,
                            uint64_t threshold, unsigned max_rounds,
+                           const struct ferry_migrate_auth *auth,
                            const struct ferry_migrate_watch *watch,
                            struct ferry_migration *out)
 {
@@ -683,7 +727,7 @@ int ferry_migrate_converge(const char *journal_dir, const char *id,
   int r = 0;
   for (unsigned k = 0; r == 0 && k < (max_rounds ? max_rounds : 10); k++) {
     ferry_migration_dispose(&m);
-    if ((r = ferry_migrate_sync(journal_dir, id, watch, &m)) < 0)
+    if ((r = ferry_migrate_sync(journal_dir, id, auth, watch, &m)) < 0)
       break;
     if (m.n_rounds && m.rounds[m.n_rounds - 1].changed_bytes < threshold)
       break; /* few enough changes: time to cut over */
@@ -770,14 +814,17 @@ static int check_last_snapshot(struct journal *j, client_t *src,
 
 int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_cutover_opts *opts,
+                          const struct ferry_migrate_auth *auth,
                           const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out)
 {
-  struct ferry_cutover_opts o = { 60, false, false };
-  if (opts)
-    o = *opts;
+  struct ferry_cutover_opts o = { sizeof o, 60, false, false };
+  ferry_error_clear();
+  int r = OPTS_TAKE(&o, opts, struct ferry_cutover_opts, no_verify);
+  if (r < 0)
+    return r;
   struct session s;
-  int r = session_open(journal_dir, id, FERRY_MIGRATION_PHASE_WARM,
+  r = session_open(journal_dir, id, auth, FERRY_MIGRATION_PHASE_WARM,
                        FERRY_MIGRATION_PHASE_CUTOVER, "it cuts over once warm",
                        &s);
   struct journal *j = &s.j;
@@ -840,18 +887,25 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
 }
 
 int ferry_migrate_abort(const char *journal_dir, const char *id,
+                        const struct ferry_migrate_auth *auth,
                         struct ferry_migration *out)
 {
   ferry_error_clear();
   struct journal j;
+  struct ferry_migrate_auth au = { 0 };
   int r = journal_open(journal_dir, id, false, &j);
+  if (r == 0)
+    r = OPTS_TAKE(&au, auth, struct ferry_migrate_auth, destination);
+  j.src_auth = au.source;
+  j.dst_auth = au.destination;
   if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_DONE)
     r = ferry_error(EINVAL, "migration %s is done: nothing to abort", id);
   client_t *src = NULL, *dst = NULL;
   if (r == 0) {
-    src = open_platform(j.m.source);
-    dst = src ? open_platform(j.m.destination) : NULL;
-    r = dst ? 0 : -ferry_last_errno();
+    src = ferry_platform_open_auth(j.m.source, j.src_auth, 0);
+    dst = src ? ferry_platform_open_auth(j.m.destination, j.dst_auth, 0)
+              : NULL;
+    r = dst ? 0 : ferry_error_prefix("%s: ", src ? "destination" : "source");
     if (r == 0 && (r = platform_set_lease_holder(src, j.m.id)) == 0)
       r = platform_set_lease_holder(dst, j.m.id);
   }

@@ -21,6 +21,8 @@
 #include "../client/client.h"
 #include "../core/error.h"
 #include "../core/run.h"
+#include "../core/uri.h"
+#include "../platforms/driver.h"
 #include "volume.h"
 
 /* The descriptor, shared by clones: pread/pwrite are thread-safe. */
@@ -443,27 +445,95 @@ int file_volume_open(const char *root, const char *id, const char *format,
   return 0;
 }
 
-/* The file client: host is the root directory. */
-static int file_connect(struct ferry_client *fc)
+/* The file driver: a client's host is its root directory (a path or
+ * file:///PATH); a volume id is a path under it that cannot escape it. */
+static char *file_uri_path(const char *uri)
 {
+  const char *p = uri;
+  if (!strncmp(p, "file://", 7)) {
+    p += 7;
+    if (!strncmp(p, "localhost/", 10))
+      p += 9;
+    if (*p != '/') {
+      ferry_error(EINVAL, "'%s': a file URI needs an absolute path "
+                  "(file:///PATH)", uri);
+      return NULL;
+    }
+    char *d = uri_decode(p, strlen(p));
+    if (!d)
+      ferry_error(EINVAL, "'%s': bad %%-escape", uri);
+    return d;
+  }
+  char *d = strdup(p);
+  if (!d)
+    ferry_error(ENOMEM, "out of memory");
+  return d;
+}
+
+static int file_open(struct ferry_client *fc, const char *uri,
+                     const struct ferry_auth *auth, unsigned flags)
+{
+  (void)auth;
+  (void)flags;
+  char *root = file_uri_path(uri);
+  if (!root)
+    return -ferry_last_errno();
   struct stat st;
-  if (stat(fc->host, &st) < 0)
-    return ferry_error(errno, "%s", strerror(errno));
-  if (!S_ISDIR(st.st_mode))
-    return ferry_error(ENOTDIR, "not a directory");
+  int r = 0;
+  if (stat(root, &st) < 0)
+    r = ferry_error(errno, "%s", strerror(errno));
+  else if (!S_ISDIR(st.st_mode))
+    r = ferry_error(ENOTDIR, "not a directory");
+  if (r < 0) {
+    free(root);
+    return r;
+  }
+  fc->priv = root;
+  return 0;
+}
+
+static void file_close(struct ferry_client *fc)
+{
+  free(fc->priv);
+  fc->priv = NULL;
+}
+
+/* A path (relative ones from the current directory) or file:///PATH: the
+ * client's root is / and the volume is the absolute path. */
+static int file_endpoint(const char *arg, char **client_uri, char **volume)
+{
+  char *path = file_uri_path(arg);
+  if (path && path[0] != '/') {
+    char cwd[PATH_MAX], *abs = NULL;
+    if (!getcwd(cwd, sizeof cwd)) {
+      ferry_error(errno, "getcwd: %s", strerror(errno));
+    } else if (asprintf(&abs, "%s/%s", cwd, path) < 0) {
+      abs = NULL;
+      ferry_error(ENOMEM, "out of memory");
+    }
+    free(path);
+    path = abs;
+  }
+  if (!path)
+    return -ferry_last_errno();
+  if (!(*client_uri = strdup("/"))) {
+    free(path);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  *volume = path;
   return 0;
 }
 
 static int file_open_volume(struct ferry_client *fc, const char *id, int mode,
                             struct ferry_volume **out)
 {
-  return file_volume_open(fc->host, id, NULL, mode, out);
+  return file_volume_open(fc->priv, id, NULL, mode, out);
 }
 
 static int file_identify(struct ferry_client *fc, const char *id, char *buf,
                          size_t len)
 {
-  int fd = *id ? open_beneath(fc->host, id, O_PATH) : -EINVAL;
+  int fd = *id ? open_beneath(fc->priv, id, O_PATH) : -EINVAL;
   if (fd < 0)
     return fd;
   struct stat st;
@@ -475,9 +545,20 @@ static int file_identify(struct ferry_client *fc, const char *id, char *buf,
   return 0;
 }
 
-const struct client_ops file_client_ops = {
-  .name = "file",
-  .connect = file_connect,
+static const char *const file_schemes[] = { "file", "", NULL };
+
+const struct ferry_driver file_driver = {
+  .info = {
+    .name = "file",
+    .description = "local files and block devices",
+    .uri_help = "PATH or file:///PATH",
+    .schemes = file_schemes,
+    .features = FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES,
+  },
+  .type = CLIENT_FILE,
+  .open = file_open,
+  .close = file_close,
+  .endpoint = file_endpoint,
   .open_volume = file_open_volume,
   .identify = file_identify,
 };

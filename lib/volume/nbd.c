@@ -12,6 +12,7 @@
 #include "../core/child.h"
 #include "../core/error.h"
 #include "../core/uri.h"
+#include "../platforms/driver.h"
 #include "nbd_lib.h"
 #include "volume.h"
 
@@ -418,12 +419,29 @@ int nbd_volume_open_bitmap(const char *path, const char *format,
 }
 
 /* The nbd client: host is an NBD URI; a volume id names the export. */
-static int nbd_client_connect(struct ferry_client *fc)
+/* The NBD driver: a client's host is an NBD URI, its volume id an export
+ * name ("" for the URI's own). */
+static int nbd_client_open(struct ferry_client *fc, const char *uri,
+                           const struct ferry_auth *auth, unsigned flags)
 {
+  (void)auth;
+  (void)flags;
   struct nbd_uri u;
-  int r = nbd_uri_parse(fc->host, &u);
+  int r = nbd_uri_parse(uri, &u);
   nbd_uri_free(&u);
   return r;
+}
+
+static int nbd_endpoint(const char *arg, char **client_uri, char **volume)
+{
+  *client_uri = strdup(arg);
+  *volume = strdup("");
+  if (*client_uri && *volume)
+    return 0;
+  free(*client_uri);
+  free(*volume);
+  *volume = NULL;
+  return ferry_error(ENOMEM, "out of memory");
 }
 
 /* The client's URI with the volume id, when given, as its export. */
@@ -464,9 +482,21 @@ static int nbd_client_identify(struct ferry_client *fc, const char *id,
   return r;
 }
 
-const struct client_ops nbd_client_ops = {
-  .name = "nbd",
-  .connect = nbd_client_connect,
+static const char *const nbd_schemes[] = { "nbd", "nbd+unix", "nbds",
+                                           "nbds+unix", NULL };
+
+const struct ferry_driver nbd_driver = {
+  .info = {
+    .name = "nbd",
+    .description = "an NBD server's export",
+    .uri_help = "nbd://HOST[:PORT]/EXPORT or nbd+unix:///EXPORT?socket=PATH",
+    .schemes = nbd_schemes,
+    .features = FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES,
+  },
+  .type = CLIENT_NBD,
+  .own_query = true,
+  .open = nbd_client_open,
+  .endpoint = nbd_endpoint,
   .open_volume = nbd_client_open_volume,
   .identify = nbd_client_identify,
 };

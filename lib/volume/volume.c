@@ -7,6 +7,7 @@
 
 #include "../client/client.h"
 #include "../core/error.h"
+#include "../platforms/driver.h"
 #include "volume.h"
 
 int extent_map_add(struct extent_map *m, uint64_t offset, uint64_t length,
@@ -185,7 +186,10 @@ int ferry_volume_open(struct client *c, const char *volume_id, int mode,
   struct ferry_client *fc = ferry_client_of(c);
   if (!fc)
     return callback_volume_open(c, volume_id, mode, out);
-  return fc->ops->open_volume(fc, volume_id, mode, out);
+  if (!fc->driver->open_volume)
+    return ferry_error(ENOTSUP, "the %s driver has no data path",
+                       fc->driver->info.name);
+  return fc->driver->open_volume(fc, volume_id, mode, out);
 }
 
 void volume_identify(struct client *c, const char *volume_id, char *buf,
@@ -195,7 +199,7 @@ void volume_identify(struct client *c, const char *volume_id, char *buf,
   buf[0] = '\0';
   if (!fc)
     callback_identity(c, volume_id, buf, len);
-  else if (fc->ops->identify && fc->ops->identify(fc, volume_id, buf, len) < 0)
+  else if (fc->driver->identify && fc->driver->identify(fc, volume_id, buf, len) < 0)
     buf[0] = '\0'; /* opening will report the problem */
 }
 

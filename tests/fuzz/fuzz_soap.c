@@ -5,8 +5,8 @@
 
 #include <libxml/parser.h>
 
-#include "../../lib/vmware/session.h"
-#include "../../lib/vmware/xml.h"
+#include "../../lib/platforms/vmware/session.h"
+#include "../../lib/platforms/vmware/xml.h"
 
 static void walk(const xmlNode *n, int depth)
 {

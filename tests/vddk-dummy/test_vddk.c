@@ -1,4 +1,4 @@
-/* ferry's VDDK backend (lib/volume/vddk.c) against the dummy
+/* ferry's VDDK backend (lib/platforms/vmware/vddk.c) against the dummy
  * libvixDiskLib.so built beside this test, which serves a sparse local file
  * as "[LocalDS_0] vm1/disk1.vmdk" and logs every call it gets.
  *
@@ -21,7 +21,7 @@
 
 #include "../../lib/core/extent.h"
 #include "../../lib/sync/engine.h"
-#include "../../lib/volume/vddk.h"
+#include "../../lib/platforms/vmware/vddk.h"
 #include "../../lib/volume/volume.h"
 #include "../unit/check.h"
 

@@ -1,4 +1,4 @@
-/* A test-only libvixDiskLib.so: VMware VDDK's ABI (lib/volume/vddk_abi.h)
+/* A test-only libvixDiskLib.so: VMware VDDK's ABI (lib/platforms/vmware/vddk_abi.h)
  * over local files, so ferry's VDDK backend runs in its tests without
  * VMware's library or a server (nbdkit tests its vddk plugin the same way).
  *
@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/volume/vddk_abi.h"
+#include "../../lib/platforms/vmware/vddk_abi.h"
 
 /* The definitions below are checked against the ABI's function types. */
 VixDiskLib_InitEx_fn VixDiskLib_InitEx;

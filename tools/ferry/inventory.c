@@ -45,7 +45,7 @@ int cmd_inventory(int argc, char **argv)
     cli_error("Usage: ferry inventory [--platform URI] [--json]");
     return cli_fail(o.json, "inventory", EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "inventory", EXIT_USAGE);
   struct ferry_datacenter *dc = NULL;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "platform_cli.h"
 
 static const struct {
   const char *name;
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+  cli_take_env_passwords(); /* before anything could start a child */
   if (argc < 2) {
     usage(stderr);
     return EXIT_USAGE;

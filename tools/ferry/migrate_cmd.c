@@ -74,6 +74,10 @@ struct mopts {
   const char *maps[64];
   const char *journal_dir, *id;
   struct ferry_cutover_opts cut;
+  /* the URIs with their options, and each side's credentials */
+  char *src_uri, *dst_uri;
+  struct ferry_auth src_auth, dst_auth;
+  struct ferry_migrate_auth auth;
   uint64_t until;
   unsigned max_rounds;
   bool converge;
@@ -98,7 +102,9 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
   memset(o, 0, sizeof *o);
   if (common_opts_take(&argc, argv, &o->c) < 0)
     return -1;
+  o->spec.struct_size = sizeof o->spec;
   o->spec.network_map = o->maps;
+  o->cut.struct_size = sizeof o->cut;
   o->cut.stop_timeout_s = 60;
   int c;
   unsigned u;
@@ -155,13 +161,20 @@ static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
   if (want_vm) {
     o->spec.vm = argv[optind];
     if (!o->spec.source || !o->spec.destination) {
-      cli_error("--from and --to name the two platforms (qemu:///PATH, "
-                "vmware://USER@HOST?thumbprint=...)");
+      cli_error("--from and --to name the two platforms (see 'ferry "
+                "migrate --help' for their URIs)");
       return -1;
     }
-    if (platform_password(o->spec.source, o->c.password_file) < 0 ||
-        platform_password(o->spec.destination, o->c.password_file) < 0)
+    if (!(o->src_uri = cli_uri(o->spec.source, &o->c)) ||
+        !(o->dst_uri = cli_uri(o->spec.destination, &o->c)) ||
+        cli_options_used(&o->c) < 0)
       return -1;
+    o->spec.source = o->src_uri;
+    o->spec.destination = o->dst_uri;
+    cli_auth(o->spec.source, &o->c, &o->src_auth);
+    cli_auth(o->spec.destination, &o->c, &o->dst_auth);
+    o->spec.source_auth = &o->src_auth;
+    o->spec.destination_auth = &o->dst_auth;
   } else {
     o->id = argv[optind];
   }
@@ -204,6 +217,8 @@ static int finish(int r, const struct mopts *o, struct ferry_migration *m,
   if (r == 0 || (m->id && !o->c.json))
     print(m, o->c.json && r == 0);
   ferry_migration_dispose(m);
+  free(o->src_uri);
+  free(o->dst_uri);
   return rc;
 }
 
@@ -214,8 +229,7 @@ static int m_plan(int argc, char **argv)
     return cli_fail(o.c.json, "migrate plan", EXIT_USAGE);
   struct ferry_migration m;
   ferry_migration_init(&m);
-  return finish(ferry_migrate_plan(&o.spec, o.journal_dir, &m), &o, &m,
-                "migrate plan");
+  return finish(ferry_migrate_plan(&o.spec, &m), &o, &m, "migrate plan");
 }
 
 static int m_start(int argc, char **argv)
@@ -239,28 +253,40 @@ static int m_id(int argc, char **argv, const char *cmd)
   struct ferry_migration m;
   ferry_migration_init(&m);
   int r = 0;
+  /* The journal's URIs (with their options) say whose credentials these
+   * are; platform options are the journal's, not the command line's. */
+  if (o.c.n_options) {
+    cli_error("--%.*s: platform options are given at the start; the "
+              "journal keeps them", (int)strcspn(o.c.options[0].flag, "="),
+              o.c.options[0].flag);
+    return cli_fail(o.c.json, cmd, EXIT_USAGE);
+  }
   if (strcmp(cmd, "migrate status") &&
-      ferry_migrate_status(o.journal_dir, o.id, &m) == 0 &&
-      (platform_password(m.source, o.c.password_file) < 0 ||
-       platform_password(m.destination, o.c.password_file) < 0))
-    r = -1;
+      ferry_migrate_status(o.journal_dir, o.id, &m) == 0) {
+    o.src_uri = strdup(m.source);
+    o.dst_uri = strdup(m.destination);
+    cli_auth(o.src_uri, &o.c, &o.src_auth);
+    cli_auth(o.dst_uri, &o.c, &o.dst_auth);
+  }
+  o.auth = (struct ferry_migrate_auth){ sizeof o.auth, &o.src_auth,
+                                        &o.dst_auth };
   ferry_migration_dispose(&m);
   ferry_migration_init(&m);
-  if (r < 0)
-    return cli_fail(o.c.json, cmd, EXIT_USAGE);
   if (!strcmp(cmd, "migrate sync") && o.converge)
     r = ferry_migrate_converge(o.journal_dir, o.id, o.until, o.max_rounds,
-                               &o.watch, &m);
+                               &o.auth, &o.watch, &m);
   else if (!strcmp(cmd, "migrate sync"))
-    r = ferry_migrate_sync(o.journal_dir, o.id, &o.watch, &m);
+    r = ferry_migrate_sync(o.journal_dir, o.id, &o.auth, &o.watch, &m);
   else if (!strcmp(cmd, "migrate cutover"))
-    r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &o.watch, &m);
+    r = ferry_migrate_cutover(o.journal_dir, o.id, &o.cut, &o.auth, &o.watch,
+                              &m);
   else if (!strcmp(cmd, "migrate abort"))
-    r = ferry_migrate_abort(o.journal_dir, o.id, &m);
+    r = ferry_migrate_abort(o.journal_dir, o.id, &o.auth, &m);
   else if (!strcmp(cmd, "migrate status"))
     r = ferry_migrate_status(o.journal_dir, o.id, &m);
   else
-    r = ferry_migrate_resume(o.journal_dir, o.id, &o.cut, &o.watch, &m);
+    r = ferry_migrate_resume(o.journal_dir, o.id, &o.cut, &o.auth, &o.watch,
+                             &m);
   return finish(r, &o, &m, cmd);
 }
 

@@ -1,4 +1,5 @@
 /* --platform, JSON output and subcommand dispatch for platform commands. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,37 +10,137 @@
 #include "platform_cli.h"
 #include "secret.h"
 
-/* The vmware:// password, put where the library reads it (the process's
- * own environment): from FERRY_VMWARE_PASSWORD already there, a
- * --password-file, or a prompt on the terminal. Never from argv. */
-int platform_password(const char *uri, const char *file)
+/* Passwords given in the environment, FERRY_<DRIVER>_PASSWORD: taken
+ * into this process's memory at start and removed from its environment,
+ * so that no child inherits them. */
+static struct {
+  const struct ferry_driver_info *driver;
+  char *password;
+} env_passwords[32];
+static size_t n_env_passwords;
+
+/* FERRY_<NAME>_<WHAT>, upper case. */
+static void env_name(const char *driver, const char *what, char *buf,
+                     size_t len)
 {
-  if (strncmp(uri, "vmware://", 9) || (!file && getenv("FERRY_VMWARE_PASSWORD")))
-    return 0;
-  prctl(PR_SET_DUMPABLE, 0); /* no core file holds it */
-  char pw[1024];
-  if (file) {
-    FILE *f = fopen(file, "r");
-    if (!f) {
-      cli_error("--password-file %s: %s", file, strerror(errno));
-      return -1;
-    }
-    size_t n = fread(pw, 1, sizeof pw - 1, f);
-    fclose(f);
-    pw[n] = 0;
-    pw[strcspn(pw, "\r\n")] = 0; /* the first line */
-  } else if (!read_secret("vSphere password: ", pw, sizeof pw)) {
-    cli_error("--platform %s: no password: give --password-file FILE, set "
-              "FERRY_VMWARE_PASSWORD, or run on a terminal to be asked",
-              uri);
-    return -1;
-  }
-  int r = setenv("FERRY_VMWARE_PASSWORD", pw, 1);
-  explicit_bzero(pw, sizeof pw);
-  return r;
+  snprintf(buf, len, "FERRY_%s_%s", driver, what);
+  for (char *p = buf; *p; p++)
+    *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
 }
 
-client_t *platform_open(const char *uri, const char *password_file)
+void cli_take_env_passwords(void)
+{
+  const struct ferry_driver_info *const *d;
+  size_t n = ferry_drivers(&d);
+  for (size_t i = 0; i < n && n_env_passwords < 32; i++) {
+    char name[128];
+    env_name(d[i]->name, "password", name, sizeof name);
+    const char *v = getenv(name);
+    if (!v || !d[i]->takes_password)
+      continue;
+    prctl(PR_SET_DUMPABLE, 0); /* no core file holds it */
+    env_passwords[n_env_passwords].driver = d[i];
+    env_passwords[n_env_passwords++].password = strdup(v);
+    explicit_bzero((char *)v, strlen(v));
+    unsetenv(name);
+  }
+}
+
+static int ask_terminal(void *opaque, const char *prompt, char *buf,
+                        size_t len)
+{
+  (void)opaque;
+  return read_secret(prompt, buf, len) ? 0 : -ENOTTY;
+}
+
+void cli_auth(const char *uri, const struct common_opts *o,
+              struct ferry_auth *a)
+{
+  *a = (struct ferry_auth){ .struct_size = sizeof *a, .ask = ask_terminal };
+  const struct ferry_driver_info *d = uri ? ferry_driver_of(uri) : NULL;
+  for (size_t i = 0; d && i < n_env_passwords; i++)
+    if (env_passwords[i].driver == d)
+      a->password = env_passwords[i].password;
+  if (!a->password)
+    a->password_file = o->password_file;
+  ferry_error_clear();
+}
+
+/* How to give d a password, after an open that had none. */
+static void password_hint(const struct ferry_driver_info *d)
+{
+  char name[128];
+  env_name(d->name, "password", name, sizeof name);
+  cli_error("the %s platform wants a password: give --password-file FILE, "
+            "set %s, or run on a terminal to be asked", d->name, name);
+}
+
+static bool has_key(const char *uri, const char *key)
+{
+  const char *q = strchr(uri, '?');
+  size_t k = strlen(key);
+  for (const char *p = q; p; p = strchr(p + 1, '&'))
+    if (!strncmp(p + 1, key, k) && (p[1 + k] == '=' || p[1 + k] == '&' ||
+                                    !p[1 + k]))
+      return true;
+  return false;
+}
+
+/* Appends &KEY=VALUE (percent-encoded) to *uri. */
+static bool append(char **uri, const char *key, const char *value)
+{
+  size_t n = strlen(*uri);
+  char *u = realloc(*uri, n + strlen(key) + 3 * strlen(value) + 3);
+  if (!u)
+    return false;
+  char *w = u + n;
+  w += sprintf(w, "%c%s=", strchr(u, '?') ? '&' : '?', key);
+  for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+    w += isalnum(*p) || strchr("-._~/:,", *p) ? sprintf(w, "%c", *p)
+                                              : sprintf(w, "%%%02X", *p);
+  *uri = u;
+  return true;
+}
+
+char *cli_uri(const char *uri, struct common_opts *o)
+{
+  char *out = strdup(uri);
+  const struct ferry_driver_info *d = ferry_driver_of(uri);
+  ferry_error_clear();
+  for (const struct ferry_driver_option *op = d ? d->options : NULL;
+       out && op && op->name; op++) {
+    const char *v = NULL;
+    for (size_t i = 0; i < o->n_options; i++)
+      if (!strcmp(o->options[i].name, op->name)) {
+        v = o->options[i].value;
+        o->options[i].used = true;
+      }
+    char name[128];
+    env_name(d->name, op->name, name, sizeof name);
+    if (!v)
+      v = getenv(name);
+    if (v && !has_key(out, op->name) && !append(&out, op->name, v)) {
+      free(out);
+      out = NULL;
+    }
+  }
+  if (!out)
+    cli_error("out of memory");
+  return out;
+}
+
+int cli_options_used(const struct common_opts *o)
+{
+  for (size_t i = 0; i < o->n_options; i++)
+    if (!o->options[i].used) {
+      cli_error("--%.*s: the platform given has no such option",
+                (int)strcspn(o->options[i].flag, "="), o->options[i].flag);
+      return -1;
+    }
+  return 0;
+}
+
+client_t *platform_open(const char *uri, struct common_opts *o)
 {
   char buf[4200];
   if (!uri) {
@@ -47,11 +148,21 @@ client_t *platform_open(const char *uri, const char *password_file)
     snprintf(buf, sizeof buf, "qemu://%s", dir && *dir ? dir : "/var/lib/ferry");
     uri = buf;
   }
-  if (platform_password(uri, password_file) < 0)
+  char *full = cli_uri(uri, o);
+  if (!full || cli_options_used(o) < 0) {
+    free(full);
     return NULL;
-  client_t *c = ferry_platform_open(uri);
-  if (!c)
+  }
+  struct ferry_auth auth;
+  cli_auth(full, o, &auth);
+  client_t *c = ferry_platform_open_auth(full, &auth, 0);
+  if (!c) {
     cli_error("--platform %s: %s", uri, ferry_last_error());
+    const struct ferry_driver_info *d = ferry_driver_of(full);
+    if (d && d->takes_password && !auth.password && !auth.password_file)
+      password_hint(d);
+  }
+  free(full);
   return c;
 }
 
@@ -82,6 +193,28 @@ int lib_fail(bool json, const char *cmd)
   return cli_fail(json, cmd, e == EINVAL ? EXIT_USAGE : EXIT_FAILED);
 }
 
+void platforms_help(FILE *f)
+{
+  const struct ferry_driver_info *const *d;
+  size_t n = ferry_drivers(&d);
+  fprintf(f, "\nPlatforms (--platform URI):\n");
+  for (size_t i = 0; i < n; i++) {
+    if (!d[i]->platform)
+      continue;
+    fprintf(f, "  %-44s %s\n", d[i]->uri_help, d[i]->description);
+    for (const struct ferry_driver_option *op = d[i]->options;
+         op && op->name; op++) {
+      char flag[64], env[128];
+      snprintf(flag, sizeof flag, "%s", op->name);
+      for (char *p = flag; *p; p++)
+        *p = *p == '_' ? '-' : *p;
+      env_name(d[i]->name, op->name, env, sizeof env);
+      fprintf(f, "    ?%s= (--%s, %s)\n      %s\n", op->name, flag, env,
+              op->help);
+    }
+  }
+}
+
 int run_subcommand(const char *group, const struct subcommand *subs,
                    size_t n, int argc, char **argv)
 {
@@ -97,17 +230,45 @@ int run_subcommand(const char *group, const struct subcommand *subs,
   for (size_t i = 0; i < n; i++)
     fprintf(f, "  ferry %s %s\n", group, subs[i].usage);
   fprintf(f, "\nCommon options: --platform URI (default qemu://$FERRY_STATE_DIR "
-             "or qemu:///var/lib/ferry), --json, --help\n"
-             "  vCenter/ESXi: --platform vmware://USER@HOST[:PORT]?thumbprint=SHA1\n"
-             "  [&transport=vddk|https&vddk_libdir=DIR] (or --transport vddk|https,\n"
-             "  --vddk-libdir DIR); the password comes from --password-file FILE,\n"
-             "  FERRY_VMWARE_PASSWORD or a prompt\n");
+             "or qemu:///var/lib/ferry), --json, --help,\n"
+             "  --password-file FILE (else FERRY_<PLATFORM>_PASSWORD or a "
+             "prompt)\n");
+  platforms_help(f);
   return help && argc >= 2 ? EXIT_OK : EXIT_USAGE;
+}
+
+/* 1 when arg is --NAME[=VALUE] of a driver's option NAME (dashes for
+ * underscores), noted in o; 0 when it is not; -1 on too many. */
+static int driver_option(const char *arg, struct common_opts *o)
+{
+  if (strncmp(arg, "--", 2))
+    return 0;
+  const struct ferry_driver_info *const *d;
+  size_t n = ferry_drivers(&d), len = strcspn(arg + 2, "=");
+  for (size_t i = 0; i < n; i++)
+    for (const struct ferry_driver_option *op = d[i]->options;
+         op && op->name; op++) {
+      if (strlen(op->name) != len)
+        continue;
+      bool same = true;
+      for (size_t k = 0; k < len && same; k++)
+        same = op->name[k] == (arg[2 + k] == '-' ? '_' : arg[2 + k]);
+      if (!same)
+        continue;
+      if (o->n_options == sizeof o->options / sizeof o->options[0]) {
+        cli_error("too many platform options");
+        return -1;
+      }
+      o->options[o->n_options++] = (struct cli_option){ op->name, NULL,
+                                                        arg + 2, false };
+      return 1;
+    }
+  return 0;
 }
 
 int common_opts_take(int *argc, char **argv, struct common_opts *o)
 {
-  int w = 1;
+  int w = 1, k;
   for (int i = 1; i < *argc; i++) {
     if (!strcmp(argv[i], "--json")) {
       o->json = true;
@@ -121,14 +282,15 @@ int common_opts_take(int *argc, char **argv, struct common_opts *o)
       o->platform = argv[++i];
     } else if (!strncmp(argv[i], "--platform=", 11)) {
       o->platform = argv[i] + 11;
-    } else if (!strncmp(argv[i], "--transport=", 12)) {
-      setenv("FERRY_VMWARE_TRANSPORT", argv[i] + 12, 1);
-    } else if (!strcmp(argv[i], "--transport") && i + 1 < *argc) {
-      setenv("FERRY_VMWARE_TRANSPORT", argv[++i], 1);
-    } else if (!strncmp(argv[i], "--vddk-libdir=", 14)) {
-      setenv("FERRY_VDDK_LIBDIR", argv[i] + 14, 1);
-    } else if (!strcmp(argv[i], "--vddk-libdir") && i + 1 < *argc) {
-      setenv("FERRY_VDDK_LIBDIR", argv[++i], 1);
+    } else if ((k = driver_option(argv[i], o)) != 0) {
+      if (k < 0)
+        return -1;
+      if (!strchr(argv[i], '=') && i + 1 >= *argc) {
+        cli_error("%s wants a value", argv[i]);
+        return -1;
+      }
+      struct cli_option *op = &o->options[o->n_options - 1];
+      op->value = strchr(argv[i], '=') ? strchr(argv[i], '=') + 1 : argv[++i];
     } else if (!strcmp(argv[i], "--password-file")) {
       if (i + 1 >= *argc) {
         cli_error("--password-file wants a file");

@@ -3,21 +3,35 @@
 #ifndef FERRY_PLATFORM_CLI_H
 #define FERRY_PLATFORM_CLI_H
 
+#include <stdio.h>
+
 #include <json-c/json.h>
 
 #include <ferry/platform.h>
 
 #include "cli.h"
 
-/* For a vmware:// URI: puts the password in FERRY_VMWARE_PASSWORD (this
- * process only) from password_file, the variable already set, or a prompt
- * on the terminal. 0, or -1 after cli_error(). */
-int platform_password(const char *uri, const char *password_file);
-/* Opens the platform of a --platform URI (see ferry_platform_open), with a
- * vmware:// password as platform_password() finds it. NULL means
- * qemu://$FERRY_STATE_DIR, else qemu:///var/lib/ferry. Returns NULL after
- * cli_error(). */
-client_t *platform_open(const char *uri, const char *password_file);
+struct common_opts;
+
+/* Takes FERRY_<DRIVER>_PASSWORD out of the environment (into memory), for
+ * cli_auth; called first thing, before any child can be started. */
+void cli_take_env_passwords(void);
+/* The credentials for uri's platform: its environment password, else
+ * --password-file, else a prompt on the terminal when one is asked. */
+void cli_auth(const char *uri, const struct common_opts *o,
+              struct ferry_auth *a);
+/* uri with the platform options its driver declares, from the command line
+ * (--NAME VALUE) or FERRY_<DRIVER>_<NAME>, where the URI has none: the
+ * URI to use and to journal (malloc'd). NULL after cli_error(). */
+char *cli_uri(const char *uri, struct common_opts *o);
+/* -1 after cli_error() when an option no platform used was given. */
+int cli_options_used(const struct common_opts *o);
+/* Opens the platform of a --platform URI, with its options and
+ * credentials as above. NULL means qemu://$FERRY_STATE_DIR, else
+ * qemu:///var/lib/ferry. Returns NULL after cli_error(). */
+client_t *platform_open(const char *uri, struct common_opts *o);
+/* The platforms, their URIs and options, for --help. */
+void platforms_help(FILE *f);
 
 /* Prints j (consumed) on stdout. */
 void json_print(json_object *j);
@@ -40,9 +54,17 @@ int run_subcommand(const char *group, const struct subcommand *subs,
 /* The common options of platform commands, parsed out of argv: --platform
  * URI, --json and --help. Leaves the rest (options and operands) in
  * argv[1..] for getopt. Returns -1 on a usage error (after cli_error). */
+struct cli_option {
+  const char *name;  /* the driver's option */
+  const char *value;
+  const char *flag;  /* as given, for messages */
+  bool used;         /* a platform took it */
+};
 struct common_opts {
   const char *platform;
-  const char *password_file; /* --password-file, for vmware:// */
+  const char *password_file; /* --password-file */
+  struct cli_option options[16]; /* --NAME VALUE of drivers' options */
+  size_t n_options;
   bool json, help;
 };
 int common_opts_take(int *argc, char **argv, struct common_opts *o);

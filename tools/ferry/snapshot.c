@@ -24,7 +24,7 @@ static int snap_create(int argc, char **argv)
   struct common_opts o = { 0 };
   if (common_opts_take(&argc, argv, &o) < 0)
     return cli_fail(o.json, "snapshot create", EXIT_USAGE);
-  struct ferry_snapshot_spec spec = { 0 };
+  struct ferry_snapshot_spec spec = { .struct_size = sizeof spec };
   const char *vm = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--memory"))
@@ -45,7 +45,7 @@ static int snap_create(int argc, char **argv)
               "[--description TEXT]");
     return cli_fail(o.json, "snapshot create", EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "snapshot create", EXIT_USAGE);
   struct ferry_domain_snapshot s;
@@ -100,7 +100,7 @@ static int snap_list(int argc, char **argv)
     cli_error("Usage: ferry snapshot list VM [--tree] [--json]");
     return cli_fail(o.json, "snapshot list", EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "snapshot list", EXIT_USAGE);
   struct ferry_domain_snapshot *v = NULL;
@@ -143,7 +143,7 @@ static int snap_show(int argc, char **argv)
     cli_error("Usage: ferry snapshot show VM NAME [--json]");
     return cli_fail(o.json, "snapshot show", EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "snapshot show", EXIT_USAGE);
   struct ferry_domain_snapshot s;
@@ -194,7 +194,7 @@ static int snap_change(int argc, char **argv, const char *cmd)
               !strcmp(cmd, "snapshot revert") ? " [--force]" : "");
     return cli_fail(o.json, cmd, EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, cmd, EXIT_USAGE);
   int r = !strcmp(cmd, "snapshot revert")

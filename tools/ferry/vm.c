@@ -11,7 +11,7 @@ static const char *s(const char *x) { return x ? x : "-"; }
 
 /* Opens the platform or returns the usage/failed exit code. */
 #define OPEN_OR_FAIL(c, o, cmd)                                               \
-  client_t *c = platform_open((o).platform, (o).password_file);                                  \
+  client_t *c = platform_open((o).platform, &(o));                                  \
   if (!c)                                                                     \
     return cli_fail((o).json, cmd, EXIT_USAGE)
 
@@ -38,7 +38,7 @@ static int vm_list(int argc, char **argv)
   struct common_opts o = { 0 };
   if (common_opts_take(&argc, argv, &o) < 0)
     return cli_fail(o.json, "vm list", EXIT_USAGE);
-  struct ferry_vm_filter f = { .power_state = -1 };
+  struct ferry_vm_filter f = { .struct_size = sizeof f, .power_state = -1 };
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--name") && i + 1 < argc) {
       f.name_glob = argv[++i];
@@ -203,7 +203,7 @@ static int vm_create(int argc, char **argv)
     return cli_fail(o.json, "vm create", EXIT_USAGE);
   }
   spec.name = strdup(argv[optind]);
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c) {
     ferry_vm_dispose(&spec);
     return cli_fail(o.json, "vm create", EXIT_USAGE);

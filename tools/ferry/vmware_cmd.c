@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ferry/vmware.h>
+
 #include "platform_cli.h"
 
 static const char usage[] =

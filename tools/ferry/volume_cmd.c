@@ -12,7 +12,7 @@ static int volume_list(int argc, char **argv)
     cli_error("Usage: ferry volume list [--json]");
     return cli_fail(o.json, "volume list", EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "volume list", EXIT_USAGE);
   struct ferry_volume_info *v;
@@ -60,7 +60,7 @@ static int volume_create(int argc, char **argv)
     return cli_fail(o.json, "volume create", EXIT_USAGE);
   }
   d.format = (char *)fmt;
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "volume create", EXIT_USAGE);
   struct ferry_volume_info v;
@@ -84,7 +84,7 @@ static int volume_delete(int argc, char **argv)
     cli_error("Usage: ferry volume delete NAME");
     return cli_fail(o.json, "volume delete", EXIT_USAGE);
   }
-  client_t *c = platform_open(o.platform, o.password_file);
+  client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "volume delete", EXIT_USAGE);
   int rc = EXIT_OK;

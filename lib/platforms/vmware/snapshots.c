@@ -1,0 +1,213 @@
+/* Snapshots of vSphere VMs: the VM's snapshot tree as standard snapshot
+ * records (construct_snapshot), create, delete and revert as tasks.
+ * Names must be unique per VM here (vSphere allows duplicates; ferry
+ * names snapshots by name, so it refuses to make an ambiguous one). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../client/client.h"
+#include "../../core/error.h"
+#include "vmware.h"
+#include "xml.h"
+
+/* "2026-11-21T13:12:37.123456Z" as seconds since the epoch (UTC). */
+static uint64_t parse_time(const char *s)
+{
+  struct tm tm = { 0 };
+  if (!strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+    return 0;
+  time_t t = timegm(&tm);
+  return t < 0 ? 0 : (uint64_t)t;
+}
+
+struct walk {
+  const char *vm_uuid;
+  struct ferry_domain_snapshot *v;
+  size_t n;
+  int r;
+};
+
+/* construct_snapshot: one VirtualMachineSnapshotTree node. */
+static void visit(struct walk *w, const xmlNode *node, const char *parent)
+{
+  char name[256], buf[1024];
+  xml_get(node, "name", name, sizeof name);
+  struct ferry_domain_snapshot *s =
+      ferry_domain_snapshot_list_append(&w->v, &w->n);
+  if (!s || vmw_set(&s->name, name) ||
+      vmw_set(&s->description, xml_get(node, "description", buf, sizeof buf)) ||
+      vmw_set(&s->parent, parent) || vmw_set(&s->vm_uuid, w->vm_uuid) ||
+      vmw_set(&s->memory, "")) {
+    w->r = ferry_error(ENOMEM, "out of memory");
+    return;
+  }
+  s->creation_time = parse_time(xml_get(node, "createTime", buf, sizeof buf));
+  xml_get(node, "state", buf, sizeof buf);
+  s->running = !strcmp(buf, "poweredOn");
+  s->paused = !strcmp(buf, "suspended");
+  s->shutdown = !strcmp(buf, "poweredOff");
+  s->kind = FERRY_SNAPSHOT_KIND_EXTERNAL; /* delta disks over the base */
+  s->sequence = (uint64_t)xml_int(node, "id", 0);
+  for (xmlNode *c = xml_child(node, "childSnapshotList"); c && w->r == 0;
+       c = xml_next(c, "childSnapshotList"))
+    visit(w, c, name);
+}
+
+/* The VM's snapshot info property; NULL node when it has none. */
+static int snapshot_info(struct vmw *w, const char *vm, struct vobjs *o,
+                         xmlNode **info)
+{
+  static const char *const paths[] = { "snapshot", NULL };
+  int r = vprops_one(w->s, "VirtualMachine", vm, paths, o);
+  *info = r == 0 ? vobj_prop(&o->v[0], "snapshot") : NULL;
+  return r;
+}
+
+int vmw_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
+                      struct ferry_domain_snapshot **out, size_t *n)
+{
+  struct vobjs o;
+  xmlNode *info;
+  int r = snapshot_info(VMW(fc), vm->id, &o, &info);
+  if (r < 0)
+    return r;
+  struct walk w = { vm->uuid, NULL, 0, 0 };
+  for (xmlNode *c = xml_child(info, "rootSnapshotList"); c && w.r == 0;
+       c = xml_next(c, "rootSnapshotList"))
+    visit(&w, c, "");
+  vobjs_free(&o);
+  if (w.r < 0) {
+    ferry_domain_snapshot_list_free(w.v, w.n);
+    return w.r;
+  }
+  *out = w.v;
+  *n = w.n;
+  return 0;
+}
+
+/* The tree node whose snapshot (moref) or name matches. */
+static const xmlNode *find(const xmlNode *list_first, const char *moref,
+                           const char *name)
+{
+  char buf[256];
+  for (const xmlNode *c = list_first; c; c = xml_next(c, NULL)) {
+    if (strcmp((const char *)c->name, "rootSnapshotList") &&
+        strcmp((const char *)c->name, "childSnapshotList"))
+      continue;
+    if ((moref && !strcmp(xml_get(c, "snapshot", buf, sizeof buf), moref)) ||
+        (name && !strcmp(xml_get(c, "name", buf, sizeof buf), name)))
+      return c;
+    const xmlNode *hit = find(xml_child(c, "childSnapshotList"), moref, name);
+    if (hit)
+      return hit;
+  }
+  return NULL;
+}
+
+int vmw_snapshot_moref(struct vmw *w, const char *vm, const char *name,
+                       char *moref, size_t len)
+{
+  struct vobjs o;
+  xmlNode *info;
+  int r = snapshot_info(w, vm, &o, &info);
+  if (r < 0)
+    return r;
+  const xmlNode *hit = find(xml_child(info, "rootSnapshotList"), NULL, name);
+  if (hit)
+    xml_get(hit, "snapshot", moref, len);
+  else
+    r = ferry_error(ENOENT, "VM %s has no snapshot '%s'", vm, name);
+  vobjs_free(&o);
+  return r;
+}
+
+int vmw_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
+                         char **name)
+{
+  struct vobjs o;
+  xmlNode *info;
+  *name = NULL;
+  int r = snapshot_info(VMW(fc), vm->id, &o, &info);
+  if (r < 0)
+    return r;
+  char cur[MOREF_LEN], buf[256];
+  xml_get(info, "currentSnapshot", cur, sizeof cur);
+  const xmlNode *hit = *cur ? find(xml_child(info, "rootSnapshotList"), cur,
+                                   NULL)
+                            : NULL;
+  if (hit && !(*name = strdup(xml_get(hit, "name", buf, sizeof buf))))
+    r = ferry_error(ENOMEM, "out of memory");
+  vobjs_free(&o);
+  return r;
+}
+
+int vmw_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const struct ferry_snapshot_spec *spec,
+                        struct ferry_domain_snapshot *out)
+{
+  struct vmw *w = VMW(fc);
+  char moref[MOREF_LEN];
+  if (vmw_snapshot_moref(w, vm->id, spec->name, moref, sizeof moref) == 0)
+    return ferry_error(EEXIST, "VM %s has a snapshot named '%s' already",
+                       vm->name, spec->name);
+  if (ferry_last_errno() != ENOENT)
+    return -ferry_last_errno();
+  ferry_error_clear();
+  struct sbuf a = { 0 };
+  sb_elem(&a, "name", spec->name);
+  sb_elem(&a, "description", spec->description ? spec->description : "");
+  sb_printf(&a, "<memory>%s</memory><quiesce>false</quiesce>",
+            spec->flags & FERRY_SNAPSHOT_MEMORY ? "true" : "false");
+  int r = a.failed ? ferry_error(ENOMEM, "out of memory")
+                   : vmw_run_task(w, "CreateSnapshot_Task", "VirtualMachine",
+                                  vm->id, a.s, moref, sizeof moref);
+  sb_free(&a);
+  if (r < 0 || !out)
+    return r;
+  struct ferry_domain_snapshot *list;
+  size_t n;
+  if ((r = vmw_snapshot_list(fc, vm, &list, &n)) < 0)
+    return r;
+  r = ferry_error(ENOENT, "snapshot '%s' vanished after it was made",
+                  spec->name);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(list[i].name, spec->name)) {
+      ferry_error_clear();
+      r = ferry_domain_snapshot_copy(out, &list[i]);
+    }
+  ferry_domain_snapshot_list_free(list, n);
+  return r;
+}
+
+int vmw_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *name)
+{
+  struct vmw *w = VMW(fc);
+  char moref[MOREF_LEN];
+  int r = vmw_snapshot_moref(w, vm->id, name, moref, sizeof moref);
+  if (r < 0)
+    return r;
+  return vmw_run_task(w, "RemoveSnapshot_Task", "VirtualMachineSnapshot",
+                      moref, "<removeChildren>false</removeChildren>"
+                             "<consolidate>true</consolidate>", NULL, 0);
+}
+
+int vmw_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *name, unsigned flags)
+{
+  struct vmw *w = VMW(fc);
+  char moref[MOREF_LEN];
+  int r = vmw_snapshot_moref(w, vm->id, name, moref, sizeof moref);
+  if (r < 0)
+    return r;
+  if (vm->power_state == FERRY_POWER_STATE_RUNNING &&
+      !(flags & FERRY_REVERT_FORCE))
+    return ferry_error(EBUSY, "VM %s is running: reverting would throw away "
+                       "what it wrote since the snapshot; stop it first or "
+                       "force the revert", vm->name);
+  return vmw_run_task(w, "RevertToSnapshot_Task", "VirtualMachineSnapshot",
+                      moref, NULL, NULL, 0);
+}
