@@ -22,6 +22,13 @@ enum ferry_sync_mode {
   FERRY_SYNC_EXTENTS = 0,   /* only the given extents */
   FERRY_SYNC_ALLOCATED = 1, /* allocated areas of the source; zero the rest */
   FERRY_SYNC_ALL = 2,       /* read every byte of the source */
+  /* Write nothing: read both sides over the given extents (none: the whole
+   * source) and compare the bytes. A difference is -EILSEQ naming the first
+   * differing byte of the first differing request found (with several
+   * workers not always the lowest); a destination smaller than the source
+   * is -EILSEQ too. A mode, not an option: it excludes copying, and the
+   * structs keep their layout. */
+  FERRY_SYNC_COMPARE = 3,
 };
 
 /* Called about ten times a second from the calling thread with the bytes
@@ -38,7 +45,7 @@ struct ferry_sync_opts {
   unsigned retries;       /* tries after a transient error; 0: default (5) */
   unsigned retry_delay_ms; /* first back-off; doubles each try up to 5 s;
                            * 0: 100 */
-  bool verify;            /* read both sides back and compare digests */
+  bool verify;            /* read both sides back and compare the bytes */
   bool no_zero_detect;    /* write zero-filled blocks as data */
   ferry_progress_fn progress;
   void *progress_opaque;
@@ -71,7 +78,7 @@ int ferry_extents_read(const char *path, struct ferry_extent **out,
                        size_t *n);
 
 /* The engine behind ferry_sync(). extents/n are byte ranges (ignored unless
- * mode is FERRY_SYNC_EXTENTS). stats may be NULL. */
+ * mode is FERRY_SYNC_EXTENTS or FERRY_SYNC_COMPARE). stats may be NULL. */
 int ferry_sync_ex(struct client *src_client, struct client *dest_client,
                   const char *src_volume, const char *dest_volume,
                   const struct ferry_extent *extents, size_t n,

@@ -16,7 +16,8 @@ int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
                uint64_t *changed_bytes);
 
 /* Compares every disk's data in snapshot `snap` with its destination
- * volume, by SHA-256 per chunk; a difference is EILSEQ naming the disk
+ * volume, byte for byte (the engine's compare mode, in parallel and
+ * retried); a difference is EILSEQ naming the disk
  * and the offset. */
 int verify_disks(client_t *src, client_t *dst, const struct ferry_vm *vm,
                  const struct ferry_migration *m, const char *snap);

@@ -1,8 +1,10 @@
 /* The copy loop. Each worker thread owns a handle on each volume (a clone,
  * where the volume allows one) and keeps several requests in flight on it:
  * read from the source, then write (or zero, for blocks that are all zero)
- * to the destination. Synchronous backends complete at once; NBD completes
- * from poll(). No locks on the hot path except the plan cursor. */
+ * to the destination. A compare pass runs the same loop but reads the
+ * destination back instead of writing, and compares in memory. Synchronous
+ * backends complete at once; NBD completes from poll(). No locks on the hot
+ * path except the plan cursor. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -30,7 +32,8 @@ struct req {
   struct req *next;
   struct seg seg;
   char *buf;
-  enum { PH_READ, PH_WRITE } phase;
+  char *cmp;           /* the destination's bytes, in a compare pass */
+  enum { PH_READ, PH_WRITE, PH_CHECK } phase; /* CHECK: reading dst back */
   unsigned tries;
   bool reconnecting;   /* the last try failed to reconnect */
   uint64_t retry_at;   /* ms, monotonic */
@@ -56,6 +59,7 @@ struct engine {
   const struct ferry_sync_opts *o;
   uint64_t request_size;
   unsigned nreq, retries, retry_delay_ms;
+  bool compare; /* this pass compares instead of copying */
   struct cursor cur;
   atomic_uint_fast64_t done, copied, zeroed, retried, verified;
   atomic_int stop;
@@ -169,6 +173,11 @@ static void plan_writes(struct req *r)
   }
 }
 
+static struct ferry_volume *phase_volume(const struct req *r)
+{
+  return r->phase == PH_READ ? r->w->src : r->w->dst;
+}
+
 static void start_phase(struct req *r)
 {
   struct worker *w = r->w;
@@ -177,7 +186,7 @@ static void start_phase(struct req *r)
   r->err = 0;
   r->failed = NULL;
   r->pending = r->nsub;
-  struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
+  struct ferry_volume *v = phase_volume(r);
   unsigned n = r->nsub;
   for (unsigned i = 0; i < n; i++)
     submit(v, &r->sub[i]);
@@ -211,6 +220,24 @@ static const char *op_name(enum vio_op op)
   return op == VIO_READ ? "read" : op == VIO_WRITE ? "write" : "zero";
 }
 
+/* Both buffers are in this process: memcmp, no digest. False (and the run
+ * fails) at the first differing byte. */
+static bool same_bytes(struct worker *w, struct req *r)
+{
+  if (memcmp(r->buf, r->cmp, r->seg.length) == 0)
+    return true;
+  uint64_t at = 0;
+  while (r->buf[at] == r->cmp[at])
+    at++;
+  at += r->seg.offset;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "source and destination differ at offset %"
+           PRIu64 " (sector %" PRIu64 "; source %s, destination %s)", at,
+           at / 512, w->src->name, w->dst->name);
+  engine_fail(w->e, EILSEQ, msg);
+  return false;
+}
+
 static void finish(struct worker *w, struct req *r)
 {
   struct engine *e = w->e;
@@ -219,7 +246,7 @@ static void finish(struct worker *w, struct req *r)
     return;
   }
   if (r->err) {
-    struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
+    struct ferry_volume *v = phase_volume(r);
     /* A server that refuses a reconnect may be restarting: try again. */
     bool transient = volume_err_transient(r->err) || r->reconnecting;
     if (transient && r->tries < e->retries) {
@@ -243,15 +270,28 @@ static void finish(struct worker *w, struct req *r)
   }
   atomic_fetch_add(&e->retried, r->tries);
   if (r->phase == PH_READ) {
-    r->phase = PH_WRITE;
     r->tries = 0;
-    plan_writes(r);
+    if (e->compare) {
+      r->phase = PH_CHECK;
+      r->nsub = 0;
+      add_sub(r, VIO_READ, r->cmp, r->seg.offset, r->seg.length);
+    } else {
+      r->phase = PH_WRITE;
+      plan_writes(r);
+    }
     start_phase(r);
     return;
   }
+  if (r->phase == PH_CHECK) {
+    if (!same_bytes(w, r)) {
+      release(w, r);
+      return;
+    }
+    atomic_fetch_add(&e->verified, r->seg.length);
+  } else
+    atomic_fetch_add(r->seg.kind == SEG_COPY ? &e->copied : &e->zeroed,
+                     r->seg.length);
   atomic_fetch_add(&e->done, r->seg.length);
-  atomic_fetch_add(r->seg.kind == SEG_COPY ? &e->copied : &e->zeroed,
-                   r->seg.length);
   release(w, r);
 }
 
@@ -279,8 +319,7 @@ static void run_retries(struct worker *w, uint64_t *next_due)
       pp = &r->next;
       continue;
     }
-    struct ferry_volume *v = r->phase == PH_READ ? w->src : w->dst;
-    int rv = revive(v);
+    int rv = revive(phase_volume(r));
     if (rv == 1) { /* wait for the dead handle to drain */
       *next_due = now + 10 < *next_due ? now + 10 : *next_due;
       pp = &r->next;
@@ -371,7 +410,8 @@ static void *worker_main(void *arg)
       timeout = next_due > now ? (int)(next_due - now) : 0;
     wait_events(w, timeout);
   }
-  if (!atomic_load(&e->stop) && w->dst->ops->flush(w->dst) < 0)
+  if (!atomic_load(&e->stop) && !e->compare &&
+      w->dst->ops->flush(w->dst) < 0)
     engine_fail_last(e);
   pthread_mutex_lock(&e->lock);
   e->finished++;
@@ -380,52 +420,12 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
-/* The verify pass: per chunk, digests of both sides must match. */
-static void *verify_main(void *arg)
-{
-  struct worker *w = arg;
-  struct engine *e = w->e;
-  char *a = w->bufs, *b = w->bufs + e->request_size;
-  struct seg s;
-  while (!atomic_load(&e->stop) && cursor_next(&e->cur, &s)) {
-    struct vio ra = { .op = VIO_READ, .buf = a, .len = s.length,
-                      .offset = s.offset };
-    struct vio rb = ra;
-    rb.buf = b;
-    if (volume_io_sync(w->src, &ra) < 0 || volume_io_sync(w->dst, &rb) < 0) {
-      engine_fail_last(e);
-      break;
-    }
-    unsigned char da[32], db[32];
-    chunk_digest(a, s.length, da);
-    chunk_digest(b, s.length, db);
-    if (memcmp(da, db, sizeof da) != 0) {
-      uint64_t at = 0;
-      while (at < s.length && a[at] == b[at])
-        at++;
-      char msg[512];
-      snprintf(msg, sizeof msg, "verify: %s and %s differ at offset %" PRIu64
-               " (sector %" PRIu64 ", in the chunk of %" PRIu64 " bytes at %"
-               PRIu64 ")", w->src->name, w->dst->name, s.offset + at,
-               (s.offset + at) / 512, s.length, s.offset);
-      engine_fail(e, EILSEQ, msg);
-      break;
-    }
-    atomic_fetch_add(&e->verified, s.length);
-    atomic_fetch_add(&e->done, s.length);
-  }
-  pthread_mutex_lock(&e->lock);
-  e->finished++;
-  pthread_cond_signal(&e->cond);
-  pthread_mutex_unlock(&e->lock);
-  return NULL;
-}
-
 /* Sets up n workers; clones handles for workers after the first, and uses
- * fewer workers when a volume cannot be cloned. */
+ * fewer workers when a volume cannot be cloned. Each request gets `per`
+ * buffers: two where a compare pass will run. */
 static unsigned workers_init(struct engine *e, struct worker *ws, unsigned n,
                              struct ferry_volume *src,
-                             struct ferry_volume *dst, unsigned nbuf)
+                             struct ferry_volume *dst, unsigned per)
 {
   unsigned made = 0;
   for (unsigned i = 0; i < n; i++) {
@@ -446,7 +446,7 @@ static unsigned workers_init(struct engine *e, struct worker *ws, unsigned n,
       }
       w->own_handles = true;
     }
-    w->bufs = aligned_alloc(4096, nbuf * e->request_size);
+    w->bufs = aligned_alloc(4096, (size_t)e->nreq * per * e->request_size);
     w->reqs = calloc(e->nreq, sizeof *w->reqs);
     if (!w->bufs || !w->reqs) {
       free(w->bufs);
@@ -460,7 +460,8 @@ static unsigned workers_init(struct engine *e, struct worker *ws, unsigned n,
     for (unsigned k = 0; k < e->nreq; k++) {
       struct req *r = &w->reqs[k];
       r->w = w;
-      r->buf = w->bufs + (size_t)k * e->request_size;
+      r->buf = w->bufs + (size_t)k * per * e->request_size;
+      r->cmp = per > 1 ? r->buf + e->request_size : NULL;
       r->next = w->free_list;
       w->free_list = r;
     }
@@ -481,15 +482,16 @@ static void workers_free(struct worker *ws, unsigned n)
   }
 }
 
-/* Runs fn on every worker; reports progress from this thread and cancels
- * when the callback asks. */
+/* Runs the workers over the cursor; reports progress from this thread and
+ * cancels when the callback asks. */
 static void run_pass(struct engine *e, struct worker *ws, unsigned n,
-                     void *(*fn)(void *), uint64_t total)
+                     uint64_t total)
 {
   e->finished = 0;
   unsigned started = 0;
   for (; started < n; started++)
-    if (pthread_create(&ws[started].tid, NULL, fn, &ws[started]) != 0) {
+    if (pthread_create(&ws[started].tid, NULL, worker_main,
+                       &ws[started]) != 0) {
       engine_fail(e, EAGAIN, "cannot start a worker thread");
       break;
     }
@@ -517,6 +519,37 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
     e->o->progress(e->o->progress_opaque, total, total);
 }
 
+static void copy_pass(struct engine *e, struct worker *ws, unsigned n,
+                      const struct plan *plan)
+{
+  uint64_t zmax = ws->dst->zero_max < (64ull << 20) ? ws->dst->zero_max
+                                                    : 64ull << 20;
+  cursor_init(&e->cur, plan, e->request_size, zmax);
+  run_pass(e, ws, n, plan->copy_bytes + plan->zero_bytes);
+  cursor_destroy(&e->cur);
+}
+
+/* Every byte of `ranges` is read on both sides (holes too: a proof must not
+ * trust either side's allocation map). */
+static void compare_pass(struct engine *e, struct worker *ws, unsigned n,
+                         const struct extent_list *ranges)
+{
+  struct plan p = { 0 };
+  int r = 0;
+  for (size_t i = 0; i < ranges->n && r == 0; i++)
+    r = plan_add(&p, ranges->v[i].offset, ranges->v[i].length, SEG_COPY);
+  if (r < 0) {
+    engine_fail_last(e);
+  } else {
+    e->compare = true;
+    atomic_store(&e->done, 0);
+    cursor_init(&e->cur, &p, e->request_size, e->request_size);
+    run_pass(e, ws, n, extents_total(ranges));
+    cursor_destroy(&e->cur);
+  }
+  plan_free(&p);
+}
+
 int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
                const struct plan *plan, const struct extent_list *ranges,
                const struct ferry_sync_opts *o, struct ferry_sync_stats *st)
@@ -542,41 +575,23 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   struct worker *ws = calloc(n, sizeof *ws);
   if (!ws)
     return ferry_error(ENOMEM, "out of memory");
-  unsigned nbuf = e.nreq < 2 ? 2 : e.nreq; /* verify reads into two */
-  n = workers_init(&e, ws, n, src, dst, nbuf);
+  bool compare_only = o->mode == FERRY_SYNC_COMPARE;
+  n = workers_init(&e, ws, n, src, dst, compare_only || o->verify ? 2 : 1);
   if (n == 0) {
     free(ws);
     return ferry_error(ENOMEM, "out of memory for copy buffers");
   }
   st->workers = n;
-
-  uint64_t total = plan->copy_bytes + plan->zero_bytes;
-  uint64_t zmax = dst->zero_max < (64ull << 20) ? dst->zero_max : 64ull << 20;
-  cursor_init(&e.cur, plan, e.request_size, zmax);
   st->started = true;
-  run_pass(&e, ws, n, worker_main, total);
-  cursor_destroy(&e.cur);
+  if (!compare_only)
+    copy_pass(&e, ws, n, plan);
+  if (!e.err && (compare_only || o->verify))
+    compare_pass(&e, ws, n, ranges);
   st->copied_bytes = atomic_load(&e.copied);
   st->zeroed_bytes = atomic_load(&e.zeroed);
+  st->verified_bytes = atomic_load(&e.verified);
   st->retries = atomic_load(&e.retried);
   st->wrote = atomic_load(&e.wrote);
-
-  if (!e.err && o->verify) {
-    struct plan vp = { 0 };
-    int r = 0;
-    for (size_t i = 0; i < ranges->n && r == 0; i++)
-      r = plan_add(&vp, ranges->v[i].offset, ranges->v[i].length, SEG_COPY);
-    if (r < 0) {
-      engine_fail_last(&e);
-    } else {
-      atomic_store(&e.done, 0);
-      cursor_init(&e.cur, &vp, e.request_size, e.request_size);
-      run_pass(&e, ws, n, verify_main, extents_total(ranges));
-      cursor_destroy(&e.cur);
-    }
-    plan_free(&vp);
-    st->verified_bytes = atomic_load(&e.verified);
-  }
   workers_free(ws, n);
   free(ws);
   pthread_cond_destroy(&e.cond);

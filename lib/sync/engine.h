@@ -1,4 +1,4 @@
-/* Internal: the parallel copy loop and the verify pass. */
+/* Internal: the parallel copy loop and the compare pass. */
 #ifndef FERRY_SYNC_ENGINE_H
 #define FERRY_SYNC_ENGINE_H
 
@@ -7,14 +7,13 @@
 #include "plan.h"
 
 /* Copies the plan from src to dst (and, with opts->verify, reads both back
- * and compares digests over `ranges`). src and dst are the caller's handles;
- * the engine clones more for its workers where the volumes allow. */
+ * and compares them over `ranges`). In FERRY_SYNC_COMPARE mode it only
+ * compares: the plan is ignored and nothing is written. src and dst are the
+ * caller's handles; the engine clones more for its workers where the
+ * volumes allow. */
 int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
                const struct plan *plan, const struct extent_list *ranges,
                const struct ferry_sync_opts *opts,
                struct ferry_sync_stats *stats);
-
-/* Digest of a buffer for the verify pass (SHA-256). */
-void chunk_digest(const void *buf, size_t len, unsigned char out[32]);
 
 #endif

@@ -46,6 +46,13 @@ static int fill_defaults(struct ferry_sync_opts *o)
   return 0;
 }
 
+/* Compare mode takes extents too; without any it compares the whole
+ * source. */
+static bool takes_extents(enum ferry_sync_mode mode, size_t n)
+{
+  return mode == FERRY_SYNC_EXTENTS || (mode == FERRY_SYNC_COMPARE && n > 0);
+}
+
 /* Works out the byte ranges to copy and checks them against both sizes. */
 static int make_ranges(struct ferry_volume *src, struct ferry_volume *dst,
                        const struct ferry_extent *ext, size_t n,
@@ -54,7 +61,12 @@ static int make_ranges(struct ferry_volume *src, struct ferry_volume *dst,
   char what[600];
   int64_t ss = ferry_volume_size(src), ds = ferry_volume_size(dst);
   int r;
-  if (mode == FERRY_SYNC_EXTENTS) {
+  /* For a compare, a short destination is a difference, not bad input. */
+  if (mode == FERRY_SYNC_COMPARE && ss >= 0 && ds >= 0 && ds < ss)
+    return ferry_error(EILSEQ, "the destination is smaller than the source "
+                       "(%s: %" PRId64 " bytes, %s: %" PRId64 " bytes)",
+                       dst->name, ds, src->name, ss);
+  if (takes_extents(mode, n)) {
     /* Extents are in whole sectors: the last one may cover a partial last
      * sector of a volume, and is cut at the volume's end. */
     snprintf(what, sizeof what, "source %s", src->name);
@@ -109,7 +121,7 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   if (!src_volume || !dest_volume)
     return ferry_error(EINVAL, "%s volume is NULL",
                        src_volume ? "destination" : "source");
-  if (o.mode == FERRY_SYNC_EXTENTS && n > 0 && !extents)
+  if (takes_extents(o.mode, n) && n > 0 && !extents)
     return ferry_error(EINVAL, "extent array is NULL but its length is %zu",
                        n);
 
@@ -132,17 +144,21 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
     ferry_error_prefix("source: ");
     goto out;
   }
-  if ((r = ferry_volume_open(dest_client, dest_volume, FERRY_OPEN_WRITE,
+  bool compare = o.mode == FERRY_SYNC_COMPARE;
+  if ((r = ferry_volume_open(dest_client, dest_volume,
+                             compare ? FERRY_OPEN_READ : FERRY_OPEN_WRITE,
                              &dst)) < 0) {
     ferry_error_prefix("destination: ");
     goto out;
   }
   if ((r = make_ranges(src, dst, extents, n, o.mode, &ranges)) < 0)
     goto out;
-  if ((r = plan_build(&plan, src, dst, &ranges, o.mode == FERRY_SYNC_ALL,
-                      o.retries, o.retry_delay_ms)) < 0)
+  if (!compare && (r = plan_build(&plan, src, dst, &ranges,
+                                  o.mode == FERRY_SYNC_ALL, o.retries,
+                                  o.retry_delay_ms)) < 0)
     goto out;
-  st->total_bytes = plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
+  st->total_bytes = compare ? extents_total(&ranges)
+                  : plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
   st->skipped_bytes = plan.skipped_bytes;
   st->request_size = o.request_size;
   st->requests = o.requests;

@@ -27,7 +27,7 @@ static void sync_usage(FILE *f)
 "                      pair (512-byte sectors) per line; '-' reads stdin\n"
 "  --allocated         copy the allocated areas, zero the rest (default)\n"
 "  --all               read every byte of SRC\n"
-"  --verify            read both sides back and compare SHA-256 per chunk\n"
+"  --verify            read both sides back and compare them byte for byte\n"
 "  --progress          print progress lines even when stderr is no terminal\n"
 "  --json              print one JSON object with the result on stdout\n"
 "  --requests N        requests in flight per worker (default 4)\n"
