@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,8 @@ enum ferry_sync_mode {
 typedef int (*ferry_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 struct ferry_sync_opts {
+  size_t struct_size;     /* sizeof (struct ferry_sync_opts): what the
+                           * library reads of it (ferry_sync_opts_init) */
   enum ferry_sync_mode mode;
   uint64_t request_size;  /* bytes per request; 0: default (2 MiB) */
   unsigned requests;      /* requests in flight per worker; 0: default */
@@ -67,7 +70,14 @@ struct ferry_sync_stats {
                            * after this is no bad input */
 };
 
-void ferry_sync_opts_init(struct ferry_sync_opts *opts);
+/* The defaults, with struct_size the caller's own: an inline, so that a
+ * caller built against an older, shorter struct says so. */
+static inline void ferry_sync_opts_init(struct ferry_sync_opts *opts)
+{
+  memset(opts, 0, sizeof *opts);
+  opts->struct_size = sizeof *opts;
+  opts->mode = FERRY_SYNC_EXTENTS;
+}
 
 /* Reads an extents file ("-": standard input): one "START_SECTOR
  * SECTOR_COUNT" pair per line, blank lines and '#' comments skipped, into

@@ -229,7 +229,9 @@ static int try_driver(const struct ferry_driver *d, const char *uri,
   const char *q = strchr(uri, '?');
   if (r == 0 && q && !d->own_query)
     r = uri_query_each(q + 1, query_option, fc);
-  if (r == 0 && thumb && *thumb)
+  /* the seed's thumb_print, for a driver that has one (else unused, as
+   * the seed says of arguments a platform does not use) */
+  if (r == 0 && thumb && *thumb && declares(d, "thumbprint", 10))
     r = set_option(fc, "thumbprint", strlen("thumbprint"), thumb);
   if (r == 0 && auth && auth->password_file && auth->password)
     r = ferry_error(EINVAL, "give a password or a password file, not both");
@@ -294,6 +296,16 @@ client_t *client_open(const struct ferry_driver *only, bool platforms_only,
   return &fc->pub;
 }
 
+/* The seed's names of its client types, for a type no driver of this
+ * build claims. */
+static const char *seed_type_name(enum client_type type)
+{
+  static const char *const names[] = { "file", "nbd", "qemu", "vmware",
+                                       "elf", "xen", "libvirt" };
+  return (unsigned)type < sizeof names / sizeof names[0] ? names[type]
+                                                          : NULL;
+}
+
 client_t *create_client(enum client_type type, const char *major_version,
                         const char *minor_version, const char *host,
                         const char *username, const char *password,
@@ -306,8 +318,12 @@ client_t *create_client(enum client_type type, const char *major_version,
     if (list[i]->type == type)
       d = list[i];
   if (!d) {
-    ferry_error(ENOTSUP, "client type %d is not in this version of ferry",
-                (int)type);
+    const char *name = seed_type_name(type);
+    if (name)
+      ferry_error(ENOTSUP, "client type '%s' is not implemented in this "
+                  "version of ferry", name);
+    else
+      ferry_error(EINVAL, "unknown client type %d", (int)type);
     return NULL;
   }
   if (!host || !*host) {
@@ -320,14 +336,18 @@ client_t *create_client(enum client_type type, const char *major_version,
                      thumb_print, DRIVER_OPEN_BY_TYPE);
 }
 
+/* As libnbd's close: the thread's error is left as it is, unless this
+ * call fails (a flush), so that clean-up keeps the error being cleaned
+ * up after. */
 int destroy_client(client_t *client)
 {
-  ferry_error_clear();
   if (!client)
     return ferry_error(EINVAL, "client is NULL");
   struct ferry_client *fc = ferry_client_of(client);
   if (!fc)
     return client->close_client ? client->close_client(client->client) : 0;
+  struct saved_error e;
+  error_save(&e);
   int r = 0;
   for (struct open_volume *ov = fc->volumes; ov; ov = ov->next)
     if (ov->mode == FERRY_OPEN_WRITE && r == 0)
@@ -336,6 +356,8 @@ int destroy_client(client_t *client)
   if (fc->driver->close)
     fc->driver->close(fc);
   client_free(fc);
+  if (r == 0)
+    error_restore(&e);
   return r;
 }
 

@@ -50,3 +50,20 @@ int ferry_last_errno(void)
 {
   return last_errno;
 }
+
+void error_save(struct saved_error *e)
+{
+  e->err = last_errno;
+  memcpy(e->msg, last_msg, sizeof e->msg);
+  e->msg[sizeof e->msg - 1] = '\0';
+}
+
+int error_restore(const struct saved_error *e)
+{
+  if (!e->err)
+    return 0;
+  memcpy(last_msg, e->msg, sizeof e->msg < sizeof last_msg ? sizeof e->msg
+                                                           : sizeof last_msg);
+  last_errno = e->err;
+  return -last_errno;
+}

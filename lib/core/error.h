@@ -16,4 +16,14 @@ int ferry_error_prefix(const char *fmt, ...)
 
 void ferry_error_clear(void);
 
+/* The thread's error, kept while clean-up code runs (whose calls may
+ * clear or replace it) and put back after: the first error wins. */
+struct saved_error {
+  int err; /* 0: there was none */
+  char msg[1024];
+};
+void error_save(struct saved_error *e);
+/* Puts e back (when it holds one); returns -e->err (0 when none). */
+int error_restore(const struct saved_error *e);
+
 #endif

@@ -45,23 +45,6 @@ static const char *last_line(char *s)
   return nl ? nl + 1 : s ? s : "";
 }
 
-/* The environment for a child: ours without the vSphere password (the
- * CLI hands it to the library there; qemu-img and qemu need no secret). */
-static char **child_env(void)
-{
-  size_t n = 0;
-  while (environ[n])
-    n++;
-  char **env = calloc(n + 1, sizeof *env);
-  if (!env)
-    return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (strncmp(environ[i], "FERRY_VMWARE_PASSWORD=", 22))
-      env[k++] = environ[i];
-  return env;
-}
-
 /* argv0 looked up in PATH, as execvp would (no lookup after fork). */
 static int find_program(const char *argv0, char *buf, size_t len)
 {
@@ -94,14 +77,6 @@ int run_command(char *const argv[], char **output)
     close(out[1]);
     return ferry_error(errno, "pipe: %s", strerror(errno));
   }
-  char **env = child_env();
-  if (!env) {
-    close(out[0]);
-    close(out[1]);
-    close(err[0]);
-    close(err[1]);
-    return ferry_error(ENOMEM, "out of memory");
-  }
   /* fork, not posix_spawn: the guard's handler must run in the child, so
    * that the helper dies with ferry (child.h). */
   child_guard_begin();
@@ -113,12 +88,11 @@ int run_command(char *const argv[], char **output)
       _exit(126);
     if (null > 2)
       close(null);
-    execve(prog, argv, env);
+    execve(prog, argv, environ); /* no secret is ever in it */
     _exit(errno == ENOENT ? 127 : 126);
   }
   int fork_errno = errno;
   child_guard_end();
-  free(env);
   close(out[1]);
   close(err[1]);
   if (pid < 0) {

@@ -138,24 +138,6 @@ static void journal_close(struct journal *j, struct ferry_migration *out)
   lock_release(j->lock);
 }
 
-/* Keeps the first error of a step while cleanup code runs. */
-struct saved_error {
-  int err;
-  char msg[1024];
-};
-
-static void save_error(struct saved_error *e)
-{
-  e->err = ferry_last_errno() ? ferry_last_errno() : EIO;
-  snprintf(e->msg, sizeof e->msg, "%s", ferry_last_error()
-                                            ? ferry_last_error() : "");
-}
-
-static int restore_error(const struct saved_error *e)
-{
-  return ferry_error(e->err, "%s", e->msg);
-}
-
 static void close_both(client_t *src, client_t *dst);
 
 static const char *mapped_network(const struct ferry_migration *m,
@@ -400,13 +382,13 @@ static int remove_snapshots(client_t *src, const struct ferry_migration *m)
   for (size_t k = m->n_rounds; k-- > 0;) {
     int r = ferry_snapshot_delete(src, m->vm_uuid, m->rounds[k].snapshot);
     if (r < 0 && r != -ENOENT && first.err == 0)
-      save_error(&first); /* the next call clears it */
+      error_save(&first); /* the next call clears it */
   }
   if (first.err == 0) {
     ferry_error_clear();
     return 0;
   }
-  return restore_error(&first);
+  return error_restore(&first);
 }
 
 /* A step failed: record why and where, and keep the first error. A start
@@ -417,7 +399,7 @@ static int remove_snapshots(client_t *src, const struct ferry_migration *m)
 static int fail(struct journal *j, client_t *src)
 {
   struct saved_error e;
-  save_error(&e);
+  error_save(&e);
   enum ferry_migration_phase ph = j->m.phase;
   if (ph == FERRY_MIGRATION_PHASE_FAILED)
     ph = j->m.failed_phase;
@@ -489,18 +471,29 @@ static int leases(const struct journal *j, client_t *src, client_t *dst,
   }
   if (r < 0 && take) {
     struct saved_error e;
-    save_error(&e);
+    error_save(&e);
     for (size_t i = 0; i + 1 < k; i++) { /* k - 1 is the refused one */
       lease_key(m, i, key, what, sizeof key);
       lease_drop(i ? ddir : sdir, key, m->id);
     }
-    return restore_error(&e);
+    return error_restore(&e);
   }
   return r;
 }
 
 /* Opens both platforms and the source VM of a journal; both clients act
  * for the migration, so that its leases let them through. */
+/* Makes clients opened already act for the migration; vm gets the
+ * source VM. */
+static int attach_both(const struct journal *j, client_t *src, client_t *dst,
+                       struct ferry_vm *vm)
+{
+  int r = platform_set_lease_holder(src, j->m.id);
+  if (r == 0)
+    r = platform_set_lease_holder(dst, j->m.id);
+  return r < 0 ? r : ferry_get_vm(src, j->m.vm_uuid, vm);
+}
+
 static int open_both(const struct journal *j, client_t **src,
                      client_t **dst, struct ferry_vm *vm)
 {
@@ -510,26 +503,16 @@ static int open_both(const struct journal *j, client_t **src,
               : NULL;
   if (!*src || !*dst)
     return ferry_error_prefix("%s: ", *src ? "destination" : "source");
-  int r = platform_set_lease_holder(*src, m->id);
-  if (r == 0)
-    r = platform_set_lease_holder(*dst, m->id);
-  return r < 0 ? r : ferry_get_vm(*src, m->vm_uuid, vm);
+  return attach_both(j, *src, *dst, vm);
 }
 
-/* Closes both platforms, keeping the error a failed step left (closing a
- * client clears the thread's error). */
+/* Closes both platforms (which leaves the thread's error as it is). */
 static void close_both(client_t *src, client_t *dst)
 {
-  struct saved_error e;
-  bool failed = ferry_last_error() != NULL;
-  if (failed)
-    save_error(&e);
   if (dst)
     destroy_client(dst);
   if (src)
     destroy_client(src);
-  if (failed)
-    restore_error(&e);
 }
 
 /* A step on a journaled migration: the journal, both platforms, the
@@ -582,12 +565,12 @@ static int session_close(struct session *s, int r, struct ferry_migration *out)
  * nothing behind, not even the journal), the destination volumes, round
  * 1, warm. */
 static int start_steps(struct journal *j,
-                       const struct ferry_migrate_watch *watch)
+                       const struct ferry_migrate_watch *watch,
+                       client_t *src, client_t *dst)
 {
-  client_t *src = NULL, *dst = NULL;
   struct ferry_vm vm;
   ferry_vm_init(&vm);
-  int r = open_both(j, &src, &dst, &vm);
+  int r = src ? attach_both(j, src, dst, &vm) : open_both(j, &src, &dst, &vm);
   if (r == 0 && (r = leases(j, src, dst, true)) < 0 &&
       j->m.phase == FERRY_MIGRATION_PHASE_PLANNED) {
     statefile_remove(j->path, 1);
@@ -643,23 +626,29 @@ int ferry_migrate_start(const struct ferry_migrate_spec *user,
   struct ferry_migrate_spec spec = { 0 };
   int r = user ? OPTS_TAKE(&spec, user, struct ferry_migrate_spec, id)
                : ferry_error(EINVAL, "no migration spec");
+  /* The plan's clients do the steps: credentials are asked for once. */
+  client_t *src = NULL, *dst = NULL;
+  struct ferry_vm vm;
   struct ferry_migration planned;
+  ferry_vm_init(&vm);
   ferry_migration_init(&planned);
-  if (r == 0)
-    r = ferry_migrate_plan(&spec, &planned);
-  if (r < 0)
-    return r;
+  if (r == 0 && (r = open_spec(&spec, &src, &dst)) == 0)
+    r = plan(&spec, src, dst, &vm, &planned);
+  ferry_vm_dispose(&vm);
   struct journal j;
-  if ((r = journal_open(journal_dir, planned.id, true, &j)) == 0) {
-    j.src_auth = spec.source_auth;
-    j.dst_auth = spec.destination_auth;
-    ferry_migration_dispose(&j.m);
-    r = ferry_migration_copy(&j.m, &planned);
+  if (r == 0) {
+    if ((r = journal_open(journal_dir, planned.id, true, &j)) == 0) {
+      ferry_migration_dispose(&j.m);
+      r = ferry_migration_copy(&j.m, &planned);
+    }
+    if (r == 0 && (r = journal_save(&j)) == 0) { /* planned: nothing done */
+      r = start_steps(&j, watch, src, dst);
+      src = dst = NULL; /* closed by the steps */
+    }
+    journal_close(&j, out);
   }
   ferry_migration_dispose(&planned);
-  if (r == 0 && (r = journal_save(&j)) == 0) /* planned: nothing touched */
-    r = start_steps(&j, watch);
-  journal_close(&j, out);
+  close_both(src, dst);
   return r;
 }
 
@@ -685,7 +674,7 @@ int ferry_migrate_resume(const char *journal_dir, const char *id,
   }
   if (r == 0 && (ph == FERRY_MIGRATION_PHASE_PLANNED ||
                  ph == FERRY_MIGRATION_PHASE_COPYING))
-    r = start_steps(&j, watch);
+    r = start_steps(&j, watch, NULL, NULL);
   journal_close(&j, r == 0 && ph != FERRY_MIGRATION_PHASE_PLANNED &&
                             ph != FERRY_MIGRATION_PHASE_COPYING ? NULL : out);
   if (r < 0 || ph == FERRY_MIGRATION_PHASE_PLANNED ||

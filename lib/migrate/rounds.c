@@ -23,7 +23,7 @@ struct disk_job {
   _Atomic uint64_t done, total;
   uint64_t bytes;
   int r;
-  char msg[1024];
+  struct saved_error err; /* its thread's, for the caller's */
 };
 
 struct round {
@@ -96,9 +96,10 @@ static void *pool_thread(void *arg)
   struct round *rd = arg;
   for (size_t i; (i = atomic_fetch_add(&rd->next, 1)) < rd->n;) {
     struct disk_job *j = &rd->jobs[i];
-    if ((j->r = copy_disk(j)) < 0) /* the error is this thread's */
-      snprintf(j->msg, sizeof j->msg, "disk %s: %s", j->disk->device,
-               ferry_last_error() ? ferry_last_error() : strerror(-j->r));
+    if ((j->r = copy_disk(j)) < 0) { /* the error is this thread's */
+      ferry_error_prefix("disk %s: ", j->disk->device);
+      error_save(&j->err);
+    }
   }
   atomic_fetch_add(&rd->finished, 1);
   return NULL;
@@ -172,7 +173,7 @@ int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
   for (size_t i = 0; i < m->n_disks; i++) {
     *changed_bytes += rd.jobs[i].bytes;
     if (rd.jobs[i].r < 0 && r == 0)
-      r = ferry_error(-rd.jobs[i].r, "%s", rd.jobs[i].msg);
+      r = error_restore(&rd.jobs[i].err);
   }
   free(rd.jobs);
   return r;

@@ -386,5 +386,8 @@ int ferry_plan_volumes(client_t *c, const char *vm_name,
 {
   for (size_t i = 0; i < n; i++)
     ids[i] = NULL;
-  DISPATCH(c, plan_volumes, "plan volumes", vm_name, disks, n, format, ids);
+  if (!vm_name || !*vm_name || (n && !disks))
+    return ferry_error(EINVAL, "plan volumes: no VM name or no disks");
+  DISPATCH(c, plan_volumes, "plan volumes", vm_name, disks, n,
+           format && *format ? format : "qcow2", ids);
 }

@@ -61,7 +61,12 @@ client_t *ferry_platform_open_auth(const char *uri,
                                    const struct ferry_auth *auth,
                                    unsigned flags)
 {
-  return client_open(NULL, true, uri, auth, NULL, NULL, NULL, flags);
+  if (flags) {
+    ferry_error(EINVAL, "ferry_platform_open_auth: unknown flags %#x",
+                flags);
+    return NULL;
+  }
+  return client_open(NULL, true, uri, auth, NULL, NULL, NULL, 0);
 }
 
 client_t *ferry_platform_open(const char *uri)

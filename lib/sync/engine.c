@@ -67,17 +67,16 @@ struct engine {
   pthread_mutex_t lock; /* guards err, msg, finished; with cond */
   pthread_cond_t cond;
   unsigned finished;
-  int err;
-  char msg[1024];
+  struct saved_error first; /* the run's first failure */
 };
 
 /* Records the first failure of the run and stops every worker. */
 static void engine_fail(struct engine *e, int err, const char *msg)
 {
   pthread_mutex_lock(&e->lock);
-  if (!e->err) {
-    e->err = err;
-    snprintf(e->msg, sizeof e->msg, "%s", msg);
+  if (!e->first.err) {
+    e->first.err = err;
+    snprintf(e->first.msg, sizeof e->first.msg, "%s", msg);
   }
   pthread_mutex_unlock(&e->lock);
   atomic_store(&e->stop, 1);
@@ -515,7 +514,7 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
   pthread_mutex_unlock(&e->lock);
   for (unsigned i = 0; i < started; i++)
     pthread_join(ws[i].tid, NULL);
-  if (e->o->progress && !e->err)
+  if (e->o->progress && !e->first.err)
     e->o->progress(e->o->progress_opaque, total, total);
 }
 
@@ -585,7 +584,7 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   st->started = true;
   if (!compare_only)
     copy_pass(&e, ws, n, plan);
-  if (!e.err && (compare_only || o->verify))
+  if (!e.first.err && (compare_only || o->verify))
     compare_pass(&e, ws, n, ranges);
   st->copied_bytes = atomic_load(&e.copied);
   st->zeroed_bytes = atomic_load(&e.zeroed);
@@ -596,7 +595,7 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   free(ws);
   pthread_cond_destroy(&e.cond);
   pthread_mutex_destroy(&e.lock);
-  if (e.err)
-    return ferry_error(e.err, "%s", e.msg);
+  if (e.first.err)
+    return error_restore(&e.first);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <ferry/ferry.h>
 
 #include "../core/error.h"
+#include "../core/opts.h"
 #include "engine.h"
 
 #define DEFAULT_REQUEST_SIZE (2u << 20)
@@ -16,12 +17,6 @@
 #define DEFAULT_RETRIES 5
 #define DEFAULT_RETRY_DELAY_MS 100
 #define MAX_REQUEST_SIZE (32u << 20) /* qemu's NBD payload limit */
-
-void ferry_sync_opts_init(struct ferry_sync_opts *o)
-{
-  memset(o, 0, sizeof *o);
-  o->mode = FERRY_SYNC_EXTENTS;
-}
 
 static int fill_defaults(struct ferry_sync_opts *o)
 {
@@ -108,11 +103,10 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   struct ferry_sync_stats *st = stats ? stats : &st_local;
   memset(st, 0, sizeof *st);
   struct ferry_sync_opts o;
-  if (opts_in)
-    o = *opts_in;
-  else
-    ferry_sync_opts_init(&o);
-  int r = fill_defaults(&o);
+  ferry_sync_opts_init(&o);
+  int r = OPTS_TAKE(&o, opts_in, struct ferry_sync_opts, progress_opaque);
+  if (r == 0)
+    r = fill_defaults(&o);
   if (r < 0)
     return r;
   if (!src_client || !dest_client)
@@ -169,14 +163,10 @@ out:
   st->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
   plan_free(&plan);
   extent_list_free(&ranges);
-  /* Closing may clobber the thread's error: keep the first one. */
-  char msg[1024];
-  int err = ferry_last_errno();
-  snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error() : "");
-  ferry_volume_close(dst);
+  ferry_volume_close(dst); /* closes leave the error as it is */
   ferry_volume_close(src);
   if (r < 0)
-    return ferry_error(err ? err : -r, "%s", msg);
+    return ferry_last_errno() ? -ferry_last_errno() : r;
   ferry_error_clear();
   return 0;
 }

@@ -459,6 +459,11 @@ static char *file_uri_path(const char *uri)
                   "(file:///PATH)", uri);
       return NULL;
     }
+    if (strpbrk(p, "?#")) { /* a name's own '?' is written %3F */
+      ferry_error(EINVAL, "'%s': a file URI takes no query or fragment",
+                  uri);
+      return NULL;
+    }
     char *d = uri_decode(p, strlen(p));
     if (!d)
       ferry_error(EINVAL, "'%s': bad %%-escape", uri);
@@ -492,7 +497,7 @@ static int file_open(struct ferry_client *fc, const char *uri,
   return 0;
 }
 
-static void file_close(struct ferry_client *fc)
+static void file_client_close(struct ferry_client *fc)
 {
   free(fc->priv);
   fc->priv = NULL;
@@ -546,6 +551,7 @@ static int file_identify(struct ferry_client *fc, const char *id, char *buf,
 }
 
 static const char *const file_schemes[] = { "file", "", NULL };
+static const struct ferry_driver_option file_options[] = { { NULL, NULL } };
 
 const struct ferry_driver file_driver = {
   .info = {
@@ -553,11 +559,13 @@ const struct ferry_driver file_driver = {
     .description = "local files and block devices",
     .uri_help = "PATH or file:///PATH",
     .schemes = file_schemes,
+    .options = file_options,
     .features = FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES,
   },
   .type = CLIENT_FILE,
+  .own_query = true, /* a path's '?' is part of its name */
   .open = file_open,
-  .close = file_close,
+  .close = file_client_close,
   .endpoint = file_endpoint,
   .open_volume = file_open_volume,
   .identify = file_identify,

@@ -424,6 +424,7 @@ int nbd_volume_open_bitmap(const char *path, const char *format,
 static int nbd_client_open(struct ferry_client *fc, const char *uri,
                            const struct ferry_auth *auth, unsigned flags)
 {
+  (void)fc;
   (void)auth;
   (void)flags;
   struct nbd_uri u;
@@ -484,6 +485,8 @@ static int nbd_client_identify(struct ferry_client *fc, const char *id,
 
 static const char *const nbd_schemes[] = { "nbd", "nbd+unix", "nbds",
                                            "nbds+unix", NULL };
+/* The NBD URI's own query keys (socket=) are the URI's, not options. */
+static const struct ferry_driver_option nbd_options[] = { { NULL, NULL } };
 
 const struct ferry_driver nbd_driver = {
   .info = {
@@ -491,6 +494,7 @@ const struct ferry_driver nbd_driver = {
     .description = "an NBD server's export",
     .uri_help = "nbd://HOST[:PORT]/EXPORT or nbd+unix:///EXPORT?socket=PATH",
     .schemes = nbd_schemes,
+    .options = nbd_options,
     .features = FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES,
   },
   .type = CLIENT_NBD,

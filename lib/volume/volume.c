@@ -203,10 +203,14 @@ void volume_identify(struct client *c, const char *volume_id, char *buf,
     buf[0] = '\0'; /* opening will report the problem */
 }
 
+/* Leaves the thread's error as it is (libnbd's rule for close). */
 void ferry_volume_close(struct ferry_volume *v)
 {
+  struct saved_error e;
+  error_save(&e);
   if (v)
     v->ops->close(v);
+  error_restore(&e);
 }
 
 int64_t ferry_volume_size(const struct ferry_volume *v) { return v->size; }

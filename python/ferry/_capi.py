@@ -69,8 +69,9 @@ class ExtentT(Structure):
 
 
 class SyncOptsT(Structure):
-    """struct ferry_sync_opts (sync.h)."""
+    """struct ferry_sync_opts (sync.h); struct_size is set by ours()."""
     _fields_ = [
+        ("struct_size", c_size_t),
         ("mode", c_int),  # enum ferry_sync_mode
         ("request_size", c_uint64),
         ("requests", c_uint),
@@ -142,8 +143,6 @@ destroy_client = _declare(lib, "destroy_client", c_int, CLIENT_P)
 ferry_sync = _declare(lib, "ferry_sync", c_int, CLIENT_P, CLIENT_P, c_char_p,
                       c_char_p, POINTER(c_uint64), POINTER(c_uint64), c_int)
 
-ferry_sync_opts_init = _declare(lib, "ferry_sync_opts_init", None,
-                                POINTER(SyncOptsT))
 ferry_sync_ex = _declare(lib, "ferry_sync_ex", c_int, CLIENT_P, CLIENT_P,
                          c_char_p, c_char_p, POINTER(ExtentT), c_size_t,
                          POINTER(SyncOptsT), POINTER(SyncStatsT))
@@ -189,8 +188,19 @@ def unsigned(name, value, bits=64):
 # functions, so none of their nested structs is mirrored here: a struct
 # ferry_T * (or an array of them) is an opaque c_void_p, made by
 # ferry_T_list_from_json, read by ferry_T_list_to_json and freed by
-# ferry_T_list_free. Only the two small parameter structs of platform.h are
-# mirrored.
+# ferry_T_list_free. Only the small parameter structs of platform.h,
+# drivers.h and migrate.h are mirrored.
+
+class SizedStructure(Structure):
+    """A public options struct that starts with `size_t struct_size`
+    (nbdkit's _struct_size): the constructor sets it to the struct's size,
+    and the other arguments fill the members after it, in order. A
+    struct_size= keyword sets another value (for tests of the check)."""
+
+    def __init__(self, *args, **kwargs):
+        size = kwargs.pop("struct_size", ctypes.sizeof(type(self)))
+        super().__init__(size, *args, **kwargs)
+
 
 # enum ferry_power_state (types.h), in C order: the index is the value.
 POWER_STATES = ("stopped", "running", "paused", "suspended", "unknown")
@@ -200,9 +210,60 @@ REVERT_FORCE = 1
 STOP_FORCE = 1
 
 
-class VmFilterT(Structure):
+# ---- drivers.h: the registry and credentials ----
+
+# enum ferry_feature: what a driver can do.
+FEATURES = (
+    ("VMS", 1 << 0), ("SNAPSHOTS", 1 << 1), ("RAM_SNAPSHOTS", 1 << 2),
+    ("CHANGED_BLOCKS", 1 << 3), ("READ_VOLUMES", 1 << 4),
+    ("WRITE_VOLUMES", 1 << 5), ("CREATE_VMS", 1 << 6), ("TASKS", 1 << 7),
+    ("BOOT_CHECK", 1 << 8), ("INJECT_DRIVERS", 1 << 9),
+    ("LIST_VOLUMES", 1 << 10), ("LIFECYCLE", 1 << 11),
+)
+
+# ferry_auth_fn: fills buf (char *, as an address: see IO_FN) with a
+# NUL-terminated password of at most len bytes with its NUL; 0 or -errno.
+AUTH_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_size_t)
+
+
+class AuthT(SizedStructure):
+    """struct ferry_auth (drivers.h)."""
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("username", c_char_p),       # NULL: the URI's USER@
+        ("password", c_char_p),       # NULL: password_file, then ask
+        ("password_file", c_char_p),
+        ("ask", AUTH_FN),
+        ("opaque", c_void_p),
+    ]
+
+
+class DriverOptionT(Structure):
+    """struct ferry_driver_option (drivers.h)."""
+    _fields_ = [
+        ("name", c_char_p),
+        ("help", c_char_p),
+    ]
+
+
+class DriverInfoT(Structure):
+    """struct ferry_driver_info (drivers.h): static in the library."""
+    _fields_ = [
+        ("name", c_char_p),
+        ("description", c_char_p),
+        ("uri_help", c_char_p),
+        ("schemes", POINTER(c_char_p)),         # NULL-ended
+        ("options", POINTER(DriverOptionT)),    # ends with a NULL name
+        ("features", c_uint),                   # enum ferry_feature
+        ("platform", c_bool),
+        ("takes_password", c_bool),
+    ]
+
+
+class VmFilterT(SizedStructure):
     """struct ferry_vm_filter (platform.h): NULL/-1 members match all."""
     _fields_ = [
+        ("struct_size", c_size_t),
         ("name_glob", c_char_p),
         ("power_state", c_int),  # enum ferry_power_state, or -1
         ("host_id", c_char_p),
@@ -210,18 +271,20 @@ class VmFilterT(Structure):
     ]
 
 
-class SnapshotSpecT(Structure):
+class SnapshotSpecT(SizedStructure):
     """struct ferry_snapshot_spec (platform.h)."""
     _fields_ = [
+        ("struct_size", c_size_t),
         ("name", c_char_p),
         ("description", c_char_p),  # may be NULL
         ("flags", c_uint),
     ]
 
 
-class MigrateSpecT(Structure):
+class MigrateSpecT(SizedStructure):
     """struct ferry_migrate_spec (migrate.h)."""
     _fields_ = [
+        ("struct_size", c_size_t),
         ("source", c_char_p),
         ("destination", c_char_p),
         ("vm", c_char_p),
@@ -229,12 +292,25 @@ class MigrateSpecT(Structure):
         ("n_network_map", c_size_t),
         ("format", c_char_p),
         ("id", c_char_p),
+        ("source_auth", POINTER(AuthT)),  # NULL: none
+        ("destination_auth", POINTER(AuthT)),
     ]
 
 
-class CutoverOptsT(Structure):
+class MigrateAuthT(SizedStructure):
+    """struct ferry_migrate_auth (migrate.h): both sides' credentials for
+    the steps after the start (journals never hold them)."""
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("source", POINTER(AuthT)),
+        ("destination", POINTER(AuthT)),
+    ]
+
+
+class CutoverOptsT(SizedStructure):
     """struct ferry_cutover_opts (migrate.h)."""
     _fields_ = [
+        ("struct_size", c_size_t),
         ("stop_timeout_s", c_int),
         ("start", c_bool),
         ("no_verify", c_bool),
@@ -325,31 +401,53 @@ ferry_check_boot_disk = _declare(lib, "ferry_check_boot_disk", c_int,
 ferry_inject_driver = _declare(lib, "ferry_inject_driver", c_int, CLIENT_P,
                                OBJ_P)
 ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)
+ferry_plan_volumes = _declare(lib, "ferry_plan_volumes", c_int, CLIENT_P,
+                              c_char_p, OBJ_P, c_size_t, c_char_p,
+                              POINTER(c_void_p))
+
+DRIVER_P = POINTER(DriverInfoT)
+AUTH_P = POINTER(AuthT)
+ferry_drivers = _declare(lib, "ferry_drivers", c_size_t,
+                         POINTER(POINTER(DRIVER_P)))
+ferry_driver_of = _declare(lib, "ferry_driver_of", DRIVER_P, c_char_p)
+ferry_client_driver = _declare(lib, "ferry_client_driver", DRIVER_P,
+                               CLIENT_P)
+ferry_platform_open = _declare(lib, "ferry_platform_open", CLIENT_P,
+                               c_char_p)
+ferry_platform_open_auth = _declare(lib, "ferry_platform_open_auth",
+                                    CLIENT_P, c_char_p, AUTH_P, c_uint)
+# volume_id: a malloc'd char *, as an address to free.
+ferry_endpoint_open = _declare(lib, "ferry_endpoint_open", CLIENT_P,
+                               c_char_p, AUTH_P, POINTER(c_void_p))
+
+# vmware.h
 ferry_get_thumbprint_vcenter = _declare(lib, "ferry_get_thumbprint_vcenter",
                                         c_int, c_char_p, c_char_p, c_size_t)
 ferry_get_thumbprint_esxi = _declare(lib, "ferry_get_thumbprint_esxi", c_int,
                                      c_char_p, c_char_p, c_size_t)
 
-# Warm migration (migrate.h): journal_dir may be NULL.
+# Warm migration (migrate.h): journal_dir may be NULL, and so may every
+# struct ferry_migrate_auth (no credentials).
+MIGRATE_AUTH_P = POINTER(MigrateAuthT)
 ferry_migrate_plan = _declare(lib, "ferry_migrate_plan", c_int,
-                              POINTER(MigrateSpecT), c_char_p, OBJ_P)
+                              POINTER(MigrateSpecT), OBJ_P)
 # The watch (progress) argument is passed as NULL from Python for now.
 ferry_migrate_start = _declare(lib, "ferry_migrate_start", c_int,
                                POINTER(MigrateSpecT), c_char_p, c_void_p,
                                OBJ_P)
 # (journal_dir, id, ...): the journal dir comes first, as in migrate.h.
 ferry_migrate_sync = _declare(lib, "ferry_migrate_sync", c_int, c_char_p,
-                              c_char_p, c_void_p, OBJ_P)
+                              c_char_p, MIGRATE_AUTH_P, c_void_p, OBJ_P)
 ferry_migrate_converge = _declare(lib, "ferry_migrate_converge", c_int,
                                   c_char_p, c_char_p, c_uint64, c_uint,
-                                  c_void_p, OBJ_P)
+                                  MIGRATE_AUTH_P, c_void_p, OBJ_P)
 ferry_migrate_cutover = _declare(lib, "ferry_migrate_cutover", c_int,
                                  c_char_p, c_char_p, POINTER(CutoverOptsT),
-                                 c_void_p, OBJ_P)
+                                 MIGRATE_AUTH_P, c_void_p, OBJ_P)
 ferry_migrate_abort = _declare(lib, "ferry_migrate_abort", c_int, c_char_p,
-                               c_char_p, OBJ_P)
+                               c_char_p, MIGRATE_AUTH_P, OBJ_P)
 ferry_migrate_status = _declare(lib, "ferry_migrate_status", c_int,
                                 c_char_p, c_char_p, OBJ_P)
 ferry_migrate_resume = _declare(lib, "ferry_migrate_resume", c_int,
                                 c_char_p, c_char_p, POINTER(CutoverOptsT),
-                                c_void_p, OBJ_P)
+                                MIGRATE_AUTH_P, c_void_p, OBJ_P)

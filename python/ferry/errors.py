@@ -31,7 +31,18 @@ def check(rc, cause=None):
     Exception (KeyboardInterrupt, SystemExit are not ours to wrap)."""
     if rc >= 0:
         return rc
-    err = last_error(rc)
+    raise_error(last_error(rc), cause)
+
+
+def check_pointer(ptr, cause=None):
+    """As check() for a function that returns NULL on failure."""
+    if ptr:
+        return ptr
+    raise_error(last_error(), cause)
+
+
+def raise_error(err, cause=None):
+    """Raises err chained to cause (see check)."""
     if cause is None:
         raise err
     if not isinstance(cause, Exception):

@@ -1,10 +1,26 @@
 """Warm migration (migrate.h): each call runs one step and returns the
 migration's journal as a dict (phase, rounds with their bytes, downtime,
-verified, ...). journal_dir None means $FERRY_STATE_DIR/migrations."""
+verified, ...). journal_dir None means $FERRY_STATE_DIR/migrations.
+
+Credentials are arguments: source_auth and destination_auth, each a
+ferry.Auth (password, password_file, ask, username) or None for a platform
+that needs none (qemu). Journals never hold them, so every step that
+connects to the platforms (start, sync, cutover, resume, abort) takes them
+again; plan takes them too, and status needs none:
+
+    src = ferry.Auth(password_file="/run/secrets/vcenter")
+    ferry.migrate.start("vmware://admin@vc?thumbprint=..", "qemu:///srv",
+                        "web", ["VM Network=default"], id="web1",
+                        source_auth=src)
+    ferry.migrate.sync("web1", source_auth=src)
+"""
+import ctypes
 from ctypes import c_char_p
 
 from . import _capi
-from .platform import _get_one
+from .client import _CAuth
+from .errors import check
+from .platform import _CArray
 
 _MIGRATION = _capi.OBJECT_TYPES["migration"]
 
@@ -13,11 +29,48 @@ def _s(value):
     return _capi.to_c_string(value)
 
 
-def _spec(source, destination, vm, network_map, format, id):
+class _Credentials:
+    """Both sides' Auths as C structs for one call (a context manager that
+    wipes them after it)."""
+
+    def __init__(self, source_auth, destination_auth):
+        self.sides = (_CAuth(source_auth), _CAuth(destination_auth))
+
+    def spec_args(self):
+        """The source_auth and destination_auth members of a spec."""
+        return [side.pointer() for side in self.sides]
+
+    def migrate_auth(self):
+        """A struct ferry_migrate_auth *, None when neither side has any."""
+        src, dst = self.spec_args()
+        if src is None and dst is None:
+            return None
+        return ctypes.pointer(_capi.MigrateAuthT(src, dst))
+
+    def call(self, fn, *args):
+        """fn(*args, out) -> out as a dict, chained to an exception of an
+        Auth's ask."""
+        with _CArray(_MIGRATION, [{}]) as out:
+            rc = fn(*args, out.ptr)
+            causes = [side.take_exception() for side in self.sides]
+            check(rc, next((e for e in causes if e is not None), None))
+            return out.values()[0]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for side in self.sides:
+            side.wipe()
+
+
+def _spec(creds, source, destination, vm, network_map, format, id):
+    # pylint: disable=redefined-builtin,too-many-arguments
     maps = [_s(m) for m in network_map]
     arr = (c_char_p * max(1, len(maps)))(*maps)
     spec = _capi.MigrateSpecT(_s(source), _s(destination), _s(vm), arr,
-                              len(maps), _s(format), _s(id))
+                              len(maps), _s(format), _s(id),
+                              *creds.spec_args())
     return spec, arr  # arr must outlive the call
 
 
@@ -25,52 +78,81 @@ def _cutover(stop_timeout, start, verify):
     return _capi.CutoverOptsT(stop_timeout, start, not verify)
 
 
-def plan(source, destination, vm, network_map=(), format=None, id=None,
-         journal_dir=None):
-    """Checks a migration without touching anything."""
-    spec, _keep = _spec(source, destination, vm, network_map, format, id)
-    return _get_one(_MIGRATION, _capi.ferry_migrate_plan, spec,
-                    _s(journal_dir))
+def plan(source, destination, vm, network_map=(), format=None, id=None, *,
+         source_auth=None, destination_auth=None):
+    """Checks a migration without touching anything (and without a
+    journal): the VM, the network map, room and names at the
+    destination."""
+    # pylint: disable=redefined-builtin,too-many-arguments
+    with _Credentials(source_auth, destination_auth) as creds:
+        spec, _keep = _spec(creds, source, destination, vm, network_map,
+                            format, id)
+        return creds.call(_capi.ferry_migrate_plan, ctypes.byref(spec))
 
 
 def start(source, destination, vm, network_map=(), format=None, id=None,
-          journal_dir=None):
+          journal_dir=None, *, source_auth=None, destination_auth=None):
     """Snapshot S1 and the full copy, while the VM keeps running."""
-    spec, _keep = _spec(source, destination, vm, network_map, format, id)
-    return _get_one(_MIGRATION, _capi.ferry_migrate_start, spec,
-                    _s(journal_dir), None)
+    # pylint: disable=redefined-builtin,too-many-arguments
+    with _Credentials(source_auth, destination_auth) as creds:
+        spec, _keep = _spec(creds, source, destination, vm, network_map,
+                            format, id)
+        return creds.call(_capi.ferry_migrate_start, ctypes.byref(spec),
+                          _s(journal_dir), None)
 
 
-def sync(id, journal_dir=None, until=None, max_rounds=None):
+def sync(id, journal_dir=None, until=None, max_rounds=None, *,
+         source_auth=None, destination_auth=None):
     """One incremental round; with until (bytes) and/or max_rounds, rounds
     until one copies less than `until` or the limit is reached."""
-    if until is None and max_rounds is None:
-        return _get_one(_MIGRATION, _capi.ferry_migrate_sync, _s(journal_dir),
-                        _s(id), None)
-    return _get_one(_MIGRATION, _capi.ferry_migrate_converge, _s(journal_dir),
-                    _s(id), until or 0, max_rounds or 0, None)
+    # pylint: disable=redefined-builtin,too-many-arguments
+    with _Credentials(source_auth, destination_auth) as creds:
+        if until is None and max_rounds is None:
+            return creds.call(_capi.ferry_migrate_sync, _s(journal_dir),
+                              _s(id), creds.migrate_auth(), None)
+        return creds.call(_capi.ferry_migrate_converge, _s(journal_dir),
+                          _s(id), _capi.unsigned("until", until or 0),
+                          _capi.unsigned("max_rounds", max_rounds or 0, 32),
+                          creds.migrate_auth(), None)
 
 
-def cutover(id, journal_dir=None, start=False, verify=True, stop_timeout=60):
+def cutover(id, journal_dir=None, start=False, verify=True, stop_timeout=60,
+            *, source_auth=None, destination_auth=None):
+    """Stops the source, copies the last delta, creates the destination VM
+    (and starts it with start=True), verifies both sides' bytes."""
+    # pylint: disable=redefined-builtin,too-many-arguments
+    # pylint: disable=redefined-outer-name
     opts = _cutover(stop_timeout, start, verify)
-    return _get_one(_MIGRATION, _capi.ferry_migrate_cutover, _s(journal_dir),
-                    _s(id), opts, None)
+    with _Credentials(source_auth, destination_auth) as creds:
+        return creds.call(_capi.ferry_migrate_cutover, _s(journal_dir),
+                          _s(id), ctypes.byref(opts), creds.migrate_auth(),
+                          None)
 
 
-def resume(id, journal_dir=None, start=False, verify=True, stop_timeout=60):
+def resume(id, journal_dir=None, start=False, verify=True, stop_timeout=60,
+           *, source_auth=None, destination_auth=None):
     """Runs the step an interruption stopped again, to the same end."""
+    # pylint: disable=redefined-builtin,too-many-arguments
+    # pylint: disable=redefined-outer-name
     opts = _cutover(stop_timeout, start, verify)
-    return _get_one(_MIGRATION, _capi.ferry_migrate_resume, _s(journal_dir),
-                    _s(id), opts, None)
+    with _Credentials(source_auth, destination_auth) as creds:
+        return creds.call(_capi.ferry_migrate_resume, _s(journal_dir),
+                          _s(id), ctypes.byref(opts), creds.migrate_auth(),
+                          None)
 
 
 def status(id, journal_dir=None):
-    return _get_one(_MIGRATION, _capi.ferry_migrate_status, _s(journal_dir),
-                    _s(id))
+    """The journal as it stands; connects to nothing."""
+    # pylint: disable=redefined-builtin
+    with _Credentials(None, None) as creds:
+        return creds.call(_capi.ferry_migrate_status, _s(journal_dir),
+                          _s(id))
 
 
-def abort(id, journal_dir=None):
+def abort(id, journal_dir=None, *, source_auth=None, destination_auth=None):
     """Removes every migration snapshot from the source and what was made
     at the destination."""
-    return _get_one(_MIGRATION, _capi.ferry_migrate_abort, _s(journal_dir),
-                    _s(id))
+    # pylint: disable=redefined-builtin
+    with _Credentials(source_auth, destination_auth) as creds:
+        return creds.call(_capi.ferry_migrate_abort, _s(journal_dir),
+                          _s(id), creds.migrate_auth())

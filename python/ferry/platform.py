@@ -11,16 +11,24 @@ Two layers:
     client first (ferry.vms(client), ferry.snapshot_list(client, "vm1"));
   * Platform, a context manager owning a platform client, with shorter
     names and keyword arguments (Platform("/state").create_vm("vm1", ...)).
+
+And the driver registry (drivers.h): drivers(), driver_of(uri) and
+client_driver(client) describe each driver as a dict (name, description,
+uri_help, schemes, options, features, platform, takes_password), features
+being a Feature (FEATURE_VMS | FEATURE_SNAPSHOTS | ...).
 """
 import ctypes
+import enum
+import errno
 import json
 import os
 import re
-from ctypes import byref, c_size_t, c_void_p
+import urllib.parse
+from ctypes import POINTER, byref, c_size_t, c_void_p
 
 from . import _capi
-from .client import Client, ClientType, _Handle
-from .errors import Error, check, last_error
+from .client import Auth, Client, ClientType, _CAuth, _Handle
+from .errors import Error, check, check_pointer, last_error
 
 POWER_STATES = _capi.POWER_STATES
 SNAPSHOT_MEMORY = _capi.SNAPSHOT_MEMORY
@@ -29,6 +37,101 @@ REVERT_FORCE = _capi.REVERT_FORCE
 STOP_FORCE = _capi.STOP_FORCE
 
 _T = _capi.OBJECT_TYPES
+
+# enum ferry_feature (drivers.h): what a driver can do.
+Feature = enum.IntFlag("Feature", _capi.FEATURES, module=__name__)
+Feature.__doc__ = "enum ferry_feature: what a driver can do (a bitmask)."
+FEATURE_VMS = Feature.VMS
+FEATURE_SNAPSHOTS = Feature.SNAPSHOTS
+FEATURE_RAM_SNAPSHOTS = Feature.RAM_SNAPSHOTS
+FEATURE_CHANGED_BLOCKS = Feature.CHANGED_BLOCKS
+FEATURE_READ_VOLUMES = Feature.READ_VOLUMES
+FEATURE_WRITE_VOLUMES = Feature.WRITE_VOLUMES
+FEATURE_CREATE_VMS = Feature.CREATE_VMS
+FEATURE_TASKS = Feature.TASKS
+FEATURE_BOOT_CHECK = Feature.BOOT_CHECK
+FEATURE_INJECT_DRIVERS = Feature.INJECT_DRIVERS
+FEATURE_LIST_VOLUMES = Feature.LIST_VOLUMES
+FEATURE_LIFECYCLE = Feature.LIFECYCLE
+
+
+# ---- the driver registry (drivers.h) ----
+
+def _text(raw):
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+def _null_ended(array, value):
+    """The elements of a C array (a NULL pointer: none) up to the first
+    whose value(element) is None."""
+    i = 0
+    while array and value(array[i]) is not None:
+        yield array[i]
+        i += 1
+
+
+def _driver_info(ptr):
+    """A struct ferry_driver_info * as a dict (None for NULL)."""
+    if not ptr:
+        return None
+    d = ptr.contents
+    schemes = [_text(s) for s in _null_ended(d.schemes, lambda s: s)]
+    options = {_text(o.name): _text(o.help)
+               for o in _null_ended(d.options, lambda o: o.name)}
+    return {"name": _text(d.name), "description": _text(d.description),
+            "uri_help": _text(d.uri_help), "schemes": schemes,
+            "options": options, "features": Feature(d.features),
+            "platform": bool(d.platform),
+            "takes_password": bool(d.takes_password)}
+
+
+def drivers():
+    """ferry_drivers: every driver built into the library, in probing
+    order, each a dict: name, description, uri_help (the URI's shape),
+    schemes (the URI schemes it claims; "" is a bare path), options ({URI
+    query key: help}), features (a Feature), platform (False: a data path,
+    no VMs) and takes_password."""
+    arr = POINTER(_capi.DRIVER_P)()
+    n = _capi.ferry_drivers(byref(arr))
+    return [_driver_info(arr[i]) for i in range(n)]
+
+
+def driver_of(uri):
+    """ferry_driver_of: the driver that takes uri, as drivers() describes
+    it; ferry.Error (ENOTSUP) when none does."""
+    return _driver_info(check_pointer(_capi.ferry_driver_of(
+        _capi.to_c_string(os.fsdecode(uri)))))
+
+
+def client_driver(client):
+    """ferry_client_driver: the driver behind a ferry.Client or Platform,
+    None for a client the library did not make (a CallbackClient)."""
+    return _driver_info(_capi.ferry_client_driver(_client_ptr(client)))
+
+
+_OPTION_KEY = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def with_options(uri, options):
+    """uri with options ({key: value}) added as URI query keys, the values
+    percent-encoded: with_options("qemu:///s", {"accel": "kvm"}) is
+    "qemu:///s?accel=kvm". A None value is left out. Which keys a driver
+    takes is its "options" (drivers()); it refuses any other."""
+    uri = os.fsdecode(uri)
+    query = []
+    for key, value in (options or {}).items():
+        if not isinstance(key, str) or not _OPTION_KEY.fullmatch(key):
+            raise ValueError(f"option name {key!r}: letters, digits, "
+                             "'_', '.' and '-' only")
+        if value is not None:
+            value = os.fsdecode(value) if isinstance(value, (bytes,
+                                                             os.PathLike)) \
+                else str(value)
+            query.append(f"{key}={urllib.parse.quote(value, safe='')}")
+    if not query:
+        return uri
+    sep = "" if uri.endswith(("?", "&")) else "&" if "?" in uri else "?"
+    return uri + sep + "&".join(query)
 
 
 # ---- standard objects across the boundary ----
@@ -379,6 +482,30 @@ def open_cbt(client, vm):
     check(_capi.ferry_open_cbt(_client_ptr(client), _vm_ref(vm)))
 
 
+def plan_volumes(client, vm_name, disks, format="qcow2"):
+    """ferry_plan_volumes: the volume ids disks (dicts: device, capacity)
+    of a VM named vm_name would get on this platform in format ("qcow2" or
+    "raw"; None: qcow2), without making any; EEXIST when one is taken,
+    ENOSPC when they would not fit."""
+    # pylint: disable=redefined-builtin
+    if not vm_name:
+        raise ValueError("no VM name given")
+    format = "qcow2" if format is None else format
+    disks = list(disks)
+    with _CArray(_T["disk"], disks) as arr:
+        ids = (c_void_p * max(1, len(disks)))()
+        try:
+            check(_capi.ferry_plan_volumes(
+                _client_ptr(client), _capi.to_c_string(vm_name), arr.ptr,
+                arr.n.value, _capi.to_c_string(format), ids))
+            return [ctypes.string_at(ids[i]).decode("utf-8",
+                                                    "surrogateescape")
+                    for i in range(len(disks))]
+        finally:
+            for ptr in ids:
+                _capi.free(ptr)
+
+
 def _thumbprint(fn, host):
     buf = ctypes.create_string_buffer(80)
     check(fn(_capi.to_c_string(host), buf, len(buf)))
@@ -428,21 +555,76 @@ def snapshot_tree_of(records):
 # ---- the class ----
 
 class Platform:
-    """A platform client: Platform("/abs/state") or
-    Platform("qemu:///abs/state") opens the qemu platform there. type and
-    the keyword arguments of ferry.Client (username, password, ...) open
-    another kind. A ferry.Client given instead is used, not owned: close()
+    """A platform client, opened by URI through the driver registry
+    (ferry_platform_open_auth): Platform("/abs/state") or
+    Platform("qemu:///abs/state") opens the qemu platform there,
+    Platform("vmware://user@vc?thumbprint=..", password_file="/run/pw")
+    a vCenter. drivers() lists the URIs each driver takes.
+
+    Credentials are arguments, never the environment: password,
+    password_file (its first line), or ask (a callable prompt -> password,
+    called only if the driver needs one), and username (None: the URI's
+    USER@); or auth, a ferry.Auth of them. A driver that needs no password
+    ignores them. The password goes to the C library, which keeps its own
+    copy; this object keeps none.
+
+    options ({key: value}) are added to the URI as query keys (with_options);
+    a key the driver does not declare is refused (EINVAL). type (a
+    ClientType), if given, is the driver the URI must name.
+
+    A ferry.Client given instead of a URI is used, not owned: close()
     leaves it open. A VM is named by its id, uuid or name (or given as its
     dict)."""
 
-    def __init__(self, target, type=ClientType.QEMU, **client_args):
-        # pylint: disable=redefined-builtin
+    def __init__(self, target, type=None, *, username=None, password=None,
+                 password_file=None, ask=None, auth=None, options=None):
+        # pylint: disable=redefined-builtin,too-many-arguments
+        credentials = Auth.of(username, password, password_file, ask)
         if isinstance(target, _Handle):
+            if credentials or auth or options or type is not None:
+                raise TypeError("a client given is open already: type, "
+                                "credentials and options are for a URI")
             self.client, self._owned = target, False
         else:
-            self.client = Client(type, os.fspath(target), **client_args)
+            if auth is not None and credentials is not None:
+                raise TypeError("give auth or the credentials it holds, not "
+                                "both")
+            uri = with_options(target, options)
+            if type is not None:
+                _check_type(uri, type)
+            with _CAuth(auth if auth is not None else credentials) as ca:
+                ptr = _capi.ferry_platform_open_auth(_capi.to_c_string(uri),
+                                                     ca.pointer(), 0)
+                check_pointer(ptr, ca.take_exception())
+            self.client = Client._adopt(  # pylint: disable=protected-access
+                ptr, uri, ca.asker)
             self._owned = True
         self.target = target
+
+    # -- the driver --
+    @property
+    def driver(self):
+        """The driver behind this platform, as drivers() describes it."""
+        return client_driver(self)
+
+    @property
+    def features(self):
+        """What the platform can do: a Feature (FEATURE_* bits)."""
+        info = self.driver
+        return info["features"] if info else Feature(0)
+
+    def has(self, feature):
+        """Whether the platform can do feature: a Feature (every bit of a
+        combination) or its name ("snapshots", any case)."""
+        if isinstance(feature, str):
+            try:
+                feature = Feature[feature.upper()]
+            except KeyError:
+                names = ", ".join(f.name.lower() for f in Feature)
+                raise ValueError(f"unknown feature {feature!r}: one of "
+                                 f"{names}") from None
+        feature = Feature(feature)
+        return self.features & feature == feature
 
     # -- life --
     @property
@@ -579,3 +761,24 @@ class Platform:
     def open_cbt(self, vm):
         """Starts changed-block tracking on the VM (the seed's open_cbt)."""
         open_cbt(self, vm)
+
+    def plan_volumes(self, vm_name, disks, format="qcow2"):
+        """The volume ids disks (dicts, or a VM dict) would get here for a
+        VM named vm_name (see plan_volumes)."""
+        # pylint: disable=redefined-builtin
+        if isinstance(disks, dict):
+            disks = disks.get("disks") or []
+        return plan_volumes(self, vm_name, disks, format)
+
+
+def _check_type(uri, type):
+    """Platform's type: the driver the URI must name."""
+    # pylint: disable=redefined-builtin
+    try:
+        want = ClientType(type).name.lower()
+    except ValueError:
+        raise ValueError(f"unknown client type {type!r}") from None
+    info = driver_of(uri)
+    if info["name"] != want:
+        raise Error(errno.EINVAL, f"a {want} platform was asked for, but the "
+                    f"URI is the {info['name']} driver's ({info['uri_help']})")

@@ -62,8 +62,9 @@ def _byte_extents(extents):
 
 
 def _options(extents, read_all, verify, zero_detect, counts):
-    opts = _capi.SyncOptsT()
-    _capi.ferry_sync_opts_init(ctypes.byref(opts))
+    # ferry_sync_opts_init is an inline of the header: done here
+    opts = _capi.SyncOptsT(struct_size=ctypes.sizeof(_capi.SyncOptsT),
+                           mode=_capi.SYNC_EXTENTS)
     if extents is not None and read_all:
         raise ValueError("read_all copies the whole volume: give no extents "
                          "with it")

@@ -86,7 +86,7 @@ def test_inventory_lists_the_simulators_objects(sim):
 
 
 def test_paged_inventory_is_complete(sim, monkeypatch):
-    monkeypatch.setenv("FERRY_VSPHERE_PAGE_SIZE", "1")
+    monkeypatch.setenv("FERRY_VMWARE_PAGE_SIZE", "1")
     vms = fjson(sim, "vm", "list", "--platform", sim.uri())
     assert len(vms) == 4
     vms = fjson(sim, "vm", "list", "--platform", sim.uri(), "--name",

@@ -119,7 +119,7 @@ static void partial_failure(void)
   snprintf(cmd, sizeof cmd, "qemu-nbd -f qcow2 -k %s/lock.sock --fork "
            "--pid-file %s/nbd.pid %s/volumes/t-vdb.qcow2", dir, dir, dir);
   CHECK(system(cmd) == 0);
-  struct ferry_snapshot_spec half = { "half", NULL, 0 };
+  struct ferry_snapshot_spec half = { sizeof half, "half", NULL, 0 };
   int r = ferry_snapshot_create(c, "t", &half, NULL);
   snprintf(cmd, sizeof cmd, "kill $(cat %s/nbd.pid); sleep 0.2", dir);
   CHECK(system(cmd) == 0);
@@ -134,7 +134,7 @@ static void partial_failure(void)
  * anything is written: qemu-img would make a second one of that name. */
 static void clash_refused(void)
 {
-  struct ferry_snapshot_spec clash = { "clash", NULL, 0 };
+  struct ferry_snapshot_spec clash = { sizeof clash, "clash", NULL, 0 };
   CHECK(ferry_snapshot_create(c, "t", &clash, NULL) == -EEXIST);
   CHECK_HAS(ferry_last_error(), "disk vdb");
   CHECK(!has_snapshot("t-vda.qcow2", "clash"));
@@ -169,7 +169,6 @@ int main(void)
   atexit(cleanup);
   signal(SIGALRM, on_alarm);
   alarm(120);
-  setenv("FERRY_QEMU_ACCEL", "tcg", 1);
   c = create_client(CLIENT_QEMU, NULL, NULL, dir, NULL, NULL, NULL);
   CHECK(c);
 
@@ -202,14 +201,14 @@ int main(void)
   ferry_domain_snapshot_init(&s);
   write_pattern(vm.uuid, "vda", 0x11);
   write_pattern(vm.uuid, "vdb", 0x11);
-  struct ferry_snapshot_spec s1 = { "s1", "first", 0 };
+  struct ferry_snapshot_spec s1 = { sizeof s1, "s1", "first", 0 };
   CHECK(ferry_snapshot_create(c, "t", &s1, &s) == 0);
   CHECK(s.running && s.n_disks == 2 && !strcmp(s.parent, ""));
   ferry_domain_snapshot_dispose(&s);
   CHECK(ferry_snapshot_create(c, "t", &s1, NULL) == -EEXIST);
   write_pattern(vm.uuid, "vda", 0x22);
   write_pattern(vm.uuid, "vdb", 0x22);
-  struct ferry_snapshot_spec s2 = { "s2", NULL, FERRY_SNAPSHOT_MEMORY };
+  struct ferry_snapshot_spec s2 = { sizeof s2, "s2", NULL, FERRY_SNAPSHOT_MEMORY };
   CHECK(ferry_snapshot_create(c, "t", &s2, &s) == 0);
   CHECK(!strcmp(s.parent, "s1") && s.memory && *s.memory);
   ferry_domain_snapshot_dispose(&s);
@@ -251,8 +250,8 @@ int main(void)
 
   /* External: an overlay offline, another live, revert, delete both. */
   CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
-  struct ferry_snapshot_spec x1 = { "x1", NULL, FERRY_SNAPSHOT_EXTERNAL };
-  struct ferry_snapshot_spec x2 = { "x2", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  struct ferry_snapshot_spec x1 = { sizeof x1, "x1", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  struct ferry_snapshot_spec x2 = { sizeof x2, "x2", NULL, FERRY_SNAPSHOT_EXTERNAL };
   CHECK(ferry_snapshot_create(c, "t", &x1, NULL) == 0);
   CHECK(ferry_start_vm(c, "t") == 0);
   write_pattern(vm.uuid, "vda", 0x44);
@@ -261,7 +260,7 @@ int main(void)
   ferry_domain_snapshot_dispose(&s);
   write_pattern(vm.uuid, "vda", 0x55);
   write_at(vm.uuid, "vda", 0x66, 1 << 20);
-  struct ferry_snapshot_spec x3 = { "x3", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  struct ferry_snapshot_spec x3 = { sizeof x3, "x3", NULL, FERRY_SNAPSHOT_EXTERNAL };
   CHECK(ferry_snapshot_create(c, "t", &x3, NULL) == 0);
   CHECK(ferry_stop_vm(c, "t", 0, FERRY_STOP_FORCE) == 0);
   CHECK(first_byte(active_volume(), NULL) == 0x55);
@@ -283,7 +282,7 @@ int main(void)
   CHECK(ferry_snapshot_revert(c, "t", "x2", 0) == 0);
   CHECK(first_byte(active_volume(), NULL) == 0x44);
   CHECK(ferry_start_vm(c, "t") == 0);
-  struct ferry_snapshot_spec x4 = { "x4", NULL, FERRY_SNAPSHOT_EXTERNAL };
+  struct ferry_snapshot_spec x4 = { sizeof x4, "x4", NULL, FERRY_SNAPSHOT_EXTERNAL };
   CHECK(ferry_snapshot_create(c, "t", &x4, NULL) == 0);
   /* x2 lies under x4 while the VM runs, but the reverts above left two
    * overlays on its image: a commit into it would break the other branch,

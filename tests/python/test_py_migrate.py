@@ -44,8 +44,7 @@ def test_migrate_from_python(sites):
     a.create_vm("py", memory_mib=64, disks=["8M"], nics=["default"])
     write(a, "py", 0, b"\x11" * MiB)
     src, dst = f"qemu://{top}/a", f"qemu://{top}/b"
-    plan = ferry.migrate.plan(src, dst, "py", ["default=default"],
-                              journal_dir=jdir)
+    plan = ferry.migrate.plan(src, dst, "py", ["default=default"])
     assert plan["phase"] == "planned" and plan["disks"][0]["device"] == "vda"
     m = ferry.migrate.start(src, dst, "py", ["default=default"], id="p1",
                             journal_dir=jdir)
@@ -66,4 +65,35 @@ def test_migrate_from_python(sites):
     assert e.value.errno == errno.EINVAL and "done" in e.value.message
     with pytest.raises(ferry.Error) as e:
         ferry.migrate.status("nope", jdir)
+    assert e.value.errno == errno.ENOENT
+
+
+def test_credentials_for_platforms_that_need_none(sites):
+    """qemu asks for no password: an Auth given to each step is carried
+    and never asked; a step's arguments are checked before it runs."""
+    a, _b, jdir, top = sites
+    a.create_vm("pw", memory_mib=64, disks=["1M"])
+    src, dst = f"qemu://{top}/a", f"qemu://{top}/b"
+
+    def never(prompt):
+        raise AssertionError(f"asked {prompt!r}")
+
+    auth = {"source_auth": ferry.Auth(ask=never),
+            "destination_auth": ferry.Auth("unused", username="u")}
+    plan = ferry.migrate.plan(src, dst, "pw", **auth)
+    assert plan["phase"] == "planned"
+    m = ferry.migrate.start(src, dst, "pw", id="pw1", journal_dir=jdir,
+                            **auth)
+    assert m["phase"] == "warm"
+    m = ferry.migrate.sync("pw1", jdir, **auth)
+    assert len(m["rounds"]) == 2
+    m = ferry.migrate.sync("pw1", jdir, until=1, max_rounds=1, **auth)
+    assert len(m["rounds"]) == 3
+    with pytest.raises(ValueError, match="until"):
+        ferry.migrate.sync("pw1", jdir, until=-1)
+    with pytest.raises(TypeError, match="ferry.Auth"):
+        ferry.migrate.abort("pw1", jdir, source_auth="a password")
+    assert ferry.migrate.abort("pw1", jdir, **auth)["phase"] == "aborted"
+    with pytest.raises(ferry.Error) as e:
+        ferry.migrate.resume("nope", jdir, **auth)
     assert e.value.errno == errno.ENOENT

@@ -104,11 +104,16 @@ def raises(errno_, message, fn, *args, **kwargs):
 # ---- declarations and pure Python parts ----
 
 def test_ctypes_mirrors_match_platform_h(tmp_path):
-    """The two mirrored structs, the flags and the power states."""
+    """The mirrored structs of platform.h, drivers.h and migrate.h, the
+    flags, the features and the power states."""
     structs = {"ferry_vm_filter": _capi.VmFilterT,
                "ferry_snapshot_spec": _capi.SnapshotSpecT,
                "ferry_migrate_spec": _capi.MigrateSpecT,
-               "ferry_cutover_opts": _capi.CutoverOptsT}
+               "ferry_migrate_auth": _capi.MigrateAuthT,
+               "ferry_cutover_opts": _capi.CutoverOptsT,
+               "ferry_auth": _capi.AuthT,
+               "ferry_driver_option": _capi.DriverOptionT,
+               "ferry_driver_info": _capi.DriverInfoT}
     consts = {"FERRY_SNAPSHOT_MEMORY": ferry.SNAPSHOT_MEMORY,
               "FERRY_SNAPSHOT_EXTERNAL": ferry.SNAPSHOT_EXTERNAL,
               "FERRY_REVERT_FORCE": ferry.REVERT_FORCE,
@@ -116,6 +121,12 @@ def test_ctypes_mirrors_match_platform_h(tmp_path):
               "FERRY_POWER_STATE_COUNT": len(ferry.POWER_STATES)}
     for i, name in enumerate(ferry.POWER_STATES):
         consts[f"FERRY_POWER_STATE_{name.upper()}"] = i
+    for feature in ferry.Feature:
+        consts[f"FERRY_FEATURE_{feature.name}"] = feature
+        assert getattr(ferry, f"FEATURE_{feature.name}") is feature
+    with open(os.path.join(ROOT, "include", "ferry", "drivers.h")) as f:
+        declared = re.findall(r"\bFERRY_FEATURE_(\w+) =", f.read())
+    assert declared == [f.name for f in ferry.Feature]  # none left out
     lines = ["#include <stddef.h>", "#include <stdio.h>",
              "#include <ferry/platform.h>", "#include <ferry/migrate.h>",
              "int main(void) {"]

@@ -63,16 +63,6 @@ void cli_auth(const char *uri, const struct common_opts *o,
       a->password = env_passwords[i].password;
   if (!a->password)
     a->password_file = o->password_file;
-  ferry_error_clear();
-}
-
-/* How to give d a password, after an open that had none. */
-static void password_hint(const struct ferry_driver_info *d)
-{
-  char name[128];
-  env_name(d->name, "password", name, sizeof name);
-  cli_error("the %s platform wants a password: give --password-file FILE, "
-            "set %s, or run on a terminal to be asked", d->name, name);
 }
 
 static bool has_key(const char *uri, const char *key)
@@ -106,7 +96,6 @@ char *cli_uri(const char *uri, struct common_opts *o)
 {
   char *out = strdup(uri);
   const struct ferry_driver_info *d = ferry_driver_of(uri);
-  ferry_error_clear();
   for (const struct ferry_driver_option *op = d ? d->options : NULL;
        out && op && op->name; op++) {
     const char *v = NULL;
@@ -155,13 +144,17 @@ client_t *platform_open(const char *uri, struct common_opts *o)
   }
   struct ferry_auth auth;
   cli_auth(full, o, &auth);
+  const struct ferry_driver_info *d = ferry_driver_of(full);
   client_t *c = ferry_platform_open_auth(full, &auth, 0);
-  if (!c) {
-    cli_error("--platform %s: %s", uri, ferry_last_error());
-    const struct ferry_driver_info *d = ferry_driver_of(full);
-    if (d && d->takes_password && !auth.password && !auth.password_file)
-      password_hint(d);
+  char hint[256] = "";
+  if (d && d->takes_password && !auth.password && !auth.password_file) {
+    char name[128];
+    env_name(d->name, "password", name, sizeof name);
+    snprintf(hint, sizeof hint, " (give --password-file FILE, set %s, or "
+             "run on a terminal to be asked)", name);
   }
+  if (!c)
+    cli_error("--platform %s: %s%s", uri, ferry_last_error(), hint);
   free(full);
   return c;
 }

@@ -2,6 +2,7 @@
  * (qemu:///PATH, or /PATH) holding VM definitions, volumes, snapshot
  * records and the run state of the qemus it started. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

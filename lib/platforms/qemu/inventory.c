@@ -7,6 +7,7 @@
 
 #include "../../client/client.h"
 #include "../../core/error.h"
+#include "../driver.h"
 #include "qemu.h"
 
 #define LOCAL "local"

@@ -257,9 +257,10 @@ int qemu_plan_volumes(struct ferry_client *fc, const char *vm_name,
     }
     need += disks[i].capacity;
   }
-  char dir[PATH_MAX];
+  char dir[PATH_MAX]; /* volumes/ may not be made yet: its parent */
   struct statvfs fs;
-  if (r == 0 && statvfs(qemu_path(st, dir, "volumes"), &fs) == 0 &&
+  if (r == 0 && (statvfs(qemu_path(st, dir, "volumes"), &fs) == 0 ||
+                 statvfs(st->dir, &fs) == 0) &&
       (uint64_t)fs.f_bavail * fs.f_frsize < need)
     r = ferry_error(ENOSPC, "the destination has %" PRIu64 " MiB free, the "
                     "disks need up to %" PRIu64 " MiB",

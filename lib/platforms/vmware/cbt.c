@@ -97,8 +97,9 @@ int vmw_open_cbt(struct ferry_client *fc, const struct ferry_vm *vm)
     return 0;
   /* A running VM starts tracking after a stun/unstun cycle: a snapshot
    * made and deleted at once. */
-  struct ferry_snapshot_spec spec = { STUN_SNAPSHOT, "ferry: starts changed "
-                                      "block tracking", 0 };
+  struct ferry_snapshot_spec spec = { sizeof spec, STUN_SNAPSHOT,
+                                      "ferry: starts changed block "
+                                      "tracking", 0 };
   if ((r = vmw_snapshot_create(fc, vm, &spec, NULL)) < 0)
     return ferry_error_prefix("CBT stun cycle: ");
   if ((r = vmw_snapshot_delete(fc, vm, STUN_SNAPSHOT)) < 0)
