@@ -97,6 +97,11 @@ int ferry_wait_task(client_t *c, const char *task, int timeout_ms);
 int ferry_snapshot_volume(client_t *c, const char *vm, const char *snapshot,
                           const char *disk, char **volume_id);
 
+/* The same point-in-time data opened for reading (ferry_volume_close it):
+ * what a copy reads, with no volume id written and parsed between. */
+int ferry_snapshot_open(client_t *c, const char *vm, const char *snapshot,
+                        const char *disk, struct ferry_volume **out);
+
 /* The areas of a disk that changed between two snapshots; from NULL or "*"
  * means every allocated area. */
 int ferry_query_snapshot_changes(client_t *c, const char *vm,

@@ -95,6 +95,15 @@ int ferry_sync_ex(struct client *src_client, struct client *dest_client,
                   const struct ferry_sync_opts *opts,
                   struct ferry_sync_stats *stats);
 
+/* The same engine between volumes the caller opened (ferry_volume_open,
+ * ferry_snapshot_open: src for reading, dst for writing, or for reading in
+ * FERRY_SYNC_COMPARE), which stay open. */
+struct ferry_volume;
+int ferry_copy(struct ferry_volume *src, struct ferry_volume *dst,
+               const struct ferry_extent *extents, size_t n,
+               const struct ferry_sync_opts *opts,
+               struct ferry_sync_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

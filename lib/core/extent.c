@@ -116,15 +116,3 @@ uint64_t extent_split_first(uint64_t offset, uint64_t length, uint64_t max)
   uint64_t to_boundary = max - offset % max;
   return length < to_boundary ? length : to_boundary;
 }
-
-uint64_t extent_split_count(uint64_t offset, uint64_t length, uint64_t max)
-{
-  uint64_t n = 0;
-  while (length > 0) {
-    uint64_t l = extent_split_first(offset, length, max);
-    offset += l;
-    length -= l;
-    n++;
-  }
-  return n;
-}

@@ -41,10 +41,6 @@ void extents_normalize(struct extent_list *l);
 /* Total bytes of a list. */
 uint64_t extents_total(const struct extent_list *l);
 
-/* Number of requests of at most max bytes that [offset, offset+length)
- * splits into when cut at multiples of max (aligned requests). */
-uint64_t extent_split_count(uint64_t offset, uint64_t length, uint64_t max);
-
 /* The length of the first request of [offset, offset+length) when cut at
  * multiples of max. */
 uint64_t extent_split_first(uint64_t offset, uint64_t length, uint64_t max);

@@ -45,14 +45,31 @@ static int on_progress(void *opaque, uint64_t done, uint64_t total)
   return atomic_load(&j->rd->cancel);
 }
 
+int snapshot_disk_copy(client_t *src, client_t *dst, const char *vm,
+                       const char *snapshot,
+                       const struct ferry_migration_disk *disk,
+                       const struct ferry_extent *ext, size_t n,
+                       const struct ferry_sync_opts *o,
+                       struct ferry_sync_stats *st)
+{
+  struct ferry_volume *from = NULL, *to = NULL;
+  int mode = o->mode == FERRY_SYNC_COMPARE ? FERRY_OPEN_READ
+                                           : FERRY_OPEN_WRITE;
+  int r = ferry_snapshot_open(src, vm, snapshot, disk->device, &from);
+  if (r == 0 &&
+      (r = ferry_volume_open(dst, disk->dst_volume, mode, &to)) < 0)
+    ferry_error_prefix("destination: ");
+  if (r == 0)
+    r = ferry_copy(from, to, ext, n, o, st);
+  ferry_volume_close(to);
+  ferry_volume_close(from);
+  return r;
+}
+
 static int copy_disk(struct disk_job *j)
 {
   struct round *rd = j->rd;
-  char *vol = NULL;
-  int r = ferry_snapshot_volume(rd->src, rd->vm->uuid, rd->to,
-                                j->disk->device, &vol);
-  if (r < 0)
-    return r;
+  int r = 0;
   struct ferry_sync_opts o;
   ferry_sync_opts_init(&o);
   o.progress = on_progress;
@@ -80,14 +97,13 @@ static int copy_disk(struct disk_job *j)
     ferry_changed_areas_dispose(&ch);
   }
   if (r == 0)
-    r = ferry_sync_ex(rd->src, rd->dst, vol, j->disk->dst_volume, ext, n, &o,
-                      &st);
+    r = snapshot_disk_copy(rd->src, rd->dst, rd->vm->uuid, rd->to, j->disk,
+                           ext, n, &o, &st);
   if (r == 0) {
     j->bytes = st.copied_bytes + st.zeroed_bytes;
     atomic_store(&j->done, atomic_load(&j->total));
   }
   free(ext);
-  free(vol);
   return r;
 }
 

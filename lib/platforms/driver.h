@@ -83,6 +83,11 @@ struct platform_ops {
   int (*snapshot_volume)(struct ferry_client *fc, const struct ferry_vm *vm,
                          const char *snapshot, const char *disk,
                          char **volume_id);
+  /* The snapshot's disk opened for reading, without a volume id between
+   * (NULL: snapshot_volume, then the driver's open_volume). */
+  int (*snapshot_open)(struct ferry_client *fc, const struct ferry_vm *vm,
+                       const char *snapshot, const char *disk,
+                       struct ferry_volume **out);
   int (*query_snapshot_changes)(struct ferry_client *fc,
                                 const struct ferry_vm *vm, const char *disk,
                                 const char *from, const char *to,

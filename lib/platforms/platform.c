@@ -380,6 +380,40 @@ int ferry_open_cbt(client_t *c, const char *vm)
   DISPATCH_VM(c, vm, prepare_tracking, "track changed blocks");
 }
 
+/* A driver's own, else through the snapshot's volume id. */
+static int snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
+                         const char *snapshot, const char *disk,
+                         struct ferry_volume **out)
+{
+  if (OPS(fc)->snapshot_open)
+    return OPS(fc)->snapshot_open(fc, vm, snapshot, disk, out);
+  if (!OPS(fc)->snapshot_volume)
+    return ferry_error(ENOTSUP, "the %s platform cannot read snapshots' "
+                       "disks", NAME(fc));
+  char *id = NULL;
+  int r = OPS(fc)->snapshot_volume(fc, vm, snapshot, disk, &id);
+  if (r == 0)
+    r = ferry_volume_open(&fc->pub, id, FERRY_OPEN_READ, out);
+  free(id);
+  return r;
+}
+
+int ferry_snapshot_open(client_t *c, const char *vm, const char *snapshot,
+                        const char *disk, struct ferry_volume **out)
+{
+  *out = NULL;
+  struct ferry_client *fc;
+  int r = platform_of(c, "open a snapshot's disk", &fc);
+  if (r < 0)
+    return r;
+  struct ferry_vm v;
+  ferry_vm_init(&v);
+  if ((r = resolve_vm(fc, vm, &v)) == 0)
+    r = snapshot_open(fc, &v, snapshot, disk, out);
+  ferry_vm_dispose(&v);
+  return r;
+}
+
 int ferry_plan_volumes(client_t *c, const char *vm_name,
                        const struct ferry_disk *disks, size_t n,
                        const char *format, char **ids)

@@ -92,6 +92,76 @@ static int make_ranges(struct ferry_volume *src, struct ferry_volume *dst,
   return ss > 0 ? extent_list_push(out, 0, ss) : 0;
 }
 
+/* The options as the engine runs with them: the caller's, by their size,
+ * with every default filled in. */
+static int take_opts(const struct ferry_sync_opts *in,
+                     struct ferry_sync_opts *o)
+{
+  ferry_sync_opts_init(o);
+  int r = OPTS_TAKE(o, in, struct ferry_sync_opts, progress_opaque);
+  return r < 0 ? r : fill_defaults(o);
+}
+
+/* The copy (or compare) between two open volumes. */
+static int copy_open(struct ferry_volume *src, struct ferry_volume *dst,
+                     const struct ferry_extent *extents, size_t n,
+                     const struct ferry_sync_opts *o,
+                     struct ferry_sync_stats *st)
+{
+  struct extent_list ranges = { 0 };
+  struct plan plan = { 0 };
+  bool compare = o->mode == FERRY_SYNC_COMPARE;
+  int r = make_ranges(src, dst, extents, n, o->mode, &ranges);
+  if (r == 0 && !compare)
+    r = plan_build(&plan, src, dst, &ranges, o->mode == FERRY_SYNC_ALL,
+                   o->retries, o->retry_delay_ms);
+  if (r == 0) {
+    st->total_bytes = compare ? extents_total(&ranges)
+                    : plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
+    st->skipped_bytes = plan.skipped_bytes;
+    st->request_size = o->request_size;
+    st->requests = o->requests;
+    r = engine_run(src, dst, &plan, &ranges, o, st);
+  }
+  plan_free(&plan);
+  extent_list_free(&ranges);
+  return r;
+}
+
+static double since(const struct timespec *t0)
+{
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int ferry_copy(struct ferry_volume *src, struct ferry_volume *dst,
+               const struct ferry_extent *extents, size_t n,
+               const struct ferry_sync_opts *opts_in,
+               struct ferry_sync_stats *stats)
+{
+  ferry_error_clear();
+  struct ferry_sync_stats st_local;
+  struct ferry_sync_stats *st = stats ? stats : &st_local;
+  memset(st, 0, sizeof *st);
+  struct ferry_sync_opts o;
+  int r = take_opts(opts_in, &o);
+  if (r == 0 && (!src || !dst))
+    r = ferry_error(EINVAL, "%s volume is NULL", src ? "destination"
+                                                     : "source");
+  if (r == 0 && src == dst)
+    r = ferry_error(EINVAL, "source and destination are the same volume");
+  if (r == 0 && takes_extents(o.mode, n) && n > 0 && !extents)
+    r = ferry_error(EINVAL, "extent array is NULL but its length is %zu", n);
+  if (r < 0)
+    return r;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  r = copy_open(src, dst, extents, n, &o, st);
+  st->seconds = since(&t0);
+  return r;
+}
+
 int ferry_sync_ex(client_t *src_client, client_t *dest_client,
                   const char *src_volume, const char *dest_volume,
                   const struct ferry_extent *extents, size_t n,
@@ -103,10 +173,7 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   struct ferry_sync_stats *st = stats ? stats : &st_local;
   memset(st, 0, sizeof *st);
   struct ferry_sync_opts o;
-  ferry_sync_opts_init(&o);
-  int r = OPTS_TAKE(&o, opts_in, struct ferry_sync_opts, progress_opaque);
-  if (r == 0)
-    r = fill_defaults(&o);
+  int r = take_opts(opts_in, &o);
   if (r < 0)
     return r;
   if (!src_client || !dest_client)
@@ -119,50 +186,27 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
     return ferry_error(EINVAL, "extent array is NULL but its length is %zu",
                        n);
 
-  struct timespec t0, t1;
+  struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   struct ferry_volume *src = NULL, *dst = NULL;
-  struct extent_list ranges = { 0 };
-  struct plan plan = { 0 };
   /* Before opening: an image opened twice would trip qemu's lock first. */
   char ida[1024], idb[1024];
   volume_identify(src_client, src_volume, ida, sizeof ida);
   volume_identify(dest_client, dest_volume, idb, sizeof idb);
-  if (*ida && strcmp(ida, idb) == 0) {
+  bool compare = o.mode == FERRY_SYNC_COMPARE;
+  if (*ida && strcmp(ida, idb) == 0)
     r = ferry_error(EINVAL, "source and destination are the same volume "
                     "('%s' and '%s')", src_volume, dest_volume);
-    goto out;
-  }
-  if ((r = ferry_volume_open(src_client, src_volume, FERRY_OPEN_READ,
-                             &src)) < 0) {
+  else if ((r = ferry_volume_open(src_client, src_volume, FERRY_OPEN_READ,
+                                  &src)) < 0)
     ferry_error_prefix("source: ");
-    goto out;
-  }
-  bool compare = o.mode == FERRY_SYNC_COMPARE;
-  if ((r = ferry_volume_open(dest_client, dest_volume,
-                             compare ? FERRY_OPEN_READ : FERRY_OPEN_WRITE,
-                             &dst)) < 0) {
+  else if ((r = ferry_volume_open(dest_client, dest_volume,
+                                  compare ? FERRY_OPEN_READ
+                                          : FERRY_OPEN_WRITE, &dst)) < 0)
     ferry_error_prefix("destination: ");
-    goto out;
-  }
-  if ((r = make_ranges(src, dst, extents, n, o.mode, &ranges)) < 0)
-    goto out;
-  if (!compare && (r = plan_build(&plan, src, dst, &ranges,
-                                  o.mode == FERRY_SYNC_ALL, o.retries,
-                                  o.retry_delay_ms)) < 0)
-    goto out;
-  st->total_bytes = compare ? extents_total(&ranges)
-                  : plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
-  st->skipped_bytes = plan.skipped_bytes;
-  st->request_size = o.request_size;
-  st->requests = o.requests;
-  r = engine_run(src, dst, &plan, &ranges, &o, st);
-
-out:
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  st->seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-  plan_free(&plan);
-  extent_list_free(&ranges);
+  else
+    r = copy_open(src, dst, extents, n, &o, st);
+  st->seconds = since(&t0);
   ferry_volume_close(dst); /* closes leave the error as it is */
   ferry_volume_close(src);
   if (r < 0)

@@ -196,7 +196,8 @@ def test_current_naming_no_snapshot_is_refused(qp, web):
     (lambda m: m["rounds"][0].__setitem__("snapshot", "mine"),
      "names snapshot 'mine'"),
     (lambda m: m.__setitem__("vm_uuid", "a/b"), "may not contain '/'"),
-], ids=["id", "dst-volume", "round-snapshot", "vm-uuid"])
+    (lambda m: m.__setitem__("version", 99), "written by a newer ferry"),
+], ids=["id", "dst-volume", "round-snapshot", "vm-uuid", "newer-format"])
 def test_journal_must_mean_what_its_file_says(qp, tmp_path, change, needle):
     import subprocess
     from ferryhelpers import FERRY
@@ -219,5 +220,34 @@ def test_journal_must_mean_what_its_file_says(qp, tmp_path, change, needle):
             assert cp.returncode in (1, 2), (step, cp.returncode, err)
             assert "m.json" in err and needle in err, (step, err)
         assert sorted(os.listdir(os.path.join(b.real, "volumes"))) == vols
+    finally:
+        b.close()
+
+
+def test_journal_of_an_older_ferry_is_resumed(qp, tmp_path):
+    """A journal written before journals had a version (the same fields)
+    is read as it is: status, a round and abort work on it."""
+    import json
+    import subprocess
+    from ferryhelpers import FERRY
+    from qemuhelpers import Platform
+    b = Platform(tmp_path / "b")
+    try:
+        qp.create_vm("web", extra=("--nic", "default"))
+        jdir = str(tmp_path / "j")
+
+        def step(*args):
+            cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir",
+                                 jdir, "--json"], capture_output=True,
+                                timeout=120)
+            assert cp.returncode == 0, (args, cp)
+            return json.loads(cp.stdout)
+        m = step("start", "--from", qp.uri, "--to", b.uri, "web",
+                 "--network-map", "default=default", "--id", "m")
+        assert m["version"] == 1
+        edit_json(os.path.join(jdir, "m.json"), lambda m: m.pop("version"))
+        assert step("status", "m")["phase"] == "warm"
+        assert len(step("sync", "m")["rounds"]) == 2
+        assert step("abort", "m")["phase"] == "aborted"
     finally:
         b.close()

@@ -172,6 +172,7 @@ static int vmw_identify(struct ferry_client *fc, const char *id, char *buf,
 
 static const struct platform_ops vmw_ops = {
   .vms = vmw_vms,
+  .lookup_vm = vmw_lookup_vm,
   .datacenters = vmw_datacenters,
   .clusters = vmw_clusters,
   .hosts = vmw_hosts,
@@ -183,6 +184,7 @@ static const struct platform_ops vmw_ops = {
   .snapshot_revert = vmw_snapshot_revert,
   .wait_task = vmw_wait_task,
   .snapshot_volume = vmw_snapshot_volume,
+  .snapshot_open = vmw_snapshot_open,
   .query_snapshot_changes = vmw_query_snapshot_changes,
   .create_volume = vmw_create_volume,
   .delete_volume = vmw_delete_volume,

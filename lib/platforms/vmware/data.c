@@ -37,26 +37,37 @@ static int id_option(void *opaque, const char *key, size_t klen,
   return 0; /* other options are for other readers */
 }
 
+/* out->path's datastore and the path inside it, checked to stay there. */
+static int split_path(struct vmw_volume_id *out)
+{
+  const char *p = out->path, *close = strchr(p, ']');
+  if (p[0] != '[' || !close || close[1] != ' ' ||
+      (size_t)(close - p - 1) >= sizeof out->datastore)
+    return ferry_error(EINVAL, "VMware volume '%s' must be a datastore path "
+                       "such as '[datastore1] vm/disk.vmdk'", p);
+  memcpy(out->datastore, p + 1, (size_t)(close - p - 1));
+  out->datastore[close - p - 1] = '\0';
+  snprintf(out->rel, sizeof out->rel, "%s", close + 2);
+  if (strstr(out->rel, "..") || out->rel[0] == '/' || !*out->rel)
+    return ferry_error(EINVAL, "VMware volume '%s': the path must stay "
+                       "inside its datastore", p);
+  for (; *p; p++)
+    if ((unsigned char)*p < 0x20)
+      return ferry_error(EINVAL, "VMware volume id has a control character");
+  return 0;
+}
+
 int vmw_volume_id_parse(const char *id, struct vmw_volume_id *out)
 {
   memset(out, 0, sizeof *out);
   const char *q = strchr(id, '?');
   size_t plen = q ? (size_t)(q - id) : strlen(id);
-  const char *close = memchr(id, ']', plen);
-  if (id[0] != '[' || !close || close[1] != ' ' || plen >= sizeof out->path ||
-      (size_t)(close - id - 1) >= sizeof out->datastore)
-    return ferry_error(EINVAL, "VMware volume '%s' must be a datastore path "
-                       "such as '[datastore1] vm/disk.vmdk'", id);
+  if (plen >= sizeof out->path)
+    return ferry_error(ENAMETOOLONG, "VMware volume '%.64s...' is too long",
+                       id);
   memcpy(out->path, id, plen);
-  memcpy(out->datastore, id + 1, (size_t)(close - id - 1));
-  snprintf(out->rel, sizeof out->rel, "%s", out->path + (close - id) + 2);
-  if (strstr(out->rel, "..") || out->rel[0] == '/' || !*out->rel)
-    return ferry_error(EINVAL, "VMware volume '%s': the path must stay "
-                       "inside its datastore", id);
-  for (const char *p = out->path; *p; p++)
-    if ((unsigned char)*p < 0x20)
-      return ferry_error(EINVAL, "VMware volume id has a control character");
-  return q ? uri_query_each(q + 1, id_option, out) : 0;
+  int r = split_path(out);
+  return r == 0 && q ? uri_query_each(q + 1, id_option, out) : r;
 }
 
 /* Appends "&key=VALUE" (the first: "?key=") with VALUE percent-encoded. */
@@ -70,20 +81,21 @@ static void add_option(char *buf, size_t len, const char *key,
   curl_free(e);
 }
 
-int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
-                        const char *snapshot, const char *disk,
-                        char **volume_id)
+/* Disk `disk` of a VM's snapshot, as the data path needs it: its file,
+ * datacenter, VM, snapshot and device key. */
+static int snapshot_disk(struct vmw *w, const struct ferry_vm *vm,
+                         const char *snapshot, const char *disk,
+                         struct vmw_volume_id *out)
 {
-  struct vmw *w = VMW(fc);
-  char snap[MOREF_LEN], dc[256];
   struct ferry_vm at;
   ferry_vm_init(&at);
-  *volume_id = NULL;
-  int r = vmw_snapshot_moref(w, vm->id, snapshot, snap, sizeof snap);
+  memset(out, 0, sizeof *out);
+  int r = vmw_snapshot_moref(w, vm->id, snapshot, out->snapshot,
+                             sizeof out->snapshot);
   if (r == 0)
-    r = vmw_snapshot_disks(w, snap, &at);
+    r = vmw_snapshot_disks(w, out->snapshot, &at);
   if (r == 0)
-    r = vmw_datacenter_of(w, vm->id, dc, sizeof dc);
+    r = vmw_datacenter_of(w, vm->id, out->dc, sizeof out->dc);
   const struct ferry_disk *d = NULL;
   for (size_t i = 0; r == 0 && i < at.n_disks; i++)
     if (!strcmp(at.disks[i].device, disk) || !strcmp(at.disks[i].id, disk))
@@ -91,42 +103,78 @@ int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
   if (r == 0 && !d)
     r = ferry_error(ENOENT, "snapshot '%s' of VM %s has no disk '%s'",
                     snapshot, vm->name, disk);
+  if (r == 0 && (strlen(d->volume_id) >= sizeof out->path ||
+                 strlen(d->id) >= sizeof out->key ||
+                 strlen(vm->id) >= sizeof out->vm))
+    r = ferry_error(ENAMETOOLONG, "snapshot '%s' of VM %s: disk %s's names "
+                    "are too long", snapshot, vm->name, disk);
   if (r == 0) {
-    char id[2048];
-    snprintf(id, sizeof id, "%s", d->volume_id);
-    add_option(id, sizeof id, "dc", dc);
-    add_option(id, sizeof id, "vm", vm->id);
-    add_option(id, sizeof id, "snapshot", snap);
-    add_option(id, sizeof id, "key", d->id);
-    if (!(*volume_id = strdup(id)))
-      r = ferry_error(ENOMEM, "out of memory");
+    snprintf(out->path, sizeof out->path, "%s", d->volume_id);
+    snprintf(out->key, sizeof out->key, "%s", d->id);
+    snprintf(out->vm, sizeof out->vm, "%s", vm->id);
+    r = split_path(out);
   }
   ferry_vm_dispose(&at);
   return r;
 }
 
-int vmw_open_volume(struct ferry_client *fc, const char *id, int mode,
-                    struct ferry_volume **out)
+int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *snapshot, const char *disk,
+                        char **volume_id)
 {
-  struct vmw *w = VMW(fc);
   struct vmw_volume_id v;
-  int r = vmw_volume_id_parse(id, &v);
-  if (r < 0)
-    return r;
+  *volume_id = NULL;
+  int r = snapshot_disk(VMW(fc), vm, snapshot, disk, &v);
+  if (r == 0) {
+    char id[2048];
+    snprintf(id, sizeof id, "%s", v.path);
+    add_option(id, sizeof id, "dc", v.dc);
+    add_option(id, sizeof id, "vm", v.vm);
+    add_option(id, sizeof id, "snapshot", v.snapshot);
+    add_option(id, sizeof id, "key", v.key);
+    if (!(*volume_id = strdup(id)))
+      r = ferry_error(ENOMEM, "out of memory");
+  }
+  return r;
+}
+
+/* The disk v names, through the client's data path. */
+static int open_disk(struct vmw *w, const struct vmw_volume_id *v, int mode,
+                     struct ferry_volume **out)
+{
   if (strcmp(w->transport, "vddk"))
-    return datastore_volume_open(w, &v, mode, out);
+    return datastore_volume_open(w, v, mode, out);
   if (mode != FERRY_OPEN_READ)
     return ferry_error(ENOTSUP, "%s: ferry reads VMware disks through VDDK "
-                       "but does not write them", v.path);
-  if (!*v.vm)
+                       "but does not write them", v->path);
+  if (!*v->vm)
     return ferry_error(EINVAL, "%s: VDDK opens a VM's disk: the volume id "
-                       "names no VM (?vm=MOREF)", v.path);
+                       "names no VM (?vm=MOREF)", v->path);
   struct vddk_params p = {
     .libdir = w->vddk_libdir, .major = w->major, .minor = w->minor,
     .server = w->server, .port = w->port, .username = w->user,
     .password = w->password, .thumbprint = w->thumbprint,
-    .vm_moref = v.vm, .snapshot_moref = *v.snapshot ? v.snapshot : NULL,
-    .disk_path = v.path, .transports = NULL, .debug = w->vddk_debug,
+    .vm_moref = v->vm, .snapshot_moref = *v->snapshot ? v->snapshot : NULL,
+    .disk_path = v->path, .transports = NULL, .debug = w->vddk_debug,
   };
   return vddk_volume_open(&p, out);
+}
+
+int vmw_open_volume(struct ferry_client *fc, const char *id, int mode,
+                    struct ferry_volume **out)
+{
+  struct vmw_volume_id v;
+  int r = vmw_volume_id_parse(id, &v);
+  return r < 0 ? r : open_disk(VMW(fc), &v, mode, out);
+}
+
+/* A snapshot's disk opened from what the snapshot says, with no volume id
+ * written and parsed in between. */
+int vmw_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
+                      const char *snapshot, const char *disk,
+                      struct ferry_volume **out)
+{
+  struct vmw_volume_id v;
+  int r = snapshot_disk(VMW(fc), vm, snapshot, disk, &v);
+  return r < 0 ? r : open_disk(VMW(fc), &v, FERRY_OPEN_READ, out);
 }

@@ -7,6 +7,7 @@
 
 #include "../../client/client.h"
 #include "../../core/error.h"
+#include "../driver.h"
 #include "vmware.h"
 #include "xml.h"
 
@@ -242,13 +243,15 @@ static int construct_vm(const struct vobj *o, const struct vobjs *all,
   return vmw_construct_devices(hw, vm, vlans, n_vlans);
 }
 
+static const char *const vm_paths[] = {
+  "name", "config.uuid", "config.guestId", "config.version",
+  "config.firmware", "config.hardware", "runtime.powerState",
+  "runtime.host", NULL
+};
+
 int vmw_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n)
 {
-  static const char *const paths[] = {
-    "name", "config.uuid", "config.guestId", "config.version",
-    "config.firmware", "config.hardware", "runtime.powerState",
-    "runtime.host", NULL
-  };
+  const char *const *paths = vm_paths;
   struct vmw *w = VMW(fc);
   struct vobjs all, vms;
   struct ferry_vlan *vlans = NULL;
@@ -276,5 +279,71 @@ int vmw_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n)
     *out = NULL;
     *n = 0;
   }
+  return r;
+}
+
+/* The VM with BIOS uuid `uuid` (SearchIndex.FindByUuid): its moref in
+ * buf, "" when there is none. */
+static int find_by_uuid(struct vmw *w, const char *uuid, char *buf,
+                        size_t len)
+{
+  struct sbuf a = { 0 };
+  sb_elem(&a, "uuid", uuid);
+  sb_printf(&a, "<vmSearch>true</vmSearch>");
+  struct vreply rep;
+  int r = a.failed ? ferry_error(ENOMEM, "out of memory")
+                   : vsession_call(w->s, "FindByUuid", "SearchIndex",
+                                   w->s->search_index, a.s, &rep);
+  sb_free(&a);
+  if (r < 0)
+    return r;
+  xml_get(rep.ret, "returnval", buf, len);
+  vreply_free(&rep);
+  return 0;
+}
+
+/* By moref or BIOS uuid, one VM's properties only (a listing reads every
+ * VM's hardware: one PropertyCollector pass per call); a name is looked
+ * for in the list. */
+int vmw_lookup_vm(struct ferry_client *fc, const char *key,
+                  struct ferry_vm *out)
+{
+  struct vmw *w = VMW(fc);
+  char moref[MOREF_LEN] = "";
+  int r = 0;
+  if (!strncmp(key, "vm-", 3) && strlen(key) < sizeof moref)
+    snprintf(moref, sizeof moref, "%s", key);
+  else if (strlen(key) == 36 && key[8] == '-' && *w->s->search_index)
+    r = find_by_uuid(w, key, moref, sizeof moref);
+  if (r < 0) { /* no search index to ask: the list answers */
+    ferry_error_clear();
+    moref[0] = '\0';
+    r = 0;
+  }
+  struct vobjs one;
+  if (!*moref || vprops_one(w->s, "VirtualMachine", moref, vm_paths,
+                            &one) < 0) {
+    ferry_error_clear(); /* not a VM's moref after all: by name */
+    struct ferry_vm *v;
+    size_t n, hit;
+    if ((r = vmw_vms(fc, &v, &n)) < 0)
+      return r;
+    if ((r = vm_pick(v, n, key, "vmware", &hit)) == 0)
+      r = ferry_vm_copy(out, &v[hit]);
+    ferry_vm_list_free(v, n);
+    return r;
+  }
+  struct vobjs all;
+  struct ferry_vlan *vlans = NULL;
+  size_t n_vlans = 0;
+  if (!vobj_prop(&one.v[0], "config.uuid"))
+    r = ferry_error(ENOENT, "no VM '%s' on the vmware platform", key);
+  else if ((r = vmw_vlans(fc, &vlans, &n_vlans)) == 0 &&
+           (r = entities(w, &all)) == 0) {
+    r = construct_vm(&one.v[0], &all, vlans, n_vlans, out);
+    vobjs_free(&all);
+  }
+  ferry_vlan_list_free(vlans, n_vlans);
+  vobjs_free(&one);
   return r;
 }

@@ -259,6 +259,7 @@ static int service_content(struct vsession *s)
   xml_get(sc, "viewManager", s->view_manager, MOREF_LEN);
   xml_get(sc, "virtualDiskManager", s->vdisk_manager, MOREF_LEN);
   xml_get(sc, "fileManager", s->file_manager, MOREF_LEN);
+  xml_get(sc, "searchIndex", s->search_index, MOREF_LEN);
   xml_get(sc, "about/apiType", s->api_type, sizeof s->api_type);
   xml_get(sc, "about/apiVersion", s->api_version, sizeof s->api_version);
   vreply_free(&r);

@@ -26,7 +26,8 @@ struct vsession {
   /* ServiceContent */
   char root_folder[MOREF_LEN], property_collector[MOREF_LEN],
       session_manager[MOREF_LEN], view_manager[MOREF_LEN],
-      vdisk_manager[MOREF_LEN], file_manager[MOREF_LEN];
+      vdisk_manager[MOREF_LEN], file_manager[MOREF_LEN],
+      search_index[MOREF_LEN];
   char api_type[32];    /* "VirtualCenter" or "HostAgent" */
   char api_version[32];
   unsigned logins;      /* how many times Login succeeded */

@@ -29,6 +29,8 @@ struct vmw {
 
 /* inventory.c: the construct_* conversions and list operations */
 int vmw_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
+int vmw_lookup_vm(struct ferry_client *fc, const char *key,
+                  struct ferry_vm *out);
 int vmw_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
                     size_t *n);
 int vmw_clusters(struct ferry_client *fc, struct ferry_cluster **out,
@@ -100,6 +102,9 @@ int vmw_check_boot_disk(struct ferry_client *fc,
 int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
                         const char *snapshot, const char *disk,
                         char **volume_id);
+int vmw_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
+                      const char *snapshot, const char *disk,
+                      struct ferry_volume **out);
 int vmw_open_volume(struct ferry_client *fc, const char *id, int mode,
                     struct ferry_volume **out);
 

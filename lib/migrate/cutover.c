@@ -1,0 +1,217 @@
+/* The cutover (stop the source, the final round, the destination VM,
+ * verification, clean-up) and abort, which takes back what a migration
+ * made. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "../core/opts.h"
+#include "../platforms/driver.h"
+#include "journal.h"
+#include "migrate.h"
+
+/* The destination VM: the source's standard object on mapped networks
+ * and the migrated volumes. The intent goes first: after a crash between
+ * the create and the journal, the VM by the source's name is ours (its
+ * name was free at the plan, and the lease keeps it so). */
+/* 1 when a crash between the create and the journal left the destination
+ * VM: it is ours, and its uuid goes into the journal; 0 when there is
+ * none (or no create began). */
+static int adopt_destination(struct journal *j, client_t *dst)
+{
+  struct ferry_vm made;
+  ferry_vm_init(&made);
+  if (!j->m.creating_vm || ferry_get_vm(dst, j->m.vm, &made) < 0) {
+    ferry_error_clear();
+    return 0;
+  }
+  int r = set_str(&j->m.dst_vm_uuid, made.uuid);
+  ferry_vm_dispose(&made);
+  return r < 0 ? r : 1;
+}
+
+static int create_destination(struct journal *j, client_t *dst,
+                              const struct ferry_vm *vm)
+{
+  struct ferry_vm spec, made;
+  ferry_vm_init(&made);
+  int r = adopt_destination(j, dst);
+  if (r != 0)
+    return r < 0 ? r : journal_save(j);
+  j->m.creating_vm = true;
+  if ((r = journal_save(j)) < 0 || (r = ferry_vm_copy(&spec, vm)) < 0)
+    return r;
+  set_str(&spec.id, "");
+  set_str(&spec.uuid, "");
+  /* A machine type means something to its own kind of platform only
+   * (VMware's is its hardware version, "vmx-13"): another kind of
+   * destination takes its default. */
+  size_t sk = strcspn(j->m.source, ":"), dk = strcspn(j->m.destination, ":");
+  if (sk != dk || strncmp(j->m.source, j->m.destination, sk))
+    set_str(&spec.machine, "");
+  for (size_t i = 0; r == 0 && i < spec.n_disks; i++)
+    for (size_t k = 0; k < j->m.n_disks; k++)
+      if (!strcmp(j->m.disks[k].device, spec.disks[i].device) &&
+          !(r = set_str(&spec.disks[i].volume_id, j->m.disks[k].dst_volume)))
+        r = set_str(&spec.disks[i].format, j->m.disks[k].dst_format);
+  for (size_t i = 0; r == 0 && i < spec.n_nics; i++) {
+    const char *to = mapped_network(&j->m, spec.nics[i].network);
+    r = set_str(&spec.nics[i].network, to);
+  }
+  if (r == 0 && (r = ferry_create_vm(dst, &spec, &made)) == 0 &&
+      (r = set_str(&j->m.dst_vm_uuid, made.uuid)) == 0)
+    r = journal_save(j);
+  ferry_vm_dispose(&spec);
+  ferry_vm_dispose(&made);
+  return r;
+}
+
+/* The last round's snapshot went missing before it was verified (a crash
+ * in the middle of the cleanup of an older ferry, or a user's delete):
+ * the source is stopped, so a new final round gives the same data. */
+static int check_last_snapshot(struct journal *j, client_t *src,
+                               const struct ferry_vm *vm)
+{
+  struct ferry_migration_round *last = &j->m.rounds[j->m.n_rounds - 1];
+  struct ferry_domain_snapshot s;
+  ferry_domain_snapshot_init(&s);
+  int r = ferry_snapshot_get(src, vm->uuid, last->snapshot, &s);
+  ferry_domain_snapshot_dispose(&s);
+  if (r != -ENOENT)
+    return r;
+  ferry_error_clear();
+  last->done = false;
+  return journal_save(j);
+}
+
+int ferry_migrate_cutover(const char *journal_dir, const char *id,
+                          const struct ferry_cutover_opts *opts,
+                          const struct ferry_migrate_auth *auth,
+                          const struct ferry_migrate_watch *watch,
+                          struct ferry_migration *out)
+{
+  struct ferry_cutover_opts o = { sizeof o, 60, false, false };
+  ferry_error_clear();
+  int r = OPTS_TAKE(&o, opts, struct ferry_cutover_opts, no_verify);
+  if (r < 0)
+    return r;
+  struct session s;
+  r = session_open(journal_dir, id, auth, FERRY_MIGRATION_PHASE_WARM,
+                       FERRY_MIGRATION_PHASE_CUTOVER, "it cuts over once warm",
+                       &s);
+  struct journal *j = &s.j;
+  client_t *src = s.src, *dst = s.dst;
+  struct ferry_vm *vm = &s.vm;
+  if (r == 0 && j->m.phase == FERRY_MIGRATION_PHASE_WARM) {
+    j->m.phase = FERRY_MIGRATION_PHASE_CUTOVER;
+    j->m.cutover_started = now_ms();
+    j->m.source_was_running = vm->power_state != FERRY_POWER_STATE_STOPPED;
+    r = journal_save(j);
+  }
+  /* Stop the source (asking first), finish a round an interruption left,
+   * then the final round of what changed until the stop. */
+  if (r == 0)
+    r = ferry_stop_vm(src, vm->uuid, o.stop_timeout_s,
+                      o.stop_timeout_s > 0 ? 0 : FERRY_STOP_FORCE);
+  if (r == 0 && !j->m.cleaning)
+    r = check_last_snapshot(j, src, vm);
+  if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].done)
+    r = do_round(j, src, dst, vm, j->m.rounds[j->m.n_rounds - 1].final,
+                 watch);
+  if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].final)
+    r = do_round(j, src, dst, vm, true, watch);
+  if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid))
+    r = create_destination(j, dst, vm);
+  if (r == 0) {
+    struct ferry_vm made;
+    struct ferry_disk boot;
+    ferry_vm_init(&made);
+    ferry_disk_init(&boot);
+    if ((r = ferry_get_vm(dst, j->m.dst_vm_uuid, &made)) == 0) {
+      int b = ferry_check_boot_disk(dst, made.disks, made.n_disks, &boot);
+      set_str(&j->m.boot_check, b == 0 ? "ok" : ferry_last_error());
+      ferry_error_clear();
+      if (o.start && made.power_state != FERRY_POWER_STATE_RUNNING)
+        r = ferry_start_vm(dst, j->m.dst_vm_uuid);
+    }
+    ferry_disk_dispose(&boot);
+    ferry_vm_dispose(&made);
+  }
+  if (r == 0 && !j->m.downtime_millis) {
+    j->m.downtime_millis = now_ms() - j->m.cutover_started;
+    r = journal_save(j);
+  }
+  if (r == 0 && !j->m.cleaning && !o.no_verify) {
+    r = verify_disks(src, dst, vm, &j->m,
+                     j->m.rounds[j->m.n_rounds - 1].snapshot);
+    j->m.verified = r == 0;
+  }
+  if (r == 0 && !j->m.cleaning) { /* from here on no snapshot is needed */
+    j->m.cleaning = true;
+    r = journal_save(j);
+  }
+  if (r == 0 && (r = remove_snapshots(src, &j->m)) == 0) {
+    j->m.phase = FERRY_MIGRATION_PHASE_DONE;
+    if ((r = journal_save(j)) == 0)
+      migrate_leases(j, src, dst, false); /* stale now anyway: tidy */
+  }
+  return session_close(&s, r, out);
+}
+
+int ferry_migrate_abort(const char *journal_dir, const char *id,
+                        const struct ferry_migrate_auth *auth,
+                        struct ferry_migration *out)
+{
+  ferry_error_clear();
+  struct journal j;
+  int r = journal_open(journal_dir, id, false, &j);
+  if (r == 0)
+    r = journal_take_auth(&j, auth);
+  if (r == 0 && j.m.phase == FERRY_MIGRATION_PHASE_DONE)
+    r = ferry_error(EINVAL, "migration %s is done: nothing to abort", id);
+  client_t *src = NULL, *dst = NULL;
+  if (r == 0) {
+    src = ferry_platform_open_auth(j.m.source, j.src_auth, 0);
+    dst = src ? ferry_platform_open_auth(j.m.destination, j.dst_auth, 0)
+              : NULL;
+    r = dst ? 0 : ferry_error_prefix("%s: ", src ? "destination" : "source");
+    if (r == 0 && (r = platform_set_lease_holder(src, j.m.id)) == 0)
+      r = platform_set_lease_holder(dst, j.m.id);
+  }
+  if (r == 0)
+    r = remove_snapshots(src, &j.m);
+  if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&
+      (r = adopt_destination(&j, dst)) > 0) /* made, not yet journaled */
+    r = 0;
+  if (r == 0 && j.m.dst_vm_uuid && *j.m.dst_vm_uuid) {
+    ferry_stop_vm(dst, j.m.dst_vm_uuid, 0, FERRY_STOP_FORCE);
+    if ((r = ferry_delete_vm(dst, j.m.dst_vm_uuid)) == -ENOENT)
+      r = 0;
+  }
+  /* Volumes only if this migration may have made them: the names of
+   * another's are not ours to delete. */
+  for (size_t i = 0; r == 0 && j.m.volumes_made && i < j.m.n_disks; i++)
+    if ((r = ferry_delete_volume(dst, j.m.disks[i].dst_volume)) == -ENOENT)
+      r = 0;
+  /* A cutover stopped the source: it runs again. */
+  if (r == 0 && j.m.source_was_running) {
+    struct ferry_vm v;
+    ferry_vm_init(&v);
+    if ((r = ferry_get_vm(src, j.m.vm_uuid, &v)) == 0 &&
+        v.power_state == FERRY_POWER_STATE_STOPPED)
+      r = ferry_start_vm(src, j.m.vm_uuid);
+    ferry_vm_dispose(&v);
+  }
+  if (r == 0) {
+    ferry_error_clear();
+    j.m.phase = FERRY_MIGRATION_PHASE_ABORTED;
+    if ((r = journal_save(&j)) == 0)
+      migrate_leases(&j, src, dst, false);
+  }
+  close_both(src, dst);
+  journal_close(&j, out);
+  return r;
+}
+
