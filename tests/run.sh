@@ -37,12 +37,12 @@ echo "== C tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   count_meson "$ASAN_BUILD" asan
 
-echo "== integration and Python tests"
+echo "== integration, Python and contract tests"
 # The kill/resume tests write where their kills landed here.
 export FERRY_KILL_LOG="$PWD/$BUILD/kill-resume.log"
 rm -f "$FERRY_KILL_LOG"
 log=$(mktemp)
-FERRY_BUILD="$PWD/$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider tests/integration tests/python 2>&1 | tee "$log"
+FERRY_BUILD="$PWD/$BUILD" "$PYTHON" -m pytest -q -p no:cacheprovider tests/integration tests/python tests/contract 2>&1 | tee "$log"
 p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | awk '{print $1}')
 f=$(grep -oE '[0-9]+ (failed|error|errors)' "$log" | awk '{s+=$1} END {print s+0}')
 if ! grep -qE '[0-9]+ passed' "$log"; then f=$((f > 0 ? f : 1)); fi

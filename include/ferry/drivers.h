@@ -27,13 +27,14 @@ enum ferry_feature {
   FERRY_FEATURE_RAM_SNAPSHOTS = 1u << 2,  /* snapshots with RAM */
   FERRY_FEATURE_CHANGED_BLOCKS = 1u << 3, /* changes between snapshots */
   FERRY_FEATURE_READ_VOLUMES = 1u << 4,   /* a data path to read */
-  FERRY_FEATURE_WRITE_VOLUMES = 1u << 5,  /* creates volumes and writes */
+  FERRY_FEATURE_WRITE_VOLUMES = 1u << 5,  /* its data path writes */
   FERRY_FEATURE_CREATE_VMS = 1u << 6,     /* defines VMs */
   FERRY_FEATURE_TASKS = 1u << 7,          /* asynchronous tasks (wait_task) */
   FERRY_FEATURE_BOOT_CHECK = 1u << 8,     /* check_boot_disk */
   FERRY_FEATURE_INJECT_DRIVERS = 1u << 9, /* inject_driver */
   FERRY_FEATURE_LIST_VOLUMES = 1u << 10,  /* volumes */
   FERRY_FEATURE_LIFECYCLE = 1u << 11,     /* start and stop VMs */
+  FERRY_FEATURE_CREATE_VOLUMES = 1u << 12, /* creates and deletes volumes */
 };
 
 struct ferry_driver_option {

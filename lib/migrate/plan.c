@@ -154,7 +154,8 @@ static int check_roles(client_t *src, client_t *dst, const char *dst_uri)
 {
   const struct ferry_driver_info *s = ferry_client_driver(src),
                                  *d = ferry_client_driver(dst);
-  unsigned need = FERRY_FEATURE_WRITE_VOLUMES | FERRY_FEATURE_CREATE_VMS;
+  unsigned need = FERRY_FEATURE_CREATE_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES |
+                  FERRY_FEATURE_CREATE_VMS;
   if ((d->features & need) != need) {
     const struct ferry_driver_info *const *all;
     size_t n = ferry_drivers(&all), w = 0;

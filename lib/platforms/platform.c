@@ -2,6 +2,7 @@
  * operations derived from its lists (get by id, filters, summaries). */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,11 +41,23 @@ static int platform_of(client_t *c, const char *op, struct ferry_client **fc)
                          NAME(fc_), opname);                                  \
   } while (0)
 
+/* An ENOTSUP names the platform that cannot (the contract every driver
+ * keeps): a driver's message that does not gets it in front. */
+static int named(struct ferry_client *fc, int r)
+{
+  char who[64];
+  snprintf(who, sizeof who, "the %s platform", NAME(fc));
+  const char *m = ferry_last_error();
+  if (r == -ENOTSUP && (!m || !strstr(m, who)))
+    ferry_error_prefix("%s: ", who);
+  return r;
+}
+
 /* Calls the platform's op, or says the platform cannot do it. */
 #define DISPATCH(c, member, opname, ...)                                      \
   do {                                                                        \
     PLATFORM_OP(c, member, opname, fc_);                                      \
-    return OPS(fc_)->member(fc_, __VA_ARGS__);                                \
+    return named(fc_, OPS(fc_)->member(fc_, __VA_ARGS__));                    \
   } while (0)
 
 /* Finds a VM by id, uuid or name: the platform's own lookup, else in its
@@ -102,7 +115,7 @@ int vm_pick(const struct ferry_vm *v, size_t n, const char *key,
     ferry_vm_init(&vm_);                                                      \
     int r_;                                                                   \
     if ((r_ = resolve_vm(fc_, vmname, &vm_)) == 0)                            \
-      r_ = OPS(fc_)->member(fc_, &vm_, ##__VA_ARGS__);                        \
+      r_ = named(fc_, OPS(fc_)->member(fc_, &vm_, ##__VA_ARGS__));            \
     ferry_vm_dispose(&vm_);                                                   \
     return r_;                                                                \
   } while (0)
@@ -409,7 +422,7 @@ int ferry_snapshot_open(client_t *c, const char *vm, const char *snapshot,
   struct ferry_vm v;
   ferry_vm_init(&v);
   if ((r = resolve_vm(fc, vm, &v)) == 0)
-    r = snapshot_open(fc, &v, snapshot, disk, out);
+    r = named(fc, snapshot_open(fc, &v, snapshot, disk, out));
   ferry_vm_dispose(&v);
   return r;
 }

@@ -1,5 +1,4 @@
 /* Domain snapshot records on disk; see snapshot_store.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/dirscan.h"
 #include "../core/error.h"
 #include "../core/statefile.h"
 #include "snapshot_store.h"
@@ -210,46 +210,41 @@ static int by_time(const void *a, const void *b)
   return strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
+/* snapshotdata-<name>.json; also skips temp files of interrupted
+ * writes. */
+static bool is_record(const char *name, void *opaque)
+{
+  (void)opaque;
+  size_t len = strlen(name), pl = strlen(PREFIX), sl = strlen(SUFFIX);
+  return len > pl + sl && !strncmp(name, PREFIX, pl) &&
+         !strcmp(name + len - sl, SUFFIX);
+}
+
 int snap_store_list(const struct snap_store *s,
                     struct ferry_domain_snapshot **out, size_t *n)
 {
+  char **files;
+  size_t nfiles, count = 0;
   *out = NULL;
   *n = 0;
-  DIR *d = opendir(s->dir);
-  if (!d)
-    return errno == ENOENT ? 0 : ferry_error(errno, "%s: %s", s->dir,
-                                             strerror(errno));
-  struct ferry_domain_snapshot *v = NULL;
-  size_t count = 0, cap = 0;
-  int r = 0;
-  struct dirent *e;
-  size_t pl = strlen(PREFIX), sl = strlen(SUFFIX);
-  while (r == 0 && (e = readdir(d))) {
-    size_t len = strlen(e->d_name);
-    if (len <= pl + sl || strncmp(e->d_name, PREFIX, pl) ||
-        strcmp(e->d_name + len - sl, SUFFIX))
-      continue; /* also skips temp files of interrupted writes */
-    if (count == cap) {
-      cap = cap ? cap * 2 : 16;
-      struct ferry_domain_snapshot *nv = realloc(v, cap * sizeof *nv);
-      if (!nv) {
-        r = ferry_error(ENOMEM, "out of memory");
-        break;
-      }
-      v = nv;
-    }
+  int r = dir_scan(s->dir, is_record, NULL, &files, &nfiles);
+  if (r < 0 || nfiles == 0)
+    return r;
+  struct ferry_domain_snapshot *v = calloc(nfiles, sizeof *v);
+  if (!v)
+    r = ferry_error(ENOMEM, "out of memory");
+  for (size_t i = 0; r == 0 && i < nfiles; i++) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+    snprintf(path, sizeof path, "%s/%s", s->dir, files[i]);
     if ((r = load_file(s, path, &v[count])) == 0)
       count++;
   }
-  closedir(d);
+  dir_scan_free(files, nfiles);
   if (r < 0) {
     ferry_domain_snapshot_list_free(v, count);
     return r;
   }
-  if (count)
-    qsort(v, count, sizeof *v, by_time);
+  qsort(v, count, sizeof *v, by_time);
   *out = v;
   *n = count;
   return 0;

@@ -32,11 +32,18 @@ struct nbd_priv {
 
 static struct nbd_priv *P(struct ferry_volume *v) { return v->priv; }
 
+static bool nbd_vol_is_dead(struct ferry_volume *v);
+
+/* A command refused on a handle whose connection died (libnbd says
+ * EINVAL: "invalid state: DEAD") is ENOTCONN: transient, so that the
+ * engine connects again, as for one that failed in flight. */
 static int nbd_err(struct ferry_volume *v, const char *what, uint64_t len,
                    uint64_t off)
 {
   int e = nbd_get_errno();
   const char *msg = nbd_get_error();
+  if (nbd_vol_is_dead(v))
+    e = ENOTCONN;
   return ferry_error(e ? e : EIO, "%s: %s of %" PRIu64 " bytes at offset %"
                      PRIu64 ": %s", v->name, what, len, off,
                      msg ? msg : strerror(e ? e : EIO));

@@ -220,12 +220,30 @@ bool ferry_volume_can_multi_conn(const struct ferry_volume *v)
   return v->can_multi_conn;
 }
 
+/* Every backend answers the same past the end: a read (or an extents
+ * query) there is EINVAL, a write ENOSPC, and none reaches the backend
+ * (which would report EIO, retried as transient, or grow a file). */
+static int within(const struct ferry_volume *v, bool write, uint64_t len,
+                  uint64_t off)
+{
+  if (v->size < 0 || (off <= (uint64_t)v->size &&
+                      len <= (uint64_t)v->size - off))
+    return 0;
+  return ferry_error(write ? ENOSPC : EINVAL, "%s: %s of %" PRIu64 " bytes "
+                     "at offset %" PRIu64 " goes past its end (%" PRId64
+                     " bytes)", v->name, write ? "a write" : "a read", len,
+                     off, v->size);
+}
+
 static int sync_op(struct ferry_volume *v, enum vio_op op, void *buf,
                    uint64_t len, uint64_t off)
 {
   ferry_error_clear();
   if (op != VIO_READ && !v->writable)
     return ferry_error(EROFS, "%s: opened read-only", v->name);
+  int r = within(v, op != VIO_READ, len, off);
+  if (r < 0)
+    return r;
   struct vio io = { .op = op, .buf = buf, .len = len, .offset = off };
   return volume_io_sync(v, &io);
 }
@@ -266,7 +284,9 @@ int ferry_volume_extents(struct ferry_volume *v, uint64_t offset, uint64_t len,
 {
   ferry_error_clear();
   struct extent_map m = { 0 };
-  int r = volume_extents(v, offset, len, &m);
+  int r = within(v, false, len, offset);
+  if (r == 0)
+    r = volume_extents(v, offset, len, &m);
   if (r < 0) {
     extent_map_free(&m);
     return r;

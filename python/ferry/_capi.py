@@ -219,6 +219,7 @@ FEATURES = (
     ("WRITE_VOLUMES", 1 << 5), ("CREATE_VMS", 1 << 6), ("TASKS", 1 << 7),
     ("BOOT_CHECK", 1 << 8), ("INJECT_DRIVERS", 1 << 9),
     ("LIST_VOLUMES", 1 << 10), ("LIFECYCLE", 1 << 11),
+    ("CREATE_VOLUMES", 1 << 12),
 )
 
 # ferry_auth_fn: fills buf (char *, as an address: see IO_FN) with a

@@ -237,3 +237,21 @@ def test_snapshot_a_delete_was_interrupted_in_is_not_used(qp):
                needles=["being deleted", "snapshot delete m x1"])
     qp.ok("snapshot", "delete", "m", "x1")
     assert qp.snap_names("m") == []
+
+
+def test_snapshot_names_that_look_alike_keep_their_own_layers(qp):
+    """An external snapshot 'a' taken after 'a.b' and 'a.1' (their
+    overlays' names start as a's would) gets overlays of its own: an
+    interrupted create of 'a' is told apart by the records."""
+    qp.create_vm("x")
+    qp.ok("snapshot", "create", "x", "a.b", "--external")
+    a_b = active(qp, "x", "vda")
+    qp.ok("snapshot", "create", "x", "a.1", "--external")
+    a_1 = active(qp, "x", "vda")
+    qp.ok("snapshot", "create", "x", "a", "--external")
+    a = active(qp, "x", "vda")
+    assert len({a_b, a_1, a}) == 3, (a_b, a_1, a)
+    assert os.path.basename(a).startswith("x-vda-a.")
+    rec = {s["name"]: s for s in qp.json("snapshot", "list", "x")["snapshots"]}
+    files = {n: {d["file"] for d in r["disks"]} for n, r in rec.items()}
+    assert not files["a"] & (files["a.b"] | files["a.1"]), files

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -29,6 +32,8 @@ type retarget struct {
 var (
 	qcdaName     = []byte("QueryChangedDiskAreas")
 	reconfigName = []byte("ReconfigVM_Task")
+	snapshotName = []byte("CreateSnapshot_Task")
+	createName   = []byte("CreateVirtualDisk_Task")
 )
 
 func (h *retarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +45,8 @@ func (h *retarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var after func()
-		if bytes.Contains(body, qcdaName) || bytes.Contains(body, reconfigName) {
+		if bytes.Contains(body, qcdaName) || bytes.Contains(body, reconfigName) ||
+			bytes.Contains(body, snapshotName) || bytes.Contains(body, createName) {
 			body, after = h.rewrite(body)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -65,10 +71,20 @@ func (h *retarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rewrite returns the request to pass on and what to do after it.
 func (h *retarget) rewrite(body []byte) ([]byte, func()) {
 	method, err := simulator.UnmarshalBody(types.TypeFunc(), body)
+	if err == nil {
+		if req, ok := method.Body.(*types.CreateVirtualDisk_Task); ok {
+			return body, func() { describeNewDisk(req) }
+		}
+	}
 	if err != nil || method.This.Type != "VirtualMachine" {
 		return body, nil // let the simulator answer
 	}
 	switch req := method.Body.(type) {
+	case *types.CreateSnapshot_Task:
+		if req.Memory {
+			return body, func() { saveMemory(req.This, req.Name) }
+		}
+		return body, nil
 	case *types.QueryChangedDiskAreas:
 	case *types.ReconfigVM_Task:
 		enable := req.Spec.ChangeTrackingEnabled
@@ -149,4 +165,67 @@ func replaceThis(body []byte, ref types.ManagedObjectReference) ([]byte, bool) {
 		b.Write(body[end:])
 		return b.Bytes(), true
 	}
+}
+
+// saveMemory gives vm's new snapshot `name` what a snapshot with RAM has
+// on vSphere (the simulator saves none): a memory file in the VM's
+// layoutEx, named by the snapshot's memoryKey, beside its other files.
+func saveMemory(ref types.ManagedObjectReference, name string) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok || vm.Snapshot == nil {
+		return
+	}
+	simulator.Map.WithLock(vm, func() {
+		snap := findSnapshot(vm.Snapshot.RootSnapshotList, name)
+		if snap == nil || vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+			return
+		}
+		key := int32(0)
+		for _, f := range vm.LayoutEx.File {
+			if f.Key >= key {
+				key = f.Key + 1
+			}
+		}
+		dir := path.Dir(vm.Config.Files.VmPathName)
+		vm.LayoutEx.File = append(vm.LayoutEx.File, types.VirtualMachineFileLayoutExFileInfo{
+			Key:  key,
+			Name: fmt.Sprintf("%s/%s-%s.vmem", dir, vm.Name, snap.Value),
+			Type: string(types.VirtualMachineFileLayoutExFileTypeSnapshotMemory),
+		})
+		for i := range vm.LayoutEx.Snapshot {
+			if vm.LayoutEx.Snapshot[i].Key == *snap {
+				vm.LayoutEx.Snapshot[i].MemoryKey = key
+			}
+		}
+	})
+}
+
+func findSnapshot(l []types.VirtualMachineSnapshotTree, name string) *types.ManagedObjectReference {
+	for i := range l {
+		if l[i].Name == name {
+			return &l[i].Snapshot
+		}
+		if s := findSnapshot(l[i].ChildSnapshotList, name); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// describeNewDisk gives a disk CreateVirtualDisk made (an empty file, in
+// the simulator) what vSphere gives it: a descriptor and its flat extent
+// of the asked capacity, readable over the datastore's HTTPS interface.
+func describeNewDisk(req *types.CreateVirtualDisk_Task) {
+	spec, ok := req.Spec.(*types.FileBackedVirtualDiskSpec)
+	if !ok {
+		return
+	}
+	desc, err := localPath(req.Name)
+	if err != nil {
+		return
+	}
+	if st, err := os.Stat(desc); err != nil || st.Size() > 0 {
+		return // not made, or described already
+	}
+	_ = initDisk(desc, flatName(desc), spec.CapacityKb*1024, newDiskUUID())
 }

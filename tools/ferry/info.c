@@ -1,41 +1,31 @@
 /* ferry info URI: size and allocation summary of a volume. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "options.h"
+
+static const struct cli_command info_cmd = {
+  .name = "info",
+  .about = "Prints a volume's size and how much of it is data, zero\n"
+           "and unallocated (from SEEK_DATA or NBD block status).\n",
+  .operands = (const struct cli_operand[]){
+    { "URI", "the volume: a path or URI (see 'ferry --help')" },
+    { NULL, NULL },
+  },
+};
 
 int cmd_info(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  bool json = false, bad = false;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    if (c == 'j') {
-      json = true;
-    } else if (c == 'h') {
-      printf("Usage: ferry info URI [--json]\n\n"
-             "Prints a volume's size and how much of it is data, zero\n"
-             "and unallocated (from SEEK_DATA or NBD block status).\n");
-      return EXIT_OK;
-    } else {
-      bad = true;
-    }
-  }
-  if (bad || argc - optind != 1) {
-    cli_error("Usage: ferry info URI [--json]");
-    return cli_fail(json, "info", EXIT_USAGE);
-  }
+  struct common_opts c;
+  int rc;
+  if (!cli_parse(&info_cmd, argc, argv, NULL, &c, &rc))
+    return rc;
+  bool json = c.json;
   struct endpoint ep;
-  int r = endpoint_open(argv[optind], false, &ep);
+  int r = endpoint_open(argv[1], false, &ep);
   if (r < 0) {
     endpoint_close(&ep);
     return cli_fail(json, "info", r == -2 ? EXIT_USAGE : EXIT_FAILED);

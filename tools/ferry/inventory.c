@@ -30,21 +30,19 @@ static void print_vm(const struct ferry_vm *vm, const char *indent)
          vm->n_nics == 1 ? " " : "s", s(vm->uuid));
 }
 
+static const struct cli_command inventory_cmd = {
+  .name = "inventory",
+  .about = "Lists the platform's datacenters, clusters, hosts, VMs and\n"
+           "VLANs, with a summary of its VMs.\n",
+  .common = CLI_PLATFORM_COMMAND,
+};
+
 int cmd_inventory(int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "inventory", EXIT_USAGE);
-  if (o.help) {
-    printf("Usage: ferry inventory [--platform URI] [--json]\n\n"
-           "Lists the platform's datacenters, clusters, hosts, VMs and\n"
-           "VLANs, with a summary of its VMs.\n");
-    return EXIT_OK;
-  }
-  if (argc != 1) {
-    cli_error("Usage: ferry inventory [--platform URI] [--json]");
-    return cli_fail(o.json, "inventory", EXIT_USAGE);
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(&inventory_cmd, argc, argv, NULL, &o, &rc))
+    return rc;
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "inventory", EXIT_USAGE);
@@ -56,7 +54,7 @@ int cmd_inventory(int argc, char **argv)
   size_t ndc = 0, ncl = 0, nh = 0, nvm = 0, nvl = 0;
   struct ferry_vm_summary sum;
   ferry_vm_summary_init(&sum);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_datacenters(c, &dc, &ndc) < 0 || ferry_clusters(c, &cl, &ncl) < 0 ||
       ferry_hosts(c, &h, &nh) < 0 || ferry_vms(c, &vm, &nvm) < 0 ||
       ferry_vlans(c, &vl, &nvl) < 0 ||

@@ -1,5 +1,4 @@
 /* ferry migrate plan|start|sync|cutover|status|resume|abort */
-#include <getopt.h>
 #include <inttypes.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -83,102 +82,119 @@ struct mopts {
   bool converge;
 };
 
-static int parse(int argc, char **argv, struct mopts *o, bool want_vm)
+/* --network-map SRC=DST: repeatable, and comma lists */
+static bool add_network_map(const struct cli_opt *opt, void *opts,
+                            const char *value)
 {
-  static const struct option lo[] = {
-    { "from", required_argument, NULL, 'f' },
-    { "to", required_argument, NULL, 't' },
-    { "network-map", required_argument, NULL, 'n' },
-    { "format", required_argument, NULL, 'F' },
-    { "id", required_argument, NULL, 'i' },
-    { "journal-dir", required_argument, NULL, 'j' },
-    { "start", no_argument, NULL, 's' },
-    { "no-verify", no_argument, NULL, 'V' },
-    { "stop-timeout", required_argument, NULL, 'T' },
-    { "until", required_argument, NULL, 'u' },
-    { "max-rounds", required_argument, NULL, 'm' },
-    { NULL, 0, NULL, 0 },
-  };
+  (void)opt;
+  struct mopts *o = opts;
+  char *list = (char *)value, *save = NULL; /* argv's, split in place */
+  for (char *s = strtok_r(list, ",", &save); s && o->spec.n_network_map < 64;
+       s = strtok_r(NULL, ",", &save))
+    o->maps[o->spec.n_network_map++] = s;
+  return true;
+}
+
+/* --until and --max-rounds: rounds until one copies less (sync). */
+static bool set_until(const struct cli_opt *opt, void *opts,
+                      const char *value)
+{
+  (void)opt;
+  struct mopts *o = opts;
+  return (o->converge = parse_size(value, &o->until));
+}
+
+static bool set_max_rounds(const struct cli_opt *opt, void *opts,
+                           const char *value)
+{
+  struct mopts *o = opts;
+  return (o->converge = cli_set_count(opt, opts, value));
+}
+
+#define MIGRATE_FIELD(f) offsetof(struct mopts, f)
+
+/* plan and start: what to migrate, and where. */
+static const struct cli_opt spec_options[] = {
+  { "from", "URI", "the source platform (required)", cli_set_string,
+    MIGRATE_FIELD(spec.source), NULL },
+  { "to", "URI", "the destination platform, a qemu one (required)",
+    cli_set_string, MIGRATE_FIELD(spec.destination), NULL },
+  { "network-map", "SRC=DST", "a source network and the destination's "
+    "network for its NICs; repeatable, or a comma list", add_network_map, 0,
+    NULL },
+  { "format", "qcow2|raw", "the format of the destination's disks "
+    "(default qcow2)", cli_set_string, MIGRATE_FIELD(spec.format), NULL },
+  { "id", "ID", "the migration's id (default VM-SECONDS)", cli_set_string,
+    MIGRATE_FIELD(spec.id), NULL },
+  CLI_OPT_END,
+};
+
+static const struct cli_opt converge_options[] = {
+  { "until", "SIZE", "rounds until one copies less than SIZE, e.g. 16M",
+    set_until, 0, "a size like 16M" },
+  { "max-rounds", "N", "at most N rounds in this call (default 10)",
+    set_max_rounds, MIGRATE_FIELD(max_rounds), "a number >= 1" },
+  CLI_OPT_END,
+};
+
+static const struct cli_opt cutover_options[] = {
+  { "start", NULL, "start the VM at the destination", cli_set_flag,
+    MIGRATE_FIELD(cut.start), NULL },
+  { "no-verify", NULL, "skip comparing every disk of both sides",
+    cli_set_flag, MIGRATE_FIELD(cut.no_verify), NULL },
+  { "stop-timeout", "SECONDS", "how long the source's guest may take to "
+    "shut down before it is powered off (default 60)", cli_set_seconds,
+    MIGRATE_FIELD(cut.stop_timeout_s), "seconds" },
+  CLI_OPT_END,
+};
+
+static const struct cli_opt journal_options[] = {
+  { "journal-dir", "DIR", "where the journals are (default "
+    "$FERRY_STATE_DIR/migrations, else /var/lib/ferry/migrations)",
+    cli_set_string, MIGRATE_FIELD(journal_dir), NULL },
+  CLI_OPT_END,
+};
+
+/* Parses self's options into o; plan and start want the VM, the others
+ * the migration's id. False when the command is done, with its exit code
+ * in *rc. */
+static bool parse(const struct cli_command *self, int argc, char **argv,
+                  struct mopts *o, bool want_vm, int *rc)
+{
   memset(o, 0, sizeof *o);
-  if (common_opts_take(&argc, argv, &o->c) < 0)
-    return -1;
   o->spec.struct_size = sizeof o->spec;
   o->spec.network_map = o->maps;
   o->cut.struct_size = sizeof o->cut;
   o->cut.stop_timeout_s = 60;
-  int c;
-  unsigned u;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-    switch (c) {
-    case 'f': o->spec.source = optarg; break;
-    case 't': o->spec.destination = optarg; break;
-    case 'n': /* repeatable, and comma lists */
-      for (char *s = strtok(optarg, ","); s && o->spec.n_network_map < 64;
-           s = strtok(NULL, ","))
-        o->maps[o->spec.n_network_map++] = s;
-      break;
-    case 'F': o->spec.format = optarg; break;
-    case 'i': o->spec.id = optarg; break;
-    case 'j': o->journal_dir = optarg; break;
-    case 's': o->cut.start = true; break;
-    case 'V': o->cut.no_verify = true; break;
-    case 'u':
-      if (!parse_size(optarg, &o->until)) {
-        cli_error("--until wants a size like 16M");
-        return -1;
-      }
-      o->converge = true;
-      break;
-    case 'm':
-      if (!parse_uint(optarg, &o->max_rounds) || !o->max_rounds) {
-        cli_error("--max-rounds wants a number >= 1");
-        return -1;
-      }
-      o->converge = true;
-      break;
-    case 'T':
-      if (!parse_uint(optarg, &u)) {
-        cli_error("--stop-timeout wants seconds");
-        return -1;
-      }
-      o->cut.stop_timeout_s = u;
-      break;
-    default:
-      cli_error("bad option (see 'ferry migrate --help')");
-      return -1;
-    }
-  }
-  if (argc - optind != 1) {
-    cli_error(want_vm ? "want the source VM (see 'ferry migrate --help')"
-                      : "want a migration id (see 'ferry migrate --help')");
-    return -1;
-  }
+  if (!cli_parse(self, argc, argv, o, &o->c, rc))
+    return false;
   o->ws = (struct watch_state){ o->c.json, isatty(STDERR_FILENO), false, 0,
                                 -1 };
   o->watch = (struct ferry_migrate_watch){ on_progress, &o->ws };
   cli_catch_signals();
-  if (want_vm) {
-    o->spec.vm = argv[optind];
-    if (!o->spec.source || !o->spec.destination) {
-      cli_error("--from and --to name the two platforms (see 'ferry "
-                "migrate --help' for their URIs)");
-      return -1;
-    }
-    if (!(o->src_uri = cli_uri(o->spec.source, &o->c)) ||
-        !(o->dst_uri = cli_uri(o->spec.destination, &o->c)) ||
-        cli_options_used(&o->c) < 0)
-      return -1;
+  if (!want_vm) {
+    o->id = argv[1];
+    return true;
+  }
+  o->spec.vm = argv[1];
+  if (!o->spec.source || !o->spec.destination) {
+    cli_error("--from and --to name the two platforms (see 'ferry "
+              "migrate --help' for their URIs)");
+  } else if ((o->src_uri = cli_uri(o->spec.source, &o->c)) &&
+             (o->dst_uri = cli_uri(o->spec.destination, &o->c)) &&
+             cli_options_used(&o->c) == 0) {
     o->spec.source = o->src_uri;
     o->spec.destination = o->dst_uri;
     cli_auth(o->spec.source, &o->c, &o->src_auth);
     cli_auth(o->spec.destination, &o->c, &o->dst_auth);
     o->spec.source_auth = &o->src_auth;
     o->spec.destination_auth = &o->dst_auth;
-  } else {
-    o->id = argv[optind];
+    return true;
   }
-  return 0;
+  free(o->src_uri); /* cli_error() said why */
+  free(o->dst_uri);
+  *rc = cli_fail(o->c.json, self->name, EXIT_USAGE);
+  return false;
 }
 
 static void print(const struct ferry_migration *m, bool json)
@@ -222,34 +238,37 @@ static int finish(int r, const struct mopts *o, struct ferry_migration *m,
   return rc;
 }
 
-static int m_plan(int argc, char **argv)
+static int m_plan(const struct cli_command *self, int argc, char **argv)
 {
   struct mopts o;
-  if (parse(argc, argv, &o, true) < 0)
-    return cli_fail(o.c.json, "migrate plan", EXIT_USAGE);
+  int rc;
+  if (!parse(self, argc, argv, &o, true, &rc))
+    return rc;
   struct ferry_migration m;
   ferry_migration_init(&m);
-  return finish(ferry_migrate_plan(&o.spec, &m), &o, &m, "migrate plan");
+  return finish(ferry_migrate_plan(&o.spec, &m), &o, &m, self->name);
 }
 
-static int m_start(int argc, char **argv)
+static int m_start(const struct cli_command *self, int argc, char **argv)
 {
   struct mopts o;
-  if (parse(argc, argv, &o, true) < 0)
-    return cli_fail(o.c.json, "migrate start", EXIT_USAGE);
+  int rc;
+  if (!parse(self, argc, argv, &o, true, &rc))
+    return rc;
   struct ferry_migration m;
   ferry_migration_init(&m);
   return finish(ferry_migrate_start(&o.spec, o.journal_dir, &o.watch, &m), &o,
-                &m,
-                "migrate start");
+                &m, self->name);
 }
 
 /* sync, cutover, status, abort and resume take a migration id. */
-static int m_id(int argc, char **argv, const char *cmd)
+static int m_id(const struct cli_command *self, int argc, char **argv)
 {
+  const char *cmd = self->name;
   struct mopts o;
-  if (parse(argc, argv, &o, false) < 0)
-    return cli_fail(o.c.json, cmd, EXIT_USAGE);
+  int rc;
+  if (!parse(self, argc, argv, &o, false, &rc))
+    return rc;
   struct ferry_migration m;
   ferry_migration_init(&m);
   int r = 0;
@@ -290,27 +309,75 @@ static int m_id(int argc, char **argv, const char *cmd)
   return finish(r, &o, &m, cmd);
 }
 
-static int m_sync(int c, char **v) { return m_id(c, v, "migrate sync"); }
-static int m_cutover(int c, char **v) { return m_id(c, v, "migrate cutover"); }
-static int m_status(int c, char **v) { return m_id(c, v, "migrate status"); }
-static int m_abort(int c, char **v) { return m_id(c, v, "migrate abort"); }
-static int m_resume(int c, char **v) { return m_id(c, v, "migrate resume"); }
+static const struct cli_operand vm_operand[] = {
+  { "VM", "the source VM: its name or UUID" },
+  { NULL, NULL },
+};
+static const struct cli_operand id_operand[] = {
+  { "ID", "the migration's id" },
+  { NULL, NULL },
+};
+
+static const struct cli_command m_plan_cmd = {
+  .name = "migrate plan",
+  .summary = "Checks a migration and changes nothing: the VM, the network "
+             "map, room and names at the destination.",
+  .operands = vm_operand, .options = { spec_options, journal_options },
+  .common = CLI_AUTH, .run = m_plan,
+};
+
+static const struct cli_command m_start_cmd = {
+  .name = "migrate start",
+  .summary = "Starts a migration: a snapshot and a full copy, while the VM "
+             "keeps running.",
+  .operands = vm_operand, .options = { spec_options, journal_options },
+  .common = CLI_AUTH, .run = m_start,
+};
+
+static const struct cli_command m_sync_cmd = {
+  .name = "migrate sync",
+  .summary = "Copies what changed since the last round: one round, or "
+             "rounds until one copies less than --until.",
+  .operands = id_operand, .options = { converge_options, journal_options },
+  .common = CLI_AUTH, .run = m_id,
+};
+
+static const struct cli_command m_cutover_cmd = {
+  .name = "migrate cutover",
+  .summary = "Stops the source, copies the last changes, creates the VM at "
+             "the destination, verifies and cleans up.",
+  .operands = id_operand, .options = { cutover_options, journal_options },
+  .common = CLI_AUTH, .run = m_id,
+};
+
+static const struct cli_command m_status_cmd = {
+  .name = "migrate status",
+  .summary = "Shows a migration's journal: its phase and rounds.",
+  .operands = id_operand, .options = { journal_options },
+  .common = CLI_AUTH, .run = m_id,
+};
+
+static const struct cli_command m_resume_cmd = {
+  .name = "migrate resume",
+  .summary = "Runs the step that was interrupted again (a cutover with the "
+             "options given).",
+  .operands = id_operand, .options = { cutover_options, journal_options },
+  .common = CLI_AUTH, .run = m_id,
+};
+
+static const struct cli_command m_abort_cmd = {
+  .name = "migrate abort",
+  .summary = "Ends a migration: removes its snapshots and what it made at "
+             "the destination.",
+  .operands = id_operand, .options = { journal_options },
+  .common = CLI_AUTH, .run = m_id,
+};
 
 int cmd_migrate(int argc, char **argv)
 {
-  static const struct subcommand subs[] = {
-    { "plan", m_plan, "plan --from URI --to URI VM [--network-map SRC=DST]... "
-      "[--format qcow2|raw] [--id ID]   (checks only)" },
-    { "start", m_start, "start --from URI --to URI VM [same options]   "
-      "(snapshot, full copy; the VM keeps running)" },
-    { "sync", m_sync, "sync ID [--until BYTES] [--max-rounds N]   (one "
-      "incremental round, or rounds until one copies less than BYTES)" },
-    { "cutover", m_cutover, "cutover ID [--start] [--no-verify] "
-      "[--stop-timeout S]   (stop, last changes, create, verify, clean up)" },
-    { "status", m_status, "status ID" },
-    { "resume", m_resume, "resume ID [cutover options]   (runs the "
-      "interrupted step again)" },
-    { "abort", m_abort, "abort ID   (removes the snapshots and what was made)" },
+  static const struct cli_command *const subs[] = {
+    &m_plan_cmd, &m_start_cmd, &m_sync_cmd, &m_cutover_cmd, &m_status_cmd,
+    &m_resume_cmd, &m_abort_cmd,
   };
   return run_subcommand("migrate", subs, sizeof subs / sizeof subs[0], argc,
                         argv);

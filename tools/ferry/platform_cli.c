@@ -1,4 +1,5 @@
-/* --platform, JSON output and subcommand dispatch for platform commands. */
+/* Platforms and their options, credentials, JSON output and subcommand
+ * dispatch for platform commands. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -190,113 +191,36 @@ void platforms_help(FILE *f)
 {
   const struct ferry_driver_info *const *d;
   size_t n = ferry_drivers(&d);
-  fprintf(f, "\nPlatforms (--platform URI):\n");
+  fprintf(f, "\nPlatforms, their URIs and options:\n");
   for (size_t i = 0; i < n; i++) {
     if (!d[i]->platform)
       continue;
-    fprintf(f, "  %-44s %s\n", d[i]->uri_help, d[i]->description);
+    cli_help_line(f, d[i]->uri_help, d[i]->description);
     for (const struct ferry_driver_option *op = d[i]->options;
          op && op->name; op++) {
-      char flag[64], env[128];
-      snprintf(flag, sizeof flag, "%s", op->name);
+      char flag[64], env[128], help[1024];
+      snprintf(flag, sizeof flag, "  --%s VALUE", op->name);
       for (char *p = flag; *p; p++)
         *p = *p == '_' ? '-' : *p;
       env_name(d[i]->name, op->name, env, sizeof env);
-      fprintf(f, "    ?%s= (--%s, %s)\n      %s\n", op->name, flag, env,
-              op->help);
+      snprintf(help, sizeof help, "%s; also ?%s= in the URI, or %s", op->help,
+               op->name, env);
+      cli_help_line(f, flag, help);
     }
   }
 }
 
-int run_subcommand(const char *group, const struct subcommand *subs,
+int run_subcommand(const char *group, const struct cli_command *const *subs,
                    size_t n, int argc, char **argv)
 {
   bool help = argc < 2 || !strcmp(argv[1], "--help") ||
               !strcmp(argv[1], "-h");
   for (size_t i = 0; !help && i < n; i++)
-    if (!strcmp(argv[1], subs[i].name))
-      return subs[i].fn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], strrchr(subs[i]->name, ' ') + 1))
+      return subs[i]->run(subs[i], argc - 1, argv + 1);
   FILE *f = help && argc >= 2 ? stdout : stderr;
   if (!help)
     fprintf(f, "ferry %s: unknown subcommand '%s'\n\n", group, argv[1]);
-  fprintf(f, "Usage:\n");
-  for (size_t i = 0; i < n; i++)
-    fprintf(f, "  ferry %s %s\n", group, subs[i].usage);
-  fprintf(f, "\nCommon options: --platform URI (default qemu://$FERRY_STATE_DIR "
-             "or qemu:///var/lib/ferry), --json, --help,\n"
-             "  --password-file FILE (else FERRY_<PLATFORM>_PASSWORD or a "
-             "prompt)\n");
-  platforms_help(f);
+  cli_group_help(f, group, subs, n);
   return help && argc >= 2 ? EXIT_OK : EXIT_USAGE;
-}
-
-/* 1 when arg is --NAME[=VALUE] of a driver's option NAME (dashes for
- * underscores), noted in o; 0 when it is not; -1 on too many. */
-static int driver_option(const char *arg, struct common_opts *o)
-{
-  if (strncmp(arg, "--", 2))
-    return 0;
-  const struct ferry_driver_info *const *d;
-  size_t n = ferry_drivers(&d), len = strcspn(arg + 2, "=");
-  for (size_t i = 0; i < n; i++)
-    for (const struct ferry_driver_option *op = d[i]->options;
-         op && op->name; op++) {
-      if (strlen(op->name) != len)
-        continue;
-      bool same = true;
-      for (size_t k = 0; k < len && same; k++)
-        same = op->name[k] == (arg[2 + k] == '-' ? '_' : arg[2 + k]);
-      if (!same)
-        continue;
-      if (o->n_options == sizeof o->options / sizeof o->options[0]) {
-        cli_error("too many platform options");
-        return -1;
-      }
-      o->options[o->n_options++] = (struct cli_option){ op->name, NULL,
-                                                        arg + 2, false };
-      return 1;
-    }
-  return 0;
-}
-
-int common_opts_take(int *argc, char **argv, struct common_opts *o)
-{
-  int w = 1, k;
-  for (int i = 1; i < *argc; i++) {
-    if (!strcmp(argv[i], "--json")) {
-      o->json = true;
-    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      o->help = true;
-    } else if (!strcmp(argv[i], "--platform")) {
-      if (i + 1 >= *argc) {
-        cli_error("--platform wants a URI");
-        return -1;
-      }
-      o->platform = argv[++i];
-    } else if (!strncmp(argv[i], "--platform=", 11)) {
-      o->platform = argv[i] + 11;
-    } else if ((k = driver_option(argv[i], o)) != 0) {
-      if (k < 0)
-        return -1;
-      if (!strchr(argv[i], '=') && i + 1 >= *argc) {
-        cli_error("%s wants a value", argv[i]);
-        return -1;
-      }
-      struct cli_option *op = &o->options[o->n_options - 1];
-      op->value = strchr(argv[i], '=') ? strchr(argv[i], '=') + 1 : argv[++i];
-    } else if (!strcmp(argv[i], "--password-file")) {
-      if (i + 1 >= *argc) {
-        cli_error("--password-file wants a file");
-        return -1;
-      }
-      o->password_file = argv[++i];
-    } else if (!strncmp(argv[i], "--password-file=", 16)) {
-      o->password_file = argv[i] + 16;
-    } else {
-      argv[w++] = argv[i];
-    }
-  }
-  argv[w] = NULL;
-  *argc = w;
-  return 0;
 }

@@ -1,5 +1,6 @@
 /* Shared pieces of the platform commands (inventory, vm, volume,
- * snapshot): --platform, JSON output, subcommand dispatch. */
+ * snapshot, migrate): platforms and their options, credentials, JSON
+ * output, subcommand dispatch. */
 #ifndef FERRY_PLATFORM_CLI_H
 #define FERRY_PLATFORM_CLI_H
 
@@ -9,9 +10,7 @@
 
 #include <ferry/platform.h>
 
-#include "cli.h"
-
-struct common_opts;
+#include "options.h"
 
 /* Takes FERRY_<DRIVER>_PASSWORD out of the environment (into memory), for
  * cli_auth; called first thing, before any child can be started. */
@@ -42,34 +41,10 @@ void json_ok(const char *key, ...) __attribute__((sentinel));
 /* Exit code for a failed library call: its message via cli_fail(). */
 int lib_fail(bool json, const char *cmd);
 
-/* A subcommand table: ferry GROUP SUB ARGS... */
-struct subcommand {
-  const char *name;
-  int (*fn)(int argc, char **argv);
-  const char *usage;
-};
-int run_subcommand(const char *group, const struct subcommand *subs,
+/* ferry GROUP SUB ARGS...: runs the subcommand, or writes the group's
+ * help, generated from the subcommands' tables. */
+int run_subcommand(const char *group, const struct cli_command *const *subs,
                    size_t n, int argc, char **argv);
-
-/* The common options of platform commands, parsed out of argv: --platform
- * URI, --json and --help. Leaves the rest (options and operands) in
- * argv[1..] for getopt. Returns -1 on a usage error (after cli_error). */
-struct cli_option {
-  const char *name;  /* the driver's option */
-  const char *value;
-  const char *flag;  /* as given, for messages */
-  bool used;         /* a platform took it */
-};
-struct common_opts {
-  const char *platform;
-  const char *password_file; /* --password-file */
-  struct cli_option options[16]; /* --NAME VALUE of drivers' options */
-  size_t n_options;
-  bool json, help;
-};
-int common_opts_take(int *argc, char **argv, struct common_opts *o);
-
-
 
 /* A JSON array of a list of standard objects of type T. */
 #define LIST_TO_JSON(T, v, n)                                                 \

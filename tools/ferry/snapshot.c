@@ -19,38 +19,32 @@ static const char *state_of(const struct ferry_domain_snapshot *s)
   return s->running ? "running" : s->paused ? "paused" : "shut off";
 }
 
-static int snap_create(int argc, char **argv)
+/* What snapshot create's options set. */
+struct create_opts {
+  bool memory, external;
+  const char *description;
+};
+
+static int snap_create(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "snapshot create", EXIT_USAGE);
-  struct ferry_snapshot_spec spec = { .struct_size = sizeof spec };
-  const char *vm = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--memory"))
-      spec.flags |= FERRY_SNAPSHOT_MEMORY;
-    else if (!strcmp(argv[i], "--external"))
-      spec.flags |= FERRY_SNAPSHOT_EXTERNAL;
-    else if (!strcmp(argv[i], "--description") && i + 1 < argc)
-      spec.description = argv[++i];
-    else if (!vm && argv[i][0] != '-')
-      vm = argv[i];
-    else if (!spec.name && argv[i][0] != '-')
-      spec.name = argv[i];
-    else
-      vm = NULL, i = argc;
-  }
-  if (!vm || !spec.name) {
-    cli_error("Usage: ferry snapshot create VM NAME [--memory] "
-              "[--description TEXT]");
-    return cli_fail(o.json, "snapshot create", EXIT_USAGE);
-  }
+  struct create_opts co = { 0 };
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &co, &o, &rc))
+    return rc;
+  const char *vm = argv[1];
+  struct ferry_snapshot_spec spec = {
+    .struct_size = sizeof spec, .name = argv[2],
+    .description = co.description,
+    .flags = (co.memory ? FERRY_SNAPSHOT_MEMORY : 0) |
+             (co.external ? FERRY_SNAPSHOT_EXTERNAL : 0),
+  };
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "snapshot create", EXIT_USAGE);
   struct ferry_domain_snapshot s;
   ferry_domain_snapshot_init(&s);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_snapshot_create(c, vm, &spec, &s) < 0)
     rc = lib_fail(o.json, "snapshot create");
   else if (o.json)
@@ -81,32 +75,21 @@ static void print_tree(const struct ferry_domain_snapshot *v, size_t n,
   }
 }
 
-static int snap_list(int argc, char **argv)
+static int snap_list(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
   bool tree = false;
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "snapshot list", EXIT_USAGE);
-  const char *vm = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--tree"))
-      tree = true;
-    else if (!vm && argv[i][0] != '-')
-      vm = argv[i];
-    else
-      vm = NULL, i = argc;
-  }
-  if (!vm) {
-    cli_error("Usage: ferry snapshot list VM [--tree] [--json]");
-    return cli_fail(o.json, "snapshot list", EXIT_USAGE);
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &tree, &o, &rc))
+    return rc;
+  const char *vm = argv[1];
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "snapshot list", EXIT_USAGE);
   struct ferry_domain_snapshot *v = NULL;
   size_t n = 0;
   char *cur = NULL;
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_snapshot_list(c, vm, &v, &n) < 0 ||
       ferry_snapshot_current(c, vm, &cur) < 0) {
     rc = lib_fail(o.json, "snapshot list");
@@ -136,19 +119,18 @@ static int snap_list(int argc, char **argv)
   return rc;
 }
 
-static int snap_show(int argc, char **argv)
+static int snap_show(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0 || argc != 3) {
-    cli_error("Usage: ferry snapshot show VM NAME [--json]");
-    return cli_fail(o.json, "snapshot show", EXIT_USAGE);
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, NULL, &o, &rc))
+    return rc;
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "snapshot show", EXIT_USAGE);
   struct ferry_domain_snapshot s;
   ferry_domain_snapshot_init(&s);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_snapshot_get(c, argv[1], argv[2], &s) < 0) {
     rc = lib_fail(o.json, "snapshot show");
   } else if (o.json) {
@@ -170,37 +152,24 @@ static int snap_show(int argc, char **argv)
   return rc;
 }
 
-/* delete and revert: VM NAME [--force]. */
-static int snap_change(int argc, char **argv, const char *cmd)
+/* delete and revert: VM NAME; revert takes --force. */
+static int snap_change(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, cmd, EXIT_USAGE);
-  unsigned flags = 0;
-  const char *vm = NULL, *name = NULL;
-  bool bad = false;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(cmd, "snapshot revert") && !strcmp(argv[i], "--force"))
-      flags |= FERRY_REVERT_FORCE;
-    else if (!vm && argv[i][0] != '-')
-      vm = argv[i];
-    else if (!name && argv[i][0] != '-')
-      name = argv[i];
-    else
-      bad = true;
-  }
-  if (bad || !vm || !name) {
-    cli_error("Usage: ferry %s VM NAME%s", cmd,
-              !strcmp(cmd, "snapshot revert") ? " [--force]" : "");
-    return cli_fail(o.json, cmd, EXIT_USAGE);
-  }
+  const char *cmd = self->name;
+  bool force = false;
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &force, &o, &rc))
+    return rc;
+  const char *vm = argv[1], *name = argv[2];
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, cmd, EXIT_USAGE);
   int r = !strcmp(cmd, "snapshot revert")
-              ? ferry_snapshot_revert(c, vm, name, flags)
+              ? ferry_snapshot_revert(c, vm, name,
+                                      force ? FERRY_REVERT_FORCE : 0)
               : ferry_snapshot_delete(c, vm, name);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (r < 0) {
     rc = lib_fail(o.json, cmd);
   } else if (o.json) {
@@ -210,25 +179,75 @@ static int snap_change(int argc, char **argv, const char *cmd)
   return rc;
 }
 
-static int snap_delete(int argc, char **argv)
-{
-  return snap_change(argc, argv, "snapshot delete");
-}
+#define VM_OPERAND { "VM", "the VM: its name or UUID" }
+static const struct cli_operand vm_operands[] = {
+  VM_OPERAND, { NULL, NULL },
+};
+static const struct cli_operand vm_snapshot_operands[] = {
+  VM_OPERAND, { "NAME", "the snapshot's name" }, { NULL, NULL },
+};
 
-static int snap_revert(int argc, char **argv)
-{
-  return snap_change(argc, argv, "snapshot revert");
-}
+static const struct cli_command snap_create_cmd = {
+  .name = "snapshot create",
+  .summary = "Snapshots all of a VM's disks at once, running or not.",
+  .operands = vm_snapshot_operands,
+  .options = { (const struct cli_opt[]){
+    { "memory", NULL, "save the RAM too (the VM must run)", cli_set_flag,
+      offsetof(struct create_opts, memory), NULL },
+    { "external", NULL, "overlay files instead of snapshots inside the "
+      "qcow2 images", cli_set_flag,
+      offsetof(struct create_opts, external), NULL },
+    { "description", "TEXT", "what the snapshot is for", cli_set_string,
+      offsetof(struct create_opts, description), NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = snap_create,
+};
+
+static const struct cli_command snap_list_cmd = {
+  .name = "snapshot list",
+  .summary = "Lists a VM's snapshots and which one is current.",
+  .operands = vm_operands,
+  .options = { (const struct cli_opt[]){
+    { "tree", NULL, "show each snapshot under its parent", cli_set_flag,
+      0 /* opts: the bool itself */, NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = snap_list,
+};
+
+static const struct cli_command snap_show_cmd = {
+  .name = "snapshot show",
+  .summary = "Shows a snapshot: when, the VM's state, RAM, parent and disks.",
+  .operands = vm_snapshot_operands,
+  .common = CLI_PLATFORM_COMMAND, .run = snap_show,
+};
+
+static const struct cli_command snap_delete_cmd = {
+  .name = "snapshot delete",
+  .summary = "Deletes a snapshot of a VM.",
+  .operands = vm_snapshot_operands,
+  .common = CLI_PLATFORM_COMMAND, .run = snap_change,
+};
+
+static const struct cli_command snap_revert_cmd = {
+  .name = "snapshot revert",
+  .summary = "Brings a VM back to a snapshot; refused while it runs, "
+             "unless --force.",
+  .operands = vm_snapshot_operands,
+  .options = { (const struct cli_opt[]){
+    { "force", NULL, "stop a running VM first", cli_set_flag,
+      0 /* opts: the bool itself */, NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = snap_change,
+};
 
 int cmd_snapshot(int argc, char **argv)
 {
-  static const struct subcommand subs[] = {
-    { "create", snap_create, "create VM NAME [--memory] [--description TEXT]" },
-    { "list", snap_list, "list VM [--tree]" },
-    { "show", snap_show, "show VM NAME" },
-    { "delete", snap_delete, "delete VM NAME" },
-    { "revert", snap_revert, "revert VM NAME [--force]   (--force stops a "
-      "running VM first)" },
+  static const struct cli_command *const subs[] = {
+    &snap_create_cmd, &snap_list_cmd, &snap_show_cmd, &snap_delete_cmd,
+    &snap_revert_cmd,
   };
   return run_subcommand("snapshot", subs, sizeof subs / sizeof subs[0], argc,
                         argv);

@@ -1,7 +1,6 @@
 /* ferry sync SRC DST: the seed's sync from the command line. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -9,40 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-
-static void sync_usage(FILE *f)
-{
-  fprintf(f,
-"Usage: ferry sync SRC DST [--extents FILE | --allocated | --all]\n"
-"                  [--verify] [--progress] [--json]\n"
-"                  [--requests N] [--request-size BYTES] [--workers N]\n"
-"\n"
-"Copies SRC to the same offsets of DST. Extents are checked against both\n"
-"volumes before the first byte is written. Blocks that are zero at the\n"
-"source become holes (write-zeroes) at the destination. A DST path that does\n"
-"not exist is created as a sparse raw file of SRC's size.\n"
-"\n"
-"  --extents FILE      copy only these extents: one 'START_SECTOR COUNT'\n"
-"                      pair (512-byte sectors) per line; '-' reads stdin\n"
-"  --allocated         copy the allocated areas, zero the rest (default)\n"
-"  --all               read every byte of SRC\n"
-"  --verify            read both sides back and compare them byte for byte\n"
-"  --progress          print progress lines even when stderr is no terminal\n"
-"  --json              print one JSON object with the result on stdout\n"
-"  --requests N        requests in flight per worker (default 4)\n"
-"  --request-size B    bytes per request, e.g. 2M (default 2 MiB)\n"
-"  --workers N         threads or connections (default: 8 threads between\n"
-"                      files, 2 connections with NBD)\n"
-"  --no-zero-detect    write zero-filled blocks as data\n"
-"  --retries N         tries after a transient error (default 5)\n"
-"  --retry-delay MS    first back-off, doubled each try up to 5 s\n"
-"                      (default 100)\n"
-"  -h, --help          this text\n"
-"\n"
-"Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 verify mismatch,\n"
-"4 interrupted.\n");
-}
+#include "options.h"
 
 /* Creates a missing raw destination of the source's size. */
 static int create_dest(const char *path, client_t *src, const char *vol)
@@ -129,92 +95,100 @@ static void print_summary(const struct ferry_sync_stats *st)
           st->retries ? " (with retries)" : "");
 }
 
+/* What ferry sync's options set. */
+struct sync_args {
+  struct ferry_sync_opts sync;
+  const char *extents_path;
+  bool force_progress;
+  int modes; /* of --extents, --allocated and --all, one at most */
+};
+
+static bool set_mode(const struct cli_opt *opt, void *opts, const char *value)
+{
+  struct sync_args *a = opts;
+  a->modes++;
+  a->extents_path = value;
+  a->sync.mode = value ? FERRY_SYNC_EXTENTS
+               : !strcmp(opt->name, "all") ? FERRY_SYNC_ALL
+               : FERRY_SYNC_ALLOCATED;
+  return true;
+}
+
+#define SYNC_FIELD(f) offsetof(struct sync_args, f)
+
+static const struct cli_command sync_cmd = {
+  .name = "sync",
+  .about =
+"Copies SRC to the same offsets of DST. Extents are checked against both\n"
+"volumes before the first byte is written. Blocks that are zero at the\n"
+"source become holes (write-zeroes) at the destination. A DST path that does\n"
+"not exist is created as a sparse raw file of SRC's size.\n"
+"\n"
+"Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 verify mismatch,\n"
+"4 interrupted.\n",
+  .operands = (const struct cli_operand[]){
+    { "SRC", "the volume to read: a path or URI (see 'ferry --help')" },
+    { "DST", "the volume to write, at least SRC's size; a path not there "
+      "yet is created" },
+    { NULL, NULL },
+  },
+  .options = { (const struct cli_opt[]){
+    { "extents", "FILE", "copy only these extents: one 'START_SECTOR COUNT' "
+      "pair (512-byte sectors) per line; '-' reads stdin", set_mode, 0, NULL },
+    { "allocated", NULL, "copy the allocated areas, zero the rest (default)",
+      set_mode, 0, NULL },
+    { "all", NULL, "read every byte of SRC", set_mode, 0, NULL },
+    { "verify", NULL, "read both sides back and compare them byte for byte",
+      cli_set_flag, SYNC_FIELD(sync.verify), NULL },
+    { "progress", NULL, "print progress lines even when stderr is no "
+      "terminal", cli_set_flag, SYNC_FIELD(force_progress), NULL },
+    { "requests", "N", "requests in flight per worker (default 4)",
+      cli_set_count, SYNC_FIELD(sync.requests), "a number >= 1" },
+    { "request-size", "SIZE", "bytes per request, e.g. 2M (default 2 MiB)",
+      cli_set_size, SYNC_FIELD(sync.request_size), "a size like 2M" },
+    { "workers", "N", "threads or connections (default: 8 threads between "
+      "files, 2 connections with NBD)", cli_set_count,
+      SYNC_FIELD(sync.workers), "a number >= 1" },
+    { "no-zero-detect", NULL, "write zero-filled blocks as data",
+      cli_set_flag, SYNC_FIELD(sync.no_zero_detect), NULL },
+    { "retries", "N", "tries after a transient error (default 5)",
+      cli_set_count, SYNC_FIELD(sync.retries), "a number >= 1" },
+    { "retry-delay", "MS", "first back-off, doubled each try up to 5 s "
+      "(default 100)", cli_set_count, SYNC_FIELD(sync.retry_delay_ms),
+      "milliseconds >= 1" },
+    CLI_OPT_END,
+  } },
+};
+
 int cmd_sync(int argc, char **argv)
 {
-  static const struct option longopts[] = {
-    { "extents", required_argument, NULL, 'e' },
-    { "allocated", no_argument, NULL, 'a' },
-    { "all", no_argument, NULL, 'A' },
-    { "verify", no_argument, NULL, 'v' },
-    { "progress", no_argument, NULL, 'p' },
-    { "json", no_argument, NULL, 'j' },
-    { "requests", required_argument, NULL, 'r' },
-    { "request-size", required_argument, NULL, 's' },
-    { "workers", required_argument, NULL, 'w' },
-    { "no-zero-detect", no_argument, NULL, 'z' },
-    { "retries", required_argument, NULL, 'R' },
-    { "retry-delay", required_argument, NULL, 'D' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  struct ferry_sync_opts o;
-  ferry_sync_opts_init(&o);
-  o.mode = FERRY_SYNC_ALLOCATED;
-  const char *extents_path = NULL;
-  bool json = false, force_progress = false, bad = false;
-  int modes = 0, c;
-  optind = 1;
-  /* Errors are kept until the end, when --json is known. */
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'e': extents_path = optarg; o.mode = FERRY_SYNC_EXTENTS; modes++;
-      break;
-    case 'a': o.mode = FERRY_SYNC_ALLOCATED; modes++; break;
-    case 'A': o.mode = FERRY_SYNC_ALL; modes++; break;
-    case 'v': o.verify = true; break;
-    case 'p': force_progress = true; break;
-    case 'j': json = true; break;
-    case 'z': o.no_zero_detect = true; break;
-    case 'r':
-      if (!parse_uint(optarg, &o.requests) || !o.requests)
-        bad = true, cli_error("--requests wants a number >= 1");
-      break;
-    case 'w':
-      if (!parse_uint(optarg, &o.workers) || !o.workers)
-        bad = true, cli_error("--workers wants a number >= 1");
-      break;
-    case 'R':
-      if (!parse_uint(optarg, &o.retries) || !o.retries)
-        bad = true, cli_error("--retries wants a number >= 1");
-      break;
-    case 'D':
-      if (!parse_uint(optarg, &o.retry_delay_ms) || !o.retry_delay_ms)
-        bad = true, cli_error("--retry-delay wants milliseconds >= 1");
-      break;
-    case 's':
-      if (!parse_size(optarg, &o.request_size) || !o.request_size)
-        bad = true, cli_error("--request-size wants a size like 2M");
-      break;
-    case 'h': sync_usage(stdout); return EXIT_OK;
-    default:
-      bad = true;
-      cli_error("Usage: ferry sync SRC DST [OPTIONS] (see 'ferry sync "
-                "--help')");
-      break;
-    }
+  struct sync_args a = { .modes = 0 };
+  ferry_sync_opts_init(&a.sync);
+  a.sync.mode = FERRY_SYNC_ALLOCATED;
+  struct common_opts c;
+  int rc;
+  if (!cli_parse(&sync_cmd, argc, argv, &a, &c, &rc))
+    return rc;
+  if (a.modes > 1) {
+    cli_error("give one of --extents, --allocated, --all");
+    return cli_fail(c.json, "sync", EXIT_USAGE);
   }
-  if (!bad && modes > 1)
-    bad = true, cli_error("give one of --extents, --allocated, --all");
-  if (!bad && argc - optind != 2)
-    bad = true, cli_error("Usage: ferry sync SRC DST [OPTIONS]: want two "
-                          "volumes (see 'ferry sync --help')");
-  if (bad)
-    return cli_fail(json, "sync", EXIT_USAGE);
+  struct ferry_sync_opts o = a.sync;
+  bool json = c.json;
 
   struct ferry_extent *ext = NULL;
   size_t n = 0;
-  if (extents_path && ferry_extents_read(extents_path, &ext, &n) < 0) {
+  if (a.extents_path && ferry_extents_read(a.extents_path, &ext, &n) < 0) {
     cli_error("%s", ferry_last_error());
     return cli_fail(json, "sync", EXIT_USAGE);
   }
 
   struct endpoint src, dst;
-  int rc;
   bool created = false;
   memset(&dst, 0, sizeof dst);
-  int r = endpoint_open(argv[optind], false, &src);
+  int r = endpoint_open(argv[1], false, &src);
   if (r == 0)
-    r = endpoint_open(argv[optind + 1], true, &dst);
+    r = endpoint_open(argv[2], true, &dst);
   if (r == 0 && dst.create_path) {
     r = create_dest(dst.create_path, src.client, src.volume);
     created = r == 0;
@@ -226,7 +200,7 @@ int cmd_sync(int argc, char **argv)
 
   cli_catch_signals();
   struct progress pr;
-  progress_init(&pr, "sync", force_progress);
+  progress_init(&pr, "sync", a.force_progress);
   o.progress = progress_cb;
   o.progress_opaque = &pr;
   struct ferry_sync_stats st;

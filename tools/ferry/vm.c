@@ -1,5 +1,4 @@
 /* ferry vm list|show|create|start|stop|delete */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,37 +32,28 @@ static void print_vm(const struct ferry_vm *v)
            s(v->nics[i].model), s(v->nics[i].network));
 }
 
-static int vm_list(int argc, char **argv)
+static bool set_state(const struct cli_opt *opt, void *opts,
+                      const char *value)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "vm list", EXIT_USAGE);
+  (void)opt;
+  enum ferry_power_state ps;
+  if (ferry_power_state_parse(value, &ps) < 0)
+    return false;
+  ((struct ferry_vm_filter *)opts)->power_state = ps;
+  return true;
+}
+
+static int vm_list(const struct cli_command *self, int argc, char **argv)
+{
   struct ferry_vm_filter f = { .struct_size = sizeof f, .power_state = -1 };
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--name") && i + 1 < argc) {
-      f.name_glob = argv[++i];
-    } else if (!strcmp(argv[i], "--state") && i + 1 < argc) {
-      enum ferry_power_state ps;
-      if (ferry_power_state_parse(argv[++i], &ps) < 0) {
-        cli_error("--state %s: want stopped, running, paused, suspended or "
-                  "unknown", argv[i]);
-        return cli_fail(o.json, "vm list", EXIT_USAGE);
-      }
-      f.power_state = ps;
-    } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
-      f.host_id = argv[++i];
-    } else if (!strcmp(argv[i], "--cluster") && i + 1 < argc) {
-      f.cluster_id = argv[++i];
-    } else {
-      cli_error("Usage: ferry vm list [--name GLOB] [--state STATE] "
-                "[--host ID] [--cluster ID] [--json]");
-      return cli_fail(o.json, "vm list", EXIT_USAGE);
-    }
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &f, &o, &rc))
+    return rc;
   OPEN_OR_FAIL(c, o, "vm list");
   struct ferry_vm *v;
   size_t n;
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_get_vms(c, &f, &v, &n) < 0) {
     rc = lib_fail(o.json, "vm list");
   } else {
@@ -80,17 +70,16 @@ static int vm_list(int argc, char **argv)
   return rc;
 }
 
-static int vm_show(int argc, char **argv)
+static int vm_show(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0 || argc != 2) {
-    cli_error("Usage: ferry vm show VM [--json]");
-    return cli_fail(o.json, "vm show", EXIT_USAGE);
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, NULL, &o, &rc))
+    return rc;
   OPEN_OR_FAIL(c, o, "vm show");
   struct ferry_vm v;
   ferry_vm_init(&v);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_get_vm(c, argv[1], &v) < 0)
     rc = lib_fail(o.json, "vm show");
   else if (o.json)
@@ -102,27 +91,57 @@ static int vm_show(int argc, char **argv)
   return rc;
 }
 
-/* --disk SIZE (a new volume) or --disk VOLUME (an existing one). */
-static int add_disk(struct ferry_vm *vm, const char *spec)
+/* vm create's options set the fields of the VM to create. */
+static bool set_vcpus(const struct cli_opt *opt, void *vm, const char *value)
 {
+  (void)opt;
+  unsigned u;
+  if (!parse_uint(value, &u) || !u || u > 1024)
+    return false;
+  ((struct ferry_vm *)vm)->vcpus = u;
+  return true;
+}
+
+/* MiB, or a size with a unit */
+static bool set_memory(const struct cli_opt *opt, void *vm, const char *value)
+{
+  (void)opt;
+  unsigned u;
+  uint64_t mem;
+  if (parse_uint(value, &u) && u)
+    ((struct ferry_vm *)vm)->memory_mib = u;
+  else if (parse_size(value, &mem) && mem >= (1 << 20))
+    ((struct ferry_vm *)vm)->memory_mib = mem >> 20;
+  else
+    return false;
+  return true;
+}
+
+/* --disk SIZE (a new volume) or --disk VOLUME (an existing one). */
+static bool add_disk(const struct cli_opt *opt, void *vm, const char *spec)
+{
+  (void)opt;
   struct ferry_disk *d = ferry_vm_disks_append(vm);
-  if (!d)
-    return -1;
   uint64_t size;
-  if (parse_size(spec, &size)) {
+  if (d && parse_size(spec, &size)) {
     d->capacity = size;
-    return 0;
+    return true;
   }
-  d->volume_id = strdup(spec);
-  return d->volume_id ? 0 : -1;
+  if (d && (d->volume_id = strdup(spec)))
+    return true;
+  cli_error("out of memory");
+  return false;
 }
 
 /* --nic NETWORK[,mac=MAC][,model=MODEL] */
-static int add_nic(struct ferry_vm *vm, const char *spec)
+static bool add_nic(const struct cli_opt *opt, void *vm, const char *spec)
 {
+  (void)opt;
   struct ferry_nic *c = ferry_vm_nics_append(vm);
-  if (!c)
-    return -1;
+  if (!c) {
+    cli_error("out of memory");
+    return false;
+  }
   char *copy = strdup(spec), *save = NULL;
   for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
     char **field = !strncmp(t, "mac=", 4) ? &c->mac
@@ -133,76 +152,37 @@ static int add_nic(struct ferry_vm *vm, const char *spec)
     *field = strdup(val);
   }
   free(copy);
-  return 0;
+  return true;
 }
 
-static int vm_create(int argc, char **argv)
+static bool set_firmware(const struct cli_opt *opt, void *vm,
+                         const char *value)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "vm create", EXIT_USAGE);
-  static const struct option lo[] = {
-    { "vcpus", required_argument, NULL, 'c' },
-    { "memory", required_argument, NULL, 'm' },
-    { "disk", required_argument, NULL, 'd' },
-    { "nic", required_argument, NULL, 'n' },
-    { "firmware", required_argument, NULL, 'f' },
-    { "machine", required_argument, NULL, 'M' },
-    { NULL, 0, NULL, 0 },
-  };
+  (void)opt;
+  return ferry_firmware_parse(value, &((struct ferry_vm *)vm)->firmware) == 0;
+}
+
+static bool set_machine(const struct cli_opt *opt, void *vm,
+                        const char *value)
+{
+  (void)opt;
+  struct ferry_vm *v = vm;
+  free(v->machine);
+  v->machine = strdup(value);
+  return true;
+}
+
+static int vm_create(const struct cli_command *self, int argc, char **argv)
+{
   struct ferry_vm spec;
   ferry_vm_init(&spec);
-  bool bad = false;
-  int ch;
-  unsigned u;
-  uint64_t mem;
-  optind = 1;
-  while (!bad && (ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-    switch (ch) {
-    case 'c':
-      if (!parse_uint(optarg, &u) || !u || u > 1024)
-        bad = true, cli_error("--vcpus wants 1 to 1024");
-      spec.vcpus = u;
-      break;
-    case 'm': /* MiB, or a size with a unit */
-      if (parse_uint(optarg, &u) && u)
-        spec.memory_mib = u;
-      else if (parse_size(optarg, &mem) && mem >= (1 << 20))
-        spec.memory_mib = mem >> 20;
-      else
-        bad = true, cli_error("--memory wants MiB or a size like 1G");
-      break;
-    case 'd':
-      if (add_disk(&spec, optarg) < 0)
-        bad = true, cli_error("out of memory");
-      break;
-    case 'n':
-      if (add_nic(&spec, optarg) < 0)
-        bad = true, cli_error("out of memory");
-      break;
-    case 'f':
-      if (ferry_firmware_parse(optarg, &spec.firmware) < 0)
-        bad = true, cli_error("--firmware wants bios or uefi");
-      break;
-    case 'M':
-      free(spec.machine);
-      spec.machine = strdup(optarg);
-      break;
-    default:
-      bad = true;
-      cli_error("Usage: ferry vm create NAME [--vcpus N] [--memory MIB] "
-                "[--disk SIZE|VOLUME]... [--nic NETWORK[,mac=MAC]]... "
-                "[--firmware bios|uefi] [--machine TYPE]");
-    }
-  }
-  if (!bad && argc - optind != 1)
-    bad = true, cli_error("Usage: ferry vm create NAME [OPTIONS] (see "
-                          "'ferry vm --help')");
-  if (bad) {
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &spec, &o, &rc)) {
     ferry_vm_dispose(&spec);
-    return cli_fail(o.json, "vm create", EXIT_USAGE);
+    return rc;
   }
-  spec.name = strdup(argv[optind]);
+  spec.name = strdup(argv[1]);
   client_t *c = platform_open(o.platform, &o);
   if (!c) {
     ferry_vm_dispose(&spec);
@@ -210,7 +190,7 @@ static int vm_create(int argc, char **argv)
   }
   struct ferry_vm v;
   ferry_vm_init(&v);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_create_vm(c, &spec, &v) < 0)
     rc = lib_fail(o.json, "vm create");
   else if (o.json)
@@ -223,37 +203,30 @@ static int vm_create(int argc, char **argv)
   return rc;
 }
 
-/* start, resume, stop and delete: one VM, one call, a JSON {"ok": true} or text. */
-static int vm_simple(int argc, char **argv, const char *cmd)
+/* What vm stop's options set (the other simple commands take none). */
+struct stop_opts {
+  int timeout;
+  bool force;
+};
+
+/* start, resume, stop and delete: one VM, one call, a JSON {"ok": true} or
+ * text. */
+static int vm_simple(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, cmd, EXIT_USAGE);
-  int timeout = 60;
-  unsigned flags = 0, t;
-  const char *vm = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(cmd, "vm stop") && !strcmp(argv[i], "--force"))
-      flags |= FERRY_STOP_FORCE;
-    else if (!strcmp(cmd, "vm stop") && !strcmp(argv[i], "--timeout") &&
-             i + 1 < argc && parse_uint(argv[i + 1], &t))
-      timeout = t, i++;
-    else if (!vm && argv[i][0] != '-')
-      vm = argv[i];
-    else
-      vm = NULL, i = argc;
-  }
-  if (!vm) {
-    cli_error("Usage: ferry %s VM%s", cmd,
-              !strcmp(cmd, "vm stop") ? " [--timeout SECONDS] [--force]" : "");
-    return cli_fail(o.json, cmd, EXIT_USAGE);
-  }
+  const char *cmd = self->name;
+  struct stop_opts so = { .timeout = 60 };
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &so, &o, &rc))
+    return rc;
+  const char *vm = argv[1];
   OPEN_OR_FAIL(c, o, cmd);
   int r = !strcmp(cmd, "vm start") ? ferry_start_vm(c, vm)
         : !strcmp(cmd, "vm resume") ? ferry_resume_vm(c, vm)
-        : !strcmp(cmd, "vm stop") ? ferry_stop_vm(c, vm, timeout, flags)
+        : !strcmp(cmd, "vm stop")
+            ? ferry_stop_vm(c, vm, so.timeout, so.force ? FERRY_STOP_FORCE : 0)
         : ferry_delete_vm(c, vm);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (r < 0) {
     rc = lib_fail(o.json, cmd);
   } else if (o.json) {
@@ -263,24 +236,97 @@ static int vm_simple(int argc, char **argv, const char *cmd)
   return rc;
 }
 
-static int vm_start(int argc, char **argv) { return vm_simple(argc, argv, "vm start"); }
-static int vm_resume(int argc, char **argv) { return vm_simple(argc, argv, "vm resume"); }
-static int vm_stop(int argc, char **argv) { return vm_simple(argc, argv, "vm stop"); }
-static int vm_delete(int argc, char **argv) { return vm_simple(argc, argv, "vm delete"); }
+static const struct cli_operand vm_operand[] = {
+  { "VM", "the VM: its name or UUID" },
+  { NULL, NULL },
+};
+
+static const struct cli_command vm_list_cmd = {
+  .name = "vm list",
+  .summary = "Lists the VMs, all or those that match every option given.",
+  .options = { (const struct cli_opt[]){
+    { "name", "GLOB", "VMs whose name matches this shell pattern",
+      cli_set_string, offsetof(struct ferry_vm_filter, name_glob), NULL },
+    { "state", "STATE", "VMs in this power state: stopped, running, paused, "
+      "suspended or unknown", set_state, 0,
+      "stopped, running, paused, suspended or unknown" },
+    { "host", "ID", "VMs on this host", cli_set_string,
+      offsetof(struct ferry_vm_filter, host_id), NULL },
+    { "cluster", "ID", "VMs in this cluster", cli_set_string,
+      offsetof(struct ferry_vm_filter, cluster_id), NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = vm_list,
+};
+
+static const struct cli_command vm_show_cmd = {
+  .name = "vm show",
+  .summary = "Shows a VM: its state, CPUs, memory, firmware, disks and NICs.",
+  .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_show,
+};
+
+static const struct cli_command vm_create_cmd = {
+  .name = "vm create",
+  .summary = "Defines a VM, stopped; the disks given by size get new "
+             "volumes.",
+  .operands = (const struct cli_operand[]){
+    { "NAME", "the new VM's name" },
+    { NULL, NULL },
+  },
+  .options = { (const struct cli_opt[]){
+    { "vcpus", "N", "virtual CPUs, 1 to 1024", set_vcpus, 0, "1 to 1024" },
+    { "memory", "MIB", "memory in MiB, or a size like 1G", set_memory, 0,
+      "MiB or a size like 1G" },
+    { "disk", "SIZE|VOLUME", "a disk: a new volume of SIZE, or the existing "
+      "VOLUME; once per disk", add_disk, 0, NULL },
+    { "nic", "NETWORK[,mac=MAC][,model=MODEL]", "a NIC on NETWORK; once per "
+      "NIC", add_nic, 0, NULL },
+    { "firmware", "bios|uefi", "the firmware", set_firmware, 0,
+      "bios or uefi" },
+    { "machine", "TYPE", "the machine type, e.g. q35 or pc", set_machine, 0,
+      NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = vm_create,
+};
+
+static const struct cli_command vm_start_cmd = {
+  .name = "vm start", .summary = "Starts a stopped VM.",
+  .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
+};
+
+static const struct cli_command vm_resume_cmd = {
+  .name = "vm resume", .summary = "Runs a paused VM again.",
+  .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
+};
+
+static const struct cli_command vm_stop_cmd = {
+  .name = "vm stop",
+  .summary = "Shuts a VM down: asks its guest, then powers it off when "
+             "the timeout passes.",
+  .operands = vm_operand,
+  .options = { (const struct cli_opt[]){
+    { "timeout", "SECONDS", "how long the guest may take to shut down "
+      "(default 60)", cli_set_seconds, offsetof(struct stop_opts, timeout),
+      "seconds" },
+    { "force", NULL, "power off at once", cli_set_flag,
+      offsetof(struct stop_opts, force), NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
+};
+
+static const struct cli_command vm_delete_cmd = {
+  .name = "vm delete",
+  .summary = "Deletes a stopped VM; its volumes stay (see 'ferry volume').",
+  .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
+};
 
 int cmd_vm(int argc, char **argv)
 {
-  static const struct subcommand subs[] = {
-    { "list", vm_list, "list [--name GLOB] [--state STATE] [--host ID] "
-                       "[--cluster ID]" },
-    { "show", vm_show, "show VM" },
-    { "create", vm_create, "create NAME [--vcpus N] [--memory MIB] "
-      "[--disk SIZE|VOLUME]... [--nic NETWORK[,mac=MAC]]... "
-      "[--firmware bios|uefi] [--machine TYPE]" },
-    { "start", vm_start, "start VM" },
-    { "resume", vm_resume, "resume VM   (a paused VM runs again)" },
-    { "stop", vm_stop, "stop VM [--timeout SECONDS] [--force]" },
-    { "delete", vm_delete, "delete VM   (its volumes stay; see 'ferry volume')" },
+  static const struct cli_command *const subs[] = {
+    &vm_list_cmd, &vm_show_cmd, &vm_create_cmd, &vm_start_cmd,
+    &vm_resume_cmd, &vm_stop_cmd, &vm_delete_cmd,
   };
   return run_subcommand("vm", subs, sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -7,38 +7,22 @@
 
 #include "platform_cli.h"
 
-static const char usage[] =
-    "Usage: ferry vmware thumbprint HOST[:PORT] [--vcenter|--esxi] [--json]\n";
-
-static int thumbprint(int argc, char **argv)
+/* --vcenter and --esxi: the kind of server it must be. */
+static bool set_kind(const struct cli_opt *opt, void *kind, const char *value)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "vmware thumbprint", EXIT_USAGE);
-  if (o.help) {
-    printf("%s\n"
-           "Prints the SHA-1 thumbprint of the certificate a vCenter or ESXi\n"
-           "host presents, for vmware://...?thumbprint=. --vcenter or --esxi\n"
-           "also checks the kind of server. Trusting what this prints is\n"
-           "trust on first use: compare it with the thumbprint the server's\n"
-           "console shows before you rely on it.\n", usage);
-    return EXIT_OK;
-  }
-  const char *host = NULL, *kind = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--vcenter") || !strcmp(argv[i], "--esxi"))
-      kind = argv[i] + 2;
-    else if (!host && argv[i][0] != '-')
-      host = argv[i];
-    else {
-      cli_error("%s", usage);
-      return cli_fail(o.json, "vmware thumbprint", EXIT_USAGE);
-    }
-  }
-  if (!host) {
-    cli_error("%s", usage);
-    return cli_fail(o.json, "vmware thumbprint", EXIT_USAGE);
-  }
+  (void)value;
+  *(const char **)kind = opt->name;
+  return true;
+}
+
+static int thumbprint(const struct cli_command *self, int argc, char **argv)
+{
+  const char *kind = NULL;
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &kind, &o, &rc))
+    return rc;
+  const char *host = argv[1];
   char thumb[80];
   int r = kind && !strcmp(kind, "esxi")
               ? ferry_get_thumbprint_esxi(host, thumb, sizeof thumb)
@@ -56,11 +40,29 @@ static int thumbprint(int argc, char **argv)
   return EXIT_OK;
 }
 
+static const struct cli_command thumbprint_cmd = {
+  .name = "vmware thumbprint",
+  .summary = "Prints the SHA-1 thumbprint of the certificate a vCenter or "
+             "ESXi host presents, for vmware://...?thumbprint=.",
+  .about = "Trusting what this prints is trust on first use: compare it with\n"
+           "the thumbprint the server's console shows before you rely on it.\n",
+  .operands = (const struct cli_operand[]){
+    { "HOST[:PORT]", "the server (port 443 unless given)" },
+    { NULL, NULL },
+  },
+  .options = { (const struct cli_opt[]){
+    { "vcenter", NULL, "check that the server is a vCenter", set_kind, 0,
+      NULL },
+    { "esxi", NULL, "check that the server is an ESXi host", set_kind, 0,
+      NULL },
+    CLI_OPT_END,
+  } },
+  .run = thumbprint,
+};
+
 int cmd_vmware(int argc, char **argv)
 {
-  static const struct subcommand subs[] = {
-    { "thumbprint", thumbprint, "thumbprint HOST[:PORT] [--vcenter|--esxi]" },
-  };
+  static const struct cli_command *const subs[] = { &thumbprint_cmd };
   return run_subcommand("vmware", subs, sizeof subs / sizeof subs[0], argc,
                         argv);
 }

@@ -5,19 +5,18 @@
 
 #include "platform_cli.h"
 
-static int volume_list(int argc, char **argv)
+static int volume_list(const struct cli_command *self, int argc, char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0 || argc != 1) {
-    cli_error("Usage: ferry volume list [--json]");
-    return cli_fail(o.json, "volume list", EXIT_USAGE);
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, NULL, &o, &rc))
+    return rc;
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "volume list", EXIT_USAGE);
   struct ferry_volume_info *v;
   size_t n;
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_volumes(c, &v, &n) < 0) {
     rc = lib_fail(o.json, "volume list");
   } else {
@@ -36,27 +35,19 @@ static int volume_list(int argc, char **argv)
   return rc;
 }
 
-static int volume_create(int argc, char **argv)
+static int volume_create(const struct cli_command *self, int argc,
+                         char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0)
-    return cli_fail(o.json, "volume create", EXIT_USAGE);
+  const char *fmt = "qcow2";
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, &fmt, &o, &rc))
+    return rc;
   struct ferry_disk d;
   ferry_disk_init(&d);
-  const char *fmt = "qcow2";
-  int ops = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--format") && i + 1 < argc)
-      fmt = argv[++i];
-    else if (ops == 0 && argv[i][0] != '-' && ++ops)
-      d.volume_id = argv[i];
-    else if (ops == 1 && parse_size(argv[i], &d.capacity) && ++ops)
-      ;
-    else
-      ops = -1, i = argc;
-  }
-  if (ops != 2) {
-    cli_error("Usage: ferry volume create NAME SIZE [--format qcow2|raw]");
+  d.volume_id = argv[1];
+  if (!parse_size(argv[2], &d.capacity)) {
+    cli_error("SIZE wants a size like 16M, not '%s'", argv[2]);
     return cli_fail(o.json, "volume create", EXIT_USAGE);
   }
   d.format = (char *)fmt;
@@ -65,7 +56,7 @@ static int volume_create(int argc, char **argv)
     return cli_fail(o.json, "volume create", EXIT_USAGE);
   struct ferry_volume_info v;
   ferry_volume_info_init(&v);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_create_volume(c, &d, &v) < 0)
     rc = lib_fail(o.json, "volume create");
   else if (o.json)
@@ -77,17 +68,17 @@ static int volume_create(int argc, char **argv)
   return rc;
 }
 
-static int volume_delete(int argc, char **argv)
+static int volume_delete(const struct cli_command *self, int argc,
+                         char **argv)
 {
-  struct common_opts o = { 0 };
-  if (common_opts_take(&argc, argv, &o) < 0 || argc != 2) {
-    cli_error("Usage: ferry volume delete NAME");
-    return cli_fail(o.json, "volume delete", EXIT_USAGE);
-  }
+  struct common_opts o;
+  int rc;
+  if (!cli_parse(self, argc, argv, NULL, &o, &rc))
+    return rc;
   client_t *c = platform_open(o.platform, &o);
   if (!c)
     return cli_fail(o.json, "volume delete", EXIT_USAGE);
-  int rc = EXIT_OK;
+  rc = EXIT_OK;
   if (ferry_delete_volume(c, argv[1]) < 0) {
     rc = lib_fail(o.json, "volume delete");
   } else if (o.json) {
@@ -97,12 +88,42 @@ static int volume_delete(int argc, char **argv)
   return rc;
 }
 
+static const struct cli_command volume_list_cmd = {
+  .name = "volume list",
+  .summary = "Lists the volumes: id, format, capacity and what is allocated.",
+  .common = CLI_PLATFORM_COMMAND, .run = volume_list,
+};
+
+static const struct cli_command volume_create_cmd = {
+  .name = "volume create",
+  .summary = "Creates an empty volume.",
+  .operands = (const struct cli_operand[]){
+    { "NAME", "the new volume's id" },
+    { "SIZE", "its capacity, e.g. 16M or 2G" },
+    { NULL, NULL },
+  },
+  .options = { (const struct cli_opt[]){
+    { "format", "qcow2|raw", "the volume's format (default qcow2)",
+      cli_set_string, 0 /* opts: the string itself */, NULL },
+    CLI_OPT_END,
+  } },
+  .common = CLI_PLATFORM_COMMAND, .run = volume_create,
+};
+
+static const struct cli_command volume_delete_cmd = {
+  .name = "volume delete",
+  .summary = "Deletes a volume; refused while a VM uses it.",
+  .operands = (const struct cli_operand[]){
+    { "NAME", "the volume's id" },
+    { NULL, NULL },
+  },
+  .common = CLI_PLATFORM_COMMAND, .run = volume_delete,
+};
+
 int cmd_volume(int argc, char **argv)
 {
-  static const struct subcommand subs[] = {
-    { "list", volume_list, "list" },
-    { "create", volume_create, "create NAME SIZE [--format qcow2|raw]" },
-    { "delete", volume_delete, "delete NAME   (refused while a VM uses it)" },
+  static const struct cli_command *const subs[] = {
+    &volume_list_cmd, &volume_create_cmd, &volume_delete_cmd,
   };
   return run_subcommand("volume", subs, sizeof subs / sizeof subs[0], argc,
                         argv);

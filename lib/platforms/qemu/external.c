@@ -62,15 +62,6 @@ static void remove_volumes(const struct qemu_state *st, char (*ids)[256],
       unlink(path);
 }
 
-static void add_action(json_object *actions, const char *type,
-                       json_object *data)
-{
-  json_object *act = json_object_new_object();
-  json_object_object_add(act, "type", json_object_new_string(type));
-  json_object_object_add(act, "data", data);
-  json_object_array_add(actions, act);
-}
-
 static int set_files(const struct qemu_state *st,
                      struct ferry_domain_snapshot *rec, char (*ids)[256])
 {
@@ -88,197 +79,316 @@ static int set_files(const struct qemu_state *st,
   return 0;
 }
 
+/* An external create under way. Per disk: ids[i], its overlay ("" while
+ * none was made); old[i], the image the overlay freezes; nodes[i], live,
+ * the node blockdev-add made for it ("" for none). */
+struct ext_create {
+  const struct qemu_state *st;
+  struct qmp *q; /* NULL: the VM is stopped */
+  const struct ferry_vm *vm;
+  const char *snap;
+  struct ferry_domain_snapshot *rec;
+  char bitmap[300], prev_bitmap[300]; /* prev_bitmap: "" with no parent */
+  char (*ids)[256], (*old)[256], (*nodes)[64];
+  /* kept[i]: an interrupted create made disk i's overlay and pointed the
+   * definition at it; qemu may write to it already: it is never removed
+   * here, and the definition keeps naming it. */
+  bool *kept;
+  bool switched; /* the transaction ran: qemu writes to the overlays */
+};
+
+static void ext_create_free(struct ext_create *c)
+{
+  free(c->ids);
+  free(c->old);
+  free(c->nodes);
+  free(c->kept);
+}
+
+static int ext_create_init(struct ext_create *c)
+{
+  size_t n = c->vm->n_disks;
+  c->ids = calloc(n, sizeof *c->ids);
+  c->old = calloc(n, sizeof *c->old);
+  c->nodes = calloc(n, sizeof *c->nodes);
+  c->kept = calloc(n, sizeof *c->kept);
+  if (!c->ids || !c->old || !c->nodes || !c->kept) {
+    ext_create_free(c);
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  bitmap_name(c->snap, c->bitmap, sizeof c->bitmap);
+  if (c->rec->parent && *c->rec->parent)
+    bitmap_name(c->rec->parent, c->prev_bitmap, sizeof c->prev_bitmap);
+  return 0;
+}
+
+/* Disk i's overlay on its current image; or the one an interrupted
+ * create made and switched the definition to, which is kept. */
+/* 1 when cur is an overlay an interrupted create of this snapshot made:
+ * named as base is ("<vm>-<dev>-<snap>.qcow2", or ".<k>.qcow2" for a
+ * branch) and in no snapshot record, which tells it from another
+ * snapshot's overlay of a name that looks the same ("a" and "a.1"). */
+static int interrupted_overlay(const struct qemu_state *st, const char *cur,
+                               const char *base)
+{
+  size_t stem = strlen(base) - strlen("qcow2");
+  if (strncmp(cur, base, stem))
+    return 0;
+  const char *rest = cur + stem;
+  size_t digits = strspn(rest, "0123456789");
+  if (strcmp(rest, "qcow2") && (!digits || strcmp(rest + digits, ".qcow2")))
+    return 0;
+  bool named;
+  int r = volume_in_records(st, cur, &named);
+  return r < 0 ? r : !named;
+}
+
+static int prepare_overlay(struct ext_create *c, size_t i)
+{
+  const struct qemu_state *st = c->st;
+  const char *cur = c->vm->disks[i].volume_id;
+  /* Every overlay this snapshot gives the disk is named as base is, up
+   * to its "qcow2". */
+  char base[256], path[PATH_MAX];
+  int r = overlay_base(c->vm, &c->vm->disks[i], c->snap, base, sizeof base);
+  if (r < 0)
+    return r;
+  if ((r = interrupted_overlay(st, cur, base)) < 0)
+    return r;
+  if (r == 1) {
+    /* An interrupted create switched this disk's definition already (and
+     * made its bitmaps first): keep that overlay, whatever was under it
+     * stays the frozen image. */
+    snprintf(c->ids[i], 256, "%s", cur);
+    c->kept[i] = true;
+    return volume_backing(st, cur, c->old[i], 256, NULL);
+  }
+  snprintf(c->old[i], 256, "%s", cur);
+  /* A file an interrupted create left, in nothing's use, goes first. */
+  bool unused;
+  if (qemu_volume_path(st, base, path) == 0 && access(path, F_OK) == 0 &&
+      volume_unused(st, base, &unused) == 0 && unused)
+    unlink(path);
+  if ((r = overlay_id(st, c->vm, &c->vm->disks[i], c->snap, c->ids[i],
+                      256)) ||
+      (r = overlay_create(st, c->ids[i], c->old[i])) < 0)
+    c->ids[i][0] = '\0'; /* not made: nothing to remove */
+  return r;
+}
+
+/* Stopped: this snapshot's bitmap starts in disk i's overlay and the
+ * previous one's stops in the image that freezes. */
+static int offline_bitmaps(struct ext_create *c, size_t i)
+{
+  const struct qemu_state *st = c->st;
+  bool had = false;
+  int r;
+  if ((r = volume_bitmap(st, c->ids[i], "--add", c->bitmap)) == 0 &&
+      *c->prev_bitmap &&
+      (r = volume_has_bitmap(st, c->old[i], c->prev_bitmap, &had)) == 0 &&
+      had && volume_bitmap(st, c->old[i], "--disable", c->prev_bitmap) < 0) {
+    /* A process killed while writing it left it inconsistent: such a
+     * record of changes cannot be trusted, so it goes (and the changes
+     * since that snapshot read as unknown, not as none). */
+    r = volume_bitmap(st, c->old[i], "--remove", c->prev_bitmap);
+  }
+  return r;
+}
+
+static int prepare_overlays(struct ext_create *c)
+{
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < c->vm->n_disks; i++)
+    if ((r = prepare_overlay(c, i)) == 0 && !c->kept[i] && !c->q)
+      r = offline_bitmaps(c, i); /* live: in the QMP transaction */
+  return r;
+}
+
+static int blockdev_del(struct qmp *q, const char *node)
+{
+  json_object *a = json_object_new_object();
+  json_object_object_add(a, "node-name", json_object_new_string(node));
+  int r = qmp_execute(q, "blockdev-del", a, NULL, QMP_TIMEOUT);
+  json_object_put(a);
+  return r;
+}
+
+/* qemu's node names are at most 31 bytes (BlockDriverState.node_name). */
+#define NODE_NAME_MAX 31
+
+/* Live: disk i's overlay (at path) as a new node, nodes[i], left without
+ * a backing node: the snapshot gives it the active one. */
+static int add_overlay_node(struct ext_create *c, size_t i, const char *path)
+{
+  const char *dev = c->vm->disks[i].device;
+  /* Unique: an interrupted attempt may have left its node behind. */
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int len = snprintf(c->nodes[i], sizeof c->nodes[i], "ov-%s-%zu-%x", dev,
+                     (size_t)c->rec->sequence,
+                     (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ getpid()));
+  if (len < 0 || len > NODE_NAME_MAX) {
+    c->nodes[i][0] = '\0';
+    return ferry_error(EINVAL, "disk %s: the node of its overlay, "
+                       "ov-%s-<snapshot number>-<tag>, would be longer than "
+                       "the %d bytes qemu takes: give the disk a shorter "
+                       "device name", dev, dev, NODE_NAME_MAX);
+  }
+  json_object *file = json_object_new_object();
+  json_object_object_add(file, "driver", json_object_new_string("file"));
+  json_object_object_add(file, "filename", json_object_new_string(path));
+  json_object *a = json_object_new_object();
+  json_object_object_add(a, "driver", json_object_new_string("qcow2"));
+  json_object_object_add(a, "node-name", json_object_new_string(c->nodes[i]));
+  json_object_object_add(a, "file", file);
+  json_object_object_add(a, "backing", NULL); /* set by the snapshot */
+  int r = qmp_execute(c->q, "blockdev-add", a, NULL, QMP_TIMEOUT);
+  json_object_put(a);
+  if (r < 0)
+    c->nodes[i][0] = '\0'; /* not added: nothing to take back */
+  return r;
+}
+
+static void add_action(json_object *actions, const char *type,
+                       json_object *data)
+{
+  json_object *act = json_object_new_object();
+  json_object_object_add(act, "type", json_object_new_string(type));
+  json_object_object_add(act, "data", data);
+  json_object_array_add(actions, act);
+}
+
+/* An action's data: {"node": node, key: value}. */
+static json_object *node_and(const char *node, const char *key,
+                             const char *value)
+{
+  json_object *data = json_object_new_object();
+  json_object_object_add(data, "node", json_object_new_string(node));
+  json_object_object_add(data, key, json_object_new_string(value));
+  return data;
+}
+
+/* Live, disk i: its overlay's node and the actions that switch to it, or
+ * nothing when qemu uses the overlay already (on_overlay counts those). */
+static int switch_actions(struct ext_create *c, size_t i,
+                          json_object *actions, size_t *on_overlay)
+{
+  char path[PATH_MAX], active[64], afile[PATH_MAX];
+  qemu_volume_path(c->st, c->ids[i], path);
+  /* After an interruption qemu may use the overlay already. */
+  int r = active_node_file(c->q, c->vm->disks[i].device, active,
+                           sizeof active, afile, sizeof afile);
+  if (r < 0)
+    return r;
+  char aimage[PATH_MAX]; /* qemu may name it json:{...} */
+  image_of_name(afile, aimage, sizeof aimage);
+  if (!strcmp(aimage, path)) {
+    (*on_overlay)++;
+    return 0;
+  }
+  /* An interrupted attempt may have added a node on this overlay and
+   * died before the switch: that node holds the file's write lock. */
+  char stale[64];
+  if (node_of_file(c->q, path, stale, sizeof stale) == 0 &&
+      !strncmp(stale, "ov-", 3) && strcmp(stale, active) &&
+      (r = blockdev_del(c->q, stale)) < 0)
+    return r;
+  ferry_error_clear();
+  bool had = false;
+  if ((r = add_overlay_node(c, i, path)) < 0 ||
+      (*c->prev_bitmap &&
+       (r = node_has_bitmap(c->q, active, c->prev_bitmap, &had)) < 0))
+    return r;
+  /* Switch to the overlay, start this snapshot's bitmap in it, and
+   * close the previous one in the layer that freezes: one instant. */
+  add_action(actions, "blockdev-snapshot",
+             node_and(active, "overlay", c->nodes[i]));
+  json_object *add = node_and(c->nodes[i], "name", c->bitmap);
+  json_object_object_add(add, "persistent", json_object_new_boolean(1));
+  json_object_object_add(add, "granularity",
+                         json_object_new_int(BITMAP_GRANULARITY));
+  add_action(actions, "block-dirty-bitmap-add", add);
+  if (had)
+    add_action(actions, "block-dirty-bitmap-disable",
+               node_and(active, "name", c->prev_bitmap));
+  return 0;
+}
+
+/* Live: blockdev-add the overlays, then switch atomically. */
+static int switch_live(struct ext_create *c)
+{
+  json_object *actions = json_object_new_array();
+  size_t n = c->vm->n_disks, on_overlay = 0;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = switch_actions(c, i, actions, &on_overlay);
+  if (r < 0 || on_overlay == n) {
+    json_object_put(actions);
+    return r;
+  }
+  json_object *args = json_object_new_object();
+  json_object_object_add(args, "actions", actions);
+  r = qmp_execute(c->q, "transaction", args, NULL, QMP_TIMEOUT);
+  c->switched = r == 0;
+  json_object_put(args);
+  return r;
+}
+
+/* Puts back what this call changed, keeping the error r came with. */
+static int undo_create(struct ext_create *c, int r)
+{
+  struct saved_error e;
+  error_save(&e);
+  size_t n = c->vm->n_disks;
+  for (size_t i = 0; c->q && i < n; i++)
+    if (c->nodes[i][0])
+      blockdev_del(c->q, c->nodes[i]);
+  /* Never away from an overlay qemu may write to (a restart would lose
+   * those writes), and never to a volume id this call did not look at:
+   * only the overlays made by this call go. */
+  for (size_t i = 0; i < n; i++) {
+    char path[PATH_MAX];
+    if (c->kept[i])
+      continue;
+    if (c->ids[i][0] && qemu_volume_path(c->st, c->ids[i], path) == 0)
+      unlink(path);
+    snprintf(c->ids[i], 256, "%s", c->vm->disks[i].volume_id);
+  }
+  def_set_volumes(c->st, c->vm->uuid, c->ids, n);
+  return error_restore(&e) ? -e.err : r;
+}
+
+int external_names_check(const struct ferry_vm *vm, const char *snap)
+{
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
+    char id[256];
+    r = overlay_base(vm, &vm->disks[i], snap, id, sizeof id);
+  }
+  return r;
+}
+
 int external_create(const struct qemu_state *st, struct qmp *q,
                     const struct ferry_vm *vm, const char *snap,
                     struct ferry_domain_snapshot *rec)
 {
-  size_t n = vm->n_disks;
-  char (*ids)[256] = calloc(n, sizeof *ids), (*old)[256] = calloc(n, 256);
-  char (*nodes)[64] = calloc(n, sizeof *nodes);
-  /* kept[i]: an interrupted create made disk i's overlay and pointed the
-   * definition at it; qemu may write to it already: it is never removed
-   * here, and the definition keeps naming it. */
-  bool *kept = calloc(n, sizeof *kept), switched_now = false;
-  if (!ids || !old || !nodes || !kept) {
-    free(ids);
-    free(old);
-    free(nodes);
-    free(kept);
-    return ferry_error(ENOMEM, "out of memory");
-  }
-  int r = 0;
-  size_t made = 0, added = 0;
-  char bitmap[300], prev_bitmap[300] = "";
-  bitmap_name(snap, bitmap, sizeof bitmap);
-  if (rec->parent && *rec->parent)
-    bitmap_name(rec->parent, prev_bitmap, sizeof prev_bitmap);
-  for (; r == 0 && made < n; made++) {
-    const char *cur = vm->disks[made].volume_id;
-    char mine[256];
-    snprintf(mine, sizeof mine, "%s-%s-%s.", vm->name, vm->disks[made].device,
-             snap);
-    if (!strncmp(cur, mine, strlen(mine))) {
-      /* An interrupted create switched this disk's definition already (and
-       * made its bitmaps first): keep that overlay, whatever was under it
-       * stays the frozen image. */
-      snprintf(ids[made], 256, "%s", cur);
-      kept[made] = true;
-      if ((r = volume_backing(st, cur, old[made], 256, NULL)) < 0)
-        break;
-      continue;
-    }
-    snprintf(old[made], 256, "%s", cur);
-    /* A file an interrupted create left, in nothing's use, goes first. */
-    char left[300], path[PATH_MAX];
-    bool unused;
-    snprintf(left, sizeof left, "%sqcow2", mine);
-    if (qemu_volume_path(st, left, path) == 0 && access(path, F_OK) == 0 &&
-        volume_unused(st, left, &unused) == 0 && unused)
-      unlink(path);
-    if ((r = overlay_id(st, vm, &vm->disks[made], snap, ids[made], 256)) ||
-        (r = overlay_create(st, ids[made], old[made])) < 0) {
-      ids[made][0] = '\0'; /* not made: nothing to remove */
-      break;
-    }
-    if (q) /* live: the bitmaps go in the QMP transaction below */
-      continue;
-    bool had = false;
-    if ((r = volume_bitmap(st, ids[made], "--add", bitmap)) == 0 &&
-        *prev_bitmap &&
-        (r = volume_has_bitmap(st, old[made], prev_bitmap, &had)) == 0 &&
-        had && volume_bitmap(st, old[made], "--disable", prev_bitmap) < 0) {
-      /* A process killed while writing it left it inconsistent: such a
-       * record of changes cannot be trusted, so it goes (and the changes
-       * since that snapshot read as unknown, not as none). */
-      r = volume_bitmap(st, old[made], "--remove", prev_bitmap);
-    }
-    if (r < 0) {
-      made++; /* its overlay exists: remove it too */
-      break;
-    }
-  }
+  struct ext_create c = { .st = st, .q = q, .vm = vm, .snap = snap,
+                          .rec = rec };
+  int r = ext_create_init(&c);
+  if (r < 0)
+    return r;
+  r = prepare_overlays(&c);
   /* The definition first: if we die after the switch below, a restart
    * must open the overlays, which hold every write made since. */
   if (r == 0)
-    r = def_set_volumes(st, vm->uuid, ids, n);
-  if (r == 0 && q) { /* blockdev-add the overlays, then switch atomically */
-    json_object *actions = json_object_new_array();
-    size_t switched = 0;
-    for (; r == 0 && added < n; added++) {
-      char path[PATH_MAX], active[64], afile[PATH_MAX];
-      qemu_volume_path(st, ids[added], path);
-      /* After an interruption qemu may use the overlay already. */
-      if ((r = active_node_file(q, vm->disks[added].device, active,
-                                sizeof active, afile, sizeof afile)) < 0)
-        break;
-      char aimage[PATH_MAX]; /* qemu may name it json:{...} */
-      image_of_name(afile, aimage, sizeof aimage);
-      if (!strcmp(aimage, path)) {
-        nodes[added][0] = '\0'; /* nothing added: nothing to take back */
-        switched++;
-        continue;
-      }
-      /* An interrupted attempt may have added a node on this overlay and
-       * died before the switch: that node holds the file's write lock. */
-      char stale[64];
-      if (node_of_file(q, path, stale, sizeof stale) == 0 &&
-          !strncmp(stale, "ov-", 3) && strcmp(stale, active)) {
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "node-name", json_object_new_string(stale));
-        r = qmp_execute(q, "blockdev-del", d, NULL, QMP_TIMEOUT);
-        json_object_put(d);
-        if (r < 0)
-          break;
-      }
-      ferry_error_clear();
-      /* Unique: an interrupted attempt may have left its node behind. */
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      snprintf(nodes[added], sizeof nodes[added], "ov-%s-%zu-%x",
-               vm->disks[added].device, (size_t)rec->sequence,
-               (unsigned)(ts.tv_nsec ^ (ts.tv_sec << 20) ^ getpid()));
-      json_object *file = json_object_new_object();
-      json_object_object_add(file, "driver", json_object_new_string("file"));
-      json_object_object_add(file, "filename", json_object_new_string(path));
-      json_object *a = json_object_new_object();
-      json_object_object_add(a, "driver", json_object_new_string("qcow2"));
-      json_object_object_add(a, "node-name",
-                             json_object_new_string(nodes[added]));
-      json_object_object_add(a, "file", file);
-      json_object_object_add(a, "backing", NULL); /* set by the snapshot */
-      r = qmp_execute(q, "blockdev-add", a, NULL, QMP_TIMEOUT);
-      json_object_put(a);
-      bool had = false;
-      if (r == 0 && *prev_bitmap)
-        r = node_has_bitmap(q, active, prev_bitmap, &had);
-      if (r < 0)
-        break;
-      /* Switch to the overlay, start this snapshot's bitmap in it, and
-       * close the previous one in the layer that freezes: one instant. */
-      json_object *data = json_object_new_object();
-      json_object_object_add(data, "node", json_object_new_string(active));
-      json_object_object_add(data, "overlay",
-                             json_object_new_string(nodes[added]));
-      add_action(actions, "blockdev-snapshot", data);
-      data = json_object_new_object();
-      json_object_object_add(data, "node",
-                             json_object_new_string(nodes[added]));
-      json_object_object_add(data, "name", json_object_new_string(bitmap));
-      json_object_object_add(data, "persistent", json_object_new_boolean(1));
-      json_object_object_add(data, "granularity",
-                             json_object_new_int(BITMAP_GRANULARITY));
-      add_action(actions, "block-dirty-bitmap-add", data);
-      if (had) {
-        data = json_object_new_object();
-        json_object_object_add(data, "node", json_object_new_string(active));
-        json_object_object_add(data, "name",
-                               json_object_new_string(prev_bitmap));
-        add_action(actions, "block-dirty-bitmap-disable", data);
-      }
-    }
-    if (r == 0 && switched < n) {
-      json_object *args = json_object_new_object();
-      json_object_object_add(args, "actions", actions);
-      r = qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT);
-      switched_now = r == 0;
-      json_object_put(args);
-    } else {
-      json_object_put(actions);
-    }
-  }
+    r = def_set_volumes(st, vm->uuid, c.ids, vm->n_disks);
+  if (r == 0 && q)
+    r = switch_live(&c);
   if (r == 0)
-    r = set_files(st, rec, ids);
-  if (r < 0 && !switched_now) { /* put back what this call changed */
-    char msg[1024];
-    int e = ferry_last_errno();
-    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
-                                                      : "");
-    for (size_t i = 0; q && i < added; i++) {
-      if (!nodes[i][0])
-        continue;
-      json_object *a = json_object_new_object();
-      json_object_object_add(a, "node-name", json_object_new_string(nodes[i]));
-      qmp_execute(q, "blockdev-del", a, NULL, QMP_TIMEOUT);
-      json_object_put(a);
-    }
-    /* Never away from an overlay qemu may write to (a restart would lose
-     * those writes), and never to a volume id this call did not look at:
-     * only the overlays made by this call go. */
-    for (size_t i = 0; i < n; i++) {
-      char path[PATH_MAX];
-      if (kept[i])
-        continue;
-      if (i < made && ids[i][0] && qemu_volume_path(st, ids[i], path) == 0)
-        unlink(path);
-      snprintf(ids[i], 256, "%s", vm->disks[i].volume_id);
-    }
-    def_set_volumes(st, vm->uuid, ids, n);
-    r = ferry_error(e ? e : EIO, "%s", msg);
-  }
-  free(ids);
-  free(old);
-  free(nodes);
-  free(kept);
+    r = set_files(st, rec, c.ids);
+  if (r < 0 && !c.switched)
+    r = undo_create(&c, r);
+  ext_create_free(&c);
   return r;
 }
 

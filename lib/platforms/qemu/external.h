@@ -8,6 +8,11 @@
 
 struct qmp;
 
+/* Refuses (EINVAL) a snapshot name that would make some disk's overlay id
+ * longer than a volume id may be; for a create to call before it changes
+ * anything. */
+int external_names_check(const struct ferry_vm *vm, const char *snap);
+
 /* Puts a new overlay on every disk (q: the VM runs, switched in one QMP
  * transaction; NULL: it is stopped) and points the definition at them;
  * rec's disks[].file get the overlays. All or nothing. */

@@ -8,6 +8,7 @@
 
 #include "../../core/error.h"
 #include "../../core/run.h"
+#include "../../core/statefile.h"
 #include "../../qmp/qmp.h"
 #include "../snapshot_store.h"
 #include "snapdisk.h"
@@ -173,30 +174,16 @@ int volume_in_chain(const struct qemu_state *st, const struct ferry_vm *vm,
   return r;
 }
 
-int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
+int volume_in_records(const struct qemu_state *st, const char *id,
+                      bool *named)
 {
-  *unused = false;
-  struct ferry_vm *v;
-  size_t n;
-  int r = qemu_defs_load(st, &v, &n);
-  if (r < 0)
-    return r;
-  bool used = false;
-  for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < v[i].n_disks; k++)
-      used = used || !strcmp(v[i].disks[k].volume_id, id);
-  ferry_vm_list_free(v, n);
-  char dir[PATH_MAX], own[PATH_MAX];
-  bool inner = false; /* internal snapshots live inside it */
-  if (!used && (r = volume_backing(st, id, own, sizeof own, &inner)) == 0)
-    used = inner;
-  bool backs = false;
-  if (!used && r == 0 && (r = volume_is_backing(st, id, &backs)) == 0)
-    used = backs;
+  char dir[PATH_MAX];
+  int r = 0;
+  *named = false;
   struct dirent *e;
   /* Snapshot records name their overlays in disks[].file. */
   DIR *sd = opendir(qemu_path(st, dir, "snapshots"));
-  while (sd && !used && r == 0 && (e = readdir(sd))) {
+  while (sd && !*named && r == 0 && (e = readdir(sd))) {
     if (e->d_name[0] == '.')
       continue;
     struct snap_store s;
@@ -212,12 +199,38 @@ int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
       for (size_t k = 0; k < recs[i].n_disks; k++) {
         const char *f = recs[i].disks[k].file;
         const char *base = f ? strrchr(f, '/') : NULL;
-        used = used || (base && !strcmp(base + 1, id));
+        *named = *named || (base && !strcmp(base + 1, id));
       }
     ferry_domain_snapshot_list_free(recs, nr);
   }
   if (sd)
     closedir(sd);
+  return r;
+}
+
+int volume_unused(const struct qemu_state *st, const char *id, bool *unused)
+{
+  *unused = false;
+  struct ferry_vm *v;
+  size_t n;
+  int r = qemu_defs_load(st, &v, &n);
+  if (r < 0)
+    return r;
+  bool used = false;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < v[i].n_disks; k++)
+      used = used || !strcmp(v[i].disks[k].volume_id, id);
+  ferry_vm_list_free(v, n);
+  char own[PATH_MAX];
+  bool inner = false; /* internal snapshots live inside it */
+  if (!used && (r = volume_backing(st, id, own, sizeof own, &inner)) == 0)
+    used = inner;
+  bool backs = false;
+  if (!used && r == 0 && (r = volume_is_backing(st, id, &backs)) == 0)
+    used = backs;
+  bool named = false;
+  if (!used && r == 0 && (r = volume_in_records(st, id, &named)) == 0)
+    used = named;
   *unused = r == 0 && !used;
   return r;
 }
@@ -293,18 +306,48 @@ int volume_bitmap(const struct qemu_state *st, const char *id,
   return run_command(strcmp(op, "--add") ? other : add, NULL);
 }
 
+/* "<vm>-<dev>-<snap><tail>" into buf, checked as a volume id in full
+ * before it is written: too long a one is refused, never cut short. */
+static int overlay_name(const struct ferry_vm *vm, const struct ferry_disk *d,
+                        const char *snap, const char *tail, char *buf,
+                        size_t len)
+{
+  char *id;
+  if (asprintf(&id, "%s-%s-%s%s", vm->name, d->device, snap, tail) < 0)
+    return ferry_error(ENOMEM, "out of memory");
+  int r = name_check(id, "volume id");
+  if (r < 0) {
+    struct saved_error why;
+    error_save(&why);
+    r = ferry_error(EINVAL, "snapshot '%s' of VM '%s': disk %s's overlay "
+                    "would be named '%s' (%s): pick a shorter snapshot name",
+                    snap, vm->name, d->device, id, why.msg);
+  } else if ((size_t)snprintf(buf, len, "%s", id) >= len) {
+    r = ferry_error(EINVAL, "volume id '%s' is longer than %zu bytes", id,
+                    len - 1);
+  }
+  free(id);
+  return r;
+}
+
+int overlay_base(const struct ferry_vm *vm, const struct ferry_disk *d,
+                 const char *snap, char *buf, size_t len)
+{
+  return overlay_name(vm, d, snap, ".qcow2", buf, len);
+}
+
 int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
                const struct ferry_disk *d, const char *snap, char *buf,
                size_t len)
 {
-  char path[PATH_MAX];
+  char path[PATH_MAX], tail[32];
   for (int k = 0; k < 1000; k++) {
     if (k == 0)
-      snprintf(buf, len, "%s-%s-%s.qcow2", vm->name, d->device, snap);
+      snprintf(tail, sizeof tail, ".qcow2");
     else
-      snprintf(buf, len, "%s-%s-%s.%d.qcow2", vm->name, d->device, snap, k);
-    int r = qemu_volume_path(st, buf, path);
-    if (r < 0)
+      snprintf(tail, sizeof tail, ".%d.qcow2", k);
+    int r = overlay_name(vm, d, snap, tail, buf, len);
+    if (r < 0 || (r = qemu_volume_path(st, buf, path)) < 0)
       return r;
     if (access(path, F_OK) < 0)
       return 0;

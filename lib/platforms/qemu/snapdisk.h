@@ -47,8 +47,16 @@ int volume_in_chain(const struct qemu_state *st, const struct ferry_vm *vm,
  * backing file of any volume, not an overlay of any snapshot record, and
  * holding no internal snapshots. */
 int volume_unused(const struct qemu_state *st, const char *id, bool *unused);
+/* *named: a snapshot record of some VM names volume id as its overlay. */
+int volume_in_records(const struct qemu_state *st, const char *id,
+                      bool *named);
 
-/* Overlay ids: <vm>-<dev>-<snapshot>.qcow2, or .<k>.qcow2 when taken. */
+/* Overlay ids: <vm>-<dev>-<snapshot>.qcow2 (overlay_base), or .<k>.qcow2
+ * when that is taken (overlay_id, the first free one). buf needs room for
+ * a volume id; one that would be longer than a volume id may be is
+ * refused (EINVAL, saying which names make it), never cut short. */
+int overlay_base(const struct ferry_vm *vm, const struct ferry_disk *d,
+                 const char *snap, char *buf, size_t len);
 int overlay_id(const struct qemu_state *st, const struct ferry_vm *vm,
                const struct ferry_disk *d, const char *snap, char *buf,
                size_t len);

@@ -282,175 +282,245 @@ static int clear_interrupted(const struct qemu_state *st,
                                     "create left: ") : 0;
 }
 
+/* A snapshot create under way, in the steps libvirt's qemu driver takes:
+ * prepare, one strategy that undoes its own partial work, the record
+ * last. */
+struct create {
+  const struct qemu_state *st;
+  const struct ferry_vm *vm;
+  const struct ferry_snapshot_spec *spec;
+  bool external;
+  enum ferry_power_state ps;
+  struct snap_store s;
+  char intent[PATH_MAX];
+  struct ferry_domain_snapshot rec;
+  char *parent;
+  struct qmp *q;      /* live: the VM's monitor */
+  bool paused_by_us;  /* live: unpaused once the record is written */
+  bool internal_made; /* every disk holds the internal snapshot */
+  char mem[PATH_MAX]; /* the RAM file ("" for none) */
+};
+
+/* Checks, the store and its lock, what an interrupted create left
+ * cleared, the record filled and the intent written: nothing has touched
+ * a disk yet. */
+static int create_prepare(struct ferry_client *fc, struct create *c)
+{
+  const struct qemu_state *st = c->st;
+  const struct ferry_vm *vm = c->vm;
+  const char *name = c->spec->name;
+  int r = qemu_vm_check(st, vm);
+  if (r == 0)
+    r = snap_name_check(name);
+  if (r == 0 && vm->n_disks == 0)
+    r = ferry_error(EINVAL, "VM '%s' has no disks to snapshot", vm->name);
+  if (r == 0 && !c->external) /* overlays may stand on raw images too */
+    r = check_qcow2(vm);
+  if (r == 0 && c->external)
+    r = external_names_check(vm, name);
+  if (r < 0 || (r = open_store(st, vm, &c->s)) < 0 ||
+      (r = qemu_vm_lease_check(fc, vm, "snapshot create")) < 0 ||
+      (r = clear_interrupted(st, &c->s, vm)) < 0)
+    return r;
+  intent_path(&c->s, name, c->intent);
+  c->ps = qemu_power_state(st, vm->uuid);
+  if (snap_store_exists(&c->s, name))
+    return ferry_error(EEXIST, "VM '%s' has a snapshot '%s' already",
+                       vm->name, name);
+  for (size_t i = 0; !c->external && i < vm->n_disks; i++) {
+    bool has;
+    if ((r = disk_has_snapshot(st, &vm->disks[i], name, &has)) < 0)
+      return r;
+    if (has)
+      return ferry_error(EEXIST, "disk %s of VM '%s' already holds an "
+                         "internal snapshot named '%s' (not in ferry's "
+                         "records): pick another name", vm->disks[i].device,
+                         vm->name, name);
+  }
+  if ((c->spec->flags & FERRY_SNAPSHOT_MEMORY) &&
+      c->ps == FERRY_POWER_STATE_STOPPED)
+    return ferry_error(EINVAL, "VM '%s' is stopped: it has no RAM to save",
+                       vm->name);
+  if ((r = snap_store_current(&c->s, &c->parent)) < 0 ||
+      (r = fill_record(st, vm, c->spec, c->ps, c->parent, &c->rec)) < 0 ||
+      (r = snap_store_next_sequence(&c->s, &c->rec.sequence)) < 0)
+    return r;
+  return statefile_write(c->intent, "", 0);
+}
+
+/* Takes back the internal snapshots and the RAM file this create made,
+ * keeping the thread's error. */
+static void drop_made(struct create *c)
+{
+  struct saved_error e;
+  error_save(&e);
+  if (c->internal_made)
+    delete_on_disks(c->st, c->q, c->vm, c->vm->n_disks, c->spec->name);
+  c->internal_made = false;
+  if (*c->mem)
+    unlink(c->mem);
+  c->mem[0] = '\0';
+  error_restore(&e);
+}
+
+/* Stopped, internal: qemu-img, undoing the disks done on failure. */
+static int create_offline_internal(struct create *c)
+{
+  const struct ferry_vm *vm = c->vm;
+  for (size_t i = 0; i < vm->n_disks; i++) {
+    int r = img_snapshot(c->st, &vm->disks[i], "-c", c->spec->name);
+    if (r < 0) {
+      ferry_error_prefix("disk %s: ", vm->disks[i].device);
+      struct saved_error e;
+      error_save(&e);
+      delete_on_disks(c->st, NULL, vm, i, c->spec->name);
+      return error_restore(&e) ? -e.err : r;
+    }
+  }
+  c->internal_made = true;
+  return 0;
+}
+
+/* Live: RAM (and device state) into <name>.mem, named by the record. */
+static int save_ram(struct create *c)
+{
+  snprintf(c->mem, sizeof c->mem, "%s/%s.mem", c->s.dir, c->spec->name);
+  int r = save_memory(c->q, c->mem);
+  if (r < 0)
+    return r;
+  free(c->rec.memory);
+  if (!(c->rec.memory = strdup(c->mem)))
+    return ferry_error(ENOMEM, "out of memory");
+  /* After the migration qemu has let go of its images; cont takes them
+   * back (and runs a VM that was paused for an instant). */
+  if (!c->paused_by_us &&
+      (r = qmp_execute(c->q, "cont", NULL, NULL, QMP_TIMEOUT)) == 0)
+    r = qmp_execute(c->q, "stop", NULL, NULL, QMP_TIMEOUT);
+  return r;
+}
+
+/* Running or paused: paused for one instant, every disk in one QMP
+ * transaction (external overlays or internal snapshots), then the RAM
+ * if asked. What it made goes again on failure; the pause is the
+ * caller's to end, once the record is written. */
+static int create_live(struct create *c)
+{
+  const struct qemu_state *st = c->st;
+  const struct ferry_vm *vm = c->vm;
+  int r;
+  if ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &c->q)) < 0 ||
+      (r = wait_leftover_jobs(c->q)) < 0)
+    return r;
+  /* A RAM snapshot that was killed leaves qemu after its migration, with
+   * its images let go: cont takes them back (stop keeps it paused). */
+  char rs[64];
+  qemu_qmp_status(c->q, "query-status", rs, sizeof rs);
+  if (!strcmp(rs, "postmigrate") &&
+      ((r = qmp_execute(c->q, "cont", NULL, NULL, QMP_TIMEOUT)) < 0 ||
+       (r = qmp_execute(c->q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0))
+    return r;
+  /* Pause so that the disks (and RAM) are taken at one instant. */
+  if (c->ps == FERRY_POWER_STATE_RUNNING) {
+    if ((r = qemu_pause(st, c->q, vm->uuid, "snapshot create")) < 0)
+      return r;
+    c->paused_by_us = true;
+  }
+  if (c->external) {
+    r = external_create(st, c->q, vm, c->spec->name, &c->rec);
+  } else {
+    json_object *args = snapshot_transaction(c->q, vm, c->spec->name);
+    r = args ? qmp_execute(c->q, "transaction", args, NULL, QMP_TIMEOUT)
+             : -ferry_last_errno();
+    json_object_put(args);
+  }
+  if (r < 0) { /* a transaction makes all of its snapshots or none */
+    ferry_error_prefix("snapshot of VM '%s': ", vm->name);
+    return r;
+  }
+  c->internal_made = !c->external; /* external_create undoes its own */
+  if ((c->spec->flags & FERRY_SNAPSHOT_MEMORY) && (r = save_ram(c)) < 0)
+    drop_made(c);
+  return r;
+}
+
+static int create_disks(struct create *c)
+{
+  if (c->ps != FERRY_POWER_STATE_STOPPED)
+    return create_live(c);
+  return c->external
+             ? external_create(c->st, NULL, c->vm, c->spec->name, &c->rec)
+             : create_offline_internal(c);
+}
+
+/* The record last, then the intent: a crash before the record leaves an
+ * intent that the next create clears up after. */
+static int create_commit(struct create *c)
+{
+  int r = snap_store_save(&c->s, &c->rec);
+  if (r == 0 && (r = snap_store_set_current(&c->s, c->spec->name)) == 0)
+    statefile_remove(c->intent, 1);
+  return r;
+}
+
+/* No partial snapshot, no orphan record, keeping the error r came with.
+ * An EEXIST says a name was taken by something not this create's own:
+ * the record and the intent stay (the next create clears the intent). */
+static int create_abandon(struct create *c, int r)
+{
+  struct saved_error e;
+  error_save(&e);
+  drop_made(c);
+  if (e.err != EEXIST && snap_store_exists(&c->s, c->spec->name))
+    snap_store_remove(&c->s, c->spec->name);
+  if (e.err != EEXIST)
+    statefile_remove(c->intent, 1);
+  return error_restore(&e) ? -e.err : r;
+}
+
+/* Lets the guest run again if the create paused it, and closes the
+ * monitor; a failure of the create keeps its own error. */
+static int create_release(struct create *c, int r)
+{
+  if (c->paused_by_us && c->q) {
+    struct saved_error e;
+    error_save(&e);
+    int rc = qemu_unpause(c->st, c->q, c->vm->uuid);
+    if (r == 0 && rc < 0)
+      r = rc;
+    else if (r < 0)
+      error_restore(&e);
+  }
+  qmp_close(c->q);
+  c->q = NULL;
+  return r;
+}
+
 int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                          const struct ferry_snapshot_spec *spec,
                          struct ferry_domain_snapshot *out)
 {
-  const struct qemu_state *st = QEMU_STATE(fc);
-  bool external = spec->flags & FERRY_SNAPSHOT_EXTERNAL;
-  int r = qemu_vm_check(st, vm);
-  if (r == 0)
-    r = snap_name_check(spec->name);
-  if (r == 0 && vm->n_disks == 0)
-    r = ferry_error(EINVAL, "VM '%s' has no disks to snapshot", vm->name);
-  if (r == 0 && !external) /* overlays may stand on raw images too */
-    r = check_qcow2(vm);
-  if (r < 0)
-    return r;
-  struct snap_store s;
-  if ((r = open_store(st, vm, &s)) < 0)
-    return r;
-  if ((r = qemu_vm_lease_check(fc, vm, "snapshot create")) < 0 ||
-      (r = clear_interrupted(st, &s, vm)) < 0) {
-    snap_store_close(&s);
-    return r;
+  struct create c = { .st = QEMU_STATE(fc), .vm = vm, .spec = spec,
+                      .external = spec->flags & FERRY_SNAPSHOT_EXTERNAL,
+                      .s = { .lock_fd = -1 } };
+  ferry_domain_snapshot_init(&c.rec);
+  int r = create_prepare(fc, &c);
+  if (r == 0) {
+    if ((r = create_disks(&c)) == 0)
+      r = create_commit(&c);
+    if (r < 0)
+      r = create_abandon(&c, r);
   }
-  char intent[PATH_MAX];
-  intent_path(&s, spec->name, intent);
-  struct ferry_domain_snapshot rec;
-  ferry_domain_snapshot_init(&rec);
-  char *parent = NULL, mem[PATH_MAX] = "";
-  struct qmp *q = NULL;
-  bool paused_by_us = false, disks_done = false;
-  enum ferry_power_state ps = qemu_power_state(st, vm->uuid);
-  bool live = ps != FERRY_POWER_STATE_STOPPED;
-
-  if (snap_store_exists(&s, spec->name)) {
-    r = ferry_error(EEXIST, "VM '%s' has a snapshot '%s' already", vm->name,
-                    spec->name);
-    goto out;
-  }
-  for (size_t i = 0; !external && i < vm->n_disks; i++) {
-    bool has;
-    if ((r = disk_has_snapshot(st, &vm->disks[i], spec->name, &has)) < 0)
-      goto out;
-    if (has) {
-      r = ferry_error(EEXIST, "disk %s of VM '%s' already holds an internal "
-                      "snapshot named '%s' (not in ferry's records): pick "
-                      "another name", vm->disks[i].device, vm->name,
-                      spec->name);
-      goto out;
-    }
-  }
-  if ((spec->flags & FERRY_SNAPSHOT_MEMORY) && !live) {
-    r = ferry_error(EINVAL, "VM '%s' is stopped: it has no RAM to save",
-                    vm->name);
-    goto out;
-  }
-  if ((r = snap_store_current(&s, &parent)) < 0 ||
-      (r = fill_record(st, vm, spec, ps, parent, &rec)) < 0 ||
-      (r = snap_store_next_sequence(&s, &rec.sequence)) < 0 ||
-      (r = statefile_write(intent, "", 0)) < 0)
-    goto out;
-
-  if (!live && external) {
-    r = external_create(st, NULL, vm, spec->name, &rec);
-  } else if (!live) { /* stopped: qemu-img, undoing the disks done on failure */
-    for (size_t i = 0; i < vm->n_disks && r == 0; i++)
-      if ((r = img_snapshot(st, &vm->disks[i], "-c", spec->name)) < 0) {
-        ferry_error_prefix("disk %s: ", vm->disks[i].device);
-        char msg[1024];
-        int e = ferry_last_errno();
-        snprintf(msg, sizeof msg, "%s", ferry_last_error());
-        delete_on_disks(st, NULL, vm, i, spec->name);
-        ferry_error(e, "%s", msg);
-      }
-    disks_done = r == 0;
-  } else {
-    if ((r = qemu_qmp(st, vm->uuid, QMP_TIMEOUT, &q)) < 0 ||
-        (r = wait_leftover_jobs(q)) < 0)
-      goto out;
-    /* A RAM snapshot that was killed leaves qemu after its migration, with
-     * its images let go: cont takes them back (stop keeps it paused). */
-    char rs[64];
-    qemu_qmp_status(q, "query-status", rs, sizeof rs);
-    if (!strcmp(rs, "postmigrate") &&
-        ((r = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT)) < 0 ||
-         (r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT)) < 0))
-      goto out;
-    /* Pause so that the disks (and RAM) are taken at one instant. */
-    if (ps == FERRY_POWER_STATE_RUNNING) {
-      if ((r = qemu_pause(st, q, vm->uuid, "snapshot create")) < 0)
-        goto out;
-      paused_by_us = true;
-    }
-    if (external) {
-      r = external_create(st, q, vm, spec->name, &rec);
-    } else {
-      json_object *args = snapshot_transaction(q, vm, spec->name);
-      r = args ? qmp_execute(q, "transaction", args, NULL, QMP_TIMEOUT)
-               : -ferry_last_errno();
-      json_object_put(args);
-    }
-    if (r < 0) { /* a transaction makes all of its snapshots or none */
-      ferry_error_prefix("snapshot of VM '%s': ", vm->name);
-      goto out;
-    }
-    disks_done = !external; /* an external one is undone by its own code */
-    if (spec->flags & FERRY_SNAPSHOT_MEMORY) {
-      snprintf(mem, sizeof mem, "%s/%s.mem", s.dir, spec->name);
-      if ((r = save_memory(q, mem)) < 0)
-        goto out;
-      free(rec.memory);
-      if (!(rec.memory = strdup(mem))) {
-        r = ferry_error(ENOMEM, "out of memory");
-        goto out;
-      }
-      /* After the migration qemu has let go of its images; cont takes them
-       * back (and runs a VM that was paused for an instant). */
-      if (!paused_by_us) {
-        if ((r = qmp_execute(q, "cont", NULL, NULL, QMP_TIMEOUT)) == 0)
-          r = qmp_execute(q, "stop", NULL, NULL, QMP_TIMEOUT);
-        if (r < 0)
-          goto out;
-      }
-    }
-  }
-  if (r == 0 && (r = snap_store_save(&s, &rec)) == 0)
-    r = snap_store_set_current(&s, spec->name);
-  if (r == 0)
-    statefile_remove(intent, 1);
-
-out:
-  if (r < 0) { /* no partial snapshot, no orphan record */
-    char msg[1024];
-    int e = ferry_last_errno();
-    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
-                                                      : "");
-    if (disks_done)
-      delete_on_disks(st, q, vm, vm->n_disks, spec->name);
-    if (*mem)
-      unlink(mem);
-    if (rec.name && snap_store_exists(&s, spec->name) &&
-        !(e == EEXIST))
-      snap_store_remove(&s, spec->name);
-    if (e != EEXIST)
-      statefile_remove(intent, 1);
-    ferry_error(e ? e : -r, "%s", msg);
-    r = -(e ? e : -r);
-  }
-  if (paused_by_us && q) {
-    char msg[1024];
-    int e = ferry_last_errno();
-    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
-                                                      : "");
-    int rc = qemu_unpause(st, q, vm->uuid);
-    if (r == 0 && rc < 0)
-      r = rc;
-    else if (r < 0)
-      ferry_error(e, "%s", msg);
-  }
-  qmp_close(q);
+  r = create_release(&c, r);
   if (r == 0 && out) { /* as stored: backend paths are hidden (the seed) */
-    for (size_t i = 0; i < rec.n_disks; i++) {
-      free(rec.disks[i].path);
-      rec.disks[i].path = NULL;
+    for (size_t i = 0; i < c.rec.n_disks; i++) {
+      free(c.rec.disks[i].path);
+      c.rec.disks[i].path = NULL;
     }
-    r = ferry_domain_snapshot_copy(out, &rec);
+    r = ferry_domain_snapshot_copy(out, &c.rec);
   }
-  ferry_domain_snapshot_dispose(&rec);
-  free(parent);
-  snap_store_close(&s);
+  ferry_domain_snapshot_dispose(&c.rec);
+  free(c.parent);
+  snap_store_close(&c.s);
   return r;
 }
 

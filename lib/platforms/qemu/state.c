@@ -1,5 +1,4 @@
 /* The qemu platform's state directory: VM definitions and networks. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "../../client/client.h"
+#include "../../core/dirscan.h"
 #include "../../core/error.h"
 #include "../../core/lease.h"
 #include "../../core/statefile.h"
@@ -32,64 +32,63 @@ static int cmp_name(const void *a, const void *b)
   return strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
+/* vms/<uuid>.json; also skips temp files of interrupted writes. */
+static bool is_def(const char *name, void *opaque)
+{
+  (void)opaque;
+  size_t len = strlen(name);
+  return len >= 6 && !strcmp(name + len - 5, ".json");
+}
+
+/* One definition file, which must be named after the VM's uuid. */
+static int def_load(const char *path, const char *file, struct ferry_vm *vm)
+{
+  char *text;
+  int r = statefile_read(path, DEF_MAX, &text);
+  if (r < 0)
+    return r;
+  ferry_vm_init(vm);
+  r = ferry_vm_from_json(vm, text);
+  free(text);
+  size_t len = strlen(file) - 5;
+  if (r == 0 && (!vm->uuid || strncmp(file, vm->uuid, len) ||
+                 strlen(vm->uuid) != len)) {
+    /* it would pass for another VM: as bad as a file that does not
+     * parse */
+    r = ferry_error(EINVAL, "its uuid '%s' is not its file's name",
+                    vm->uuid ? vm->uuid : "");
+    ferry_vm_dispose(vm);
+  }
+  if (r < 0)
+    return ferry_error_prefix("VM definition %s: ", path);
+  vm->power_state = FERRY_POWER_STATE_STOPPED;
+  return 0;
+}
+
 int qemu_defs_load(const struct qemu_state *st, struct ferry_vm **out,
                    size_t *n)
 {
-  char dir[PATH_MAX], path[PATH_MAX];
+  char dir[PATH_MAX], path[PATH_MAX], **files;
+  size_t nfiles, count = 0;
   *out = NULL;
   *n = 0;
-  DIR *d = opendir(qemu_path(st, dir, "vms"));
-  if (!d)
-    return errno == ENOENT ? 0 : ferry_error(errno, "%s: %s", dir,
-                                             strerror(errno));
-  struct ferry_vm *v = NULL;
-  size_t count = 0, cap = 0;
-  int r = 0;
-  struct dirent *e;
-  while (r == 0 && (e = readdir(d))) {
-    size_t len = strlen(e->d_name);
-    if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-      continue; /* also skips temp files of interrupted writes */
-    if (count == cap) {
-      cap = cap ? cap * 2 : 16;
-      struct ferry_vm *nv = realloc(v, cap * sizeof *nv);
-      if (!nv) {
-        r = ferry_error(ENOMEM, "out of memory");
-        break;
-      }
-      v = nv;
-    }
-    char *text;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if ((r = statefile_read(path, DEF_MAX, &text)) < 0)
-      break;
-    ferry_vm_init(&v[count]);
-    r = ferry_vm_from_json(&v[count], text);
-    free(text);
-    if (r == 0 && (!v[count].uuid ||
-                   strncmp(e->d_name, v[count].uuid, len - 5) ||
-                   strlen(v[count].uuid) != len - 5)) {
-      /* it would pass for another VM: as bad as a file that does not
-       * parse */
-      r = ferry_error(EINVAL, "its uuid '%s' is not its file's name",
-                      v[count].uuid ? v[count].uuid : "");
-      ferry_vm_dispose(&v[count]);
-    }
-    if (r < 0) {
-      ferry_error_prefix("VM definition %s: ", path);
-      break;
-    }
-
-    v[count].power_state = FERRY_POWER_STATE_STOPPED;
-    count++;
+  int r = dir_scan(qemu_path(st, dir, "vms"), is_def, NULL, &files, &nfiles);
+  if (r < 0 || nfiles == 0)
+    return r;
+  struct ferry_vm *v = calloc(nfiles, sizeof *v);
+  if (!v)
+    r = ferry_error(ENOMEM, "out of memory");
+  for (size_t i = 0; r == 0 && i < nfiles; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    if ((r = def_load(path, files[i], &v[count])) == 0)
+      count++;
   }
-  closedir(d);
+  dir_scan_free(files, nfiles);
   if (r < 0) {
     ferry_vm_list_free(v, count);
     return r;
   }
-  if (count)
-    qsort(v, count, sizeof *v, cmp_name);
+  qsort(v, count, sizeof *v, cmp_name);
   *out = v;
   *n = count;
   return 0;

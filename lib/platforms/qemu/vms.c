@@ -90,14 +90,18 @@ static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
     any_boot = any_boot || d->boot_order > 0;
     want_new[i] = !d->volume_id || !*d->volume_id;
     if (want_new[i]) {
-      char id[300];
       const char *fmt = d->format && *d->format ? d->format : "qcow2";
-      snprintf(id, sizeof id, "%s-%s.%s", vm->name, d->device, fmt);
-      if ((r = set_str(&d->volume_id, id)) || (r = set_str(&d->format, fmt)))
+      char *id, path[PATH_MAX];
+      if (asprintf(&id, "%s-%s.%s", vm->name, d->device, fmt) < 0)
+        return ferry_error(ENOMEM, "out of memory");
+      free(d->volume_id);
+      d->volume_id = id;
+      if ((r = set_str(&d->format, fmt)))
         return r;
-      char path[PATH_MAX];
+      /* checked in full: a name too long is refused, never cut short */
       if ((r = qemu_volume_path(st, id, path)) < 0)
-        return r;
+        return ferry_error_prefix("disk %s: its new volume is named after "
+                                  "the VM and the disk: ", d->device);
       if (access(path, F_OK) == 0)
         return ferry_error(EEXIST, "disk %s: volume '%s' exists already; "
                            "name it as the disk's volume to use it", d->device,
@@ -183,14 +187,12 @@ int qemu_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
   if (r == 0)
     r = qemu_def_store(st, &vm);
   if (r < 0) { /* leave nothing behind */
-    char msg[1024];
-    int e = ferry_last_errno();
-    snprintf(msg, sizeof msg, "%s", ferry_last_error() ? ferry_last_error()
-                                                      : "");
+    struct saved_error e;
+    error_save(&e);
     for (size_t i = 0; i < made; i++)
       if (want_new[i])
         qemu_delete_volume(fc, vm.disks[i].volume_id);
-    r = ferry_error(e ? e : -r, "%s", msg);
+    r = error_restore(&e) ? -e.err : r;
   } else {
     vm.power_state = FERRY_POWER_STATE_STOPPED;
     r = out ? ferry_vm_copy(out, &vm) : 0;

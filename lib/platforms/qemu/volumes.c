@@ -1,5 +1,4 @@
 /* Volumes: disk images in <state>/volumes, made and read with qemu-img. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "../../client/client.h"
+#include "../../core/dirscan.h"
 #include "../../core/error.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
@@ -140,39 +140,35 @@ int qemu_volume_info(const struct qemu_state *st, const char *id,
   return 0;
 }
 
+/* Not a volume: temp files, foreign files. */
+static bool is_volume(const char *name, void *opaque)
+{
+  (void)opaque;
+  bool is = name[0] != '.' && name_check(name, "volume id") == 0 &&
+            qemu_volume_format(name);
+  ferry_error_clear();
+  return is;
+}
+
 int qemu_volumes(struct ferry_client *fc,
                         struct ferry_volume_info **out, size_t *n)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
-  char dir[PATH_MAX];
+  char dir[PATH_MAX], **ids;
+  size_t nids, count = 0;
   *out = NULL;
   *n = 0;
-  DIR *d = opendir(qemu_path(st, dir, "volumes"));
-  if (!d)
-    return errno == ENOENT ? 0 : ferry_error(errno, "%s: %s", dir,
-                                             strerror(errno));
-  struct ferry_volume_info *v = NULL;
-  size_t count = 0, cap = 0;
-  int r = 0;
-  struct dirent *e;
-  while (r == 0 && (e = readdir(d))) {
-    if (e->d_name[0] == '.' || name_check(e->d_name, "volume id") < 0 ||
-        !qemu_volume_format(e->d_name))
-      continue; /* not a volume: temp files, foreign files */
-    if (count == cap) {
-      cap = cap ? cap * 2 : 16;
-      struct ferry_volume_info *nv = realloc(v, cap * sizeof *nv);
-      if (!nv) {
-        r = ferry_error(ENOMEM, "out of memory");
-        break;
-      }
-      v = nv;
-    }
-    if ((r = qemu_volume_info(st, e->d_name, &v[count])) == 0)
+  int r = dir_scan(qemu_path(st, dir, "volumes"), is_volume, NULL, &ids,
+                   &nids);
+  if (r < 0 || nids == 0)
+    return r;
+  struct ferry_volume_info *v = calloc(nids, sizeof *v);
+  if (!v)
+    r = ferry_error(ENOMEM, "out of memory");
+  for (size_t i = 0; r == 0 && i < nids; i++)
+    if ((r = qemu_volume_info(st, ids[i], &v[count])) == 0)
       count++;
-  }
-  closedir(d);
-  ferry_error_clear();
+  dir_scan_free(ids, nids);
   if (r < 0) {
     ferry_volume_info_list_free(v, count);
     return r;

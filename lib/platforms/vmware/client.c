@@ -220,7 +220,8 @@ const struct ferry_driver vmware_driver = {
     .features = FERRY_FEATURE_VMS | FERRY_FEATURE_SNAPSHOTS |
                 FERRY_FEATURE_RAM_SNAPSHOTS | FERRY_FEATURE_CHANGED_BLOCKS |
                 FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_CREATE_VMS |
-                FERRY_FEATURE_TASKS | FERRY_FEATURE_LIFECYCLE,
+                FERRY_FEATURE_TASKS | FERRY_FEATURE_LIFECYCLE |
+                FERRY_FEATURE_CREATE_VOLUMES, /* its data path only reads */
     .platform = true,
     .takes_password = true,
   },

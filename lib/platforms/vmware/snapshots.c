@@ -25,10 +25,31 @@ static uint64_t parse_time(const char *s)
 
 struct walk {
   const char *vm_uuid;
+  const xmlNode *layout; /* the VM's layoutEx: which snapshots hold RAM */
   struct ferry_domain_snapshot *v;
   size_t n;
   int r;
 };
+
+/* The file holding snapshot moref's RAM, from the VM's layoutEx (its
+ * snapshot entry's memoryKey names one of its files; -1 or none: the
+ * snapshot holds no RAM), into buf ("" when none). */
+static void memory_file(const xmlNode *layout, const char *moref, char *buf,
+                        size_t len)
+{
+  char ref[MOREF_LEN], key[32] = "", k[32];
+  buf[0] = '\0';
+  for (const xmlNode *sn = xml_child(layout, "snapshot"); sn && !*key;
+       sn = xml_next(sn, "snapshot"))
+    if (!strcmp(xml_get(sn, "key", ref, sizeof ref), moref))
+      xml_get(sn, "memoryKey", key, sizeof key);
+  if (!*key || !strcmp(key, "-1"))
+    return;
+  for (const xmlNode *f = xml_child(layout, "file"); f;
+       f = xml_next(f, "file"))
+    if (!strcmp(xml_get(f, "key", k, sizeof k), key))
+      xml_get(f, "name", buf, len);
+}
 
 /* construct_snapshot: one VirtualMachineSnapshotTree node. */
 static void visit(struct walk *w, const xmlNode *node, const char *parent)
@@ -39,14 +60,20 @@ static void visit(struct walk *w, const xmlNode *node, const char *parent)
       ferry_domain_snapshot_list_append(&w->v, &w->n);
   if (!s || vmw_set(&s->name, name) ||
       vmw_set(&s->description, xml_get(node, "description", buf, sizeof buf)) ||
-      vmw_set(&s->parent, parent) || vmw_set(&s->vm_uuid, w->vm_uuid) ||
-      vmw_set(&s->memory, "")) {
+      vmw_set(&s->parent, parent) || vmw_set(&s->vm_uuid, w->vm_uuid)) {
     w->r = ferry_error(ENOMEM, "out of memory");
     return;
   }
   s->creation_time = parse_time(xml_get(node, "createTime", buf, sizeof buf));
   xml_get(node, "state", buf, sizeof buf);
   s->running = !strcmp(buf, "poweredOn");
+  char moref[MOREF_LEN], mem[1024];
+  memory_file(w->layout, xml_get(node, "snapshot", moref, sizeof moref), mem,
+              sizeof mem);
+  if (vmw_set(&s->memory, mem)) {
+    w->r = ferry_error(ENOMEM, "out of memory");
+    return;
+  }
   s->paused = !strcmp(buf, "suspended");
   s->shutdown = !strcmp(buf, "poweredOff");
   s->kind = FERRY_SNAPSHOT_KIND_EXTERNAL; /* delta disks over the base */
@@ -60,7 +87,7 @@ static void visit(struct walk *w, const xmlNode *node, const char *parent)
 static int snapshot_info(struct vmw *w, const char *vm, struct vobjs *o,
                          xmlNode **info)
 {
-  static const char *const paths[] = { "snapshot", NULL };
+  static const char *const paths[] = { "snapshot", "layoutEx", NULL };
   int r = vprops_one(w->s, "VirtualMachine", vm, paths, o);
   *info = r == 0 ? vobj_prop(&o->v[0], "snapshot") : NULL;
   return r;
@@ -74,7 +101,7 @@ int vmw_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
   int r = snapshot_info(VMW(fc), vm->id, &o, &info);
   if (r < 0)
     return r;
-  struct walk w = { vm->uuid, NULL, 0, 0 };
+  struct walk w = { vm->uuid, vobj_prop(&o.v[0], "layoutEx"), NULL, 0, 0 };
   for (xmlNode *c = xml_child(info, "rootSnapshotList"); c && w.r == 0;
        c = xml_next(c, "rootSnapshotList"))
     visit(&w, c, "");
@@ -156,6 +183,10 @@ int vmw_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   if (ferry_last_errno() != ENOENT)
     return -ferry_last_errno();
   ferry_error_clear();
+  if ((spec->flags & FERRY_SNAPSHOT_MEMORY) &&
+      vm->power_state != FERRY_POWER_STATE_RUNNING)
+    return ferry_error(EINVAL, "VM '%s' is not running: it has no RAM to "
+                       "save", vm->name);
   struct sbuf a = { 0 };
   sb_elem(&a, "name", spec->name);
   sb_elem(&a, "description", spec->description ? spec->description : "");

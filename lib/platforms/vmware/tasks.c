@@ -42,6 +42,8 @@ static int wait_for(struct vmw *w, const char *task, int timeout_ms,
       return ferry_error(!strcmp(fault, "NotSupported") ? ENOTSUP
                          : !strcmp(fault, "InvalidPowerState") ? EBUSY
                          : !strcmp(fault, "InvalidArgument") ? EINVAL
+                         : !strcmp(fault, "FileAlreadyExists") ? EEXIST
+                         : !strcmp(fault, "AlreadyExists") ? EEXIST
                                                                : EIO,
                          "vSphere task %s (%s) failed: %s (%s)", task, name,
                          *msg ? msg : "no message", *fault ? fault : "fault");

@@ -1,0 +1,369 @@
+/* The table-driven parser of ferry's commands and the --help it writes. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <ferry/drivers.h>
+
+#include "options.h"
+#include "platform_cli.h"
+
+/* --help lines: this wide, option help from this column. */
+enum { WIDTH = 79, HELP_COLUMN = 24 };
+
+#define FIELD(type, opts, opt) ((type *)((char *)(opts) + (opt)->field))
+
+bool cli_set_flag(const struct cli_opt *opt, void *opts, const char *value)
+{
+  (void)value;
+  *FIELD(bool, opts, opt) = true;
+  return true;
+}
+
+bool cli_set_string(const struct cli_opt *opt, void *opts, const char *value)
+{
+  *FIELD(const char *, opts, opt) = value;
+  return true;
+}
+
+bool cli_set_count(const struct cli_opt *opt, void *opts, const char *value)
+{
+  unsigned *field = FIELD(unsigned, opts, opt);
+  return parse_uint(value, field) && *field;
+}
+
+bool cli_set_seconds(const struct cli_opt *opt, void *opts, const char *value)
+{
+  unsigned u;
+  if (!parse_uint(value, &u)) /* at most 2^30: an int */
+    return false;
+  *FIELD(int, opts, opt) = (int)u;
+  return true;
+}
+
+bool cli_set_size(const struct cli_opt *opt, void *opts, const char *value)
+{
+  uint64_t *field = FIELD(uint64_t, opts, opt);
+  return parse_size(value, field) && *field;
+}
+
+/* The common options, stored in struct common_opts. */
+static const struct cli_opt output_options[] = {
+  { "json", NULL, "print the result, or the error, as JSON on stdout",
+    cli_set_flag, offsetof(struct common_opts, json), NULL },
+  { "help", NULL, "this text", cli_set_flag,
+    offsetof(struct common_opts, help), NULL },
+  CLI_OPT_END,
+};
+static const struct cli_opt platform_options[] = {
+  { "platform", "URI", "the platform (default qemu://$FERRY_STATE_DIR, "
+    "else qemu:///var/lib/ferry)", cli_set_string,
+    offsetof(struct common_opts, platform), NULL },
+  CLI_OPT_END,
+};
+static const struct cli_opt auth_options[] = {
+  { "password-file", "FILE", "the platform's password is this file's first "
+    "line (unless FERRY_<PLATFORM>_PASSWORD is set; with neither, ferry asks "
+    "on the terminal)",
+    cli_set_string, offsetof(struct common_opts, password_file), NULL },
+  CLI_OPT_END,
+};
+
+/* A driver's option: its value goes to the slot of struct common_opts
+ * that the parser took for it. */
+static bool set_driver_value(const struct cli_opt *opt, void *slot,
+                             const char *value)
+{
+  (void)opt;
+  ((struct driver_option_arg *)slot)->value = value;
+  return true;
+}
+static const struct cli_opt driver_option = {
+  "", "VALUE", NULL, set_driver_value, 0, NULL,
+};
+
+/* "Usage: ferry CMD OPERANDS [OPTIONS]: WHAT (see 'ferry CMD --help')". */
+static void __attribute__((format(printf, 2, 3)))
+usage_error(const struct cli_command *cmd, const char *fmt, ...)
+{
+  char operands[256] = "", what[512];
+  for (const struct cli_operand *p = cmd->operands; p && p->name; p++)
+    snprintf(operands + strlen(operands), sizeof operands - strlen(operands),
+             " %s", p->name);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  cli_error("Usage: ferry %s%s [OPTIONS]: %s (see 'ferry %s --help')",
+            cmd->name, operands, what, cmd->name);
+}
+
+#define FOR_EACH_OPTION(cmd, o)                                               \
+  for (size_t t_ = 0; t_ < sizeof (cmd)->options / sizeof *(cmd)->options && \
+                      (cmd)->options[t_]; t_++)                               \
+    for (const struct cli_opt *o = (cmd)->options[t_]; o->name; o++)
+
+static bool same_name(const char *name, const char *arg, size_t len)
+{
+  return strlen(name) == len && !strncmp(name, arg, len);
+}
+
+/* The drivers' option NAME, spelt with dashes for its underscores. */
+static const struct ferry_driver_option *find_driver_option(const char *arg,
+                                                            size_t len)
+{
+  const struct ferry_driver_info *const *d;
+  size_t n = ferry_drivers(&d);
+  for (size_t i = 0; i < n; i++)
+    for (const struct ferry_driver_option *op = d[i]->options;
+         op && op->name; op++) {
+      bool same = strlen(op->name) == len;
+      for (size_t k = 0; k < len && same; k++)
+        same = op->name[k] == (arg[k] == '-' ? '_' : arg[k]);
+      if (same)
+        return op;
+    }
+  return NULL;
+}
+
+/* The entry of --NAME (len bytes of arg) that cmd takes, and the struct
+ * it stores into; NULL after cli_error() when it takes none. */
+static const struct cli_opt *find_option(const struct cli_command *cmd,
+                                         const char *arg, size_t len,
+                                         void *opts, struct common_opts *c,
+                                         void **base)
+{
+  *base = opts;
+  FOR_EACH_OPTION(cmd, o)
+    if (same_name(o->name, arg, len))
+      return o;
+  *base = c;
+  const struct cli_opt *common[] = {
+    output_options, cmd->common & CLI_PLATFORM ? platform_options : NULL,
+    cmd->common & CLI_AUTH ? auth_options : NULL,
+  };
+  for (size_t t = 0; t < sizeof common / sizeof *common; t++)
+    for (const struct cli_opt *o = common[t]; o && o->name; o++)
+      if (same_name(o->name, arg, len))
+        return o;
+  const struct ferry_driver_option *op =
+      cmd->common & CLI_AUTH ? find_driver_option(arg, len) : NULL;
+  if (!op) {
+    usage_error(cmd, "unknown option --%.*s", (int)len, arg);
+    return NULL;
+  }
+  if (c->n_options == sizeof c->options / sizeof *c->options) {
+    cli_error("too many platform options");
+    return NULL;
+  }
+  *base = &c->options[c->n_options];
+  c->options[c->n_options++] = (struct driver_option_arg){ op->name, NULL,
+                                                           arg, false };
+  return &driver_option;
+}
+
+/* Takes the option argv[*i] (and its value, moving *i past it). False
+ * after cli_error(). */
+static bool take_option(const struct cli_command *cmd, int argc, char **argv,
+                        int *i, void *opts, struct common_opts *c)
+{
+  const char *arg = argv[*i], *name = arg + 2, *eq = strchr(arg, '=');
+  if (!strcmp(arg, "-h")) {
+    c->help = true;
+    return true;
+  }
+  if (strncmp(arg, "--", 2)) {
+    usage_error(cmd, "unknown option %s", arg);
+    return false;
+  }
+  int len = (int)(eq ? (size_t)(eq - name) : strlen(name));
+  void *base;
+  const struct cli_opt *opt = find_option(cmd, name, len, opts, c, &base);
+  if (!opt)
+    return false;
+  const char *value = NULL;
+  if (!opt->metavar && eq) {
+    cli_error("--%.*s takes no value", len, name);
+    return false;
+  }
+  if (opt->metavar && eq) {
+    value = eq + 1;
+  } else if (opt->metavar) {
+    if (*i + 1 >= argc) {
+      cli_error("--%.*s wants a value (%s)", len, name, opt->metavar);
+      return false;
+    }
+    value = argv[++*i];
+  }
+  if (opt->set(opt, base, value))
+    return true;
+  if (opt->wants)
+    cli_error("--%.*s wants %s", len, name, opt->wants);
+  return false;
+}
+
+/* Text broken at spaces into lines WIDTH wide, indented. */
+struct wrap {
+  FILE *f;
+  int col, indent;
+};
+
+/* Writes len bytes of s, unbroken, after a space, or at the indent of a
+ * new line when they would pass WIDTH. */
+static void wrap_put(struct wrap *w, const char *s, int len)
+{
+  if (w->col > w->indent && w->col + 1 + len > WIDTH) {
+    fputc('\n', w->f);
+    w->col = 0;
+  }
+  if (w->col < w->indent)
+    w->col += fprintf(w->f, "%*s", w->indent - w->col, "");
+  else if (w->col > w->indent)
+    w->col += fprintf(w->f, " ");
+  w->col += fprintf(w->f, "%.*s", len, s);
+}
+
+static void wrap_words(struct wrap *w, const char *text)
+{
+  for (const char *p = text; *p; p += strspn(p, " ")) {
+    int len = (int)strcspn(p, " ");
+    if (len)
+      wrap_put(w, p, len);
+    p += len;
+  }
+}
+
+void cli_help_line(FILE *f, const char *left, const char *help)
+{
+  struct wrap w = { f, fprintf(f, "  %s", left), HELP_COLUMN };
+  if (w.col > HELP_COLUMN - 2) {
+    fputc('\n', f);
+    w.col = 0;
+  }
+  wrap_words(&w, help);
+  fputc('\n', f);
+}
+
+/* "--NAME METAVAR", as the option is written; its length. */
+static int option_text(char *buf, size_t len, const struct cli_opt *o)
+{
+  return snprintf(buf, len, "--%s%s%s", o->name, o->metavar ? " " : "",
+                  o->metavar ? o->metavar : "");
+}
+
+static void option_line(FILE *f, const struct cli_opt *o)
+{
+  char left[128] = "-h, "; /* the one short option */
+  size_t at = strcmp(o->name, "help") ? 0 : strlen(left);
+  option_text(left + at, sizeof left - at, o);
+  cli_help_line(f, left, o->help);
+}
+
+/* cmd's usage line: "ferry NAME OPERANDS [--OPT META]...", wrapped with
+ * its continuation lines under the operands. */
+static void synopsis(FILE *f, const char *prefix, const struct cli_command *cmd)
+{
+  struct wrap w = { f, fprintf(f, "%sferry %s", prefix, cmd->name), 0 };
+  w.indent = w.col + 1;
+  for (const struct cli_operand *p = cmd->operands; p && p->name; p++)
+    wrap_put(&w, p->name, (int)strlen(p->name));
+  FOR_EACH_OPTION(cmd, o) {
+    char s[128] = "[";
+    int len = 1 + option_text(s + 1, sizeof s - 2, o);
+    wrap_put(&w, strcat(s, "]"), len + 1);
+  }
+  fputc('\n', f);
+}
+
+static void common_help(FILE *f, unsigned common)
+{
+  fprintf(f, "\nCommon options:\n");
+  const struct cli_opt *tables[] = {
+    common & CLI_PLATFORM ? platform_options : NULL,
+    common & CLI_AUTH ? auth_options : NULL, output_options,
+  };
+  for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+    for (const struct cli_opt *o = tables[t]; o && o->name; o++)
+      option_line(f, o);
+  if (common & CLI_AUTH)
+    platforms_help(f);
+}
+
+static void print_help(const struct cli_command *cmd)
+{
+  synopsis(stdout, "Usage: ", cmd);
+  if (cmd->summary) {
+    struct wrap w = { stdout, 0, 0 };
+    printf("\n");
+    wrap_words(&w, cmd->summary);
+    printf("\n");
+  }
+  if (cmd->about)
+    printf("\n%s", cmd->about);
+  if (cmd->operands && cmd->operands[0].name)
+    printf("\nOperands:\n");
+  for (const struct cli_operand *p = cmd->operands; p && p->name; p++)
+    cli_help_line(stdout, p->name, p->help);
+  if (cmd->options[0] && cmd->options[0]->name)
+    printf("\nOptions:\n");
+  FOR_EACH_OPTION(cmd, o)
+    option_line(stdout, o);
+  common_help(stdout, cmd->common);
+}
+
+void cli_group_help(FILE *f, const char *group,
+                    const struct cli_command *const *subs, size_t n)
+{
+  fprintf(f, "Usage:\n");
+  unsigned common = 0;
+  for (size_t i = 0; i < n; i++) {
+    synopsis(f, "  ", subs[i]);
+    struct wrap w = { f, 0, 6 };
+    wrap_words(&w, subs[i]->summary);
+    fputc('\n', f);
+    common |= subs[i]->common;
+  }
+  fprintf(f, "\nRun 'ferry %s SUBCOMMAND --help' for a subcommand's "
+             "options.\n", group);
+  common_help(f, common);
+}
+
+bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
+               void *opts, struct common_opts *c, int *rc)
+{
+  memset(c, 0, sizeof *c);
+  int n = 0, i; /* operands, moved to argv[1..] as they come */
+  bool ok = true, operands_only = false;
+  for (i = 1; i < argc && ok; i++) {
+    if (operands_only || argv[i][0] != '-' || !argv[i][1])
+      argv[1 + n++] = argv[i];
+    else if (!strcmp(argv[i], "--"))
+      operands_only = true;
+    else
+      ok = take_option(cmd, argc, argv, &i, opts, c);
+  }
+  /* After an error only --json and --help count: the error is printed as
+   * asked, or help is what was asked for. */
+  for (; i < argc; i++) {
+    c->json |= !strcmp(argv[i], "--json");
+    c->help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+  }
+  if (c->help) {
+    print_help(cmd);
+    *rc = EXIT_OK;
+    return false;
+  }
+  int want = 0;
+  while (cmd->operands && cmd->operands[want].name)
+    want++;
+  if (ok && n < want)
+    usage_error(cmd, "%s is missing", cmd->operands[n].name);
+  else if (ok && n > want)
+    usage_error(cmd, "'%s' is one operand too many", argv[1 + want]);
+  if (!ok || n != want) {
+    *rc = cli_fail(c->json, cmd->name, EXIT_USAGE);
+    return false;
+  }
+  argv[1 + n] = NULL;
+  return true;
+}
