@@ -544,17 +544,24 @@ static int commit_between(const struct qemu_state *st, struct qmp *q,
 }
 
 /* Stopped: qemu-img rebase copies what the frozen image had; with no
- * image below, the overlay becomes standalone. */
+ * image below, the overlay becomes standalone. Write-through: in its
+ * default write-back mode qemu-img writes the new backing into the header
+ * before the L2 tables that map the copied clusters, so a kill between the
+ * two (ferry killed: its helpers die with it) leaves an overlay whose
+ * copied data reads from the new backing instead, lost. Write-through maps
+ * every cluster before the write returns: the header goes last. */
 static int rebase_off(const struct qemu_state *st,
                       const struct delete_disk *p)
 {
   char opath[PATH_MAX];
   qemu_volume_path(st, p->overlay, opath);
-  char *argv[12];
+  char *argv[14];
   int a = 0;
   argv[a++] = "qemu-img";
   argv[a++] = "rebase";
   argv[a++] = "-q";
+  argv[a++] = "-t";
+  argv[a++] = "writethrough";
   argv[a++] = "-f";
   argv[a++] = "qcow2";
   if (*p->below) {
