@@ -161,3 +161,45 @@ def test_vm_name_with_comma_starts(qp):
         f"{cp.stderr.decode(errors='replace')[-300:]}")
     assert qp.state("a,b") == "running"
     qp.stop("a,b")
+
+
+def test_vmware_like_controllers_and_nics_are_honoured(qp):
+    """A VM made the way VMware makes them: disks on pvscsi and LSI Logic
+    SAS (qemu's mptsas1068) controllers and on SATA, a vmxnet3 NIC. qemu
+    runs exactly those devices, the disks are named as the guest sees them,
+    and a controller qemu does not have is refused with what to use."""
+    v = qp.json("vm", "create", "vw", "--memory", "64",
+                "--disk", "16M,bus=scsi,controller=pvscsi,boot=1",
+                "--disk", "16M,bus=scsi,controller=lsisas1068",
+                "--disk", "16M,bus=sata", "--disk", "16M",
+                "--nic", "default,model=vmxnet3")
+    assert [(d["device"], d["bus"], d.get("controller"))
+            for d in v["disks"]] == [("sda", "scsi", "pvscsi"),
+                                     ("sdb", "scsi", "lsisas1068"),
+                                     ("sdc", "sata", None),
+                                     ("vda", "virtio", None)]
+    qp.start("vw")
+    try:
+        with qp.qmp("vw") as q:
+            def qtype(path):
+                return q.execute("qom-get", path=path, property="type")
+            assert qtype("/machine/peripheral/pvscsi") == "pvscsi"
+            assert qtype("/machine/peripheral/lsisas1068") == "mptsas1068"
+            assert qtype("/machine/peripheral/sda") == "scsi-hd"
+            assert qtype("/machine/peripheral/sdc") == "ide-hd"
+            assert qtype("/machine/peripheral/vda") == "virtio-blk-pci"
+            bus = q.execute("qom-get", path="/machine/peripheral/sdb",
+                            property="parent_bus")
+            assert "lsisas1068" in bus, bus
+            nets = [p for p in q.execute("qom-list",
+                                         path="/machine/peripheral-anon")
+                    if p["type"].startswith("child<vmxnet3")]
+            assert len(nets) == 1, nets
+    finally:
+        qp.stop("vw")
+    qp.refused("vm", "create", "lsi", "--disk",
+               "16M,bus=scsi,controller=lsilogic",
+               needles=["no LSI Logic 53c1030", "lsisas1068"])
+    qp.refused("vm", "create", "bad", "--disk",
+               "16M,bus=virtio,controller=pvscsi",
+               needles=["does not go with bus virtio"])

@@ -117,20 +117,45 @@ static bool set_memory(const struct cli_opt *opt, void *vm, const char *value)
   return true;
 }
 
-/* --disk SIZE (a new volume) or --disk VOLUME (an existing one). */
+/* --disk SIZE|VOLUME[,bus=BUS][,controller=MODEL][,boot=N]: a new volume
+ * of SIZE, or the existing VOLUME, on a bus of the guest's kind. */
 static bool add_disk(const struct cli_opt *opt, void *vm, const char *spec)
 {
   (void)opt;
   struct ferry_disk *d = ferry_vm_disks_append(vm);
-  uint64_t size;
-  if (d && parse_size(spec, &size)) {
-    d->capacity = size;
-    return true;
+  char *copy = d ? strdup(spec) : NULL, *save = NULL;
+  if (!copy) {
+    cli_error("out of memory");
+    return false;
   }
-  if (d && (d->volume_id = strdup(spec)))
-    return true;
-  cli_error("out of memory");
-  return false;
+  bool ok = true;
+  char *t = strtok_r(copy, ",", &save);
+  uint64_t size;
+  if (t && parse_size(t, &size))
+    d->capacity = size;
+  else if (t)
+    d->volume_id = strdup(t);
+  while (ok && (t = strtok_r(NULL, ",", &save))) {
+    const char *v = strchr(t, '=') ? strchr(t, '=') + 1 : "";
+    unsigned boot;
+    if (!strncmp(t, "bus=", 4)) {
+      ok = ferry_disk_bus_parse(v, &d->bus) == 0;
+      if (!ok)
+        cli_error("--disk %s: bus '%s' is not virtio, scsi, sata, ide or "
+                  "nvme", spec, v);
+    } else if (!strncmp(t, "controller=", 11)) {
+      free(d->controller);
+      d->controller = strdup(v);
+    } else if (!strncmp(t, "boot=", 5) && parse_uint(v, &boot)) {
+      d->boot_order = boot;
+    } else {
+      cli_error("--disk %s: '%s' is not bus=, controller= or boot=N", spec,
+                t);
+      ok = false;
+    }
+  }
+  free(copy);
+  return ok;
 }
 
 /* --nic NETWORK[,mac=MAC][,model=MODEL] */
@@ -277,8 +302,10 @@ static const struct cli_command vm_create_cmd = {
     { "vcpus", "N", "virtual CPUs, 1 to 1024", set_vcpus, 0, "1 to 1024" },
     { "memory", "MIB", "memory in MiB, or a size like 1G", set_memory, 0,
       "MiB or a size like 1G" },
-    { "disk", "SIZE|VOLUME", "a disk: a new volume of SIZE, or the existing "
-      "VOLUME; once per disk", add_disk, 0, NULL },
+    { "disk", "SIZE|VOLUME[,bus=BUS][,controller=MODEL][,boot=N]",
+      "a disk: a new volume of SIZE, or the existing VOLUME, on bus virtio "
+      "(default), scsi (controller virtio-scsi, pvscsi or lsisas1068), "
+      "sata or ide; once per disk", add_disk, 0, NULL },
     { "nic", "NETWORK[,mac=MAC][,model=MODEL]", "a NIC on NETWORK; once per "
       "NIC", add_nic, 0, NULL },
     { "firmware", "bios|uefi", "the firmware", set_firmware, 0,

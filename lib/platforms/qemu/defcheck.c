@@ -47,6 +47,55 @@ bool qemu_mac_ok(const char *m)
   return !(strtol(m, NULL, 16) & 1); /* not multicast */
 }
 
+/* The SCSI controller models qemu has, by ferry's (VMware's) names; ""
+ * is virtio-scsi. */
+static const struct {
+  const char *model, *device;
+} scsi_models[] = {
+  { "virtio-scsi", "virtio-scsi-pci" },
+  { "pvscsi", "pvscsi" },         /* VMware paravirtual SCSI */
+  { "lsisas1068", "mptsas1068" }, /* LSI Logic SAS (guest: mptsas) */
+};
+
+const char *qemu_scsi_controller(const char *model)
+{
+  for (size_t i = 0; model && *model && i < sizeof scsi_models /
+                                             sizeof scsi_models[0]; i++)
+    if (!strcmp(model, scsi_models[i].model))
+      return scsi_models[i].model;
+  return "virtio-scsi";
+}
+
+const char *qemu_scsi_device(const char *model)
+{
+  for (size_t i = 0; i < sizeof scsi_models / sizeof scsi_models[0]; i++)
+    if (!strcmp(model, scsi_models[i].model))
+      return scsi_models[i].device;
+  return "virtio-scsi-pci";
+}
+
+static int disk_controller_check(const struct ferry_disk *d)
+{
+  const char *c = d->controller ? d->controller : "";
+  if (!*c)
+    return 0;
+  if (d->bus == FERRY_DISK_BUS_SCSI) {
+    if (strcmp(qemu_scsi_controller(c), c) == 0)
+      return 0;
+    if (!strcmp(c, "lsilogic"))
+      return ferry_error(ENOTSUP, "disk %s: qemu has no LSI Logic 53c1030 "
+                         "(the guest's mptspi): give the disk lsisas1068 "
+                         "(mptsas) or pvscsi", d->device);
+    return ferry_error(EINVAL, "disk %s: SCSI controller '%s' is not one "
+                       "of virtio-scsi, pvscsi, lsisas1068", d->device, c);
+  }
+  if ((d->bus == FERRY_DISK_BUS_SATA && !strcmp(c, "ahci")) ||
+      (d->bus == FERRY_DISK_BUS_IDE && !strcmp(c, "ide")))
+    return 0;
+  return ferry_error(EINVAL, "disk %s: controller '%s' does not go with "
+                     "bus %s", d->device, c, ferry_disk_bus_name(d->bus));
+}
+
 int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
                    const char *file)
 {
@@ -85,6 +134,8 @@ int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
     for (size_t k = 0; k < i && r == 0; k++)
       if (!strcmp(vm->disks[k].device, d->device))
         r = ferry_error(EINVAL, "two disks are named '%s'", d->device);
+    if (r == 0)
+      r = disk_controller_check(d);
     if (r == 0 && d->format && *d->format &&
         strcmp(d->format, qemu_volume_format(d->volume_id)))
       r = ferry_error(EINVAL, "disk %s: format %s, but volume '%s' is %s",

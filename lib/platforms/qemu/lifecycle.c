@@ -87,7 +87,12 @@ static void blockdev_args(struct argv *a, const struct qemu_state *st,
         boot);
     break;
   case FERRY_DISK_BUS_SCSI:
-    arg(a, "scsi-hd,drive=%s,id=%s,bus=scsi0.0%s", d->device, d->device, boot);
+    arg(a, "scsi-hd,drive=%s,id=%s,bus=%s.0%s", d->device, d->device,
+        qemu_scsi_controller(d->controller), boot);
+    break;
+  case FERRY_DISK_BUS_IDE: /* q35's IDE buses are its AHCI's */
+    arg(a, "ide-hd,drive=%s,id=%s,bus=ide.%d%s", d->device, d->device, index,
+        boot);
     break;
   default:
     arg(a, "virtio-blk-pci,drive=%s,id=%s%s", d->device, d->device, boot);
@@ -155,12 +160,20 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
     arg(&a, "-bios");
     arg(&a, OVMF);
   }
-  bool scsi = false;
-  for (size_t i = 0; i < vm->n_disks; i++)
-    scsi = scsi || vm->disks[i].bus == FERRY_DISK_BUS_SCSI;
-  if (scsi) {
-    arg(&a, "-device");
-    arg(&a, "virtio-scsi-pci,id=scsi0");
+  /* One controller of each SCSI model the disks name (its id is the
+   * model's: the disks' bus=ID.0). */
+  for (size_t i = 0; i < vm->n_disks; i++) {
+    const struct ferry_disk *d = &vm->disks[i];
+    bool first = d->bus == FERRY_DISK_BUS_SCSI;
+    for (size_t k = 0; first && k < i; k++)
+      first = vm->disks[k].bus != FERRY_DISK_BUS_SCSI ||
+              strcmp(qemu_scsi_controller(vm->disks[k].controller),
+                     qemu_scsi_controller(d->controller));
+    if (first) {
+      const char *id = qemu_scsi_controller(d->controller);
+      arg(&a, "-device");
+      arg(&a, "%s,id=%s", qemu_scsi_device(id), id);
+    }
   }
   for (size_t i = 0; i < vm->n_disks; i++)
     blockdev_args(&a, st, &vm->disks[i], (int)i);

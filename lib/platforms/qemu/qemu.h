@@ -47,6 +47,10 @@ int qemu_def_get(const struct qemu_state *st, const char *uuid,
 int qemu_def_check(const struct qemu_state *st, const struct ferry_vm *vm,
                    const char *file);
 int qemu_machine_check(const char *machine);
+/* A disk's SCSI controller model ("" or unknown: virtio-scsi), and the
+ * qemu device of a model. */
+const char *qemu_scsi_controller(const char *model);
+const char *qemu_scsi_device(const char *model);
 /* A unicast MAC address written as 52:54:00:12:34:56. */
 bool qemu_mac_ok(const char *mac);
 /* qemu_def_check of a stored VM, naming its file: every operation that

@@ -53,6 +53,13 @@ static int set_str(char **field, const char *value)
   return 0;
 }
 
+static const char *disk_kind(enum ferry_disk_bus bus)
+{
+  return bus == FERRY_DISK_BUS_VIRTIO ? "vd"
+         : bus == FERRY_DISK_BUS_IDE  ? "hd" : "sd";
+}
+
+
 /* Fills defaults and checks a VM spec against the platform; creates
  * nothing. want_new[i] says disk i needs a new volume. */
 static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
@@ -78,8 +85,14 @@ static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
   bool any_boot = false;
   for (size_t i = 0; i < vm->n_disks; i++) {
     struct ferry_disk *d = &vm->disks[i];
+    /* Named as the guest will see it: vda, sda (SCSI, SATA), hda, in
+     * order among the disks of that kind. */
     char dev[16];
-    snprintf(dev, sizeof dev, "vd%c", (char)('a' + (i % 26)));
+    const char *kind = disk_kind(d->bus);
+    size_t nth = 0;
+    for (size_t k = 0; k < i; k++)
+      nth += !strcmp(disk_kind(vm->disks[k].bus), kind);
+    snprintf(dev, sizeof dev, "%s%c", kind, (char)('a' + (nth % 26)));
     if ((!d->device || !*d->device) && (r = set_str(&d->device, dev)))
       return r;
     if ((r = name_check(d->device, "disk device name")) < 0)
