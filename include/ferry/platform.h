@@ -135,9 +135,16 @@ int ferry_resume_vm(client_t *c, const char *vm);
 
 /* ---- conversions at the destination ---- */
 
-/* The disk the VM boots from, among disks. */
+/* The disk the VM boots from, among disks: the first in boot order whose
+ * first sectors hold MBR boot code with an active partition, or a GPT
+ * with an EFI System Partition or a BIOS boot partition (read through the
+ * platform's own volumes). -ENOEXEC says what each disk holds. */
 int ferry_check_boot_disk(client_t *c, const struct ferry_disk *disks,
                           size_t n, struct ferry_disk *boot);
+/* The same for a VM's disks and its firmware: a disk that boots only the
+ * other firmware (GPT+ESP on BIOS, MBR only on UEFI) is an error saying
+ * what to change. */
+int ferry_check_vm_boot(client_t *c, const char *vm, struct ferry_disk *boot);
 int ferry_inject_driver(client_t *c, const struct ferry_disk *disk);
 
 /* Makes the VM record which areas change from its next snapshot on, so

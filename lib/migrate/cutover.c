@@ -130,7 +130,7 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
     ferry_vm_init(&made);
     ferry_disk_init(&boot);
     if ((r = ferry_get_vm(dst, j->m.dst_vm_uuid, &made)) == 0) {
-      int b = ferry_check_boot_disk(dst, made.disks, made.n_disks, &boot);
+      int b = ferry_check_vm_boot(dst, j->m.dst_vm_uuid, &boot);
       set_str(&j->m.boot_check, b == 0 ? "ok" : ferry_last_error());
       ferry_error_clear();
       if (o.start && made.power_state != FERRY_POWER_STATE_RUNNING)

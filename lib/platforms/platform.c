@@ -9,6 +9,7 @@
 #include "../client/client.h"
 #include "../core/error.h"
 #include "../core/opts.h"
+#include "boot_disk.h"
 #include "driver.h"
 
 /* The platform behind c, or an error saying why there is none. */
@@ -377,10 +378,39 @@ int ferry_resume_vm(client_t *c, const char *vm)
   DISPATCH_VM(c, vm, resume_vm, "resume VMs");
 }
 
+/* A driver's own check, else the common one through its volumes. */
+static int boot_check(struct ferry_client *fc, const struct ferry_disk *disks,
+                      size_t n, const enum ferry_firmware *fw,
+                      struct ferry_disk *boot)
+{
+  if (OPS(fc)->check_boot_disk)
+    return named(fc, OPS(fc)->check_boot_disk(fc, disks, n, boot));
+  if (!(fc->driver->info.features & FERRY_FEATURE_READ_VOLUMES))
+    return ferry_error(ENOTSUP, "the %s platform cannot check boot disks: "
+                       "it has no data path to read them", NAME(fc));
+  return boot_disk_choose(&fc->pub, disks, n, fw ? *fw : 0, fw != NULL, boot);
+}
+
 int ferry_check_boot_disk(client_t *c, const struct ferry_disk *disks,
                           size_t n, struct ferry_disk *boot)
 {
-  DISPATCH(c, check_boot_disk, "check boot disks", disks, n, boot);
+  struct ferry_client *fc;
+  int r = platform_of(c, "check boot disks", &fc);
+  return r < 0 ? r : boot_check(fc, disks, n, NULL, boot);
+}
+
+int ferry_check_vm_boot(client_t *c, const char *vm, struct ferry_disk *boot)
+{
+  struct ferry_client *fc;
+  int r = platform_of(c, "check a VM's boot disk", &fc);
+  if (r < 0)
+    return r;
+  struct ferry_vm v;
+  ferry_vm_init(&v);
+  if ((r = resolve_vm(fc, vm, &v)) == 0)
+    r = boot_check(fc, v.disks, v.n_disks, &v.firmware, boot);
+  ferry_vm_dispose(&v);
+  return r;
 }
 
 int ferry_inject_driver(client_t *c, const struct ferry_disk *disk)

@@ -136,6 +136,10 @@ def works_tasks(fx):
 def works_boot_check(fx):
     vm = fx.stopped_vm()
     dev = disk0(vm)
+    # an MBR: boot code, an active Linux partition, the signature
+    fx.write(vm, dev, 0, 1, 0xeb)
+    fx.write(vm, dev, 446, 1, 0x80)
+    fx.write(vm, dev, 450, 1, 0x83)
     fx.write(vm, dev, 510, 1, 0x55)
     fx.write(vm, dev, 511, 1, 0xaa)
     vm = fx.p.vm(vm["id"])

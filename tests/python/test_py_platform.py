@@ -489,31 +489,36 @@ def test_volumes(platform, state):
 @needs_qemu
 def test_check_boot_disk(platform, state):
     blank = platform.create_vm("blank", memory_mib=64, disks=["1M"])
-    raises(errno.ENOEXEC, "disk vda (volume blank-vda.qcow2) has no MBR or "
-           "GPT boot signature: the VM would not boot from it",
-           platform.check_boot_disk, blank)
+    raises(errno.ENOEXEC, "no disk the VM could boot from (any firmware): "
+           "disk vda: blank", platform.check_boot_disk, blank)
     raises(errno.EINVAL, "no disks to boot from", platform.check_boot_disk,
            [])
 
-    platform.create_volume("boot.raw", MiB, format="raw")
-    with open(state / "volumes" / "boot.raw", "r+b") as f:
-        f.seek(510)
-        f.write(b"\x55\xaa")
+    def raw_disk(name, parts):
+        platform.create_volume(name, MiB, format="raw")
+        with open(state / "volumes" / name, "r+b") as f:
+            for off, data in parts:
+                f.seek(off)
+                f.write(data)
+    # the signature alone is no boot loader; boot code and an active
+    # partition make one
+    raw_disk("sig.raw", [(510, b"\x55\xaa")])
+    entry = bytes([0x80, 0, 0, 0, 0x83, 0, 0, 0, 0, 8]) + bytes(6)
+    raw_disk("boot.raw", [(0, b"\xeb\x63\x90"), (446, entry),
+                          (510, b"\x55\xaa")])
     vm = platform.create_vm("bootable", memory_mib=64, disks=[
-        "1M", {"volume_id": "boot.raw", "boot_order": 1}])
+        {"volume_id": "sig.raw", "boot_order": 1},
+        {"volume_id": "boot.raw", "boot_order": 2}])
     assert [(d["device"], d["volume_id"], d["format"], d["boot_order"])
             for d in vm["disks"]] == [
-        ("vda", "bootable-vda.qcow2", "qcow2", 0),
-        ("vdb", "boot.raw", "raw", 1)]
+        ("vda", "sig.raw", "raw", 1), ("vdb", "boot.raw", "raw", 2)]
+    # first in boot order, but not bootable: the next one is chosen
     boot = platform.check_boot_disk(vm)
     assert boot == vm["disks"][1]
     assert ferry.check_boot_disk(platform, vm["disks"]) == boot
-    # The blank disk first in the boot order: refused, by its name.
-    disks = [dict(vm["disks"][0], boot_order=1),
-             dict(vm["disks"][1], boot_order=2)]
-    raises(errno.ENOEXEC, "disk vda (volume bootable-vda.qcow2) has no MBR "
-           "or GPT boot signature: the VM would not boot from it",
-           platform.check_boot_disk, disks)
+    raises(errno.ENOEXEC, "no disk the VM could boot from (any firmware): "
+           "disk vda: an MBR with no partitions",
+           platform.check_boot_disk, vm["disks"][:1])
     raises(errno.EINVAL, "[1].capacity: expected an unsigned integer, got "
            "-1", platform.check_boot_disk, [{}, {"capacity": -1}])
 

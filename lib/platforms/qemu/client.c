@@ -103,11 +103,11 @@ static const struct platform_ops qemu_ops = {
   .stop_vm = qemu_stop_vm,
   .resume_vm = qemu_resume_vm,
   .lease_dir = qemu_lease_dir,
-  .check_boot_disk = qemu_check_boot_disk,
   .prepare_tracking = qemu_open_cbt,
   .plan_volumes = qemu_plan_volumes,
   /* wait_task: qemu operations finish before they return.
-   * inject_driver: not for this platform. */
+   * check_boot_disk: the common one, through its volumes.
+   * inject_driver: not for this platform yet. */
 };
 
 static const char *const qemu_schemes[] = { "qemu", "", NULL };

@@ -145,9 +145,6 @@ int qemu_vm_lease_check(struct ferry_client *fc, const struct ferry_vm *vm,
 int qemu_name_lease_check(struct ferry_client *fc, const char *kind,
                           const char *name, const char *doing);
 int qemu_resume_vm(struct ferry_client *fc, const struct ferry_vm *vm);
-int qemu_check_boot_disk(struct ferry_client *fc,
-                         const struct ferry_disk *disks, size_t n,
-                         struct ferry_disk *boot);
 int qemu_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                          const struct ferry_snapshot_spec *spec,
                          struct ferry_domain_snapshot *out);

@@ -255,34 +255,3 @@ int qemu_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
   return qemu_shutdown(QEMU_STATE(fc), vm, timeout_s,
                        flags & FERRY_STOP_FORCE);
 }
-
-/* The boot disk: the lowest boot order (else the first), which must carry
- * an MBR (0x55AA) or GPT ("EFI PART") signature. */
-int qemu_check_boot_disk(struct ferry_client *fc,
-                         const struct ferry_disk *disks, size_t n,
-                         struct ferry_disk *boot)
-{
-  if (n == 0)
-    return ferry_error(EINVAL, "no disks to boot from");
-  size_t best = 0;
-  for (size_t i = 1; i < n; i++)
-    if (disks[i].boot_order > 0 &&
-        (disks[best].boot_order <= 0 ||
-         disks[i].boot_order < disks[best].boot_order))
-      best = i;
-  struct ferry_volume *v;
-  int r = ferry_volume_open(&fc->pub, disks[best].volume_id, FERRY_OPEN_READ,
-                            &v);
-  if (r < 0)
-    return r;
-  unsigned char s[1024];
-  r = ferry_volume_pread(v, s, sizeof s, 0);
-  ferry_volume_close(v);
-  if (r < 0)
-    return r;
-  if (!(s[510] == 0x55 && s[511] == 0xaa) && memcmp(s + 512, "EFI PART", 8))
-    return ferry_error(ENOEXEC, "disk %s (volume %s) has no MBR or GPT boot "
-                       "signature: the VM would not boot from it",
-                       disks[best].device, disks[best].volume_id);
-  return ferry_disk_copy(boot, &disks[best]);
-}

@@ -193,8 +193,8 @@ static const struct platform_ops vmw_ops = {
   .start_vm = vmw_start_vm,
   .stop_vm = vmw_stop_vm,
   .prepare_tracking = vmw_open_cbt,
-  /* volumes (listing every datastore file), check_boot_disk and
-   * inject_driver: not in this version (ENOTSUP from the dispatcher). */
+  /* volumes (listing every datastore file) and inject_driver: not in
+   * this version; check_boot_disk: the common one, through the data path. */
 };
 
 static const char *const vmw_schemes[] = { "vmware", NULL };
@@ -221,6 +221,7 @@ const struct ferry_driver vmware_driver = {
                 FERRY_FEATURE_RAM_SNAPSHOTS | FERRY_FEATURE_CHANGED_BLOCKS |
                 FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_CREATE_VMS |
                 FERRY_FEATURE_TASKS | FERRY_FEATURE_LIFECYCLE |
+                FERRY_FEATURE_BOOT_CHECK |
                 FERRY_FEATURE_CREATE_VOLUMES, /* its data path only reads */
     .platform = true,
     .takes_password = true,

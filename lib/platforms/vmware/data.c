@@ -165,6 +165,10 @@ int vmw_open_volume(struct ferry_client *fc, const char *id, int mode,
 {
   struct vmw_volume_id v;
   int r = vmw_volume_id_parse(id, &v);
+  /* A VM's disk as its devices name it ("[ds] path"): the datacenter is
+   * the datastore's. */
+  if (r == 0 && !*v.dc)
+    r = vmw_datastore_datacenter(VMW(fc), v.datastore, v.dc, sizeof v.dc);
   return r < 0 ? r : open_disk(VMW(fc), &v, mode, out);
 }
 

@@ -58,6 +58,28 @@ int vmw_datacenter_of(struct vmw *w, const char *moref, char *dc_name,
   return r;
 }
 
+int vmw_datastore_datacenter(struct vmw *w, const char *datastore,
+                             char *dc_name, size_t len)
+{
+  struct vobjs all;
+  int r = entities(w, &all);
+  if (r < 0)
+    return r;
+  const struct vobj *dc = NULL;
+  char name[256];
+  for (size_t i = 0; i < all.n && !dc; i++)
+    if (!strcmp(all.v[i].type, "Datastore") &&
+        !strcmp(vobj_str(&all.v[i], "name", name, sizeof name), datastore))
+      dc = ancestor(&all, all.v[i].moref, "Datacenter");
+  if (!dc)
+    r = ferry_error(ENOENT, "vSphere has no datastore '%s' in a datacenter",
+                    datastore);
+  else
+    vobj_str(dc, "name", dc_name, len);
+  vobjs_free(&all);
+  return r;
+}
+
 int vmw_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
                     size_t *n)
 {

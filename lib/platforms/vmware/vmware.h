@@ -40,6 +40,9 @@ int vmw_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
 /* The datacenter (name) a managed entity is in, walking parents. */
 int vmw_datacenter_of(struct vmw *w, const char *moref, char *dc_name,
                       size_t len);
+/* The datacenter (name) of the datastore named datastore. */
+int vmw_datastore_datacenter(struct vmw *w, const char *datastore,
+                             char *dc_name, size_t len);
 
 /* vm_devices.c: a VM's devices as standard disks and NICs */
 int vmw_construct_devices(const xmlNode *devices, struct ferry_vm *vm,
@@ -94,9 +97,6 @@ int vmw_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int vmw_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
                       struct ferry_volume_info *out);
 int vmw_delete_volume(struct ferry_client *fc, const char *volume_id);
-int vmw_check_boot_disk(struct ferry_client *fc,
-                        const struct ferry_disk *disks, size_t n,
-                        struct ferry_disk *boot);
 
 /* data.c: volume ids and the data paths */
 int vmw_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
