@@ -399,6 +399,8 @@ ferry_stop_vm = _declare(lib, "ferry_stop_vm", c_int, CLIENT_P, c_char_p,
                          c_int, c_uint)
 ferry_check_boot_disk = _declare(lib, "ferry_check_boot_disk", c_int,
                                  CLIENT_P, OBJ_P, c_size_t, OBJ_P)
+ferry_check_vm_boot = _declare(lib, "ferry_check_vm_boot", c_int, CLIENT_P,
+                               c_char_p, OBJ_P)
 ferry_inject_driver = _declare(lib, "ferry_inject_driver", c_int, CLIENT_P,
                                OBJ_P)
 ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)

@@ -474,6 +474,13 @@ def check_boot_disk(client, disks):
                         _client_ptr(client), arr.ptr, arr.n.value)
 
 
+def check_vm_boot(client, vm):
+    """The disk VM vm (its id, uuid or name) boots from, for its firmware;
+    raises ENOEXEC saying what each disk holds and what to change."""
+    return _get_one(_T["disk"], _capi.ferry_check_vm_boot,
+                    _client_ptr(client), _capi.to_c_string(vm))
+
+
 def inject_driver(client, disk):
     with _CArray(_T["disk"], [disk]) as arr:
         check(_capi.ferry_inject_driver(_client_ptr(client), arr.ptr))
@@ -713,6 +720,9 @@ class Platform:
         if isinstance(disks, dict):
             disks = disks.get("disks") or []
         return check_boot_disk(self, disks)
+
+    def check_vm_boot(self, vm):
+        return check_vm_boot(self, vm)
 
     # -- volumes --
     def volumes(self):

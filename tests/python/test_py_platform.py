@@ -521,6 +521,14 @@ def test_check_boot_disk(platform, state):
            platform.check_boot_disk, vm["disks"][:1])
     raises(errno.EINVAL, "[1].capacity: expected an unsigned integer, got "
            "-1", platform.check_boot_disk, [{}, {"capacity": -1}])
+    # for the VM's firmware: an MBR disk does not boot a UEFI VM
+    assert platform.check_vm_boot("bootable") == boot
+    uefi = platform.create_vm("uefi", memory_mib=64, firmware="uefi",
+                              disks=[{"volume_id": "boot.raw"}])
+    raises(errno.ENOEXEC, "no disk the VM could boot from (UEFI): disk vda: "
+           "MBR boot code with an active partition: it boots BIOS, not UEFI "
+           "(make the VM's firmware bios, or give the disk an EFI System "
+           "Partition)", platform.check_vm_boot, uefi["name"])
 
 
 # ---- C bugs these tests found, fixed since ----
