@@ -80,14 +80,33 @@ static int busy(const struct lease *l, const char *what, const char *doing)
                      what, l->holder, l->journal, doing, l->holder);
 }
 
+/* The lease file of key: the key itself, or, for a key longer than a
+ * file name ferry writes ("vmname-" and a 128-byte VM name), its start and
+ * a hash of all of it. */
+static int lease_path(const char *dir, const char *key, char *path)
+{
+  char name[160];
+  if (strlen(key) > 128) {
+    unsigned long long h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+      h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    snprintf(name, sizeof name, "%.100s-%016llx", key, h);
+  } else {
+    snprintf(name, sizeof name, "%s", key);
+  }
+  int r = name_check(name, "lease key");
+  if (r == 0)
+    snprintf(path, PATH_MAX, "%s/%s.lease", dir, name);
+  return r;
+}
+
 int lease_take(const char *dir, const char *key, const char *holder,
                const char *journal, const char *what)
 {
-  int r = name_check(key, "lease key"), lock = -1;
+  char path[PATH_MAX];
+  int lock = -1, r = lease_path(dir, key, path);
   if (r < 0 || (r = open_dir(dir, &lock)) < 0)
     return r;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s.lease", dir, key);
   struct lease l;
   r = lease_read(path, &l);
   if (r == 1 && strcmp(l.holder, holder) && lease_live(&l))
@@ -109,10 +128,9 @@ int lease_take(const char *dir, const char *key, const char *holder,
 int lease_drop(const char *dir, const char *key, const char *holder)
 {
   char path[PATH_MAX];
-  int r = name_check(key, "lease key"), lock = -1;
+  int lock = -1, r = lease_path(dir, key, path);
   if (r < 0 || (r = open_dir(dir, &lock)) < 0)
     return r;
-  snprintf(path, sizeof path, "%s/%s.lease", dir, key);
   struct lease l;
   r = lease_read(path, &l);
   if (r == 1)
@@ -125,10 +143,9 @@ int lease_check(const char *dir, const char *key, const char *holder,
                 const char *what, const char *doing)
 {
   char path[PATH_MAX];
-  int r = name_check(key, "lease key");
+  int r = lease_path(dir, key, path);
   if (r < 0)
     return r;
-  snprintf(path, sizeof path, "%s/%s.lease", dir, key);
   struct lease l;
   if ((r = lease_read(path, &l)) <= 0)
     return r; /* free (or unreadable: say so) */
