@@ -11,6 +11,7 @@ packages=(
   python3 python3-pytest
   clang libclang-rt-14-dev
   time
+  debootstrap fdisk e2fsprogs  # the test guest (tests/guest/build.sh)
 )
 
 missing=()
