@@ -111,7 +111,9 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
     r = journal_save(j);
   }
   /* Stop the source (asking first), finish a round an interruption left,
-   * then the final round of what changed until the stop. */
+   * then the final round of what changed until the stop; verify; make
+   * the destination VM, check its boot disk, start it if asked; then the
+   * snapshots go. */
   if (r == 0)
     r = ferry_stop_vm(src, vm->uuid, o.stop_timeout_s,
                       o.stop_timeout_s > 0 ? 0 : FERRY_STOP_FORCE);
@@ -122,6 +124,16 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
                  watch);
   if (r == 0 && !j->m.rounds[j->m.n_rounds - 1].final)
     r = do_round(j, src, dst, vm, true, watch);
+  /* Verified before the destination VM exists: a started VM would hold
+   * its disks (qemu's image locks), and nothing but the copy writes them
+   * until then. Journaled, so that a resume after the start does not
+   * verify again. */
+  if (r == 0 && !j->m.cleaning && !j->m.verified && !o.no_verify &&
+      (r = verify_disks(src, dst, vm, &j->m,
+                        j->m.rounds[j->m.n_rounds - 1].snapshot)) == 0) {
+    j->m.verified = true;
+    r = journal_save(j);
+  }
   if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid))
     r = create_destination(j, dst, vm);
   if (r == 0) {
@@ -142,11 +154,6 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
   if (r == 0 && !j->m.downtime_millis) {
     j->m.downtime_millis = now_ms() - j->m.cutover_started;
     r = journal_save(j);
-  }
-  if (r == 0 && !j->m.cleaning && !o.no_verify) {
-    r = verify_disks(src, dst, vm, &j->m,
-                     j->m.rounds[j->m.n_rounds - 1].snapshot);
-    j->m.verified = r == 0;
   }
   if (r == 0 && !j->m.cleaning) { /* from here on no snapshot is needed */
     j->m.cleaning = true;

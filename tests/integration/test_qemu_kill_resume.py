@@ -85,11 +85,15 @@ def kill_point(jdir, mid, a):
         return "warm: snapshot taken, copy under way"
     if ph == "cutover":
         if m.get("cleaning"):
-            return "cutover: verified, removing snapshots"
+            return "cutover: destination ready, removing snapshots"
         if m.get("dst_vm_uuid"):
-            return "cutover: destination VM made, before verify"
+            return "cutover: destination VM made, before its start"
         if m.get("creating_vm"):
             return "cutover: creating the destination VM"
+        if m.get("verified"):
+            return "cutover: verified, before the destination VM"
+        if last and last["final"] and last["done"]:
+            return "cutover: final round copied, verifying"
         if last and last["final"]:
             return f"cutover: final round {'copied' if last['done'] else 'under way'}"
         return "cutover: stopping the source"

@@ -185,3 +185,19 @@ def test_destination_without_room_is_refused(two, tmp_path):
     finally:
         subprocess.run(["umount", small], check=True)
         os.rmdir(small)
+
+
+def test_cutover_start_verifies_then_runs_the_destination(two, tmp_path):
+    """cutover --start: the destination disks are verified before the
+    destination VM exists (a running VM holds its images' locks), then the
+    VM is made and started; it runs, and the disks were identical."""
+    a, b, jdir = two
+    make_source(a)
+    migrate(jdir, *start_args(a, b))
+    a.live_write("web", 0x22)
+    m = migrate(jdir, "cutover", "m", "--stop-timeout", "0", "--start")
+    assert m["phase"] == "done" and m["verified"] is True, m
+    assert b.state("web") == "running"
+    b.stop("web")
+    assert_identical(a, b, tmp_path)
+    no_ferry_traces(a)
