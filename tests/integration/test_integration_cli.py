@@ -359,3 +359,29 @@ def test_source_without_block_status(tmp_path, servers):
     assert read_file(tmp_path / "d.raw") == image_of(SIZE, chunks)
     assert data_ranges(tmp_path / "d.raw") == [(0, MiB),
                                                (3 * MiB, 3 * MiB + 65536)]
+
+
+HELP_COMMANDS = [
+    ["sync"], ["info"], ["inventory"], ["vm", "list"], ["vm", "show"],
+    ["vm", "create"], ["vm", "start"], ["vm", "stop"], ["vm", "delete"],
+    ["vm", "resume"], ["volume", "list"], ["volume", "create"],
+    ["volume", "delete"], ["snapshot", "create"], ["snapshot", "list"],
+    ["snapshot", "show"], ["snapshot", "delete"], ["snapshot", "revert"],
+    ["migrate", "plan"], ["migrate", "start"], ["migrate", "sync"],
+    ["migrate", "cutover"], ["migrate", "status"], ["migrate", "resume"],
+    ["migrate", "abort"], ["vmware", "thumbprint"],
+]
+
+
+def test_every_command_answers_help_and_ferry_help_names_it():
+    """--help and -h on every command and subcommand: its usage on stdout,
+    exit 0; `ferry help CMD [SUB]` prints the same."""
+    for cmd in HELP_COMMANDS:
+        for flag in ("--help", "-h"):
+            cp = run_ferry(*cmd, flag)
+            out = cp.stdout.decode()
+            assert cp.returncode == 0, (cmd, flag, cp.stderr)
+            assert out.startswith(f"Usage: ferry {' '.join(cmd)}"), (cmd, out)
+        assert run_ferry("help", *cmd).stdout.decode() == out, cmd
+    cp = run_ferry("help", "nope")
+    assert cp.returncode == 2 and b"unknown command 'nope'" in cp.stderr

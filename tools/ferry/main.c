@@ -57,6 +57,17 @@ int main(int argc, char **argv)
     usage(stderr);
     return EXIT_USAGE;
   }
+  /* ferry help COMMAND [SUB]: that command's own help, as git does */
+  if (!strcmp(argv[1], "help") && argc > 2) {
+    char *args[5] = { argv[2], argc > 3 ? argv[3] : "--help",
+                      argc > 3 ? "--help" : NULL, NULL, NULL };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      if (!strcmp(argv[2], commands[i].name))
+        return commands[i].fn(argc > 3 ? 3 : 2, args);
+    fprintf(stderr, "ferry help: unknown command '%s' (see 'ferry --help')\n",
+            argv[2]);
+    return EXIT_USAGE;
+  }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
       !strcmp(argv[1], "help")) {
     usage(stdout);
