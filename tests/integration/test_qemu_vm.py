@@ -203,3 +203,17 @@ def test_vmware_like_controllers_and_nics_are_honoured(qp):
     qp.refused("vm", "create", "bad", "--disk",
                "16M,bus=virtio,controller=pvscsi",
                needles=["does not go with bus virtio"])
+
+
+def test_sizes_take_every_unit(qp):
+    """K M G T P in any case, KiB ... PiB, or bytes: powers of 1024; any
+    other suffix is refused naming the size."""
+    for size, want in (("4096", 4096), ("8K", 8 << 10), ("3m", 3 << 20),
+                       ("2GiB", 2 << 30), ("1T", 1 << 40), ("1PiB", 1 << 50)):
+        name = f"s{want}.qcow2"
+        qp.ok("volume", "create", name, size)
+        [v] = [v for v in qp.json("volume", "list") if v["id"] == name]
+        assert v["capacity"] == want, (size, v)
+    for bad in ("1X", "2Ki", "3KB", "1.5G", "G"):
+        qp.refused("volume", "create", "bad.raw", bad,
+                   needles=[f"not '{bad}'"])

@@ -1,4 +1,5 @@
 /* Small helpers of the command line: sizes, numbers, time, signals. */
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -90,12 +91,15 @@ bool parse_size(const char *s, uint64_t *out)
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || end == s)
     return false;
+  /* K M G T P (any case) or KiB ... PiB: powers of 1024, as qemu-img */
+  static const char units[] = "KMGTP";
   uint64_t mul = 1;
-  if (!strcmp(end, "") || !strcmp(end, "B")) mul = 1;
-  else if (!strcasecmp(end, "K") || !strcmp(end, "KiB")) mul = 1ull << 10;
-  else if (!strcasecmp(end, "M") || !strcmp(end, "MiB")) mul = 1ull << 20;
-  else if (!strcasecmp(end, "G") || !strcmp(end, "GiB")) mul = 1ull << 30;
-  else return false;
+  if (*end && strcmp(end, "B")) {
+    const char *u = strchr(units, toupper((unsigned char)*end));
+    if (!u || (end[1] && strcmp(end + 1, "iB")))
+      return false;
+    mul = 1ull << (10 * (u - units + 1));
+  }
   if (v > UINT64_MAX / mul)
     return false;
   *out = v * mul;
