@@ -135,24 +135,35 @@ static double since(const struct timespec *t0)
   return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* What both entry points check first: the options (defaults filled in),
+ * the stats zeroed (st: the caller's, or local), the extents given. */
+static int begin(const struct ferry_sync_opts *opts_in,
+                 struct ferry_sync_opts *o, struct ferry_sync_stats *stats,
+                 struct ferry_sync_stats *local, struct ferry_sync_stats **st,
+                 const struct ferry_extent *extents, size_t n)
+{
+  ferry_error_clear();
+  *st = stats ? stats : local;
+  memset(*st, 0, sizeof **st);
+  int r = take_opts(opts_in, o);
+  if (r == 0 && takes_extents(o->mode, n) && n > 0 && !extents)
+    r = ferry_error(EINVAL, "extent array is NULL but its length is %zu", n);
+  return r;
+}
+
 int ferry_copy(struct ferry_volume *src, struct ferry_volume *dst,
                const struct ferry_extent *extents, size_t n,
                const struct ferry_sync_opts *opts_in,
                struct ferry_sync_stats *stats)
 {
-  ferry_error_clear();
-  struct ferry_sync_stats st_local;
-  struct ferry_sync_stats *st = stats ? stats : &st_local;
-  memset(st, 0, sizeof *st);
+  struct ferry_sync_stats local, *st;
   struct ferry_sync_opts o;
-  int r = take_opts(opts_in, &o);
+  int r = begin(opts_in, &o, stats, &local, &st, extents, n);
   if (r == 0 && (!src || !dst))
     r = ferry_error(EINVAL, "%s volume is NULL", src ? "destination"
                                                      : "source");
   if (r == 0 && src == dst)
     r = ferry_error(EINVAL, "source and destination are the same volume");
-  if (r == 0 && takes_extents(o.mode, n) && n > 0 && !extents)
-    r = ferry_error(EINVAL, "extent array is NULL but its length is %zu", n);
   if (r < 0)
     return r;
   struct timespec t0;
@@ -168,12 +179,9 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
                   const struct ferry_sync_opts *opts_in,
                   struct ferry_sync_stats *stats)
 {
-  ferry_error_clear();
-  struct ferry_sync_stats st_local;
-  struct ferry_sync_stats *st = stats ? stats : &st_local;
-  memset(st, 0, sizeof *st);
+  struct ferry_sync_stats local, *st;
   struct ferry_sync_opts o;
-  int r = take_opts(opts_in, &o);
+  int r = begin(opts_in, &o, stats, &local, &st, extents, n);
   if (r < 0)
     return r;
   if (!src_client || !dest_client)
@@ -182,9 +190,6 @@ int ferry_sync_ex(client_t *src_client, client_t *dest_client,
   if (!src_volume || !dest_volume)
     return ferry_error(EINVAL, "%s volume is NULL",
                        src_volume ? "destination" : "source");
-  if (takes_extents(o.mode, n) && n > 0 && !extents)
-    return ferry_error(EINVAL, "extent array is NULL but its length is %zu",
-                       n);
 
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
