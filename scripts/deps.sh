@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev
   time
   debootstrap fdisk e2fsprogs  # the test guest (tests/guest/build.sh)
+  libguestfs-dev linux-image-amd64  # guest conversion (its appliance boots a kernel)
 )
 
 missing=()

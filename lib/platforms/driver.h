@@ -108,7 +108,11 @@ struct platform_ops {
   int (*check_boot_disk)(struct ferry_client *fc,
                          const struct ferry_disk *disks, size_t n,
                          struct ferry_disk *boot);
-  int (*inject_driver)(struct ferry_client *fc, const struct ferry_disk *disk);
+  /* Converts the guest on disk for the platform's virtio (the seed's
+   * inject_driver): all of it or nothing; *report (may be NULL) gets what
+   * changed, a line each. */
+  int (*inject_driver)(struct ferry_client *fc, const struct ferry_disk *disk,
+                       char **report);
   /* Makes the VM record what changes from its next snapshot on (the
    * seed's open_cbt). */
   int (*prepare_tracking)(struct ferry_client *fc, const struct ferry_vm *vm);

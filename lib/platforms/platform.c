@@ -415,7 +415,28 @@ int ferry_check_vm_boot(client_t *c, const char *vm, struct ferry_disk *boot)
 
 int ferry_inject_driver(client_t *c, const struct ferry_disk *disk)
 {
-  DISPATCH(c, inject_driver, "inject drivers", disk);
+  DISPATCH(c, inject_driver, "inject drivers", disk, NULL);
+}
+
+int ferry_convert_vm(client_t *c, const char *vm, char **report)
+{
+  *report = NULL;
+  PLATFORM_OP(c, inject_driver, "convert guests", fc);
+  struct ferry_vm v;
+  struct ferry_disk boot;
+  ferry_vm_init(&v);
+  ferry_disk_init(&boot);
+  int r = resolve_vm(fc, vm, &v);
+  if (r == 0 && v.power_state != FERRY_POWER_STATE_STOPPED)
+    r = ferry_error(EBUSY, "VM '%s' is %s: stop it to convert its guest",
+                    v.name, ferry_power_state_name(v.power_state));
+  if (r == 0)
+    r = boot_check(fc, v.disks, v.n_disks, &v.firmware, &boot);
+  if (r == 0)
+    r = named(fc, OPS(fc)->inject_driver(fc, &boot, report));
+  ferry_disk_dispose(&boot);
+  ferry_vm_dispose(&v);
+  return r;
 }
 
 int ferry_open_cbt(client_t *c, const char *vm)

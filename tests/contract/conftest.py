@@ -95,6 +95,25 @@ class QemuPlatform:
         self.p.start_vm(vm["id"])
         return self.p.vm(vm["id"])
 
+    def guest_vm(self):
+        """A stopped VM whose boot disk holds a real guest (the project's
+        test guest, tests/guest/build.sh, cached once built)."""
+        import shutil
+        import subprocess
+        build = os.path.join(os.path.dirname(__file__), "..", "guest",
+                             "build.sh")
+        cp = subprocess.run(["bash", build, "uuid"], capture_output=True,
+                            text=True, timeout=3600)
+        assert cp.returncode == 0, cp.stderr[-2000:]
+        vol = self._next("g") + ".qcow2"
+        vols = os.path.join(self.qh.real, "volumes")
+        os.makedirs(vols, exist_ok=True)
+        shutil.copyfile(cp.stdout.split()[-1], os.path.join(vols, vol))
+        name = self._next("c")
+        self.p.create_vm(name, memory_mib=64,
+                         disks=[{"volume_id": vol, "boot_order": 1}])
+        return self.p.vm(name)
+
     def write(self, vm, device, offset, length, pattern):
         vm = self.p.vm(vm["id"])
         if vm["power_state"] == "running":

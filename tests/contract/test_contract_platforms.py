@@ -151,7 +151,7 @@ def works_boot_check(fx):
 
 
 def works_inject_drivers(fx):
-    vm = fx.stopped_vm()
+    vm = fx.guest_vm()  # a disk with an OS to convert
     ferry.inject_driver(fx.p, vm["disks"][0])
 
 

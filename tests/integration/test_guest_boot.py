@@ -27,15 +27,20 @@ MARKER = re.compile(r"FERRY-GUEST-BOOT-OK root=(\S+) kernel=(\S+) "
 GAVE_UP = "Gave up waiting for root"
 
 
-@pytest.fixture(scope="session")
-def guest_image():
-    """The cached guest (uuid variant), built when missing."""
-    cp = subprocess.run(["bash", BUILD_SH, "uuid"], capture_output=True,
+def built(variant):
+    """The cached guest of a variant, built when missing."""
+    cp = subprocess.run(["bash", BUILD_SH, variant], capture_output=True,
                         text=True, timeout=3600)
     assert cp.returncode == 0, f"guest build failed:\n{cp.stderr[-3000:]}"
     path = cp.stdout.strip().splitlines()[-1]
     assert os.path.exists(path), path
     return path
+
+
+@pytest.fixture(scope="session")
+def guest_image():
+    """The guest whose fstab and grub name the root by UUID."""
+    return built("uuid")
 
 
 def import_guest(qp, image, name):
@@ -100,3 +105,53 @@ def test_guest_boots_on_pvscsi_not_on_virtio(qp, guest_image):
     assert m == GAVE_UP, (
         f"the unconverted guest on virtio-blk: {m!r} (want the initramfs "
         f"to give up):\n{out[-2000:]}")
+
+
+@pytest.mark.parametrize("variant", ["uuid", "dev"])
+def test_converted_guest_boots_on_virtio(qp, variant):
+    """ferry convert (libguestfs: virtio drivers into the initramfs, root
+    by UUID, the NIC config by type) on the unconverted guest's disk: then
+    it boots on virtio-blk with virtio-net to its marker. Every change is
+    reported, and a running VM is refused."""
+    vol = import_guest(qp, built(variant), "guest.qcow2")
+    qp.ok("vm", "create", "kvm", "--memory", "512", "--disk",
+          f"{vol},boot=1", "--nic", "default,model=virtio-net-pci")
+    qp.start("kvm")
+    qp.refused("convert", "kvm", needles=["stop it to convert"])
+    qp.ok("vm", "stop", "kvm", "--force")
+    out = qp.json("convert", "kvm")
+    changes = "\n".join(out["changes"])
+    assert "guest: linux debian 12" in changes, changes
+    assert "virtio_blk" in changes and "rebuilt for every kernel" in changes
+    assert "Type=ether" in changes, changes
+    if variant == "dev":  # /dev/sda1 would be vda1 now: named by UUID
+        assert "/etc/fstab: /dev/sda1 is now UUID=" in changes, changes
+        assert "/boot/grub/grub.cfg: /dev/sda1 is now UUID=" in changes
+    m, serial_out = boot(qp, "kvm", [MARKER, GAVE_UP])
+    assert m and not isinstance(m, str), (
+        f"the converted guest on virtio: {m!r}:\n{serial_out[-2000:]}")
+    root, kernel, net = m.groups()
+    assert root.startswith("/dev/vd"), m.group(0)
+    assert net == "virtio_net", m.group(0)
+
+
+def test_a_disk_with_no_guest_is_refused_unchanged(qp):
+    """No operating system on the disk: ENOTSUP with a sentence, and the
+    volume is byte for byte what it was (the overlay is thrown away)."""
+    qp.ok("vm", "create", "blank", "--memory", "64", "--disk", "16M")
+    img = os.path.join(qp.real, "volumes", "blank-vda.qcow2")
+    # a boot sector, so that the boot check picks the disk
+    entry = bytes([0x80, 0, 0, 0, 0x83, 0, 0, 0, 0, 8]) + bytes(6)
+    for off, data in ((0, b"\xeb\x63\x90"), (446, entry), (510, b"\x55\xaa")):
+        for i, byte in enumerate(data):
+            subprocess.run(["qemu-io", "-f", "qcow2", "-c",
+                            f"write -P {byte} {off + i} 1", img], check=True,
+                           capture_output=True)
+    with open(img, "rb") as f:
+        before = f.read()
+    qp.refused("convert", "blank",
+               needles=["no operating system found", "left as it was"])
+    with open(img, "rb") as f:
+        assert f.read() == before
+    vols = os.listdir(os.path.join(qp.real, "volumes"))
+    assert not [v for v in vols if v.startswith(".convert-")], vols

@@ -17,6 +17,7 @@ static const struct {
   { "volume", cmd_volume, "list, create, delete volumes" },
   { "snapshot", cmd_snapshot, "create, list, show, delete, revert VM snapshots" },
   { "migrate", cmd_migrate, "warm migration: start, sync rounds, cut over" },
+  { "convert", cmd_convert, "convert a stopped VM's guest to boot on virtio" },
   { "vmware", cmd_vmware, "VMware helpers: a server's certificate thumbprint" },
 };
 

@@ -105,9 +105,9 @@ static const struct platform_ops qemu_ops = {
   .lease_dir = qemu_lease_dir,
   .prepare_tracking = qemu_open_cbt,
   .plan_volumes = qemu_plan_volumes,
+  .inject_driver = qemu_inject_driver,
   /* wait_task: qemu operations finish before they return.
-   * check_boot_disk: the common one, through its volumes.
-   * inject_driver: not for this platform yet. */
+   * check_boot_disk: the common one, through its volumes. */
 };
 
 static const char *const qemu_schemes[] = { "qemu", "", NULL };
@@ -129,6 +129,7 @@ const struct ferry_driver qemu_driver = {
                 FERRY_FEATURE_RAM_SNAPSHOTS | FERRY_FEATURE_CHANGED_BLOCKS |
                 FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES |
                 FERRY_FEATURE_CREATE_VMS | FERRY_FEATURE_BOOT_CHECK |
+                FERRY_FEATURE_INJECT_DRIVERS |
                 FERRY_FEATURE_LIST_VOLUMES | FERRY_FEATURE_LIFECYCLE |
                 FERRY_FEATURE_CREATE_VOLUMES,
     .platform = true,

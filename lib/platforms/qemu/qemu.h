@@ -114,6 +114,8 @@ int qemu_volume_info(const struct qemu_state *st, const char *id,
 
 /* The platform's operations, gathered in one table in client.c. */
 int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
+int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
+                       char **report);
 int qemu_lookup_vm(struct ferry_client *fc, const char *key,
                    struct ferry_vm *out);
 int qemu_plan_volumes(struct ferry_client *fc, const char *vm_name,
