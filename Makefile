@@ -46,6 +46,7 @@ bench: build
 	@BUILD=$(BUILD) bash bench/bench.sh
 	@BUILD=$(BUILD) bash bench/migrate.sh
 	@BUILD=$(BUILD) bash bench/vmware.sh
+	@BUILD=$(BUILD) bash bench/convert.sh
 
 install: build
 	@ninja -C $(BUILD) install

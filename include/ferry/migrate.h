@@ -55,6 +55,11 @@ struct ferry_cutover_opts {
                             * off at once (NULL opts: 60) */
   bool start;              /* start the destination VM */
   bool no_verify;          /* skip comparing digests of every disk */
+  /* The destination VM goes on virtio when its platform converts guests
+   * and the source's buses are others (pvscsi, LSI, SATA, IDE, vmxnet3,
+   * e1000): its guest is converted first (ferry_convert_vm). no_convert
+   * leaves the guest as it is, for one that has virtio drivers already. */
+  bool no_convert;
 };
 
 /* Progress of a copy: called about ten times a second from the calling

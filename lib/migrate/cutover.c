@@ -32,6 +32,69 @@ static int adopt_destination(struct journal *j, client_t *dst)
   return r < 0 ? r : 1;
 }
 
+static bool virtio_nic(const char *model)
+{
+  return !model || !*model || !strncmp(model, "virtio", 6);
+}
+
+/* Whether the destination VM goes on virtio: its platform converts
+ * guests for it (KVM's), and some disk or NIC of the source is on
+ * another bus (VMware's pvscsi, LSI Logic, SATA, IDE, vmxnet3, e1000). */
+static bool to_virtio(client_t *dst, const struct ferry_vm *vm)
+{
+  const struct ferry_driver_info *d = ferry_client_driver(dst);
+  if (!d || !(d->features & FERRY_FEATURE_INJECT_DRIVERS))
+    return false;
+  for (size_t i = 0; i < vm->n_disks; i++)
+    if (vm->disks[i].bus != FERRY_DISK_BUS_VIRTIO)
+      return true;
+  for (size_t i = 0; i < vm->n_nics; i++)
+    if (!virtio_nic(vm->nics[i].model))
+      return true;
+  return false;
+}
+
+/* The destination VM's standard object: the source's, on the migrated
+ * volumes and mapped networks, and on virtio when to_virtio says so
+ * (its devices then named by the destination: vda, ...). */
+static int destination_spec(const struct journal *j, client_t *dst,
+                            const struct ferry_vm *vm, struct ferry_vm *spec)
+{
+  int r = ferry_vm_copy(spec, vm);
+  if (r < 0)
+    return r;
+  bool virtio = to_virtio(dst, vm);
+  set_str(&spec->id, "");
+  set_str(&spec->uuid, "");
+  /* A machine type means something to its own kind of platform only
+   * (VMware's is its hardware version, "vmx-13"): another kind of
+   * destination takes its default. */
+  size_t sk = strcspn(j->m.source, ":"), dk = strcspn(j->m.destination, ":");
+  if (sk != dk || strncmp(j->m.source, j->m.destination, sk))
+    set_str(&spec->machine, "");
+  for (size_t i = 0; r == 0 && i < spec->n_disks; i++) {
+    struct ferry_disk *d = &spec->disks[i];
+    for (size_t k = 0; r == 0 && k < j->m.n_disks; k++)
+      if (!strcmp(j->m.disks[k].device, d->device) &&
+          !(r = set_str(&d->volume_id, j->m.disks[k].dst_volume)))
+        r = set_str(&d->format, j->m.disks[k].dst_format);
+    if (r == 0 && virtio) {
+      d->bus = FERRY_DISK_BUS_VIRTIO;
+      set_str(&d->controller, "");
+      set_str(&d->slot, "");
+      r = set_str(&d->device, "");
+    }
+  }
+  for (size_t i = 0; r == 0 && i < spec->n_nics; i++) {
+    const char *to = mapped_network(&j->m, spec->nics[i].network);
+    if ((r = set_str(&spec->nics[i].network, to)) == 0 && virtio)
+      r = set_str(&spec->nics[i].model, "");
+  }
+  if (r < 0)
+    ferry_vm_dispose(spec);
+  return r;
+}
+
 static int create_destination(struct journal *j, client_t *dst,
                               const struct ferry_vm *vm)
 {
@@ -41,30 +104,64 @@ static int create_destination(struct journal *j, client_t *dst,
   if (r != 0)
     return r < 0 ? r : journal_save(j);
   j->m.creating_vm = true;
-  if ((r = journal_save(j)) < 0 || (r = ferry_vm_copy(&spec, vm)) < 0)
+  if ((r = journal_save(j)) < 0 ||
+      (r = destination_spec(j, dst, vm, &spec)) < 0)
     return r;
-  set_str(&spec.id, "");
-  set_str(&spec.uuid, "");
-  /* A machine type means something to its own kind of platform only
-   * (VMware's is its hardware version, "vmx-13"): another kind of
-   * destination takes its default. */
-  size_t sk = strcspn(j->m.source, ":"), dk = strcspn(j->m.destination, ":");
-  if (sk != dk || strncmp(j->m.source, j->m.destination, sk))
-    set_str(&spec.machine, "");
-  for (size_t i = 0; r == 0 && i < spec.n_disks; i++)
-    for (size_t k = 0; k < j->m.n_disks; k++)
-      if (!strcmp(j->m.disks[k].device, spec.disks[i].device) &&
-          !(r = set_str(&spec.disks[i].volume_id, j->m.disks[k].dst_volume)))
-        r = set_str(&spec.disks[i].format, j->m.disks[k].dst_format);
-  for (size_t i = 0; r == 0 && i < spec.n_nics; i++) {
-    const char *to = mapped_network(&j->m, spec.nics[i].network);
-    r = set_str(&spec.nics[i].network, to);
-  }
-  if (r == 0 && (r = ferry_create_vm(dst, &spec, &made)) == 0 &&
+  if ((r = ferry_create_vm(dst, &spec, &made)) == 0 &&
       (r = set_str(&j->m.dst_vm_uuid, made.uuid)) == 0)
     r = journal_save(j);
   ferry_vm_dispose(&spec);
   ferry_vm_dispose(&made);
+  return r;
+}
+
+/* The guest on the destination volumes converted for virtio, before the
+ * VM is made (and after the verification: it changes the disks). Run
+ * again after a crash it is harmless: the platform's conversion is all
+ * or nothing, and a guest converted already converts to the same. A
+ * failure leaves the source stopped and whole; the session's failure
+ * message adds how to resume or abort (which starts the source again). */
+static int convert_destination(struct journal *j, client_t *dst,
+                               const struct ferry_vm *vm, bool no_convert)
+{
+  if (no_convert || !to_virtio(dst, vm)) {
+    j->m.converted = true; /* nothing to do */
+    return journal_save(j);
+  }
+  struct ferry_vm spec;
+  char *report = NULL;
+  int r = destination_spec(j, dst, vm, &spec);
+  if (r == 0) {
+    r = platform_convert_disks(dst, spec.disks, spec.n_disks, vm->firmware,
+                               &report);
+    ferry_vm_dispose(&spec);
+  }
+  if (r == -ENOEXEC) { /* no disk boots: no guest to convert */
+    char *why = NULL;
+    if (asprintf(&why, "nothing converted: %s", ferry_last_error()) < 0)
+      why = NULL;
+    ferry_error_clear();
+    report = why;
+    r = 0;
+  }
+  if (r < 0)
+    return ferry_error_prefix(
+        "the guest could not be converted for virtio, so no destination VM "
+        "was made; the source VM is stopped and as it was (resume with "
+        "--no-convert makes the VM without converting): ");
+  for (char *line = report, *nl; r == 0 && line && *line; line = nl) {
+    nl = strchr(line, '\n');
+    if (nl)
+      *nl++ = '\0';
+    else
+      nl = line + strlen(line);
+    r = ferry_migration_conversion_append(&j->m, line);
+  }
+  free(report);
+  if (r == 0) {
+    j->m.converted = true;
+    r = journal_save(j);
+  }
   return r;
 }
 
@@ -92,7 +189,7 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out)
 {
-  struct ferry_cutover_opts o = { sizeof o, 60, false, false };
+  struct ferry_cutover_opts o = { sizeof o, 60, false, false, false };
   ferry_error_clear();
   int r = OPTS_TAKE(&o, opts, struct ferry_cutover_opts, no_verify);
   if (r < 0)
@@ -134,6 +231,9 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
     j->m.verified = true;
     r = journal_save(j);
   }
+  if (r == 0 && !j->m.cleaning && !j->m.converted &&
+      (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid) && !j->m.creating_vm)
+    r = convert_destination(j, dst, vm, o.no_convert);
   if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid))
     r = create_destination(j, dst, vm);
   if (r == 0) {

@@ -137,6 +137,11 @@ int vm_pick(const struct ferry_vm *v, size_t n, const char *key,
 int platform_lease_dir(client_t *c, char *buf, size_t len);
 /* Makes c act for holder (a migration id): its leases let it through. */
 int platform_set_lease_holder(client_t *c, const char *holder);
+/* Converts the guest on the boot disk among disks (of no VM yet: a
+ * migration's destination volumes) for virtio, as ferry_convert_vm does;
+ * -ENOEXEC when no disk boots fw, so there is no guest to convert. */
+int platform_convert_disks(client_t *c, const struct ferry_disk *disks,
+                           size_t n, enum ferry_firmware fw, char **report);
 
 
 #endif

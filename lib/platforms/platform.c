@@ -418,23 +418,39 @@ int ferry_inject_driver(client_t *c, const struct ferry_disk *disk)
   DISPATCH(c, inject_driver, "inject drivers", disk, NULL);
 }
 
+static int convert_disks(struct ferry_client *fc,
+                         const struct ferry_disk *disks, size_t n,
+                         enum ferry_firmware fw, char **report)
+{
+  struct ferry_disk boot;
+  ferry_disk_init(&boot);
+  int r = boot_check(fc, disks, n, &fw, &boot);
+  if (r == 0)
+    r = named(fc, OPS(fc)->inject_driver(fc, &boot, report));
+  ferry_disk_dispose(&boot);
+  return r;
+}
+
+int platform_convert_disks(client_t *c, const struct ferry_disk *disks,
+                           size_t n, enum ferry_firmware fw, char **report)
+{
+  *report = NULL;
+  PLATFORM_OP(c, inject_driver, "convert guests", fc);
+  return convert_disks(fc, disks, n, fw, report);
+}
+
 int ferry_convert_vm(client_t *c, const char *vm, char **report)
 {
   *report = NULL;
   PLATFORM_OP(c, inject_driver, "convert guests", fc);
   struct ferry_vm v;
-  struct ferry_disk boot;
   ferry_vm_init(&v);
-  ferry_disk_init(&boot);
   int r = resolve_vm(fc, vm, &v);
   if (r == 0 && v.power_state != FERRY_POWER_STATE_STOPPED)
     r = ferry_error(EBUSY, "VM '%s' is %s: stop it to convert its guest",
                     v.name, ferry_power_state_name(v.power_state));
   if (r == 0)
-    r = boot_check(fc, v.disks, v.n_disks, &v.firmware, &boot);
-  if (r == 0)
-    r = named(fc, OPS(fc)->inject_driver(fc, &boot, report));
-  ferry_disk_dispose(&boot);
+    r = convert_disks(fc, v.disks, v.n_disks, v.firmware, report);
   ferry_vm_dispose(&v);
   return r;
 }

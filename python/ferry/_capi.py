@@ -315,6 +315,7 @@ class CutoverOptsT(SizedStructure):
         ("stop_timeout_s", c_int),
         ("start", c_bool),
         ("no_verify", c_bool),
+        ("no_convert", c_bool),
     ]
 
 

@@ -28,7 +28,8 @@ import time
 
 import pytest
 
-from ferryhelpers import EXIT_OK, KiB, MiB, describe, run_ferry
+from ferryhelpers import (BUILD, EXIT_OK, FERRY, KiB, MiB, describe,
+                         run_ferry)
 
 DISK_SIZE = 16 * MiB
 RAM_MIB = 64
@@ -424,6 +425,59 @@ class Platform:
             pass
         assert not still, f"qemu processes left running: {still}"
         assert not problems, "\n".join(problems)
+
+
+# Crash points: tests/killat, an LD_PRELOAD library that SIGKILLs the
+# process before its Nth write (pwrite*), put in front of one qemu-img
+# operation by a wrapper first in PATH (as when ferry is killed: its
+# helpers die with it).
+KILLAT = os.path.join(BUILD, "tests", "killat", "libkillat.so")
+
+WRAPPER = """#!/bin/sh
+# qemu-img, with the kill library preloaded for the one operation tested
+if [ "$1" = "$KILL_OP" ]; then
+  LD_PRELOAD="{killat}" exec {real} "$@"
+fi
+exec {real} "$@"
+"""
+
+
+@pytest.fixture
+def wrapped(tmp_path, monkeypatch):
+    """qemu-img first in PATH as the wrapper; returns a function that arms
+    the kill of operation `op` before write n (n None: disarmed)."""
+    assert os.path.exists(KILLAT), f"{KILLAT} not built (ninja -C build)"
+    real = None
+    for d in os.environ["PATH"].split(os.pathsep):
+        if os.access(os.path.join(d, "qemu-img"), os.X_OK):
+            real = os.path.join(d, "qemu-img")
+            break
+    assert real, "qemu-img not installed (scripts/deps.sh installs it)"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    w = bindir / "qemu-img"
+    w.write_text(WRAPPER.format(killat=KILLAT, real=real))
+    w.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+    def arm(op, n):
+        if n is None:
+            monkeypatch.delenv("KILL_OP", raising=False)
+            monkeypatch.delenv("KILL_AT_WRITE", raising=False)
+        else:
+            monkeypatch.setenv("KILL_OP", op)
+            monkeypatch.setenv("KILL_AT_WRITE", str(n))
+    return arm
+
+
+def migrate(jdir, *args, expect=EXIT_OK, timeout=300):
+    """Runs `ferry migrate ARGS --json` on journals in jdir: the journal it
+    prints (None when it printed nothing)."""
+    cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
+                         "--json"], capture_output=True, timeout=timeout)
+    assert cp.returncode == expect, (args, cp.returncode, cp.stdout,
+                                     cp.stderr)
+    return json.loads(cp.stdout) if cp.stdout.strip() else None
 
 
 @pytest.fixture

@@ -1,136 +1,106 @@
-"""The test guest (tests/guest/build.sh: Debian 12 as installed on VMware,
-its initramfs with VMware's disk drivers and no virtio) booted by ferry's
-own qemu platform under TCG: on a pvscsi disk with a vmxnet3 NIC it
-reaches its marker line; the same disk on virtio-blk does not boot (its
-initramfs gives up waiting for the root device). The control that shows
-a migration to KVM needs the guest converted.
+"""`ferry convert` of the test guest (tests/guest/build.sh: Debian 12 as
+installed on VMware, its initramfs with VMware's disk drivers and no
+virtio) on ferry's own qemu platform under TCG: converted, it boots on
+virtio-blk to its marker line. The fixture's own proofs (it boots on
+pvscsi with vmxnet3; unconverted, its initramfs gives up on virtio-blk)
+are in the migrations of test_guest_migrate.py, which boot it anyway.
 
 The guest is built once and cached under /var/cache/ferry-tests (minutes
 the first time, nothing after); the boots take 30 s to a few minutes each
 on a loaded machine. Timeouts are bounds, not measurements."""
+import hashlib
 import os
-import re
-import shutil
+import signal
 import subprocess
 import time
 
-import pytest
-
-from qemuhelpers import qp  # noqa: F401
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD_SH = os.path.join(HERE, "..", "guest", "build.sh")
-BOOT_S = 900  # a bound on a shared, loaded 2-core machine
-# the whole line (its end arrived too): never a half-written net=vmx
-MARKER = re.compile(r"FERRY-GUEST-BOOT-OK root=(\S+) kernel=(\S+) "
-                    r"net=(\S+)\r?\n")
-GAVE_UP = "Gave up waiting for root"
+from ferryhelpers import FERRY
+from guesthelpers import GAVE_UP, MARKER, boot, booted, built, import_guest
+from qemuhelpers import pid_alive, qp, wait_until, wrapped  # noqa: F401
 
 
-def built(variant):
-    """The cached guest of a variant, built when missing."""
-    cp = subprocess.run(["bash", BUILD_SH, variant], capture_output=True,
-                        text=True, timeout=3600)
-    assert cp.returncode == 0, f"guest build failed:\n{cp.stderr[-3000:]}"
-    path = cp.stdout.strip().splitlines()[-1]
-    assert os.path.exists(path), path
-    return path
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
-@pytest.fixture(scope="session")
-def guest_image():
-    """The guest whose fstab and grub name the root by UUID."""
-    return built("uuid")
+def holders(path):
+    """The live processes with path in their command line (the libguestfs
+    appliance's qemu names its overlay)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if path.encode() in f.read() and pid_alive(int(pid)):
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
 
 
-def import_guest(qp, image, name):
-    """The guest's disk as a volume of qp (a copy: the cache stays as it
-    is)."""
-    dst = os.path.join(qp.real, "volumes", name)
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    shutil.copyfile(image, dst)
-    return name
-
-
-def serial(qp, vm):
-    uuid = qp.vm(vm)["uuid"]
-    try:
-        with open(os.path.join(qp.run_dir(uuid), "serial.log"), "rb") as f:
-            return f.read().decode(errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
-def boot(qp, vm, until):
-    """Starts vm and waits for one of the strings (or regex) in until, or
-    for it to power off, or BOOT_S; returns (what, serial output)."""
-    qp.start(vm)
-    deadline = time.monotonic() + BOOT_S
-    try:
-        while True:
-            over = (qp.state(vm) == "stopped" or
-                    time.monotonic() > deadline)  # then one last look
-            out = serial(qp, vm)
-            for u in until:
-                m = u.search(out) if hasattr(u, "search") else (
-                    u in out and u)
-                if m:
-                    return m, out
-            if over:
-                return None, out
-            time.sleep(1)
-    finally:
-        if qp.state(vm) != "stopped":
-            qp.ok("vm", "stop", vm, "--force")
-
-
-def test_guest_boots_on_pvscsi_not_on_virtio(qp, guest_image):
-    vol = import_guest(qp, guest_image, "guest.qcow2")
-    qp.ok("vm", "create", "vmw", "--memory", "512", "--disk",
-          f"{vol},bus=scsi,controller=pvscsi,boot=1", "--nic",
-          "default,model=vmxnet3")
-    m, out = boot(qp, "vmw", [MARKER, GAVE_UP])
-    assert m and not isinstance(m, str), (
-        f"no marker on pvscsi within {BOOT_S}s:\n{out[-2000:]}")
-    root, kernel, net = m.groups()
-    assert root.startswith("/dev/sd"), m.group(0)
-    assert net == "vmxnet3", m.group(0)
-
-    # the same disk (not converted) on virtio-blk: the initramfs has no
-    # driver for it
-    qp.ok("vm", "delete", "vmw")
-    qp.ok("vm", "create", "kvm", "--memory", "512", "--disk",
-          f"{vol},boot=1", "--nic", "default,model=virtio-net-pci")
-    m, out = boot(qp, "kvm", [MARKER, GAVE_UP])
-    assert m == GAVE_UP, (
-        f"the unconverted guest on virtio-blk: {m!r} (want the initramfs "
-        f"to give up):\n{out[-2000:]}")
-
-
-@pytest.mark.parametrize("variant", ["uuid", "dev"])
-def test_converted_guest_boots_on_virtio(qp, variant):
+def test_a_killed_conversion_is_finished_and_the_guest_boots(qp, wrapped):
     """ferry convert (libguestfs: virtio drivers into the initramfs, root
-    by UUID, the NIC config by type) on the unconverted guest's disk: then
-    it boots on virtio-blk with virtio-net to its marker. Every change is
-    reported, and a running VM is refused."""
-    vol = import_guest(qp, built(variant), "guest.qcow2")
+    by UUID, the NIC config by type) on the guest whose fstab and grub name
+    /dev/sda1, interrupted twice:
+    - kill -9 of ferry while its appliance converts (the overlay being
+      written): the volume is byte for byte as it was, the appliance goes
+      (libguestfs's recovery process), and the next call starts over;
+    - that call's commit killed before its 3rd write (qemu-img commit,
+      as when ferry dies): the overlay stays whole and the next call
+      finishes the commit, reporting the changes, converting nothing
+      twice; until then the VM does not start from the half-committed
+      disk.
+    Then the guest boots on virtio-blk with virtio-net to its marker. A
+    running VM is refused. (The guest by UUID is converted by the
+    migrations of test_guest_migrate.py.)"""
+    vol = import_guest(qp, built("dev"), "guest.qcow2")
     qp.ok("vm", "create", "kvm", "--memory", "512", "--disk",
           f"{vol},boot=1", "--nic", "default,model=virtio-net-pci")
     qp.start("kvm")
     qp.refused("convert", "kvm", needles=["stop it to convert"])
     qp.ok("vm", "stop", "kvm", "--force")
-    out = qp.json("convert", "kvm")
+    vols = os.path.join(qp.real, "volumes")
+    img, overlay = (os.path.join(vols, vol),
+                    os.path.join(vols, f".convert-{vol}.qcow2"))
+    done = os.path.join(vols, f".convert-{vol}.done")
+    before = sha256(img)
+
+    p = subprocess.Popen([FERRY, "convert", "kvm", "--platform", qp.uri],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:  # the appliance is up and writing the overlay
+        wait_until(lambda: holders(overlay) or p.poll() is not None,
+                   timeout=600, what="the conversion's appliance")
+        time.sleep(5)
+    finally:
+        p.kill()
+        p.wait()
+    assert p.returncode == -signal.SIGKILL, "the conversion ended by itself"
+    wait_until(lambda: not holders(overlay), timeout=60,
+               what="the orphaned appliance gone")
+    assert sha256(img) == before, "the volume changed before any commit"
+    assert not os.path.exists(done)
+
+    wrapped("commit", 3)
+    qp.refused("convert", "kvm", needles=["committing the converted guest"])
+    assert os.path.exists(done) and os.path.exists(overlay)
+    wrapped("commit", None)
+    # half committed: the VM does not start from it
+    qp.refused("vm", "start", "kvm",
+               needles=["cut short while committing", "ferry convert kvm"])
+    out = qp.json("convert", "kvm")  # the commit, finished
+    assert not [v for v in os.listdir(vols) if v.startswith(".convert-")]
     changes = "\n".join(out["changes"])
     assert "guest: linux debian 12" in changes, changes
     assert "virtio_blk" in changes and "rebuilt for every kernel" in changes
     assert "Type=ether" in changes, changes
-    if variant == "dev":  # /dev/sda1 would be vda1 now: named by UUID
-        assert "/etc/fstab: /dev/sda1 is now UUID=" in changes, changes
-        assert "/boot/grub/grub.cfg: /dev/sda1 is now UUID=" in changes
+    # /dev/sda1 would be vda1 now: named by UUID
+    assert "/etc/fstab: /dev/sda1 is now UUID=" in changes, changes
+    assert "/boot/grub/grub.cfg: /dev/sda1 is now UUID=" in changes
     m, serial_out = boot(qp, "kvm", [MARKER, GAVE_UP])
-    assert m and not isinstance(m, str), (
-        f"the converted guest on virtio: {m!r}:\n{serial_out[-2000:]}")
-    root, kernel, net = m.groups()
+    root, kernel, net = booted(m, serial_out, "the converted guest on virtio")
     assert root.startswith("/dev/vd"), m.group(0)
     assert net == "virtio_net", m.group(0)
 

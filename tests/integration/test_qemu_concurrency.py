@@ -5,7 +5,6 @@ naming the migration; two writers of one raw file are refused by QEMU's
 image locks; a `snapshot create` killed at random moments never leaves
 the guest paused after the next ferry command."""
 
-import json
 import os
 import random
 import subprocess
@@ -13,9 +12,10 @@ import time
 
 import pytest
 
-from ferryhelpers import FERRY, EXIT_OK
+from ferryhelpers import FERRY
 from qemuhelpers import (Platform, assert_definition_is_what_qemu_writes,
-                         image_info, internal_snapshots, kill_after, tool)
+                         image_info, internal_snapshots, kill_after, migrate,
+                         tool)
 
 SEED = int(os.environ.get("FERRY_KILL_SEED", str(int(time.time()))))
 
@@ -34,13 +34,6 @@ def start_cmd(a, b, jdir, mid):
     return [FERRY, "migrate", "start", "--from", a.uri, "--to", b.uri, "web",
             "--network-map", "default=default", "--id", mid,
             "--journal-dir", jdir, "--json"]
-
-
-def migrate(jdir, *args):
-    cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
-                         "--json"], capture_output=True, timeout=300)
-    assert cp.returncode == EXIT_OK, cp
-    return json.loads(cp.stdout)
 
 
 def test_two_starts_of_one_vm_one_wins(three):

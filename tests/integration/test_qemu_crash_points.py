@@ -14,49 +14,11 @@ import os
 
 import pytest
 
-from ferryhelpers import BUILD
 from qemuhelpers import (CHUNK, expect_patterns, image_bytes, offline_write,
-                         own_offset, qp)  # noqa: F401
+                         own_offset, qp, wrapped)  # noqa: F401
 
-KILLAT = os.path.join(BUILD, "tests", "killat", "libkillat.so")
 END = own_offset(0x55) + CHUNK
 MAX_WRITES = 400  # a bound: the runs below need a few dozen
-
-WRAPPER = """#!/bin/sh
-# qemu-img, with the kill library preloaded for the one operation tested
-if [ "$1" = "$KILL_OP" ]; then
-  LD_PRELOAD="{killat}" exec {real} "$@"
-fi
-exec {real} "$@"
-"""
-
-
-@pytest.fixture
-def wrapped(tmp_path, monkeypatch):
-    """qemu-img first in PATH as the wrapper; returns a function that arms
-    the kill of operation `op` before write n (n None: disarmed)."""
-    assert os.path.exists(KILLAT), f"{KILLAT} not built (ninja -C build)"
-    real = None
-    for d in os.environ["PATH"].split(os.pathsep):
-        if os.access(os.path.join(d, "qemu-img"), os.X_OK):
-            real = os.path.join(d, "qemu-img")
-            break
-    assert real, "qemu-img not installed (scripts/deps.sh installs it)"
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    w = bindir / "qemu-img"
-    w.write_text(WRAPPER.format(killat=KILLAT, real=real))
-    w.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-
-    def arm(op, n):
-        if n is None:
-            monkeypatch.delenv("KILL_OP", raising=False)
-            monkeypatch.delenv("KILL_AT_WRITE", raising=False)
-        else:
-            monkeypatch.setenv("KILL_OP", op)
-            monkeypatch.setenv("KILL_AT_WRITE", str(n))
-    return arm
 
 
 def active(qp, vm, dev):

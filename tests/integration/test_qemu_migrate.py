@@ -2,22 +2,14 @@
 writes between rounds, cutover, and the destination disks byte-identical
 to the source's final state (compared with cmp on exported raw images, not
 with ferry's own verify)."""
-import json
 import os
 import subprocess
 import tempfile
 
 
-from ferryhelpers import FERRY, EXIT_OK
-from qemuhelpers import bitmaps, image_info, tool, two  # noqa: F401
-
-
-def migrate(jdir, *args, expect=EXIT_OK):
-    cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
-                         "--json"], capture_output=True, timeout=300)
-    assert cp.returncode == expect, (args, cp.returncode, cp.stdout,
-                                     cp.stderr)
-    return json.loads(cp.stdout) if cp.stdout.strip() else None
+from ferryhelpers import FERRY
+from qemuhelpers import (bitmaps, image_info, migrate, tool,  # noqa: F401
+                         two)
 
 
 def start_args(a, b, vm="web", extra=()):

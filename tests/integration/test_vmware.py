@@ -11,7 +11,7 @@ import pytest
 
 from ferryhelpers import FERRY, MiB
 from qemuhelpers import Platform, tool
-from vspherehelpers import PASSWORD, Sim, guest_write
+from vspherehelpers import PASSWORD, Sim, ferry, guest_write
 
 VM = "DC0_H0_VM0"
 NET = "dvportgroup-13"
@@ -24,18 +24,6 @@ def sim(tmp_path):
         yield s
     finally:
         s.close()
-
-
-def ferry(sim, *args, expect=0, password_file=True):
-    argv = [FERRY, *map(str, args)]
-    if password_file:
-        argv += ["--password-file", sim.pwfile]
-    cp = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert cp.returncode == expect, (args, cp.returncode, cp.stdout,
-                                     cp.stderr)
-    # the password never shows, whatever happened
-    assert PASSWORD not in cp.stdout + cp.stderr
-    return cp
 
 
 def fjson(sim, *args):

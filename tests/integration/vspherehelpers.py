@@ -8,7 +8,7 @@ import signal
 import subprocess
 import tempfile
 
-from ferryhelpers import BUILD
+from ferryhelpers import BUILD, FERRY
 
 SIM = os.path.join(BUILD, "tests", "vsphere-sim", "vsphere-sim")
 PASSWORD = "s3cret-Pa55"
@@ -100,3 +100,17 @@ def login(sim):
         f"<userName>user</userName><password>{PASSWORD}</password>")
     assert st == 200, body
     return cookie
+
+
+def ferry(sim, *args, expect=0, password_file=True, timeout=300):
+    """Runs ferry against the simulator (its password from a file)."""
+    argv = [FERRY, *map(str, args)]
+    if password_file:
+        argv += ["--password-file", sim.pwfile]
+    cp = subprocess.run(argv, capture_output=True, text=True,
+                        timeout=timeout)
+    assert cp.returncode == expect, (args, cp.returncode, cp.stdout,
+                                     cp.stderr)
+    # the password never shows, whatever happened
+    assert PASSWORD not in cp.stdout + cp.stderr
+    return cp

@@ -79,7 +79,7 @@ func buildInventory(ctx context.Context, o *options, dir string) (*simulator.Mod
 	var created []types.ManagedObjectReference
 	addVMs := func(prefix string, host *object.HostSystem, pool *object.ResourcePool) error {
 		for i := 0; i < o.vms; i++ {
-			ref, err := createVM(ctx, c, folders, fmt.Sprintf("%s_VM%d", prefix, i), dir, o.diskMiB, nicBacking, host, pool)
+			ref, err := createVM(ctx, c, folders, fmt.Sprintf("%s_VM%d", prefix, i), dir, o.diskMiB, o.memoryMiB, nicBacking, host, pool)
 			if err != nil {
 				return err
 			}
@@ -139,13 +139,16 @@ func buildInventory(ctx context.Context, o *options, dir string) (*simulator.Mod
 // createVM mirrors the model's addMachine, with a disk of diskMiB whose
 // data lives in <dir>/<name>/disk1-flat.vmdk.
 func createVM(ctx context.Context, c *vim25.Client, folders *object.DatacenterFolders, name, dir string,
-	diskMiB int64, nicBacking types.BaseVirtualDeviceBackingInfo,
+	diskMiB, memoryMiB int64, nicBacking types.BaseVirtualDeviceBackingInfo,
 	host *object.HostSystem, pool *object.ResourcePool) (types.ManagedObjectReference, error) {
 	var none types.ManagedObjectReference
 	config := types.VirtualMachineConfigSpec{
 		Name:    name,
 		GuestId: string(types.VirtualMachineGuestOsIdentifierOtherGuest),
 		Files:   &types.VirtualMachineFileInfo{VmPathName: "[" + datastoreName + "]"},
+	}
+	if memoryMiB > 0 { // a guest that boots at the destination needs it
+		config.MemoryMB = memoryMiB
 	}
 
 	var devices object.VirtualDeviceList

@@ -42,6 +42,7 @@ type options struct {
 	standalone  int
 	vms         int
 	diskMiB     int64
+	memoryMiB   int64
 	username    string
 	password    string
 	idleTimeout time.Duration
@@ -58,6 +59,7 @@ func parseFlags() *options {
 	flag.IntVar(&o.standalone, "standalone-hosts", 1, "standalone hosts in DC0")
 	flag.IntVar(&o.vms, "vms", 2, "VMs per standalone host and per cluster resource pool")
 	flag.Int64Var(&o.diskMiB, "disk-mib", 64, "capacity of each VM's disk in MiB")
+	flag.Int64Var(&o.memoryMiB, "memory-mib", 0, "each VM's memory in MiB (0: the simulator's default)")
 	flag.StringVar(&o.username, "username", "user", "the only user name Login accepts")
 	flag.StringVar(&o.password, "password", "pass", "the only password Login accepts")
 	flag.DurationVar(&o.idleTimeout, "session-idle-timeout", 0, "expire sessions idle this long (0: never)")

@@ -142,6 +142,9 @@ static const struct cli_opt cutover_options[] = {
     MIGRATE_FIELD(cut.start), NULL },
   { "no-verify", NULL, "skip comparing every disk of both sides",
     cli_set_flag, MIGRATE_FIELD(cut.no_verify), NULL },
+  { "no-convert", NULL, "put the VM on virtio without converting its guest "
+    "(for a guest that has virtio drivers already)", cli_set_flag,
+    MIGRATE_FIELD(cut.no_convert), NULL },
   { "stop-timeout", "SECONDS", "how long the source's guest may take to "
     "shut down before it is powered off (default 60)", cli_set_seconds,
     MIGRATE_FIELD(cut.stop_timeout_s), "seconds" },
@@ -219,6 +222,8 @@ static void print(const struct ferry_migration *m, bool json)
            "verified: %s; boot disk: %s\n", m->downtime_millis / 1000.0,
            m->verified ? "identical" : "skipped",
            m->boot_check ? m->boot_check : "-");
+  for (size_t i = 0; i < m->n_conversion; i++)
+    printf("  %s %s\n", i ? "          " : "conversion:", m->conversion[i]);
   if (m->error && *m->error)
     printf("  error: %s\n", m->error);
 }

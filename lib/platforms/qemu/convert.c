@@ -7,7 +7,9 @@
  *   .convert-<id>.done         the conversion finished: commit pending
  *                              (holds the report)
  * A commit that a crash cut short is run again: the overlay stays whole
- * until the commit has finished. */
+ * until the commit has finished. A VM does not start from a volume being
+ * converted, nor from one whose commit is pending: both take the
+ * volume's lock, run/convert-<id>.lock. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,6 +40,60 @@ static int in_use(const struct qemu_state *st, const char *id)
   return r;
 }
 
+static char *lock_path(const struct qemu_state *st, const char *id,
+                       char *buf)
+{
+  return qemu_path(st, buf, "run/convert-%s.lock", id);
+}
+
+static int conversion_lock(const struct qemu_state *st, const char *id,
+                           int *fd)
+{
+  char path[PATH_MAX];
+  int r = statefile_mkdirs(qemu_path(st, path, "run"));
+  if (r == 0 && lock_acquire(lock_path(st, id, path), 0, fd) < 0) {
+    ferry_error_clear();
+    r = ferry_error(EBUSY, "volume '%s': another ferry process is "
+                    "converting its guest", id);
+  }
+  return r;
+}
+
+static char *done_path(const struct qemu_state *st, const char *id,
+                       char *buf)
+{
+  return qemu_path(st, buf, "volumes/.convert-%s.done", id);
+}
+
+int qemu_conversions_hold(const struct qemu_state *st,
+                          const struct ferry_vm *vm, int *fds)
+{
+  int r = 0;
+  size_t i = 0;
+  for (; r == 0 && i < vm->n_disks; i++) {
+    const char *id = vm->disks[i].volume_id;
+    char done[PATH_MAX];
+    fds[i] = -1;
+    if ((r = conversion_lock(st, id, &fds[i])) == 0 &&
+        access(done_path(st, id, done), F_OK) == 0)
+      r = ferry_error(EBUSY, "disk %s: the conversion of its guest was cut "
+                      "short while committing (`ferry convert %s` finishes "
+                      "it)", vm->disks[i].device, vm->name);
+  }
+  if (r < 0)
+    qemu_conversions_release(fds, i);
+  return r;
+}
+
+void qemu_conversions_release(int *fds, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0) {
+      lock_release(fds[i]);
+      fds[i] = -1;
+    }
+}
+
 static int commit(const char *overlay, const char *done, char **report)
 {
   char *argv[] = { "qemu-img", "commit", "-q", "-f", "qcow2", "-d",
@@ -51,33 +107,17 @@ static int commit(const char *overlay, const char *done, char **report)
   return statefile_remove(done, 1);
 }
 
-int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
-                       char **report)
+/* The conversion into an overlay, then its commit. */
+static int convert(const struct qemu_state *st, const struct ferry_disk *disk,
+                   const char *vol, const char *overlay, const char *done,
+                   char **out)
 {
-  const struct qemu_state *st = QEMU_STATE(fc);
-  char *mine = NULL;
-  char **out = report ? report : &mine;
-  *out = NULL;
-  char vol[PATH_MAX], dir[PATH_MAX], overlay[PATH_MAX + 300],
-      done[PATH_MAX + 300];
-  int r = qemu_volume_path(st, disk->volume_id, vol);
-  if (r == 0)
-    r = in_use(st, disk->volume_id);
-  if (r < 0)
-    return r;
-  qemu_path(st, dir, "volumes");
-  snprintf(overlay, sizeof overlay, "%s/.convert-%s.qcow2", dir,
-           disk->volume_id);
-  snprintf(done, sizeof done, "%s/.convert-%s.done", dir, disk->volume_id);
-  if (access(done, F_OK) == 0) { /* converted, commit cut short */
-    r = commit(overlay, done, out);
-    free(mine);
-    return r;
-  }
+  int r;
   unlink(overlay); /* an interrupted conversion: from the start */
-  char *create[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", vol,
-                     "-F", (char *)qemu_volume_format(disk->volume_id),
-                     overlay, NULL };
+  char *create[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b",
+                     (char *)vol, "-F",
+                     (char *)qemu_volume_format(disk->volume_id),
+                     (char *)overlay, NULL };
   if ((r = run_command(create, NULL)) < 0)
     return ferry_error_prefix("disk %s: ", disk->device);
   r = guest_convert(overlay, "qcow2", !strcmp(st->accel, "kvm"), out);
@@ -88,6 +128,30 @@ int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
   }
   if ((r = statefile_write(done, *out, strlen(*out))) == 0)
     r = commit(overlay, done, NULL);
-  free(mine);
   return r < 0 ? ferry_error_prefix("disk %s: ", disk->device) : 0;
+}
+
+int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
+                       char **report)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  char *mine = NULL;
+  char **out = report ? report : &mine;
+  *out = NULL;
+  char vol[PATH_MAX], overlay[PATH_MAX], done[PATH_MAX];
+  int lock = -1, r = qemu_volume_path(st, disk->volume_id, vol);
+  if (r == 0)
+    r = conversion_lock(st, disk->volume_id, &lock);
+  if (r == 0) /* under the lock: no VM starts from it now */
+    r = in_use(st, disk->volume_id);
+  if (r == 0) {
+    qemu_path(st, overlay, "volumes/.convert-%s.qcow2", disk->volume_id);
+    done_path(st, disk->volume_id, done);
+    r = access(done, F_OK) == 0 ? commit(overlay, done, out) /* cut short */
+                                : convert(st, disk, vol, overlay, done, out);
+  }
+  if (lock >= 0)
+    lock_release(lock);
+  free(mine);
+  return r;
 }

@@ -113,8 +113,8 @@ static const char *esc(const char *in, char *out, size_t len)
   return out;
 }
 
-int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
-                bool paused, int incoming_fd)
+static int launch(const struct qemu_state *st, const struct ferry_vm *vm,
+                  bool paused, int incoming_fd)
 {
   char e1[2 * PATH_MAX];
   char run[PATH_MAX], tmp[PATH_MAX];
@@ -252,6 +252,25 @@ int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
     return r;
   }
   return 0;
+}
+
+/* Launched with its disks' conversion locks held: no conversion of them
+ * begins until the VM runs (then the conversion sees it running). */
+int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
+                bool paused, int incoming_fd)
+{
+  int *fds = calloc(vm->n_disks ? vm->n_disks : 1, sizeof *fds);
+  if (!fds)
+    return ferry_error(ENOMEM, "out of memory");
+  int r = qemu_conversions_hold(st, vm, fds);
+  if (r == 0) {
+    r = launch(st, vm, paused, incoming_fd);
+    qemu_conversions_release(fds, vm->n_disks);
+  } else {
+    ferry_error_prefix("start VM %s: ", vm->name);
+  }
+  free(fds);
+  return r;
 }
 
 static bool wait_exit(const struct qemu_state *st, const char *uuid,

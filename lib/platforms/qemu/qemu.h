@@ -111,6 +111,13 @@ int qemu_img_create(const struct qemu_state *st, const char *id,
                     const char *backing, uint64_t size);
 int qemu_volume_info(const struct qemu_state *st, const char *id,
                      struct ferry_volume_info *out);
+/* A VM's disks kept from conversions while it starts (fds[n_disks], each
+ * -1 or a held lock; release with qemu_conversions_release): EBUSY when
+ * one is converting, or when a conversion's commit was cut short (the
+ * disk is half committed until `ferry convert` finishes it). */
+int qemu_conversions_hold(const struct qemu_state *st,
+                          const struct ferry_vm *vm, int *fds);
+void qemu_conversions_release(int *fds, size_t n);
 
 /* The platform's operations, gathered in one table in client.c. */
 int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
