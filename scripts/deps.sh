@@ -13,6 +13,7 @@ packages=(
   time
   debootstrap fdisk e2fsprogs  # the test guest (tests/guest/build.sh)
   libguestfs-dev linux-image-amd64  # guest conversion (its appliance boots a kernel)
+  libhivex-dev  # Windows guests: their SYSTEM hive edited
   virt-v2v  # the conversion benchmark's peer (bench/convert.sh)
 )
 

@@ -1,82 +1,41 @@
-/* Converting a Linux guest for KVM's virtio, with libguestfs on a disk
- * image (ferry's inject_driver): the virtio drivers into the initramfs of
- * every kernel (initramfs-tools or dracut), fstab and the boot loader's
- * root= by UUID instead of a /dev/sdX or /dev/hdX name (the disk becomes
- * vda), and a networkd config for the old NIC name made to match any
- * Ethernet NIC. Every change is reported, one line each, as virt-v2v
- * prints them. */
+/* Converting a Linux guest for KVM's virtio: the virtio drivers into the
+ * initramfs of every kernel (initramfs-tools or dracut), fstab and the
+ * boot loader's root= by UUID instead of a /dev/sdX or /dev/hdX name (the
+ * disk becomes vda), and a networkd config for the old NIC name made to
+ * match any Ethernet NIC. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <guestfs.h>
 
 #include "../core/error.h"
-#include "convert.h"
+#include "conv.h"
 
 static const char *const virtio_modules[] = {
   "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", NULL };
-
-struct conv {
-  guestfs_h *g;
-  char *report;
-  size_t len;
-};
-
-static void note(struct conv *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void note(struct conv *c, const char *fmt, ...)
-{
-  char line[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  char *r = realloc(c->report, c->len + (size_t)n + 2);
-  if (!r)
-    return; /* the report is best effort; the change was made */
-  memcpy(r + c->len, line, (size_t)n);
-  c->len += (size_t)n;
-  r[c->len++] = '\n';
-  r[c->len] = '\0';
-  c->report = r;
-}
-
-static int gfs_error(struct conv *c, const char *what)
-{
-  const char *m = guestfs_last_error(c->g);
-  int e = guestfs_last_errno(c->g);
-  return ferry_error(e ? e : EIO, "%s: %s", what, m ? m : "failed");
-}
 
 /* Runs a command of the guest's own (its update-initramfs, dracut). */
 static int guest_command(struct conv *c, const char *const *argv)
 {
   char *out = guestfs_command(c->g, (char **)argv);
   if (!out)
-    return gfs_error(c, argv[0]);
+    return conv_error(c, argv[0]);
   free(out);
   return 0;
-}
-
-static bool exists(struct conv *c, const char *path)
-{
-  return guestfs_exists(c->g, path) == 1;
 }
 
 /* 1. The virtio drivers in the initramfs of every installed kernel. */
 static int initramfs(struct conv *c)
 {
-  if (exists(c, "/usr/sbin/update-initramfs") &&
-      exists(c, "/etc/initramfs-tools")) {
+  if (conv_exists(c, "/usr/sbin/update-initramfs") &&
+      conv_exists(c, "/etc/initramfs-tools")) {
     const char *f = "/etc/initramfs-tools/modules";
-    char *cur = exists(c, f) ? guestfs_cat(c->g, f) : strdup("");
+    char *cur = conv_exists(c, f) ? guestfs_cat(c->g, f) : strdup("");
     if (!cur)
-      return gfs_error(c, f);
+      return conv_error(c, f);
     for (int i = 0; virtio_modules[i]; i++) {
       char want[64];
       snprintf(want, sizeof want, "\n%s\n", virtio_modules[i]);
@@ -94,31 +53,31 @@ static int initramfs(struct conv *c)
       snprintf(want, sizeof want, "%s\n", virtio_modules[i]);
       if (guestfs_write_append(c->g, f, want, strlen(want)) < 0) {
         free(cur);
-        return gfs_error(c, f);
+        return conv_error(c, f);
       }
     }
     free(cur);
-    note(c, "initramfs: %s lists virtio_pci, virtio_blk, virtio_scsi, "
+    conv_note(c, "initramfs: %s lists virtio_pci, virtio_blk, virtio_scsi, "
          "virtio_net", f);
     const char *argv[] = { "update-initramfs", "-u", "-k", "all", NULL };
     int r = guest_command(c, argv);
     if (r == 0)
-      note(c, "initramfs: rebuilt for every kernel (update-initramfs)");
+      conv_note(c, "initramfs: rebuilt for every kernel (update-initramfs)");
     return r;
   }
-  if (exists(c, "/usr/bin/dracut") || exists(c, "/sbin/dracut")) {
+  if (conv_exists(c, "/usr/bin/dracut") || conv_exists(c, "/sbin/dracut")) {
     const char *f = "/etc/dracut.conf.d/ferry-virtio.conf";
     const char *conf = "# virtio drivers, for KVM (added by ferry)\n"
                        "add_drivers+=\" virtio_pci virtio_blk virtio_scsi "
                        "virtio_net \"\n";
     if (guestfs_mkdir_p(c->g, "/etc/dracut.conf.d") < 0 ||
         guestfs_write(c->g, f, conf, strlen(conf)) < 0)
-      return gfs_error(c, f);
-    note(c, "initramfs: %s adds the virtio drivers", f);
+      return conv_error(c, f);
+    conv_note(c, "initramfs: %s adds the virtio drivers", f);
     const char *argv[] = { "dracut", "-f", "--regenerate-all", NULL };
     int r = guest_command(c, argv);
     if (r == 0)
-      note(c, "initramfs: rebuilt for every kernel (dracut)");
+      conv_note(c, "initramfs: rebuilt for every kernel (dracut)");
     return r;
   }
   return ferry_error(ENOTSUP, "the guest has neither initramfs-tools nor "
@@ -178,11 +137,11 @@ static char *replace_all(const char *text, const char *from, const char *to,
 static int rewrite_file(struct conv *c, const char *path, const char *dev,
                         const char *to)
 {
-  if (!exists(c, path))
+  if (!conv_exists(c, path))
     return 0;
   char *text = guestfs_cat(c->g, path);
   if (!text)
-    return gfs_error(c, path);
+    return conv_error(c, path);
   int count = 0;
   char *out = replace_all(text, dev, to, &count);
   free(text);
@@ -191,9 +150,9 @@ static int rewrite_file(struct conv *c, const char *path, const char *dev,
   int r = 0;
   if (count > 0) {
     if (guestfs_write(c->g, path, out, strlen(out)) < 0)
-      r = gfs_error(c, path);
+      r = conv_error(c, path);
     else
-      note(c, "%s: %s is now %s (%d place%s)", path, dev, to, count,
+      conv_note(c, "%s: %s is now %s (%d place%s)", path, dev, to, count,
            count == 1 ? "" : "s");
   }
   free(out);
@@ -202,9 +161,9 @@ static int rewrite_file(struct conv *c, const char *path, const char *dev,
 
 static int device_names(struct conv *c)
 {
-  char *fstab = exists(c, "/etc/fstab") ? guestfs_cat(c->g, "/etc/fstab")
+  char *fstab = conv_exists(c, "/etc/fstab") ? guestfs_cat(c->g, "/etc/fstab")
                                         : NULL;
-  char *cmdline = exists(c, "/boot/grub/grub.cfg")
+  char *cmdline = conv_exists(c, "/boot/grub/grub.cfg")
                       ? guestfs_cat(c->g, "/boot/grub/grub.cfg") : NULL;
   int r = 0;
   /* every /dev/sdXN or /dev/hdXN named in either */
@@ -230,7 +189,7 @@ static int device_names(struct conv *c)
   free(fstab);
   free(cmdline);
   /* update-grub later would write /dev names again */
-  if (r == 0 && exists(c, "/etc/default/grub")) {
+  if (r == 0 && conv_exists(c, "/etc/default/grub")) {
     char *d = guestfs_cat(c->g, "/etc/default/grub");
     if (d && strstr(d, "\nGRUB_DISABLE_LINUX_UUID=true")) {
       int count;
@@ -238,7 +197,7 @@ static int device_names(struct conv *c)
                               "\n#GRUB_DISABLE_LINUX_UUID=true", &count);
       if (out && guestfs_write(c->g, "/etc/default/grub", out,
                                strlen(out)) == 0)
-        note(c, "/etc/default/grub: GRUB_DISABLE_LINUX_UUID commented out");
+        conv_note(c, "/etc/default/grub: GRUB_DISABLE_LINUX_UUID commented out");
       free(out);
     }
     free(d);
@@ -251,11 +210,11 @@ static int device_names(struct conv *c)
 static int network(struct conv *c)
 {
   const char *dir = "/etc/systemd/network";
-  if (!exists(c, dir))
+  if (!conv_exists(c, dir))
     return 0;
   char **names = guestfs_ls(c->g, dir);
   if (!names)
-    return gfs_error(c, dir);
+    return conv_error(c, dir);
   int r = 0;
   for (size_t i = 0; names[i] && r == 0; i++) {
     size_t n = strlen(names[i]);
@@ -271,9 +230,9 @@ static int network(struct conv *c)
       int count;
       char *out = replace_all(t, old, "Type=ether", &count);
       if (out && guestfs_write(c->g, path, out, strlen(out)) < 0)
-        r = gfs_error(c, path);
+        r = conv_error(c, path);
       else if (out)
-        note(c, "%s: %s is now Type=ether (any Ethernet NIC)", path, old);
+        conv_note(c, "%s: %s is now Type=ether (any Ethernet NIC)", path, old);
       free(out);
     }
     free(t);
@@ -284,84 +243,13 @@ static int network(struct conv *c)
   return r;
 }
 
-/* The guest's filesystems mounted as its fstab says, shortest mount
- * point first. */
-static int mount_guest(struct conv *c, const char *root)
+int linux_convert(struct conv *c)
 {
-  char **mp = guestfs_inspect_get_mountpoints(c->g, root);
-  if (!mp)
-    return gfs_error(c, "the guest's mount points");
-  int r = 0;
-  for (size_t len = 1; r == 0 && len < 4096; len++) {
-    bool more = false;
-    for (size_t i = 0; mp[i] && r == 0; i += 2) {
-      size_t l = strlen(mp[i]);
-      more = more || l > len;
-      if (l == len && guestfs_mount(c->g, mp[i + 1], mp[i]) < 0)
-        r = gfs_error(c, mp[i]);
-    }
-    if (!more)
-      break;
-  }
-  for (size_t i = 0; mp[i]; i++)
-    free(mp[i]);
-  free(mp);
-  return r;
-}
-
-int guest_convert(const char *image, const char *format, bool kvm,
-                  char **report)
-{
-  struct conv c = { guestfs_create(), NULL, 0 };
-  *report = NULL;
-  if (!c.g)
-    return ferry_error(ENOMEM, "libguestfs: cannot create a handle");
-  guestfs_set_error_handler(c.g, NULL, NULL); /* errors come back to us */
-  int r = 0;
-  /* the appliance in qemu directly; TCG unless KVM is asked for and works */
-  if (guestfs_set_backend(c.g, "direct") < 0 ||
-      (!kvm && guestfs_set_backend_setting(c.g, "force_tcg", "1") < 0) ||
-      guestfs_add_drive_opts(c.g, image, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-                             format, -1) < 0 ||
-      guestfs_launch(c.g) < 0)
-    r = gfs_error(&c, "libguestfs");
-  char **roots = r == 0 ? guestfs_inspect_os(c.g) : NULL;
-  if (r == 0 && (!roots || !roots[0]))
-    r = ferry_error(ENOTSUP, "no operating system found on the disk: "
-                    "nothing to convert");
-  char *type = r == 0 ? guestfs_inspect_get_type(c.g, roots[0]) : NULL;
-  char *distro = r == 0 ? guestfs_inspect_get_distro(c.g, roots[0]) : NULL;
-  if (r == 0 && type && !strcmp(type, "windows"))
-    r = ferry_error(ENOTSUP, "a Windows guest needs the virtio-win drivers "
-                    "copied in and its SYSTEM hive edited: not in this "
-                    "version of ferry");
-  else if (r == 0 && (!type || strcmp(type, "linux")))
-    r = ferry_error(ENOTSUP, "cannot convert a %s guest: ferry converts "
-                    "Linux guests", type ? type : "unknown");
-  if (r == 0) {
-    note(&c, "guest: %s %s %d.%d on %s", type, distro ? distro : "?",
-         guestfs_inspect_get_major_version(c.g, roots[0]),
-         guestfs_inspect_get_minor_version(c.g, roots[0]), roots[0]);
-    r = mount_guest(&c, roots[0]);
-  }
   /* names first: the initramfs is rebuilt with the final fstab */
+  int r = device_names(c);
   if (r == 0)
-    r = device_names(&c);
+    r = network(c);
   if (r == 0)
-    r = network(&c);
-  if (r == 0)
-    r = initramfs(&c);
-  if (r == 0 && (guestfs_umount_all(c.g) < 0 || guestfs_shutdown(c.g) < 0))
-    r = gfs_error(&c, "libguestfs: writing the changes");
-  for (size_t i = 0; roots && roots[i]; i++)
-    free(roots[i]);
-  free(roots);
-  free(type);
-  free(distro);
-  guestfs_close(c.g);
-  if (r < 0)
-    free(c.report);
-  else
-    *report = c.report ? c.report : strdup("");
+    r = initramfs(c);
   return r;
 }

@@ -69,7 +69,7 @@ def test_drivers_lists_each_with_its_schemes_and_features():
         assert (ds[name]["platform"], ds[name]["takes_password"]) == \
             (False, False)
         assert ds[name]["options"] == {}
-    assert list(qemu["options"]) == ["accel"]
+    assert list(qemu["options"]) == ["accel", "virtio_win"]
     assert {"thumbprint", "transport", "vddk_libdir"} <= set(vmw["options"])
     assert all(isinstance(h, str) and h for h in vmw["options"].values())
     # no password option: credentials are never options

@@ -9,11 +9,14 @@
 static const struct cli_command convert_cmd = {
   .name = "convert",
   .summary = "Converts a stopped VM's guest to boot on virtio, in place.",
-  .about = "Adds the virtio drivers to the guest's initramfs, names its root\n"
-           "by UUID in fstab and the boot loader, and makes a NIC config\n"
-           "for a VMware name match any Ethernet NIC; prints each change.\n"
-           "All of it or nothing: the guest is changed in an overlay that\n"
-           "is committed only when the conversion has finished.\n",
+  .about = "Linux: adds the virtio drivers to the guest's initramfs, names\n"
+           "its root by UUID in fstab and the boot loader, and makes a NIC\n"
+           "config for a VMware name match any Ethernet NIC. Windows:\n"
+           "copies in virtio-win's viostor, vioscsi and netkvm (from\n"
+           "--virtio-win DIR) and edits the SYSTEM hive to start them at\n"
+           "boot. Prints each change. All of it or nothing: the guest is\n"
+           "changed in an overlay that is committed only when the\n"
+           "conversion has finished.\n",
   .operands = (const struct cli_operand[]){
     { "VM", "the VM: its name, id or uuid" },
     { NULL, NULL },

@@ -52,6 +52,8 @@ static int qemu_open(struct ferry_client *fc, const char *uri,
   }
   memcpy(st->dir, dir, len);
   snprintf(st->accel, sizeof st->accel, "%s", accel ? accel : "tcg");
+  const char *vw = client_option(fc, "virtio_win");
+  snprintf(st->virtio_win, sizeof st->virtio_win, "%s", vw ? vw : "");
   r = statefile_mkdirs(st->dir);
   if (r < 0) {
     free(st);
@@ -115,6 +117,8 @@ static const char *const qemu_schemes[] = { "qemu", "", NULL };
 static const struct ferry_driver_option qemu_options[] = {
   { "accel", "QEMU accelerator for the VMs it starts: tcg (default), kvm "
              "or kvm:tcg" },
+  { "virtio_win", "a directory of virtio-win's drivers (its ISO mounted), "
+                  "for converting Windows guests" },
   { NULL, NULL },
 };
 

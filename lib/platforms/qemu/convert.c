@@ -120,7 +120,8 @@ static int convert(const struct qemu_state *st, const struct ferry_disk *disk,
                      (char *)overlay, NULL };
   if ((r = run_command(create, NULL)) < 0)
     return ferry_error_prefix("disk %s: ", disk->device);
-  r = guest_convert(overlay, "qcow2", !strcmp(st->accel, "kvm"), out);
+  r = guest_convert(overlay, "qcow2", !strcmp(st->accel, "kvm"),
+                    st->virtio_win, out);
   if (r < 0) { /* nothing reached the volume */
     unlink(overlay);
     return ferry_error_prefix("disk %s: the guest was left as it was: ",

@@ -23,6 +23,7 @@ struct qmp;
 struct qemu_state {
   char dir[PATH_MAX];
   char accel[64]; /* -machine accel=: "tcg" unless the URI says */
+  char virtio_win[PATH_MAX]; /* virtio-win's files, for Windows guests */
 };
 
 /* The qemu client's state (ferry_client.priv). */
