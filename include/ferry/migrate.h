@@ -60,6 +60,7 @@ struct ferry_cutover_opts {
    * e1000): its guest is converted first (ferry_convert_vm). no_convert
    * leaves the guest as it is, for one that has virtio drivers already. */
   bool no_convert;
+  bool remove_vmware_tools; /* the conversion uninstalls open-vm-tools */
 };
 
 /* Progress of a copy: called about ten times a second from the calling

@@ -146,10 +146,19 @@ int ferry_check_boot_disk(client_t *c, const struct ferry_disk *disks,
  * what to change. */
 int ferry_check_vm_boot(client_t *c, const char *vm, struct ferry_disk *boot);
 int ferry_inject_driver(client_t *c, const struct ferry_disk *disk);
+
+struct ferry_convert_opts {
+  size_t struct_size;        /* sizeof (struct ferry_convert_opts) */
+  /* "virtio": the VM's disks and NICs move to virtio-blk and virtio-net
+   * too, once its guest is converted; NULL: the VM stays as defined */
+  const char *bus;
+  bool remove_vmware_tools;  /* open-vm-tools uninstalled from the guest */
+};
 /* Converts a stopped VM's guest (on its boot disk) to boot on virtio, in
- * place, as virt-v2v-in-place does: all of it or nothing. *report
- * (malloc'd) says what changed, a line each. */
-int ferry_convert_vm(client_t *c, const char *vm, char **report);
+ * place, as virt-v2v-in-place does: all of it or nothing. opts may be
+ * NULL. *report (malloc'd) says what changed, a line each. */
+int ferry_convert_vm(client_t *c, const char *vm,
+                     const struct ferry_convert_opts *opts, char **report);
 
 /* Makes the VM record which areas change from its next snapshot on, so
  * that ferry_query_snapshot_changes can answer (the seed's open_cbt:

@@ -13,6 +13,7 @@ struct conv {
   char *report; /* what changed, a line each */
   size_t len;
   const char *virtio_win; /* virtio-win's files (Windows), or NULL */
+  bool remove_vmware_tools;
 };
 
 /* A line of the report (best effort: the change was made anyway). */

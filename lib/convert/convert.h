@@ -8,10 +8,14 @@
  * virtio. Linux: virtio drivers in its initramfs, root by UUID, NIC
  * config by type. Windows: virtio-win's viostor, vioscsi and netkvm from
  * the directory virtio_win, and its SYSTEM hive edited to start them at
- * boot. *report: what was changed, a line each (malloc'd). kvm: the
- * appliance may use KVM (else TCG). ENOTSUP with a sentence for a guest
- * it cannot convert. */
-int guest_convert(const char *image, const char *format, bool kvm,
-                  const char *virtio_win, char **report);
+ * boot. *report: what was changed, a line each (malloc'd). ENOTSUP with
+ * a sentence for a guest it cannot convert. */
+struct guest_convert_opts {
+  bool kvm;                 /* the appliance may use KVM (else TCG) */
+  const char *virtio_win;   /* virtio-win's files (Windows), or NULL */
+  bool remove_vmware_tools; /* open-vm-tools uninstalled */
+};
+int guest_convert(const char *image, const char *format,
+                  const struct guest_convert_opts *opts, char **report);
 
 #endif

@@ -74,17 +74,20 @@ static int mount_guest(struct conv *c, const char *root)
   return r;
 }
 
-int guest_convert(const char *image, const char *format, bool kvm,
-                  const char *virtio_win, char **report)
+int guest_convert(const char *image, const char *format,
+                  const struct guest_convert_opts *opts, char **report)
 {
-  struct conv c = { guestfs_create(), NULL, 0, virtio_win };
+  const char *virtio_win = opts->virtio_win;
+  bool kvm = opts->kvm;
+  struct conv c = { guestfs_create(), NULL, 0, virtio_win,
+                    opts->remove_vmware_tools };
   *report = NULL;
   if (!c.g)
     return ferry_error(ENOMEM, "libguestfs: cannot create a handle");
   guestfs_set_error_handler(c.g, NULL, NULL); /* errors come back to us */
   int r = 0;
   /* the appliance in qemu directly; TCG unless KVM is asked for and works */
-  if (guestfs_set_backend(c.g, "direct") < 0 ||
+  if (guestfs_set_backend(c.g, "direct") < 0 || guestfs_set_smp(c.g, 2) < 0 ||
       (!kvm && guestfs_set_backend_setting(c.g, "force_tcg", "1") < 0) ||
       guestfs_add_drive_opts(c.g, image, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
                              format, -1) < 0 ||
@@ -100,6 +103,10 @@ int guest_convert(const char *image, const char *format, bool kvm,
   if (r == 0 && !windows && (!type || strcmp(type, "linux")))
     r = ferry_error(ENOTSUP, "cannot convert a %s guest: ferry converts "
                     "Linux and Windows guests", type ? type : "unknown");
+  if (r == 0 && windows && opts->remove_vmware_tools)
+    r = ferry_error(ENOTSUP, "removing VMware Tools from Windows takes its "
+                    "own uninstaller, in the running guest: convert "
+                    "without removing them");
   if (r == 0 && windows && (!virtio_win || !*virtio_win))
     r = ferry_error(ENOTSUP, "a Windows guest needs virtio-win's drivers, "
                     "which Debian does not ship: give the platform's "

@@ -122,9 +122,10 @@ static int create_destination(struct journal *j, client_t *dst,
  * failure leaves the source stopped and whole; the session's failure
  * message adds how to resume or abort (which starts the source again). */
 static int convert_destination(struct journal *j, client_t *dst,
-                               const struct ferry_vm *vm, bool no_convert)
+                               const struct ferry_vm *vm,
+                               const struct ferry_cutover_opts *o)
 {
-  if (no_convert || !to_virtio(dst, vm)) {
+  if (o->no_convert || !to_virtio(dst, vm)) {
     j->m.converted = true; /* nothing to do */
     return journal_save(j);
   }
@@ -133,6 +134,8 @@ static int convert_destination(struct journal *j, client_t *dst,
   int r = destination_spec(j, dst, vm, &spec);
   if (r == 0) {
     r = platform_convert_disks(dst, spec.disks, spec.n_disks, vm->firmware,
+                               o->remove_vmware_tools
+                                   ? CONVERT_REMOVE_VMWARE_TOOLS : 0,
                                &report);
     ferry_vm_dispose(&spec);
   }
@@ -189,7 +192,7 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
                           const struct ferry_migrate_watch *watch,
                           struct ferry_migration *out)
 {
-  struct ferry_cutover_opts o = { sizeof o, 60, false, false, false };
+  struct ferry_cutover_opts o = { sizeof o, 60, false, false, false, false };
   ferry_error_clear();
   int r = OPTS_TAKE(&o, opts, struct ferry_cutover_opts, no_verify);
   if (r < 0)
@@ -233,7 +236,7 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
   }
   if (r == 0 && !j->m.cleaning && !j->m.converted &&
       (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid) && !j->m.creating_vm)
-    r = convert_destination(j, dst, vm, o.no_convert);
+    r = convert_destination(j, dst, vm, &o);
   if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid))
     r = create_destination(j, dst, vm);
   if (r == 0) {

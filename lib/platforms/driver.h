@@ -109,10 +109,13 @@ struct platform_ops {
                          const struct ferry_disk *disks, size_t n,
                          struct ferry_disk *boot);
   /* Converts the guest on disk for the platform's virtio (the seed's
-   * inject_driver): all of it or nothing; *report (may be NULL) gets what
-   * changed, a line each. */
+   * inject_driver): all of it or nothing; flags: CONVERT_*; *report (may
+   * be NULL) gets what changed, a line each. */
   int (*inject_driver)(struct ferry_client *fc, const struct ferry_disk *disk,
-                       char **report);
+                       unsigned flags, char **report);
+  /* A stopped VM's definition, its devices changed (the same disks and
+   * volumes): checked whole, then stored whole. */
+  int (*redefine_vm)(struct ferry_client *fc, const struct ferry_vm *vm);
   /* Makes the VM record what changes from its next snapshot on (the
    * seed's open_cbt). */
   int (*prepare_tracking)(struct ferry_client *fc, const struct ferry_vm *vm);
@@ -137,11 +140,14 @@ int vm_pick(const struct ferry_vm *v, size_t n, const char *key,
 int platform_lease_dir(client_t *c, char *buf, size_t len);
 /* Makes c act for holder (a migration id): its leases let it through. */
 int platform_set_lease_holder(client_t *c, const char *holder);
+/* inject_driver's flags. */
+enum { CONVERT_REMOVE_VMWARE_TOOLS = 1u << 0 };
 /* Converts the guest on the boot disk among disks (of no VM yet: a
  * migration's destination volumes) for virtio, as ferry_convert_vm does;
  * -ENOEXEC when no disk boots fw, so there is no guest to convert. */
 int platform_convert_disks(client_t *c, const struct ferry_disk *disks,
-                           size_t n, enum ferry_firmware fw, char **report);
+                           size_t n, enum ferry_firmware fw, unsigned flags,
+                           char **report);
 
 
 #endif

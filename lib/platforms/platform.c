@@ -415,42 +415,93 @@ int ferry_check_vm_boot(client_t *c, const char *vm, struct ferry_disk *boot)
 
 int ferry_inject_driver(client_t *c, const struct ferry_disk *disk)
 {
-  DISPATCH(c, inject_driver, "inject drivers", disk, NULL);
+  DISPATCH(c, inject_driver, "inject drivers", disk, 0, NULL);
 }
 
 static int convert_disks(struct ferry_client *fc,
                          const struct ferry_disk *disks, size_t n,
-                         enum ferry_firmware fw, char **report)
+                         enum ferry_firmware fw, unsigned flags,
+                         char **report)
 {
   struct ferry_disk boot;
   ferry_disk_init(&boot);
   int r = boot_check(fc, disks, n, &fw, &boot);
   if (r == 0)
-    r = named(fc, OPS(fc)->inject_driver(fc, &boot, report));
+    r = named(fc, OPS(fc)->inject_driver(fc, &boot, flags, report));
   ferry_disk_dispose(&boot);
   return r;
 }
 
 int platform_convert_disks(client_t *c, const struct ferry_disk *disks,
-                           size_t n, enum ferry_firmware fw, char **report)
+                           size_t n, enum ferry_firmware fw, unsigned flags,
+                           char **report)
 {
   *report = NULL;
   PLATFORM_OP(c, inject_driver, "convert guests", fc);
-  return convert_disks(fc, disks, n, fw, report);
+  return convert_disks(fc, disks, n, fw, flags, report);
 }
 
-int ferry_convert_vm(client_t *c, const char *vm, char **report)
+/* The VM on virtio: its disks on virtio-blk (no controller, no slot),
+ * its NICs virtio-net; a line for the report. */
+static int to_virtio(struct ferry_client *fc, struct ferry_vm *v,
+                     char **report)
+{
+  for (size_t i = 0; i < v->n_disks; i++) {
+    struct ferry_disk *d = &v->disks[i];
+    d->bus = FERRY_DISK_BUS_VIRTIO;
+    free(d->controller);
+    free(d->slot);
+    d->controller = strdup("");
+    d->slot = strdup("");
+    if (!d->controller || !d->slot)
+      return ferry_error(ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < v->n_nics; i++) {
+    free(v->nics[i].model);
+    if (!(v->nics[i].model = strdup("virtio-net-pci")))
+      return ferry_error(ENOMEM, "out of memory");
+  }
+  int r = named(fc, OPS(fc)->redefine_vm(fc, v));
+  char *line = NULL;
+  if (r == 0 &&
+      asprintf(&line, "%sVM %s: %zu disk%s on virtio-blk, %zu NIC%s "
+               "virtio-net\n", *report ? *report : "", v->name, v->n_disks,
+               v->n_disks == 1 ? "" : "s", v->n_nics,
+               v->n_nics == 1 ? "" : "s") >= 0) {
+    free(*report);
+    *report = line;
+  }
+  return r;
+}
+
+int ferry_convert_vm(client_t *c, const char *vm,
+                     const struct ferry_convert_opts *opts, char **report)
 {
   *report = NULL;
   PLATFORM_OP(c, inject_driver, "convert guests", fc);
+  struct ferry_convert_opts o = { sizeof o, NULL, false };
+  int r = OPTS_TAKE(&o, opts, struct ferry_convert_opts,
+                    remove_vmware_tools);
+  if (r < 0)
+    return r;
+  if (o.bus && strcmp(o.bus, "virtio"))
+    return ferry_error(EINVAL, "bus '%s': ferry converts guests for virtio",
+                       o.bus);
+  if (o.bus && !OPS(fc)->redefine_vm)
+    return ferry_error(ENOTSUP, "the %s platform cannot change a VM's "
+                       "buses: convert without a bus", NAME(fc));
   struct ferry_vm v;
   ferry_vm_init(&v);
-  int r = resolve_vm(fc, vm, &v);
+  r = resolve_vm(fc, vm, &v);
   if (r == 0 && v.power_state != FERRY_POWER_STATE_STOPPED)
     r = ferry_error(EBUSY, "VM '%s' is %s: stop it to convert its guest",
                     v.name, ferry_power_state_name(v.power_state));
   if (r == 0)
-    r = convert_disks(fc, v.disks, v.n_disks, v.firmware, report);
+    r = convert_disks(fc, v.disks, v.n_disks, v.firmware,
+                      o.remove_vmware_tools ? CONVERT_REMOVE_VMWARE_TOOLS : 0,
+                      report);
+  if (r == 0 && o.bus)
+    r = to_virtio(fc, &v, report);
   ferry_vm_dispose(&v);
   return r;
 }

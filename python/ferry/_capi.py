@@ -316,6 +316,16 @@ class CutoverOptsT(SizedStructure):
         ("start", c_bool),
         ("no_verify", c_bool),
         ("no_convert", c_bool),
+        ("remove_vmware_tools", c_bool),
+    ]
+
+
+class ConvertOptsT(SizedStructure):
+    """struct ferry_convert_opts (platform.h)."""
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("bus", c_char_p),
+        ("remove_vmware_tools", c_bool),
     ]
 
 
@@ -404,6 +414,9 @@ ferry_check_vm_boot = _declare(lib, "ferry_check_vm_boot", c_int, CLIENT_P,
                                c_char_p, OBJ_P)
 ferry_inject_driver = _declare(lib, "ferry_inject_driver", c_int, CLIENT_P,
                                OBJ_P)
+ferry_convert_vm = _declare(lib, "ferry_convert_vm", c_int, CLIENT_P,
+                            c_char_p, POINTER(ConvertOptsT),
+                            POINTER(c_void_p))
 ferry_open_cbt = _declare(lib, "ferry_open_cbt", c_int, CLIENT_P, c_char_p)
 ferry_plan_volumes = _declare(lib, "ferry_plan_volumes", c_int, CLIENT_P,
                               c_char_p, OBJ_P, c_size_t, c_char_p,

@@ -74,8 +74,9 @@ def _spec(creds, source, destination, vm, network_map, format, id):
     return spec, arr  # arr must outlive the call
 
 
-def _cutover(stop_timeout, start, verify, convert):
-    return _capi.CutoverOptsT(stop_timeout, start, not verify, not convert)
+def _cutover(stop_timeout, start, verify, convert, remove_vmware_tools):
+    return _capi.CutoverOptsT(stop_timeout, start, not verify, not convert,
+                              remove_vmware_tools)
 
 
 def plan(source, destination, vm, network_map=(), format=None, id=None, *,
@@ -117,14 +118,16 @@ def sync(id, journal_dir=None, until=None, max_rounds=None, *,
 
 
 def cutover(id, journal_dir=None, start=False, verify=True, stop_timeout=60,
-            *, convert=True, source_auth=None, destination_auth=None):
+            *, convert=True, remove_vmware_tools=False, source_auth=None,
+            destination_auth=None):
     """Stops the source, copies the last delta, creates the destination VM
     (and starts it with start=True), verifies both sides' bytes. When the
     destination puts the VM on virtio, its guest is converted first
     (convert=False: not, for a guest with virtio drivers already)."""
     # pylint: disable=redefined-builtin,too-many-arguments
     # pylint: disable=redefined-outer-name
-    opts = _cutover(stop_timeout, start, verify, convert)
+    opts = _cutover(stop_timeout, start, verify, convert,
+                    remove_vmware_tools)
     with _Credentials(source_auth, destination_auth) as creds:
         return creds.call(_capi.ferry_migrate_cutover, _s(journal_dir),
                           _s(id), ctypes.byref(opts), creds.migrate_auth(),
@@ -132,11 +135,13 @@ def cutover(id, journal_dir=None, start=False, verify=True, stop_timeout=60,
 
 
 def resume(id, journal_dir=None, start=False, verify=True, stop_timeout=60,
-           *, convert=True, source_auth=None, destination_auth=None):
+           *, convert=True, remove_vmware_tools=False, source_auth=None,
+           destination_auth=None):
     """Runs the step an interruption stopped again, to the same end."""
     # pylint: disable=redefined-builtin,too-many-arguments
     # pylint: disable=redefined-outer-name
-    opts = _cutover(stop_timeout, start, verify, convert)
+    opts = _cutover(stop_timeout, start, verify, convert,
+                    remove_vmware_tools)
     with _Credentials(source_auth, destination_auth) as creds:
         return creds.call(_capi.ferry_migrate_resume, _s(journal_dir),
                           _s(id), ctypes.byref(opts), creds.migrate_auth(),

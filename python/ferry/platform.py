@@ -486,6 +486,23 @@ def inject_driver(client, disk):
         check(_capi.ferry_inject_driver(_client_ptr(client), arr.ptr))
 
 
+def convert_vm(client, vm, bus=None, remove_vmware_tools=False):
+    """Converts the stopped VM vm's guest to boot on virtio, in place (as
+    virt-v2v-in-place): all of it or nothing. bus="virtio" moves the VM's
+    disks and NICs to virtio too. Returns the changes, a line each."""
+    opts = _capi.ConvertOptsT(_capi.to_c_string(bus) if bus else None,
+                              remove_vmware_tools)
+    report = ctypes.c_void_p()
+    check(_capi.ferry_convert_vm(_client_ptr(client), _capi.to_c_string(vm),
+                                 ctypes.byref(opts), ctypes.byref(report)))
+    try:
+        text = ctypes.string_at(report.value).decode() if report.value \
+            else ""
+    finally:
+        _capi.free(report)
+    return text.splitlines()
+
+
 def open_cbt(client, vm):
     check(_capi.ferry_open_cbt(_client_ptr(client), _vm_ref(vm)))
 
@@ -723,6 +740,9 @@ class Platform:
 
     def check_vm_boot(self, vm):
         return check_vm_boot(self, vm)
+
+    def convert_vm(self, vm, bus=None, remove_vmware_tools=False):
+        return convert_vm(self, vm, bus, remove_vmware_tools)
 
     # -- volumes --
     def volumes(self):

@@ -6,7 +6,7 @@
 # disk drivers and no virtio, a NIC config for ens192. The variant names
 # how fstab and grub.cfg find the root: uuid (UUID=...) or dev (/dev/sda1).
 # At boot a unit prints one line to ttyS0 and powers off:
-#   FERRY-GUEST-BOOT-OK root=<device> kernel=<version> net=<nic driver|none>
+#   FERRY-GUEST-BOOT-OK root=<device> kernel=<version> net=<nic driver|none> vmtools=<yes|no>
 #
 # The image is cached in $FERRY_TEST_CACHE (default /var/cache/ferry-tests)
 # under guest-<first 16 hex of sha256 of this file>/guest-<variant>.qcow2:
@@ -180,7 +180,7 @@ echo MODULES=list >"$mnt/etc/initramfs-tools/conf.d/vmware.conf"
 { echo "# VMware disk controllers and the root filesystem"; tr ' ' '\n' <<<"$INITRD_MODULES"; } \
   >"$mnt/etc/initramfs-tools/modules"
 
-step "apt: linux-image-amd64, initramfs-tools, grub-pc"
+step "apt: linux-image-amd64, initramfs-tools, grub-pc, open-vm-tools"
 # apt's downloads live outside the image so the next build reuses them.
 mount --bind "$cache/apt-archives" "$mnt/var/cache/apt/archives"
 logged apt chroot "$mnt" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
@@ -188,7 +188,7 @@ logged apt chroot "$mnt" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
 logged apt chroot "$mnt" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
   apt-get -q -y --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-  install linux-image-amd64 initramfs-tools grub-pc
+  install linux-image-amd64 initramfs-tools grub-pc open-vm-tools
 umount "$mnt/var/cache/apt/archives"
 kver=$(ls "$mnt/lib/modules" | sort -V | tail -1)
 
@@ -236,7 +236,9 @@ for n in /sys/class/net/*; do
   net=$(basename "$(readlink -f "$n/device/driver")")
   break
 done
-line="FERRY-GUEST-BOOT-OK root=$root kernel=$(uname -r) net=$net"
+vmtools=no
+[ -x /usr/bin/vmtoolsd ] && vmtools=yes
+line="FERRY-GUEST-BOOT-OK root=$root kernel=$(uname -r) net=$net vmtools=$vmtools"
 # Its own line, whatever the console was printing.
 printf '\n%s\n' "$line" >/dev/ttyS0
 echo "$line" >/dev/kmsg

@@ -15,7 +15,7 @@ BUILD_SH = os.path.join(HERE, "..", "guest", "build.sh")
 BOOT_S = 900  # a bound on a shared, loaded 2-core machine
 # the whole line (its end arrived too): never a half-written net=vmx
 MARKER = re.compile(r"FERRY-GUEST-BOOT-OK root=(\S+) kernel=(\S+) "
-                    r"net=(\S+)\r?\n")
+                    r"net=(\S+) vmtools=(yes|no)\r?\n")
 GAVE_UP = "Gave up waiting for root"
 
 
@@ -82,7 +82,8 @@ def boot(qp, vm, until):
 
 
 def booted(m, out, what):
-    """The marker's (root, kernel, net), or a failure saying what came."""
+    """The marker's (root, kernel, net, vmtools), or a failure saying what
+    came."""
     assert m and not isinstance(m, str), (
         f"{what}: {m!r}, not the marker:\n{out[-2000:]}")
     return m.groups()

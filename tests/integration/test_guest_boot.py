@@ -42,9 +42,11 @@ def holders(path):
 
 
 def test_a_killed_conversion_is_finished_and_the_guest_boots(qp, wrapped):
-    """ferry convert (libguestfs: virtio drivers into the initramfs, root
-    by UUID, the NIC config by type) on the guest whose fstab and grub name
-    /dev/sda1, interrupted twice:
+    """ferry convert --bus virtio --remove-vmware-tools (libguestfs: virtio
+    drivers into the initramfs, root by UUID, the NIC config by type,
+    open-vm-tools purged; then the VM's pvscsi disk and vmxnet3 NIC moved
+    to virtio) on the guest whose fstab and grub name /dev/sda1,
+    interrupted twice:
     - kill -9 of ferry while its appliance converts (the overlay being
       written): the volume is byte for byte as it was, the appliance goes
       (libguestfs's recovery process), and the next call starts over;
@@ -53,22 +55,25 @@ def test_a_killed_conversion_is_finished_and_the_guest_boots(qp, wrapped):
       finishes the commit, reporting the changes, converting nothing
       twice; until then the VM does not start from the half-committed
       disk.
-    Then the guest boots on virtio-blk with virtio-net to its marker. A
-    running VM is refused. (The guest by UUID is converted by the
+    Then the guest boots on virtio-blk with virtio-net to its marker,
+    without VMware's tools. A running VM is refused, and a bus but virtio. (The guest by UUID is converted by the
     migrations of test_guest_migrate.py.)"""
     vol = import_guest(qp, built("dev"), "guest.qcow2")
     qp.ok("vm", "create", "kvm", "--memory", "512", "--disk",
-          f"{vol},boot=1", "--nic", "default,model=virtio-net-pci")
+          f"{vol},bus=scsi,controller=pvscsi,boot=1", "--nic",
+          "default,model=vmxnet3")
     qp.start("kvm")
     qp.refused("convert", "kvm", needles=["stop it to convert"])
     qp.ok("vm", "stop", "kvm", "--force")
+    qp.refused("convert", "kvm", "--bus", "ide", needles=["bus 'ide'"])
     vols = os.path.join(qp.real, "volumes")
     img, overlay = (os.path.join(vols, vol),
                     os.path.join(vols, f".convert-{vol}.qcow2"))
     done = os.path.join(vols, f".convert-{vol}.done")
     before = sha256(img)
 
-    p = subprocess.Popen([FERRY, "convert", "kvm", "--platform", qp.uri],
+    args = ("convert", "kvm", "--bus", "virtio", "--remove-vmware-tools")
+    p = subprocess.Popen([FERRY, *args, "--platform", qp.uri],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:  # the appliance is up and writing the overlay
         wait_until(lambda: holders(overlay) or p.poll() is not None,
@@ -84,25 +89,35 @@ def test_a_killed_conversion_is_finished_and_the_guest_boots(qp, wrapped):
     assert not os.path.exists(done)
 
     wrapped("commit", 3)
-    qp.refused("convert", "kvm", needles=["committing the converted guest"])
+    qp.refused(*args, needles=["committing the converted guest"])
     assert os.path.exists(done) and os.path.exists(overlay)
     wrapped("commit", None)
     # half committed: the VM does not start from it
     qp.refused("vm", "start", "kvm",
                needles=["cut short while committing", "ferry convert kvm"])
-    out = qp.json("convert", "kvm")  # the commit, finished
+    assert qp.vm("kvm")["disks"][0]["bus"] == "scsi"  # not yet converted
+    out = qp.json(*args)  # the commit, finished
     assert not [v for v in os.listdir(vols) if v.startswith(".convert-")]
     changes = "\n".join(out["changes"])
     assert "guest: linux debian 12" in changes, changes
-    assert "virtio_blk" in changes and "rebuilt for every kernel" in changes
+    assert "virtio_blk" in changes, changes
+    assert "appended as one more archive" in changes, changes
     assert "Type=ether" in changes, changes
     # /dev/sda1 would be vda1 now: named by UUID
     assert "/etc/fstab: /dev/sda1 is now UUID=" in changes, changes
     assert "/boot/grub/grub.cfg: /dev/sda1 is now UUID=" in changes
+    assert "open-vm-tools: removed (dpkg --purge)" in changes, changes
+    assert "VM kvm: 1 disk on virtio-blk, 1 NIC virtio-net" in changes
+    v = qp.vm("kvm")  # --bus virtio: the VM moved to virtio
+    assert [(d["bus"], d["controller"]) for d in v["disks"]] == \
+        [("virtio", "")], v["disks"]
+    assert [n["model"] for n in v["nics"]] == ["virtio-net-pci"]
     m, serial_out = boot(qp, "kvm", [MARKER, GAVE_UP])
-    root, kernel, net = booted(m, serial_out, "the converted guest on virtio")
+    root, kernel, net, tools = booted(m, serial_out,
+                                      "the converted guest on virtio")
     assert root.startswith("/dev/vd"), m.group(0)
     assert net == "virtio_net", m.group(0)
+    assert tools == "no", m.group(0)
 
 
 def test_a_disk_with_no_guest_is_refused_unchanged(qp):

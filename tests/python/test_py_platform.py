@@ -111,6 +111,7 @@ def test_ctypes_mirrors_match_platform_h(tmp_path):
                "ferry_migrate_spec": _capi.MigrateSpecT,
                "ferry_migrate_auth": _capi.MigrateAuthT,
                "ferry_cutover_opts": _capi.CutoverOptsT,
+               "ferry_convert_opts": _capi.ConvertOptsT,
                "ferry_auth": _capi.AuthT,
                "ferry_driver_option": _capi.DriverOptionT,
                "ferry_driver_info": _capi.DriverInfoT}
@@ -529,6 +530,20 @@ def test_check_boot_disk(platform, state):
            "MBR boot code with an active partition: it boots BIOS, not UEFI "
            "(make the VM's firmware bios, or give the disk an EFI System "
            "Partition)", platform.check_vm_boot, uefi["name"])
+
+
+def test_convert_vm_refusals(platform):
+    """convert_vm's arguments reach the C library (the conversion itself,
+    on the real guest, is in tests/integration/test_guest_boot.py): a bus
+    but virtio is refused before anything, and a VM whose disk holds no
+    boot loader says so."""
+    platform.create_vm("blank", memory_mib=64, disks=["1M"])
+    raises(errno.EINVAL, "bus 'ide': ferry converts guests for virtio",
+           platform.convert_vm, "blank", bus="ide")
+    raises(errno.ENOEXEC, "no disk the VM could boot from (BIOS): disk vda: "
+           "blank", ferry.convert_vm, platform, "blank", bus="virtio",
+           remove_vmware_tools=True)
+    assert platform.vm("blank")["disks"][0]["bus"] == "virtio"
 
 
 # ---- C bugs these tests found, fixed since ----

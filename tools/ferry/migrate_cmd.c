@@ -145,6 +145,9 @@ static const struct cli_opt cutover_options[] = {
   { "no-convert", NULL, "put the VM on virtio without converting its guest "
     "(for a guest that has virtio drivers already)", cli_set_flag,
     MIGRATE_FIELD(cut.no_convert), NULL },
+  { "remove-vmware-tools", NULL, "the conversion uninstalls open-vm-tools "
+    "from the guest", cli_set_flag, MIGRATE_FIELD(cut.remove_vmware_tools),
+    NULL },
   { "stop-timeout", "SECONDS", "how long the source's guest may take to "
     "shut down before it is powered off (default 60)", cli_set_seconds,
     MIGRATE_FIELD(cut.stop_timeout_s), "seconds" },

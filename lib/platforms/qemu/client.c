@@ -108,6 +108,7 @@ static const struct platform_ops qemu_ops = {
   .prepare_tracking = qemu_open_cbt,
   .plan_volumes = qemu_plan_volumes,
   .inject_driver = qemu_inject_driver,
+  .redefine_vm = qemu_redefine_vm,
   /* wait_task: qemu operations finish before they return.
    * check_boot_disk: the common one, through its volumes. */
 };

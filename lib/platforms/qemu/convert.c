@@ -22,6 +22,7 @@
 #include "../../core/error.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
+#include "../driver.h"
 #include "qemu.h"
 
 /* A running VM of the platform that has volume id as a disk. */
@@ -110,7 +111,7 @@ static int commit(const char *overlay, const char *done, char **report)
 /* The conversion into an overlay, then its commit. */
 static int convert(const struct qemu_state *st, const struct ferry_disk *disk,
                    const char *vol, const char *overlay, const char *done,
-                   char **out)
+                   unsigned flags, char **out)
 {
   int r;
   unlink(overlay); /* an interrupted conversion: from the start */
@@ -120,8 +121,12 @@ static int convert(const struct qemu_state *st, const struct ferry_disk *disk,
                      (char *)overlay, NULL };
   if ((r = run_command(create, NULL)) < 0)
     return ferry_error_prefix("disk %s: ", disk->device);
-  r = guest_convert(overlay, "qcow2", !strcmp(st->accel, "kvm"),
-                    st->virtio_win, out);
+  struct guest_convert_opts o = {
+    .kvm = !strcmp(st->accel, "kvm"),
+    .virtio_win = st->virtio_win,
+    .remove_vmware_tools = flags & CONVERT_REMOVE_VMWARE_TOOLS,
+  };
+  r = guest_convert(overlay, "qcow2", &o, out);
   if (r < 0) { /* nothing reached the volume */
     unlink(overlay);
     return ferry_error_prefix("disk %s: the guest was left as it was: ",
@@ -133,7 +138,7 @@ static int convert(const struct qemu_state *st, const struct ferry_disk *disk,
 }
 
 int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
-                       char **report)
+                       unsigned flags, char **report)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
   char *mine = NULL;
@@ -149,7 +154,8 @@ int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
     qemu_path(st, overlay, "volumes/.convert-%s.qcow2", disk->volume_id);
     done_path(st, disk->volume_id, done);
     r = access(done, F_OK) == 0 ? commit(overlay, done, out) /* cut short */
-                                : convert(st, disk, vol, overlay, done, out);
+                                : convert(st, disk, vol, overlay, done,
+                                          flags, out);
   }
   if (lock >= 0)
     lock_release(lock);

@@ -123,7 +123,8 @@ void qemu_conversions_release(int *fds, size_t n);
 /* The platform's operations, gathered in one table in client.c. */
 int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
 int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
-                       char **report);
+                       unsigned flags, char **report);
+int qemu_redefine_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int qemu_lookup_vm(struct ferry_client *fc, const char *key,
                    struct ferry_vm *out);
 int qemu_plan_volumes(struct ferry_client *fc, const char *vm_name,

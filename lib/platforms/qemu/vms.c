@@ -237,6 +237,18 @@ int qemu_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
   return 0;
 }
 
+int qemu_redefine_vm(struct ferry_client *fc, const struct ferry_vm *vm)
+{
+  const struct qemu_state *st = QEMU_STATE(fc);
+  if (qemu_running_pid(st, vm->uuid))
+    return ferry_error(EBUSY, "VM '%s' is running: stop it first", vm->name);
+  int r = qemu_vm_lease_check(fc, vm, "vm redefine");
+  if (r == 0)
+    r = qemu_def_check(st, vm, NULL);
+  return r < 0 ? ferry_error_prefix("VM '%s': ", vm->name)
+               : qemu_def_store(st, vm);
+}
+
 int qemu_start_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 {
   const struct qemu_state *st = QEMU_STATE(fc);
