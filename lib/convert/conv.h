@@ -23,6 +23,12 @@ void conv_note(struct conv *c, const char *fmt, ...)
 int conv_error(struct conv *c, const char *what);
 bool conv_exists(struct conv *c, const char *path);
 
+/* The common guest found quickly: 0 with its mounts ((mount point,
+ * device) pairs, NULL-ended) and what it is ("linux debian 12 on
+ * /dev/sda1"), all malloc'd; 1 when it is left to libguestfs's full
+ * inspection; -errno. */
+int quick_inspect(struct conv *c, char ***mounts, char **what);
+
 /* The guest kinds: the guest's filesystems are mounted. */
 int linux_convert(struct conv *c);
 int windows_convert(struct conv *c, const char *root);
