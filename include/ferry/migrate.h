@@ -125,6 +125,11 @@ int ferry_migrate_resume(const char *journal_dir, const char *id,
                          struct ferry_migration *out);
 int ferry_migrate_status(const char *journal_dir, const char *id,
                          struct ferry_migration *out);
+/* Every migration whose journal is in journal_dir, by id (*out malloc'd:
+ * ferry_migration_list_free). A journal that cannot be read is an error
+ * naming it. */
+int ferry_migrate_list(const char *journal_dir, struct ferry_migration **out,
+                       size_t *n);
 
 #ifdef __cplusplus
 }

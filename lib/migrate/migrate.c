@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/dirscan.h"
 #include "../core/error.h"
 #include "../core/opts.h"
 #include "../core/statefile.h"
@@ -350,4 +351,41 @@ int ferry_migrate_status(const char *journal_dir, const char *id,
 {
   ferry_error_clear();
   return journal_read(journal_dir, id, out);
+}
+
+static bool is_journal(const char *name, void *opaque)
+{
+  (void)opaque;
+  size_t n = strlen(name);
+  return n > 5 && name[0] != '.' && !strcmp(name + n - 5, ".json");
+}
+
+int ferry_migrate_list(const char *journal_dir, struct ferry_migration **out,
+                       size_t *n)
+{
+  ferry_error_clear();
+  *out = NULL;
+  *n = 0;
+  char dir[PATH_MAX], **names;
+  size_t count;
+  journal_dir_of(journal_dir, dir);
+  int r = dir_scan(dir, is_journal, NULL, &names, &count);
+  struct ferry_migration *v = r == 0 && count ? calloc(count, sizeof *v)
+                                              : NULL;
+  if (r == 0 && count && !v)
+    r = ferry_error(ENOMEM, "out of memory");
+  size_t k = 0;
+  for (; r == 0 && k < count; k++) {
+    names[k][strlen(names[k]) - 5] = '\0'; /* the id */
+    ferry_migration_init(&v[k]);
+    r = journal_read(journal_dir, names[k], &v[k]);
+  }
+  if (r < 0) {
+    ferry_migration_list_free(v, k);
+  } else {
+    *out = v;
+    *n = count;
+  }
+  dir_scan_free(names, count);
+  return r;
 }

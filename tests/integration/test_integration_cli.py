@@ -368,7 +368,8 @@ HELP_COMMANDS = [
     ["volume", "delete"], ["snapshot", "create"], ["snapshot", "list"],
     ["snapshot", "show"], ["snapshot", "delete"], ["snapshot", "revert"],
     ["migrate", "plan"], ["migrate", "start"], ["migrate", "sync"],
-    ["migrate", "cutover"], ["migrate", "status"], ["migrate", "resume"],
+    ["migrate", "cutover"], ["migrate", "list"], ["migrate", "status"],
+    ["migrate", "resume"],
     ["migrate", "abort"], ["vmware", "thumbprint"],
 ]
 

@@ -108,6 +108,42 @@ def test_abort_leaves_no_snapshots_or_bitmaps(two, tmp_path):
                     "read -P 0x22 0 64k", img).returncode == 0
 
 
+def test_plan_saves_nothing_and_list_shows_every_journal(two, tmp_path):
+    """`migrate plan` prints no id (no journal is saved, so status would not
+    know it); `migrate list` shows every migration in the journal dir with
+    its phase, VM, rounds and both ends, and names a journal it cannot
+    read."""
+    a, b, jdir = two
+    a.create_vm("web", extra=("--nic", "default"))
+    cp = subprocess.run([FERRY, "migrate", "plan", "--from", a.uri, "--to",
+                         b.uri, "web", "--network-map", "default=default",
+                         "--journal-dir", jdir], capture_output=True,
+                        text=True)
+    assert cp.returncode == 0, cp
+    assert cp.stdout.startswith("plan: web ("), cp.stdout
+    assert "nothing in the way" in cp.stdout and "migration " not in cp.stdout
+    assert migrate(jdir, "plan", *start_args(a, b)[1:-2])["id"] is None
+    assert migrate(jdir, "list") == []  # plans leave no journal
+    migrate(jdir, *start_args(a, b))
+    [m] = migrate(jdir, "list")
+    assert (m["id"], m["phase"], m["vm"], len(m["rounds"])) == \
+        ("m", "warm", "web", 1)
+    assert (m["source"], m["destination"]) == (a.uri, b.uri)
+    cp = subprocess.run([FERRY, "migrate", "list", "--journal-dir", jdir],
+                        capture_output=True, text=True)
+    header, row = cp.stdout.splitlines()
+    assert header.split()[:4] == ["ID", "PHASE", "VM", "ROUNDS"]
+    assert row.split()[:4] == ["m", "warm", "web", "1"], row
+    assert row.endswith(f"{a.uri} -> {b.uri}"), row
+    with open(os.path.join(jdir, "bad.json"), "w") as f:
+        f.write("{")
+    cp = subprocess.run([FERRY, "migrate", "list", "--journal-dir", jdir],
+                        capture_output=True, text=True)
+    assert cp.returncode != 0 and "bad.json" in cp.stderr, cp
+    os.unlink(os.path.join(jdir, "bad.json"))
+    migrate(jdir, "abort", "m")
+
+
 def test_bad_input_is_refused_before_anything_changes(two, tmp_path):
     a, b, jdir = two
     make_source(a)

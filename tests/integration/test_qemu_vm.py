@@ -79,6 +79,18 @@ def test_two_disk_vm_inventory_show_list(qp):
     assert qp.json("vm", "list", "--state", "running") == []
 
 
+def test_lifecycle_commands_say_what_happened(qp):
+    """One line each, as virsh prints them; --json stays {"ok": true}."""
+    qp.create_vm("say", disks=1)
+    assert qp.ok("vm", "start", "say") == "VM 'say' started\n"
+    assert qp.ok("vm", "resume", "say") == "VM 'say' runs\n"
+    assert qp.ok("vm", "stop", "say", "--force") == "VM 'say' powered off\n"
+    assert qp.json("vm", "start", "say")["ok"] is True
+    # no guest to answer ACPI here: powered off after the timeout
+    assert qp.ok("vm", "stop", "say", "--timeout", "1") == "VM 'say' stopped\n"
+    assert qp.ok("vm", "delete", "say") == "VM 'say' deleted\n"
+
+
 def test_stop_with_short_timeout_powers_off(qp):
     """SeaBIOS ignores the ACPI powerdown: after --timeout ferry powers the
     VM off itself."""

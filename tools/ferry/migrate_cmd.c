@@ -209,9 +209,13 @@ static void print(const struct ferry_migration *m, bool json)
     json_print(ferry_migration_to_jsonc(m));
     return;
   }
-  printf("migration %s: %s (%s) from %s to %s: %s\n", m->id, m->vm,
-         m->vm_uuid, m->source, m->destination,
-         ferry_migration_phase_name(m->phase));
+  if (!m->id) /* a plan: no journal, so no id */
+    printf("plan: %s (%s) from %s to %s: nothing in the way\n", m->vm,
+           m->vm_uuid, m->source, m->destination);
+  else
+    printf("migration %s: %s (%s) from %s to %s: %s\n", m->id, m->vm,
+           m->vm_uuid, m->source, m->destination,
+           ferry_migration_phase_name(m->phase));
   for (size_t i = 0; i < m->n_rounds; i++) {
     char b[32];
     human_size(m->rounds[i].changed_bytes, b, sizeof b);
@@ -254,7 +258,38 @@ static int m_plan(const struct cli_command *self, int argc, char **argv)
     return rc;
   struct ferry_migration m;
   ferry_migration_init(&m);
-  return finish(ferry_migrate_plan(&o.spec, &m), &o, &m, self->name);
+  int r = ferry_migrate_plan(&o.spec, &m);
+  if (r == 0) { /* nothing is saved: an id would name no journal */
+    free(m.id);
+    m.id = NULL;
+  }
+  return finish(r, &o, &m, self->name);
+}
+
+static int m_list(const struct cli_command *self, int argc, char **argv)
+{
+  struct mopts o;
+  int rc;
+  memset(&o, 0, sizeof o);
+  if (!cli_parse(self, argc, argv, &o, &o.c, &rc))
+    return rc;
+  struct ferry_migration *v;
+  size_t n;
+  if (ferry_migrate_list(o.journal_dir, &v, &n) < 0)
+    return lib_fail(o.c.json, self->name);
+  if (o.c.json) {
+    json_print(LIST_TO_JSON(migration, v, n));
+  } else {
+    if (n)
+      printf("%-24s %-9s %-16s %6s  %s\n", "ID", "PHASE", "VM", "ROUNDS",
+             "FROM -> TO");
+    for (size_t i = 0; i < n; i++)
+      printf("%-24s %-9s %-16s %6zu  %s -> %s\n", v[i].id,
+             ferry_migration_phase_name(v[i].phase), v[i].vm,
+             v[i].n_rounds, v[i].source, v[i].destination);
+  }
+  ferry_migration_list_free(v, n);
+  return EXIT_OK;
 }
 
 static int m_start(const struct cli_command *self, int argc, char **argv)
@@ -358,6 +393,14 @@ static const struct cli_command m_cutover_cmd = {
   .common = CLI_AUTH, .run = m_id,
 };
 
+static const struct cli_command m_list_cmd = {
+  .name = "migrate list",
+  .summary = "Lists every migration whose journal is in the journal "
+             "directory: its id, phase, VM, rounds, source and destination.",
+  .options = { journal_options },
+  .common = CLI_AUTH, .run = m_list,
+};
+
 static const struct cli_command m_status_cmd = {
   .name = "migrate status",
   .summary = "Shows a migration's journal: its phase and rounds.",
@@ -384,8 +427,8 @@ static const struct cli_command m_abort_cmd = {
 int cmd_migrate(int argc, char **argv)
 {
   static const struct cli_command *const subs[] = {
-    &m_plan_cmd, &m_start_cmd, &m_sync_cmd, &m_cutover_cmd, &m_status_cmd,
-    &m_resume_cmd, &m_abort_cmd,
+    &m_plan_cmd, &m_start_cmd, &m_sync_cmd, &m_cutover_cmd, &m_list_cmd,
+    &m_status_cmd, &m_resume_cmd, &m_abort_cmd,
   };
   return run_subcommand("migrate", subs, sizeof subs / sizeof subs[0], argc,
                         argv);

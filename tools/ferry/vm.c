@@ -256,6 +256,13 @@ static int vm_simple(const struct cli_command *self, int argc, char **argv)
     rc = lib_fail(o.json, cmd);
   } else if (o.json) {
     json_ok("vm", vm, NULL);
+  } else { /* one line of what happened, as virsh says it */
+    const char *done = !strcmp(cmd, "vm start")    ? "started"
+                       : !strcmp(cmd, "vm resume") ? "runs"
+                       : !strcmp(cmd, "vm delete") ? "deleted"
+                       : so.force || so.timeout == 0 ? "powered off"
+                                                     : "stopped";
+    printf("VM '%s' %s\n", vm, done);
   }
   destroy_client(c);
   return rc;
