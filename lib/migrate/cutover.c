@@ -2,6 +2,7 @@
  * verification, clean-up) and abort, which takes back what a migration
  * made. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,31 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
   return session_close(&s, r, out);
 }
 
+/* A line of what abort took back. */
+static int undone(struct journal *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int undone(struct journal *j, const char *fmt, ...)
+{
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  return ferry_migration_undone_append(&j->m, line);
+}
+
+/* word appended to *list, ", " between. */
+static int append_word(char **list, const char *word)
+{
+  size_t n = *list ? strlen(*list) : 0;
+  char *l = realloc(*list, n + strlen(word) + 3);
+  if (!l)
+    return ferry_error(ENOMEM, "out of memory");
+  snprintf(l + n, strlen(word) + 3, "%s%s", n ? ", " : "", word);
+  *list = l;
+  return 0;
+}
+
 int ferry_migrate_abort(const char *journal_dir, const char *id,
                         const struct ferry_migrate_auth *auth,
                         struct ferry_migration *out)
@@ -290,30 +316,55 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
     if (r == 0 && (r = platform_set_lease_holder(src, j.m.id)) == 0)
       r = platform_set_lease_holder(dst, j.m.id);
   }
-  if (r == 0)
-    r = remove_snapshots(src, &j.m);
+  /* what it takes back is said, a line each (undone) */
+  for (size_t i = 0; i < j.m.n_undone; i++)
+    free(j.m.undone[i]);
+  j.m.n_undone = 0;
+  char *snaps = NULL;
+  size_t had = 0;
+  for (size_t k = 0; r == 0 && k < j.m.n_rounds; k++) {
+    struct ferry_domain_snapshot s;
+    ferry_domain_snapshot_init(&s);
+    if (ferry_snapshot_get(src, j.m.vm_uuid, j.m.rounds[k].snapshot, &s) == 0)
+      had++, r = append_word(&snaps, j.m.rounds[k].snapshot);
+    ferry_domain_snapshot_dispose(&s);
+  }
+  ferry_error_clear();
+  if (r == 0 && (r = remove_snapshots(src, &j.m)) == 0 && had)
+    r = undone(&j, "the source's migration snapshots removed: %s", snaps);
+  free(snaps);
   if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&
       (r = adopt_destination(&j, dst)) > 0) /* made, not yet journaled */
     r = 0;
   if (r == 0 && j.m.dst_vm_uuid && *j.m.dst_vm_uuid) {
     ferry_stop_vm(dst, j.m.dst_vm_uuid, 0, FERRY_STOP_FORCE);
-    if ((r = ferry_delete_vm(dst, j.m.dst_vm_uuid)) == -ENOENT)
+    if ((r = ferry_delete_vm(dst, j.m.dst_vm_uuid)) == 0)
+      r = undone(&j, "the destination VM %s (%s) deleted", j.m.vm,
+                 j.m.dst_vm_uuid);
+    else if (r == -ENOENT)
       r = 0;
   }
   /* Volumes only if this migration may have made them: the names of
    * another's are not ours to delete. */
   for (size_t i = 0; r == 0 && j.m.volumes_made && i < j.m.n_disks; i++)
-    if ((r = ferry_delete_volume(dst, j.m.disks[i].dst_volume)) == -ENOENT)
+    if ((r = ferry_delete_volume(dst, j.m.disks[i].dst_volume)) == 0)
+      r = undone(&j, "the destination volume %s deleted",
+                 j.m.disks[i].dst_volume);
+    else if (r == -ENOENT)
       r = 0;
   /* A cutover stopped the source: it runs again. */
   if (r == 0 && j.m.source_was_running) {
     struct ferry_vm v;
     ferry_vm_init(&v);
     if ((r = ferry_get_vm(src, j.m.vm_uuid, &v)) == 0 &&
-        v.power_state == FERRY_POWER_STATE_STOPPED)
-      r = ferry_start_vm(src, j.m.vm_uuid);
+        v.power_state == FERRY_POWER_STATE_STOPPED &&
+        (r = ferry_start_vm(src, j.m.vm_uuid)) == 0)
+      r = undone(&j, "the source VM %s started again (the cutover had "
+                 "stopped it)", j.m.vm);
     ferry_vm_dispose(&v);
   }
+  if (r == 0 && j.m.n_undone == 0)
+    r = undone(&j, "nothing was left to take back");
   if (r == 0) {
     ferry_error_clear();
     j.m.phase = FERRY_MIGRATION_PHASE_ABORTED;

@@ -151,6 +151,8 @@ def test_a_failed_conversion_fails_the_cutover_before_the_vm(two, guest_image,
     assert a.state("vmw") == "stopped"
     m = migrate(jdir, "abort", "m")
     assert m["phase"] == "aborted"
+    assert "the source VM vmw started again (the cutover had stopped it)" \
+        in m["undone"], m["undone"]
     assert a.state("vmw") == "running"
     assert b.json("volume", "list") == []
     a.ok("vm", "stop", "vmw", "--force")

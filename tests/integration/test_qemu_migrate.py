@@ -98,6 +98,11 @@ def test_abort_leaves_no_snapshots_or_bitmaps(two, tmp_path):
     migrate(jdir, "sync", "m")
     m = migrate(jdir, "abort", "m")
     assert m["phase"] == "aborted"
+    # it says what it took back
+    assert m["undone"][0].startswith(
+        "the source's migration snapshots removed: mig-m-"), m["undone"]
+    assert "the destination volume web-vda.qcow2 deleted" in m["undone"]
+    assert "the destination volume web-vdb.qcow2 deleted" in m["undone"]
     assert a.state("web") == "running"  # the source never stops
     no_ferry_traces(a)
     assert b.json("volume", "list") == []

@@ -231,6 +231,9 @@ static void print(const struct ferry_migration *m, bool json)
            m->boot_check ? m->boot_check : "-");
   for (size_t i = 0; i < m->n_conversion; i++)
     printf("  %s %s\n", i ? "          " : "conversion:", m->conversion[i]);
+  if (m->phase == FERRY_MIGRATION_PHASE_ABORTED)
+    for (size_t i = 0; i < m->n_undone; i++)
+      printf("  %s %s\n", i ? "      " : "undone:", m->undone[i]);
   if (m->error && *m->error)
     printf("  error: %s\n", m->error);
 }
