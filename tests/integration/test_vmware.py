@@ -110,6 +110,27 @@ def test_wrong_password_is_refused(sim, tmp_path):
     assert cp.returncode == 2 and "no password" in cp.stderr
 
 
+def test_a_user_name_with_an_at_sign(tmp_path):
+    """vCenter's administrator@vsphere.local: in the URI as %40, or given
+    with --user; a wrong one is refused once, in a sentence."""
+    s = Sim(tmp_path, "-username", "administrator@vsphere.local")
+    try:
+        base = f"vmware://{s.host}?thumbprint={s.thumbprint}"
+        enc = f"vmware://administrator%40vsphere.local@{s.host}" \
+              f"?thumbprint={s.thumbprint}"
+        for args in (["--platform", enc],
+                     ["--platform", base, "--user",
+                      "administrator@vsphere.local"]):
+            vms = json.loads(ferry(s, "vm", "list", *args, "--json").stdout)
+            assert VM in [v["name"] for v in vms], args
+        cp = ferry(s, "vm", "list", "--platform", base, "--user", "root",
+                   expect=2)
+        assert "wrong user name or password" in cp.stderr, cp.stderr
+        assert cp.stderr.count(s.host) <= 1, cp.stderr
+    finally:
+        s.close()
+
+
 def test_snapshots_create_list_delete(sim):
     u = sim.uri()
     ferry(sim, "snapshot", "create", VM, "one", "--platform", u)

@@ -62,6 +62,9 @@ static const struct cli_opt platform_options[] = {
   CLI_OPT_END,
 };
 static const struct cli_opt auth_options[] = {
+  { "user", "NAME", "the platform's user name, e.g. "
+    "administrator@vsphere.local (instead of the URI's USER@, where an @ "
+    "is %40)", cli_set_string, offsetof(struct common_opts, user), NULL },
   { "password-file", "FILE", "the platform's password is this file's first "
     "line (unless FERRY_<PLATFORM>_PASSWORD is set; with neither, ferry asks "
     "on the terminal)",

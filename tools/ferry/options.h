@@ -73,6 +73,7 @@ struct driver_option_arg {
 struct common_opts {
   const char *platform;
   const char *password_file; /* --password-file */
+  const char *user;          /* --user */
   struct driver_option_arg options[16]; /* --NAME VALUE of drivers' options */
   size_t n_options;
   bool json, help;

@@ -64,6 +64,7 @@ void cli_auth(const char *uri, const struct common_opts *o,
       a->password = env_passwords[i].password;
   if (!a->password)
     a->password_file = o->password_file;
+  a->username = o->user;
 }
 
 static bool has_key(const char *uri, const char *key)
@@ -155,7 +156,8 @@ client_t *platform_open(const char *uri, struct common_opts *o)
              "run on a terminal to be asked)", name);
   }
   if (!c)
-    cli_error("--platform %s: %s%s", uri, ferry_last_error(), hint);
+    cli_error("--platform: %s%s", ferry_last_error(), hint); /* it names
+                                                                * the URI */
   free(full);
   return c;
 }

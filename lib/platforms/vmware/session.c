@@ -170,9 +170,8 @@ static int login(struct vsession *s)
   if (rc == 0)
     s->logins++;
   else if (!strcmp(fault, "InvalidLogin"))
-    rc = ferry_error(EACCES, "vSphere login as '%s' at %s refused: wrong "
-                     "user name or password (InvalidLogin)", s->user,
-                     s->base);
+    rc = ferry_error(EACCES, "vSphere login as '%s' refused: wrong user "
+                     "name or password (InvalidLogin)", s->user);
   return rc;
 }
 
