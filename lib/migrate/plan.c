@@ -84,9 +84,16 @@ static int check_networks(const struct ferry_migrate_spec *spec,
                       "map does not map (give %s=DESTINATION_NETWORK)",
                       vm->nics[i].mac, vm->nics[i].network,
                       vm->nics[i].network);
-    else if (!has_network(nets, nn, to))
+    else if (!has_network(nets, nn, to)) {
+      char have[1024] = "";
+      size_t w = 0;
+      for (size_t k = 0; k < nn; k++)
+        w += snprintf(have + w, w < sizeof have ? sizeof have - w : 0,
+                      "%s%s", k ? ", " : "", nets[k].id);
       r = ferry_error(ENOENT, "NIC %s maps to network '%s', which the "
-                      "destination does not have", vm->nics[i].mac, to);
+                      "destination does not have (it has: %s)",
+                      vm->nics[i].mac, to, nn ? have : "none");
+    }
   }
   ferry_vlan_list_free(nets, nn);
   return r;

@@ -168,7 +168,9 @@ def test_bad_input_is_refused_before_anything_changes(two, tmp_path):
     refused(["start", "--from", a.uri, "--to", b.uri, "web", "--id", "m"],
             "network map does not map")
     refused(["start", "--from", a.uri, "--to", b.uri, "web", "--id", "m",
-             "--network-map", "default=lan9"], "lan9")
+             "--network-map", "default=lan9"],
+            "network 'lan9', which the destination does not have (it has: "
+            "default)")
     refused(start_args(a, b, extra=("--format", "vmdk")), "vmdk")
     b.create_vm("web")  # a name clash at the destination
     cp = subprocess.run([FERRY, "migrate", *start_args(a, b), "--journal-dir",
