@@ -51,6 +51,11 @@ int ferry_get_cluster(client_t *c, const char *id, struct ferry_cluster *out);
 int ferry_hosts(client_t *c, struct ferry_host **out, size_t *n);
 int ferry_get_host(client_t *c, const char *id, struct ferry_host *out);
 int ferry_vlans(client_t *c, struct ferry_vlan **out, size_t *n);
+/* A network for VMs' NICs (id: its name in NIC definitions; vlan_id -1:
+ * untagged, else 1..4094); -EEXIST when the id is taken. */
+int ferry_create_vlan(client_t *c, const struct ferry_vlan *spec);
+/* -EBUSY naming a VM whose NIC is on it. */
+int ferry_delete_vlan(client_t *c, const char *id);
 /* cluster_id NULL: every VM of the platform. */
 int ferry_query_cluster_vm_summary(client_t *c, const char *cluster_id,
                                    struct ferry_vm_summary *out);

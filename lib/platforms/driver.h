@@ -67,6 +67,8 @@ struct platform_ops {
                   size_t *n);
   int (*hosts)(struct ferry_client *fc, struct ferry_host **out, size_t *n);
   int (*vlans)(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
+  int (*create_vlan)(struct ferry_client *fc, const struct ferry_vlan *spec);
+  int (*delete_vlan)(struct ferry_client *fc, const char *id);
   /* snapshots; vm is the resolved VM */
   int (*snapshot_create)(struct ferry_client *fc, const struct ferry_vm *vm,
                          const struct ferry_snapshot_spec *spec,

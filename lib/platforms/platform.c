@@ -215,6 +215,16 @@ int ferry_vlans(client_t *c, struct ferry_vlan **out, size_t *n)
   DISPATCH(c, vlans, "list VLANs", out, n);
 }
 
+int ferry_create_vlan(client_t *c, const struct ferry_vlan *spec)
+{
+  DISPATCH(c, create_vlan, "create networks", spec);
+}
+
+int ferry_delete_vlan(client_t *c, const char *id)
+{
+  DISPATCH(c, delete_vlan, "delete networks", id);
+}
+
 /* get_datacenter, get_cluster, get_host: a list, then the one whose id (or
  * else name) matches. Each type has id and name, so one macro serves. */
 #define GET_BY_ID(T, list_fn, what)                                           \

@@ -79,6 +79,32 @@ def test_two_disk_vm_inventory_show_list(qp):
     assert qp.json("vm", "list", "--state", "running") == []
 
 
+def test_networks_made_listed_and_deleted(qp):
+    """ferry network: the default network until one is made; a tagged one
+    for a VM's NIC; names taken, bad tags and a network a NIC is on are
+    refused, and nothing changes."""
+    assert [n["id"] for n in qp.json("network", "list")] == ["default"]
+    assert qp.ok("network", "create", "lan9", "--vlan", "9", "--name",
+                 "Lab 9") == "network 'lan9' created\n"
+    nets = qp.json("network", "list")
+    assert [(n["id"], n["name"], n["vlan_id"]) for n in nets] == [
+        ("default", "default", -1), ("lan9", "Lab 9", 9)]
+    assert "lan9                     Lab 9                    VLAN 9" in \
+        qp.ok("network", "list")
+    qp.refused("network", "create", "lan9", needles=["exists already"])
+    qp.refused("network", "create", "x", "--vlan", "5000",
+               needles=["--vlan", "1..4094"])
+    qp.refused("network", "create", "../x", needles=["network id"])
+    qp.create_vm("onlan", disks=1, extra=("--nic", "lan9"))
+    qp.refused("network", "delete", "lan9",
+               needles=["VM 'onlan' on it", "move or delete the VM"])
+    qp.refused("network", "delete", "nosuch", needles=["no network 'nosuch'"])
+    assert len(qp.json("network", "list")) == 2
+    qp.ok("vm", "delete", "onlan")
+    assert qp.ok("network", "delete", "lan9") == "network 'lan9' deleted\n"
+    assert [n["id"] for n in qp.json("network", "list")] == ["default"]
+
+
 def test_lifecycle_commands_say_what_happened(qp):
     """One line each, as virsh prints them; --json stays {"ok": true}."""
     qp.create_vm("say", disks=1)

@@ -59,6 +59,7 @@ int cmd_info(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_volume(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);

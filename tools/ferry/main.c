@@ -15,6 +15,7 @@ static const struct {
   { "inventory", cmd_inventory, "list a platform's datacenters, hosts, VMs, VLANs" },
   { "vm", cmd_vm, "list, show, create, start, stop, delete VMs" },
   { "volume", cmd_volume, "list, create, delete volumes" },
+  { "network", cmd_network, "list, create, delete networks for VMs' NICs" },
   { "snapshot", cmd_snapshot, "create, list, show, delete, revert VM snapshots" },
   { "migrate", cmd_migrate, "warm migration: start, sync rounds, cut over" },
   { "convert", cmd_convert, "convert a stopped VM's guest to boot on virtio" },

@@ -125,6 +125,8 @@ int qemu_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
 int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
                        unsigned flags, char **report);
 int qemu_redefine_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+int qemu_create_vlan(struct ferry_client *fc, const struct ferry_vlan *spec);
+int qemu_delete_vlan(struct ferry_client *fc, const char *id);
 int qemu_lookup_vm(struct ferry_client *fc, const char *key,
                    struct ferry_vm *out);
 int qemu_plan_volumes(struct ferry_client *fc, const char *vm_name,
