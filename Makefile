@@ -48,8 +48,10 @@ bench: build
 	@BUILD=$(BUILD) bash bench/vmware.sh
 	@BUILD=$(BUILD) bash bench/convert.sh
 
+# PREFIX is honoured even when $(BUILD) was set up with another one.
 install: build
-	@ninja -C $(BUILD) install
+	@meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	@ninja -C $(BUILD) install >/dev/null
 	@if [ "$$(id -u)" -eq 0 ] && [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 clean:
