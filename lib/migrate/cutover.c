@@ -317,9 +317,10 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
       r = platform_set_lease_holder(dst, j.m.id);
   }
   /* what it takes back is said, a line each (undone) */
-  for (size_t i = 0; i < j.m.n_undone; i++)
+  for (size_t i = 0; r == 0 && i < j.m.n_undone; i++)
     free(j.m.undone[i]);
-  j.m.n_undone = 0;
+  if (r == 0)
+    j.m.n_undone = 0;
   char *snaps = NULL;
   size_t had = 0;
   for (size_t k = 0; r == 0 && k < j.m.n_rounds; k++) {
@@ -329,7 +330,8 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
       had++, r = append_word(&snaps, j.m.rounds[k].snapshot);
     ferry_domain_snapshot_dispose(&s);
   }
-  ferry_error_clear();
+  if (r == 0)
+    ferry_error_clear(); /* a snapshot gone already is no error */
   if (r == 0 && (r = remove_snapshots(src, &j.m)) == 0 && had)
     r = undone(&j, "the source's migration snapshots removed: %s", snaps);
   free(snaps);

@@ -47,12 +47,16 @@ static char *lock_path(const struct qemu_state *st, const char *id,
   return qemu_path(st, buf, "run/convert-%s.lock", id);
 }
 
+/* id is a checked volume id (qemu_volume_path): a name in volumes/. */
 static int conversion_lock(const struct qemu_state *st, const char *id,
                            int *fd)
 {
   char path[PATH_MAX];
-  int r = statefile_mkdirs(qemu_path(st, path, "run"));
-  if (r == 0 && lock_acquire(lock_path(st, id, path), 0, fd) < 0) {
+  int r = name_check(id, "volume id");
+  if (r == 0)
+    r = statefile_mkdirs(qemu_path(st, path, "run"));
+  if (r == 0 && (r = lock_acquire(lock_path(st, id, path), 0, fd)) < 0 &&
+      r == -EBUSY) { /* held: the only refusal that means busy */
     ferry_error_clear();
     r = ferry_error(EBUSY, "volume '%s': another ferry process is "
                     "converting its guest", id);

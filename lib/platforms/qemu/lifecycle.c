@@ -113,21 +113,25 @@ static const char *esc(const char *in, char *out, size_t len)
   return out;
 }
 
-static int launch(const struct qemu_state *st, const struct ferry_vm *vm,
-                  bool paused, int incoming_fd)
+/* Nothing from the definition reaches qemu (or a path) unchecked, down
+ * to every layer of every image. */
+static int launch_check(const struct qemu_state *st, const struct ferry_vm *vm)
 {
-  char e1[2 * PATH_MAX];
-  char run[PATH_MAX], tmp[PATH_MAX];
-  /* Nothing from the definition reaches qemu unchecked, down to every
-   * layer of every image. */
   int r = qemu_vm_check(st, vm);
   if (r == 0)
     r = qemu_machine_check(vm->machine);
   for (size_t i = 0; r == 0 && i < vm->n_disks; i++)
     if ((r = qemu_chain_check(st, vm->disks[i].volume_id)) < 0)
       ferry_error_prefix("disk %s: ", vm->disks[i].device);
-  if (r < 0)
-    return ferry_error_prefix("start VM %s: ", vm->name);
+  return r < 0 ? ferry_error_prefix("start VM %s: ", vm->name) : 0;
+}
+
+static int launch(const struct qemu_state *st, const struct ferry_vm *vm,
+                  bool paused, int incoming_fd)
+{
+  char e1[2 * PATH_MAX];
+  char run[PATH_MAX], tmp[PATH_MAX];
+  int r;
   if ((r = statefile_mkdirs(qemu_path(st, run, "run/%s", vm->uuid))) < 0)
     return r;
   struct argv a = { 0 };
@@ -259,10 +263,13 @@ static int launch(const struct qemu_state *st, const struct ferry_vm *vm,
 int qemu_launch(const struct qemu_state *st, const struct ferry_vm *vm,
                 bool paused, int incoming_fd)
 {
+  int r = launch_check(st, vm); /* the lock paths hold its volume ids */
+  if (r < 0)
+    return r;
   int *fds = calloc(vm->n_disks ? vm->n_disks : 1, sizeof *fds);
   if (!fds)
     return ferry_error(ENOMEM, "out of memory");
-  int r = qemu_conversions_hold(st, vm, fds);
+  r = qemu_conversions_hold(st, vm, fds);
   if (r == 0) {
     r = launch(st, vm, paused, incoming_fd);
     qemu_conversions_release(fds, vm->n_disks);
