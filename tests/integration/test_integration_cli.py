@@ -2,10 +2,14 @@
 something could not be opened) with a clear message; `ferry info`;
 --verify and --json."""
 
+import errno
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -387,3 +391,21 @@ def test_every_command_answers_help_and_ferry_help_names_it():
         assert run_ferry("help", *cmd).stdout.decode() == out, cmd
     cp = run_ferry("help", "nope")
     assert cp.returncode == 2 and b"unknown command 'nope'" in cp.stderr
+
+
+def test_json_errors_carry_errno_and_exit_code():
+    """Every --json error: ok false, the message, the errno (the library's,
+    else what the exit code means) with its name, and the exit code."""
+    state = tempfile.mkdtemp(prefix="fj", dir="/tmp")  # short: QMP sockets
+    cp = run_ferry("vm", "show", "nosuch", "--platform", f"qemu://{state}",
+                   "--json")
+    shutil.rmtree(state)
+    res = json.loads(cp.stdout)
+    assert cp.returncode == EXIT_FAILED, res
+    assert (res["ok"], res["errno"], res["errno_name"], res["exit_code"]) == \
+        (False, errno.ENOENT, "ENOENT", EXIT_FAILED), res
+    assert "no VM 'nosuch'" in res["error"]
+    cp = run_ferry("vm", "show", "--json")  # the operand missing
+    res = json.loads(cp.stdout)
+    assert (res["ok"], res["errno"], res["errno_name"], res["exit_code"]) == \
+        (False, errno.EINVAL, "EINVAL", EXIT_USAGE), res

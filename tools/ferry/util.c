@@ -29,6 +29,14 @@ int cli_fail(bool json, const char *cmd, int code)
     json_object *j = json_object_new_object();
     json_object_object_add(j, "ok", json_object_new_boolean(0));
     json_object_object_add(j, "error", json_object_new_string(cli_msg));
+    /* the library's errno, else what the exit code means */
+    int e = ferry_last_errno();
+    if (e <= 0)
+      e = code == EXIT_USAGE ? EINVAL : EIO;
+    const char *name = strerrorname_np(e);
+    json_object_object_add(j, "errno", json_object_new_int(e));
+    json_object_object_add(j, "errno_name",
+                           name ? json_object_new_string(name) : NULL);
     json_object_object_add(j, "exit_code", json_object_new_int(code));
     puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
                                                JSON_C_TO_STRING_NOSLASHESCAPE));
