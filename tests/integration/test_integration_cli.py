@@ -409,3 +409,55 @@ def test_json_errors_carry_errno_and_exit_code():
     res = json.loads(cp.stdout)
     assert (res["ok"], res["errno"], res["errno_name"], res["exit_code"]) == \
         (False, errno.EINVAL, "EINVAL", EXIT_USAGE), res
+
+
+def complete(words, env=None):
+    """What bash completion offers after ferry WORDS (the last one being
+    typed), through the installed script's function."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "..", "tools", "ferry", "ferry.bash-completion")
+    line = " ".join(["ferry", *words])
+    words_q = " ".join(f"'{w}'" for w in ["ferry", *words])
+    cmd = (f"source '{script}'; COMP_WORDS=({words_q}); "
+           f"COMP_CWORD={len(words)}; COMP_LINE='{line}'; _ferry; "
+           "printf '%s\\n' \"${COMPREPLY[@]}\"")
+    e = dict(os.environ, PATH=f"{os.path.dirname(FERRY)}:{os.environ['PATH']}",
+             **(env or {}))
+    cp = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True,
+                        env=e, timeout=60)
+    assert cp.returncode == 0, cp
+    return [w for w in cp.stdout.splitlines() if w]
+
+
+def test_bash_completion_of_commands_options_vms_and_migrations(tmp_path):
+    """The completion asks ferry itself: commands, subcommands, each
+    command's options (drivers' too), VM names of the platform given and
+    migration ids of the journal dir given."""
+    assert complete(["v"]) == ["vm", "volume", "vmware"]
+    assert complete(["vm", "st"]) == ["start", "stop"]
+    assert complete(["migrate", "cutover", "--no-"]) == ["--no-verify",
+                                                         "--no-convert"]
+    assert "--vddk-libdir" in complete(["vm", "list", "--"])
+    state = tempfile.mkdtemp(prefix="fc", dir="/tmp")
+    try:
+        uri = f"qemu://{state}"
+        for name in ("web", "db"):
+            cp = run_ferry("vm", "create", name, "--platform", uri,
+                           "--memory", "64", "--disk", "1M")
+            assert cp.returncode == 0, cp
+        assert sorted(complete(["vm", "start", "--platform", uri, ""])) == \
+            ["db", "web"]
+        assert complete(["vm", "show", "w"], {"FERRY_STATE_DIR": state}) == \
+            ["web"]
+        jdir = str(tmp_path / "j")
+        assert complete(["migrate", "status", "--journal-dir", jdir, ""]) \
+            == []
+        cp = run_ferry("migrate", "start", "--from", uri, "--to",
+                       f"{uri}/b", "web", "--id", "m1", "--journal-dir", jdir)
+        assert cp.returncode == 0, cp
+        assert complete(["migrate", "status", "--journal-dir", jdir, "m"]) \
+            == ["m1"]
+        assert run_ferry("migrate", "abort", "m1", "--journal-dir",
+                         jdir).returncode == 0
+    finally:
+        shutil.rmtree(state)

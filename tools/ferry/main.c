@@ -79,9 +79,27 @@ int main(int argc, char **argv)
     printf("ferry 0.1.0\n");
     return EXIT_OK;
   }
+  /* ferry __complete WORD...: the words that may follow (the bash
+   * completion's helper); the last WORD is the one being typed */
+  if (!strcmp(argv[1], "__complete")) {
+    cli_completing = true;
+    argc--, argv++;
+    if (argc < 2) {
+      printf("help\n");
+      return EXIT_OK;
+    }
+    if (argc == 2) {
+      for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        cli_complete_word(commands[i].name, argv[1]);
+      cli_complete_word("help", argv[1]);
+      return EXIT_OK;
+    }
+  }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name))
       return commands[i].fn(argc - 1, argv + 1);
+  if (cli_completing)
+    return EXIT_OK; /* nothing follows an unknown command */
   fprintf(stderr, "ferry: unknown command '%s' (see 'ferry --help')\n",
           argv[1]);
   return EXIT_USAGE;

@@ -331,10 +331,96 @@ void cli_group_help(FILE *f, const char *group,
   common_help(f, common);
 }
 
+bool cli_completing;
+
+void cli_complete_word(const char *cand, const char *prefix)
+{
+  if (!strncmp(cand, prefix, strlen(prefix)))
+    printf("%s\n", cand);
+}
+
+static void complete_flag(const char *name, const char *prefix)
+{
+  char flag[128];
+  snprintf(flag, sizeof flag, "--%s", name);
+  for (char *p = flag + 2; *p; p++)
+    *p = *p == '_' ? '-' : *p; /* drivers' options: --vddk-libdir */
+  cli_complete_word(flag, prefix);
+}
+
+/* The entry of an option word ("--name", "--name=value"), or NULL; no
+ * messages (completion looks words up that the user is still typing). */
+static const struct cli_opt *find_flag(const struct cli_command *cmd,
+                                       const char *arg)
+{
+  if (strncmp(arg, "--", 2))
+    return NULL;
+  const char *name = arg + 2, *eq = strchr(name, '=');
+  size_t len = eq ? (size_t)(eq - name) : strlen(name);
+  FOR_EACH_OPTION(cmd, o)
+    if (same_name(o->name, name, len))
+      return o;
+  const struct cli_opt *common[] = {
+    output_options, cmd->common & CLI_PLATFORM ? platform_options : NULL,
+    cmd->common & CLI_AUTH ? auth_options : NULL,
+  };
+  for (size_t t = 0; t < sizeof common / sizeof *common; t++)
+    for (const struct cli_opt *o = common[t]; o && o->name; o++)
+      if (same_name(o->name, name, len))
+        return o;
+  return cmd->common & CLI_AUTH && find_driver_option(name, len)
+             ? &driver_option : NULL;
+}
+
+/* What may come at argv[argc-1]: an option of cmd's, or its operand. */
+static void complete(const struct cli_command *cmd, int argc, char **argv)
+{
+  const char *cur = argc > 1 ? argv[argc - 1] : "";
+  if (cur[0] == '-') {
+    FOR_EACH_OPTION(cmd, o)
+      complete_flag(o->name, cur);
+    const struct cli_opt *tables[] = {
+      cmd->common & CLI_PLATFORM ? platform_options : NULL,
+      cmd->common & CLI_AUTH ? auth_options : NULL, output_options,
+    };
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+      for (const struct cli_opt *o = tables[t]; o && o->name; o++)
+        complete_flag(o->name, cur);
+    const struct ferry_driver_info *const *d;
+    size_t nd = cmd->common & CLI_AUTH ? ferry_drivers(&d) : 0;
+    for (size_t i = 0; i < nd; i++)
+      for (const struct ferry_driver_option *op = d[i]->options;
+           op && op->name; op++)
+        complete_flag(op->name, cur);
+    return;
+  }
+  /* which operand: the words before that are neither options nor their
+   * values */
+  int k = 0, n = 0;
+  for (int i = 1; i < argc - 1; i++) {
+    if (argv[i][0] != '-') {
+      k++;
+      continue;
+    }
+    const struct cli_opt *o = find_flag(cmd, argv[i]);
+    if (o && o->metavar && !strchr(argv[i], '='))
+      i++; /* its value */
+  }
+  while (cmd->operands && cmd->operands[n].name)
+    n++;
+  if (k < n)
+    cli_complete_operand(cmd, cmd->operands[k].name, argc, argv, cur);
+}
+
 bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
                void *opts, struct common_opts *c, int *rc)
 {
   memset(c, 0, sizeof *c);
+  if (cli_completing) {
+    complete(cmd, argc, argv);
+    *rc = EXIT_OK;
+    return false;
+  }
   int n = 0, i; /* operands, moved to argv[1..] as they come */
   bool ok = true, operands_only = false;
   for (i = 1; i < argc && ok; i++) {

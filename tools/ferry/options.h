@@ -86,6 +86,16 @@ struct common_opts {
  * start with a dash. False when the command is done: *rc is EXIT_OK after
  * --help was printed, EXIT_USAGE after an error was (by cli_fail, as
  * --json asks). */
+/* `ferry __complete`: commands print the words that may come next
+ * instead of running (cli_parse, run_subcommand). */
+extern bool cli_completing;
+/* Prints cand when it starts with prefix. */
+void cli_complete_word(const char *cand, const char *prefix);
+/* The candidates for an operand named kind ("VM", "ID") of cmd, from the
+ * platform or journals argv's options name (platform_cli.c). */
+void cli_complete_operand(const struct cli_command *cmd, const char *kind,
+                          int argc, char **argv, const char *prefix);
+
 bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
                void *opts, struct common_opts *c, int *rc);
 

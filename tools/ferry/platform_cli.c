@@ -2,11 +2,14 @@
  * dispatch for platform commands. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+
+#include <ferry/migrate.h>
 
 #include "platform_cli.h"
 #include "secret.h"
@@ -212,9 +215,69 @@ void platforms_help(FILE *f)
   }
 }
 
+/* The value of option --name in argv, or NULL. */
+static const char *option_value(int argc, char **argv, const char *name)
+{
+  size_t len = strlen(name);
+  for (int i = 1; i < argc - 1; i++)
+    if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, name, len)) {
+      const char *rest = argv[i] + 2 + len;
+      if (*rest == '=')
+        return rest + 1;
+      if (!*rest && i + 1 < argc - 1)
+        return argv[i + 1];
+    }
+  return NULL;
+}
+
+void cli_complete_operand(const struct cli_command *cmd, const char *kind,
+                          int argc, char **argv, const char *prefix)
+{
+  if (!strcmp(kind, "ID") && !strncmp(cmd->name, "migrate ", 8)) {
+    struct ferry_migration *v;
+    size_t n;
+    if (ferry_migrate_list(option_value(argc, argv, "journal-dir"), &v,
+                           &n) == 0) {
+      for (size_t i = 0; i < n; i++)
+        cli_complete_word(v[i].id, prefix);
+      ferry_migration_list_free(v, n);
+    }
+    return;
+  }
+  if (strcmp(kind, "VM") || !(cmd->common & CLI_PLATFORM))
+    return;
+  /* the VMs of the platform named, if it opens without asking anything */
+  const char *uri = option_value(argc, argv, "platform");
+  char buf[PATH_MAX + 16];
+  if (!uri) {
+    const char *st = getenv("FERRY_STATE_DIR");
+    snprintf(buf, sizeof buf, "qemu://%s", st && *st ? st : "/var/lib/ferry");
+    uri = buf;
+  }
+  const struct ferry_driver_info *d = ferry_driver_of(uri);
+  if (!d || d->takes_password)
+    return; /* no prompt in the middle of a command line */
+  client_t *c = ferry_platform_open_auth(uri, NULL, 0);
+  struct ferry_vm *v;
+  size_t n;
+  if (c && ferry_get_vms(c, NULL, &v, &n) == 0) {
+    for (size_t i = 0; i < n; i++)
+      cli_complete_word(v[i].name, prefix);
+    ferry_vm_list_free(v, n);
+  }
+  if (c)
+    destroy_client(c);
+}
+
 int run_subcommand(const char *group, const struct cli_command *const *subs,
                    size_t n, int argc, char **argv)
 {
+  if (cli_completing && argc <= 2) { /* the subcommand being typed */
+    for (size_t i = 0; i < n; i++)
+      cli_complete_word(strrchr(subs[i]->name, ' ') + 1,
+                        argc == 2 ? argv[1] : "");
+    return EXIT_OK;
+  }
   bool help = argc < 2 || !strcmp(argv[1], "--help") ||
               !strcmp(argv[1], "-h");
   for (size_t i = 0; !help && i < n; i++)
