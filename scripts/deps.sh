@@ -14,6 +14,7 @@ packages=(
   debootstrap fdisk e2fsprogs  # the test guest (tests/guest/build.sh)
   libguestfs-dev linux-image-amd64  # guest conversion (its appliance boots a kernel)
   libhivex-dev  # Windows guests: their SYSTEM hive edited
+  perl  # pod2man: the man pages
   virt-v2v  # the conversion benchmark's peer (bench/convert.sh)
 )
 

@@ -461,3 +461,29 @@ def test_bash_completion_of_commands_options_vms_and_migrations(tmp_path):
                          jdir).returncode == 0
     finally:
         shutil.rmtree(state)
+
+
+def test_every_command_has_a_man_page_listing_its_options():
+    """ferry(1), ferry-GROUP(1) for every command and libferry(3) are built
+    (pod2man, from the tables --help comes from); each page names every
+    subcommand and every option its --help lists."""
+    mandir = os.path.dirname(FERRY)
+
+    def page(name):
+        path = os.path.join(mandir, name)
+        assert os.path.exists(path), f"{name} was not built"
+        with open(path) as f:  # groff's escapes off: the text
+            text = f.read().replace("\\-", "-").replace("\\(aq", "'")
+        return re.sub(r"\\f[BIRP]|\\s-?\d|\\\||\\&", "", text)
+    top = page("ferry.1")
+    assert ".TH FERRY 1" in top and "libferry(3)" in top
+    assert ".TH LIBFERRY 3" in page("libferry.3")
+    assert "create_client" in page("libferry.3")
+    for cmd in HELP_COMMANDS:
+        text = page(f"ferry-{cmd[0]}.1")
+        assert f"ferry-{cmd[0]}(1)" in top or cmd[0] in top
+        assert "ferry " + " ".join(cmd) in text, cmd
+        cp = run_ferry(*cmd, "--help")
+        for flag in set(re.findall(r"(?<![\w-])--[a-z][a-z-]*",
+                                   cp.stdout.decode())):
+            assert flag in text, f"{cmd}: {flag} is in --help, not the page"

@@ -52,6 +52,44 @@ static void usage(FILE *f)
 "Run 'ferry COMMAND --help' for a command's options.\n");
 }
 
+static const char pod_tail[] =
+"=head1 EXIT STATUS\n\n"
+"0 success; 1 the operation failed (the message names the volume, VM or\n"
+"offset); 2 bad command line or bad input, nothing was written; 3\n"
+"B<--verify> found a difference; 4 interrupted by SIGINT or SIGTERM.\n\n"
+"=head1 ENVIRONMENT\n\n"
+"B<FERRY_STATE_DIR>: the default local platform (qemu://DIR) and journal\n"
+"directory (DIR/migrations); else /var/lib/ferry.\n"
+"B<FERRY_>I<DRIVER>B<_>I<OPTION>: a driver's option, as B<--option>.\n"
+"B<FERRY_VMWARE_PASSWORD>: read once at start and unset; never passed on.\n\n";
+
+static int pod(const char *name)
+{
+  if (!name) {
+    printf("=head1 NAME\n\nferry - VM snapshots and V2V migration with "
+           "incremental block sync\n\n=head1 SYNOPSIS\n\nB<ferry> "
+           "I<COMMAND> [I<OPTIONS>] ...\n\n=head1 COMMANDS\n\n=over 4\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      printf("=item B<%s>\n\n%s; see L<ferry-%s(1)>.\n\n",
+             commands[i].name, commands[i].summary, commands[i].name);
+    printf("=back\n\n%sThe C library: L<libferry(3)>.\n\n", pod_tail);
+    return EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(name, commands[i].name)) {
+      printf("=head1 NAME\n\nferry-%s - %s\n\n=head1 DESCRIPTION\n\n",
+             name, commands[i].summary);
+      cli_pod = true;
+      char *args[] = { (char *)name, NULL };
+      commands[i].fn(1, args);
+      printf("%s=head1 SEE ALSO\n\nL<ferry(1)>, L<libferry(3)>\n",
+             pod_tail);
+      return EXIT_OK;
+    }
+  fprintf(stderr, "ferry __pod: unknown command '%s'\n", name);
+  return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
   cli_take_env_passwords(); /* before anything could start a child */
@@ -79,6 +117,10 @@ int main(int argc, char **argv)
     printf("ferry 0.1.0\n");
     return EXIT_OK;
   }
+  /* ferry __pod [COMMAND]: ferry(1) or ferry-COMMAND(1) as POD, from the
+   * tables --help comes from (the build runs pod2man on it) */
+  if (!strcmp(argv[1], "__pod"))
+    return pod(argc > 2 ? argv[2] : NULL);
   /* ferry __complete WORD...: the words that may follow (the bash
    * completion's helper); the last WORD is the one being typed */
   if (!strcmp(argv[1], "__complete")) {

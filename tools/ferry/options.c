@@ -331,7 +331,80 @@ void cli_group_help(FILE *f, const char *group,
   common_help(f, common);
 }
 
-bool cli_completing;
+bool cli_completing, cli_pod;
+
+/* Text for POD: its markup characters escaped. */
+static void pod_text(const char *s)
+{
+  for (; s && *s; s++)
+    if (*s == '<')
+      fputs("E<lt>", stdout);
+    else if (*s == '>')
+      fputs("E<gt>", stdout);
+    else
+      putchar(*s);
+}
+
+static void pod_option(const struct cli_opt *o)
+{
+  char flag[128];
+  snprintf(flag, sizeof flag, "%s", o->name);
+  for (char *p = flag; *p; p++)
+    *p = *p == '_' ? '-' : *p;
+  printf("=item B<--%s>", flag);
+  if (o->metavar) {
+    printf(" I<");
+    pod_text(o->metavar);
+    printf(">");
+  }
+  printf("\n\n");
+  pod_text(o->help);
+  printf("\n\n");
+}
+
+/* A command's section of its man page (ferry __pod), from the tables its
+ * --help comes from. */
+static void print_pod(const struct cli_command *cmd)
+{
+  printf("=head2 ferry %s", cmd->name);
+  for (const struct cli_operand *p = cmd->operands; p && p->name; p++)
+    printf(" I<%s>", p->name);
+  printf(" [I<OPTIONS>]\n\n");
+  pod_text(cmd->summary);
+  printf("\n\n");
+  if (cmd->about) {
+    pod_text(cmd->about);
+    printf("\n");
+  }
+  if (cmd->operands && cmd->operands[0].name) {
+    printf("=over 4\n\n");
+    for (const struct cli_operand *p = cmd->operands; p && p->name; p++) {
+      printf("=item I<%s>\n\n", p->name);
+      pod_text(p->help);
+      printf("\n\n");
+    }
+    printf("=back\n\n");
+  }
+  printf("Options:\n\n=over 4\n\n");
+  FOR_EACH_OPTION(cmd, o)
+    pod_option(o);
+  const struct cli_opt *tables[] = {
+    cmd->common & CLI_PLATFORM ? platform_options : NULL,
+    cmd->common & CLI_AUTH ? auth_options : NULL, output_options,
+  };
+  for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+    for (const struct cli_opt *o = tables[t]; o && o->name; o++)
+      pod_option(o);
+  const struct ferry_driver_info *const *d;
+  size_t nd = cmd->common & CLI_AUTH ? ferry_drivers(&d) : 0;
+  for (size_t i = 0; i < nd; i++)
+    for (const struct ferry_driver_option *op = d[i]->options;
+         op && op->name; op++) {
+      struct cli_opt o = { op->name, "VALUE", op->help, NULL, 0, NULL };
+      pod_option(&o);
+    }
+  printf("=back\n\n");
+}
 
 void cli_complete_word(const char *cand, const char *prefix)
 {
@@ -416,6 +489,11 @@ bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
                void *opts, struct common_opts *c, int *rc)
 {
   memset(c, 0, sizeof *c);
+  if (cli_pod) {
+    print_pod(cmd);
+    *rc = EXIT_OK;
+    return false;
+  }
   if (cli_completing) {
     complete(cmd, argc, argv);
     *rc = EXIT_OK;

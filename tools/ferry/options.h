@@ -89,6 +89,8 @@ struct common_opts {
 /* `ferry __complete`: commands print the words that may come next
  * instead of running (cli_parse, run_subcommand). */
 extern bool cli_completing;
+/* `ferry __pod CMD`: commands print their man page section (POD). */
+extern bool cli_pod;
 /* Prints cand when it starts with prefix. */
 void cli_complete_word(const char *cand, const char *prefix);
 /* The candidates for an operand named kind ("VM", "ID") of cmd, from the

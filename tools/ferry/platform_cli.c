@@ -272,6 +272,11 @@ void cli_complete_operand(const struct cli_command *cmd, const char *kind,
 int run_subcommand(const char *group, const struct cli_command *const *subs,
                    size_t n, int argc, char **argv)
 {
+  if (cli_pod) { /* every subcommand's section of the group's page */
+    for (size_t i = 0; i < n; i++)
+      subs[i]->run(subs[i], 1, argv);
+    return EXIT_OK;
+  }
   if (cli_completing && argc <= 2) { /* the subcommand being typed */
     for (size_t i = 0; i < n; i++)
       cli_complete_word(strrchr(subs[i]->name, ' ') + 1,
