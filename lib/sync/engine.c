@@ -494,6 +494,9 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
       engine_fail(e, EAGAIN, "cannot start a worker thread");
       break;
     }
+  /* each report says something new: a worker's end wakes this loop too,
+   * and the end is reported once, below */
+  uint64_t reported = UINT64_MAX;
   pthread_mutex_lock(&e->lock);
   while (e->finished < started) {
     struct timespec ts;
@@ -504,9 +507,12 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
       ts.tv_nsec -= 1000000000;
     }
     pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-    if (e->o->progress && e->finished < started) {
+    uint64_t done = atomic_load(&e->done);
+    if (e->o->progress && e->finished < started && done != reported &&
+        done < total) {
+      reported = done;
       pthread_mutex_unlock(&e->lock);
-      if (e->o->progress(e->o->progress_opaque, atomic_load(&e->done), total))
+      if (e->o->progress(e->o->progress_opaque, done, total))
         engine_fail(e, ECANCELED, "cancelled by the progress callback");
       pthread_mutex_lock(&e->lock);
     }

@@ -46,6 +46,9 @@ def test_progress_is_called():
     assert calls[-1] == (total, total)
     assert all(t == total for _, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    # each report says something new: the end once, no value twice
+    assert calls.count((total, total)) == 1, calls
+    assert len(set(calls)) == len(calls), calls
 
 
 def test_progress_on_a_fast_copy(tmp_path):
@@ -57,6 +60,10 @@ def test_progress_on_a_fast_copy(tmp_path):
         stats = ferry.sync_extents(c, c, "a", "b", [(0, 2048)],
                                    progress=lambda *a: calls.append(a))
     assert calls[-1] == (stats.total_bytes, stats.total_bytes) == (MiB, MiB)
+    # a worker's end wakes the reporter too: still the end once only (it
+    # was said six times for a small copy)
+    assert calls.count((MiB, MiB)) == 1, calls
+    assert len(set(calls)) == len(calls), calls
 
 
 def test_progress_cancels():
