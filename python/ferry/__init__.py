@@ -13,8 +13,10 @@ environment. Failures raise ferry.Error, an OSError with libferry's
 message.
 
 libferry.so.0 is found through FERRY_LIB, then FERRY_BUILD (a meson build
-directory), then the source tree's build/, then the system.
+directory), then the source tree's build/, then where make install put it
+(ferry/_install.py, written at install), then the system.
 """
+__version__ = "0.1.0"  # libferry's and the ferry command's
 from ._capi import SECTOR_SIZE
 from .client import (CLIENT_ELF, CLIENT_FILE, CLIENT_LIBVIRT, CLIENT_NBD,
                      CLIENT_QEMU, CLIENT_VMWARE, CLIENT_XEN, Auth,

@@ -35,6 +35,12 @@ def library_path():
                                          SONAME))
     if os.path.exists(tree):
         return tree
+    try:  # the library make install put beside this package's prefix
+        from ._install import LIBFERRY  # pylint: disable=import-outside-toplevel
+        if os.path.exists(LIBFERRY):
+            return LIBFERRY
+    except ImportError:
+        pass
     return ctypes.util.find_library("ferry") or SONAME
 
 
