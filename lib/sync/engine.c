@@ -494,9 +494,9 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
       engine_fail(e, EAGAIN, "cannot start a worker thread");
       break;
     }
-  /* each report says something new: a worker's end wakes this loop too,
-   * and the end is reported once, below */
-  uint64_t reported = UINT64_MAX;
+  /* a report every 100 ms (the callback is also how a caller cancels, so
+   * a stalled copy keeps asking), but the end once, below: a worker's end
+   * wakes this loop too */
   pthread_mutex_lock(&e->lock);
   while (e->finished < started) {
     struct timespec ts;
@@ -508,9 +508,7 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
     }
     pthread_cond_timedwait(&e->cond, &e->lock, &ts);
     uint64_t done = atomic_load(&e->done);
-    if (e->o->progress && e->finished < started && done != reported &&
-        done < total) {
-      reported = done;
+    if (e->o->progress && e->finished < started && done < total) {
       pthread_mutex_unlock(&e->lock);
       if (e->o->progress(e->o->progress_opaque, done, total))
         engine_fail(e, ECANCELED, "cancelled by the progress callback");

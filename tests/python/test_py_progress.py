@@ -46,9 +46,8 @@ def test_progress_is_called():
     assert calls[-1] == (total, total)
     assert all(t == total for _, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
-    # each report says something new: the end once, no value twice
+    # the end once (a stalled copy is asked again, to let it cancel)
     assert calls.count((total, total)) == 1, calls
-    assert len(set(calls)) == len(calls), calls
 
 
 def test_progress_on_a_fast_copy(tmp_path):
@@ -63,7 +62,6 @@ def test_progress_on_a_fast_copy(tmp_path):
     # a worker's end wakes the reporter too: still the end once only (it
     # was said six times for a small copy)
     assert calls.count((MiB, MiB)) == 1, calls
-    assert len(set(calls)) == len(calls), calls
 
 
 def test_progress_cancels():
