@@ -129,6 +129,30 @@ static const struct ferry_driver_option *find_driver_option(const char *arg,
   return NULL;
 }
 
+/* The entry of --NAME (len bytes of name) that cmd takes: its own
+ * (*own true), a common one, or driver_option for a driver's; NULL when
+ * none. No messages: completion looks up words still being typed. */
+static const struct cli_opt *lookup_option(const struct cli_command *cmd,
+                                           const char *name, size_t len,
+                                           bool *own)
+{
+  *own = true;
+  FOR_EACH_OPTION(cmd, o)
+    if (same_name(o->name, name, len))
+      return o;
+  *own = false;
+  const struct cli_opt *common[] = {
+    output_options, cmd->common & CLI_PLATFORM ? platform_options : NULL,
+    cmd->common & CLI_AUTH ? auth_options : NULL,
+  };
+  for (size_t t = 0; t < sizeof common / sizeof *common; t++)
+    for (const struct cli_opt *o = common[t]; o && o->name; o++)
+      if (same_name(o->name, name, len))
+        return o;
+  return cmd->common & CLI_AUTH && find_driver_option(name, len)
+             ? &driver_option : NULL;
+}
+
 /* The entry of --NAME (len bytes of arg) that cmd takes, and the struct
  * it stores into; NULL after cli_error() when it takes none. */
 static const struct cli_opt *find_option(const struct cli_command *cmd,
@@ -136,21 +160,13 @@ static const struct cli_opt *find_option(const struct cli_command *cmd,
                                          void *opts, struct common_opts *c,
                                          void **base)
 {
-  *base = opts;
-  FOR_EACH_OPTION(cmd, o)
-    if (same_name(o->name, arg, len))
-      return o;
-  *base = c;
-  const struct cli_opt *common[] = {
-    output_options, cmd->common & CLI_PLATFORM ? platform_options : NULL,
-    cmd->common & CLI_AUTH ? auth_options : NULL,
-  };
-  for (size_t t = 0; t < sizeof common / sizeof *common; t++)
-    for (const struct cli_opt *o = common[t]; o && o->name; o++)
-      if (same_name(o->name, arg, len))
-        return o;
-  const struct ferry_driver_option *op =
-      cmd->common & CLI_AUTH ? find_driver_option(arg, len) : NULL;
+  bool own;
+  const struct cli_opt *o = lookup_option(cmd, arg, len, &own);
+  *base = own ? opts : c;
+  if (o && o != &driver_option)
+    return o;
+  const struct ferry_driver_option *op = o ? find_driver_option(arg, len)
+                                           : NULL;
   if (!op) {
     usage_error(cmd, "unknown option --%.*s", (int)len, arg);
     return NULL;
@@ -421,28 +437,16 @@ static void complete_flag(const char *name, const char *prefix)
   cli_complete_word(flag, prefix);
 }
 
-/* The entry of an option word ("--name", "--name=value"), or NULL; no
- * messages (completion looks words up that the user is still typing). */
+/* The entry of an option word ("--name", "--name=value"), or NULL. */
 static const struct cli_opt *find_flag(const struct cli_command *cmd,
                                        const char *arg)
 {
   if (strncmp(arg, "--", 2))
     return NULL;
   const char *name = arg + 2, *eq = strchr(name, '=');
-  size_t len = eq ? (size_t)(eq - name) : strlen(name);
-  FOR_EACH_OPTION(cmd, o)
-    if (same_name(o->name, name, len))
-      return o;
-  const struct cli_opt *common[] = {
-    output_options, cmd->common & CLI_PLATFORM ? platform_options : NULL,
-    cmd->common & CLI_AUTH ? auth_options : NULL,
-  };
-  for (size_t t = 0; t < sizeof common / sizeof *common; t++)
-    for (const struct cli_opt *o = common[t]; o && o->name; o++)
-      if (same_name(o->name, name, len))
-        return o;
-  return cmd->common & CLI_AUTH && find_driver_option(name, len)
-             ? &driver_option : NULL;
+  bool own;
+  return lookup_option(cmd, name, eq ? (size_t)(eq - name) : strlen(name),
+                       &own);
 }
 
 /* What may come at argv[argc-1]: an option of cmd's, or its operand. */
