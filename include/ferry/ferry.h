@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <ferry/error.h>
+#include <ferry/log.h>
 
 #ifdef __cplusplus
 extern "C" {

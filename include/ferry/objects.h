@@ -14,9 +14,12 @@
  *   int   ferry_T_copy(struct ferry_T *dst, const struct ferry_T *src);
  *       Deep copy: dst shares nothing with src.
  *   bool  ferry_T_equal(const struct ferry_T *a, const struct ferry_T *b);
- *       Member by member; NULL and "" are different strings.
+ *       Member by member. A string member that is NULL or "" is none:
+ *       the two are equal (elements of string arrays are compared as
+ *       they are).
  *   char *ferry_T_to_json(const struct ferry_T *p);
  *       Compact JSON, keys in declaration order, malloc'd (caller frees).
+ *       A string member that is none is written as null.
  *   int   ferry_T_from_json(struct ferry_T *p, const char *s);
  *   struct json_object *ferry_T_to_jsonc(const struct ferry_T *p);
  *   int   ferry_T_from_jsonc(struct ferry_T *p, struct json_object *j);

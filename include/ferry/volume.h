@@ -44,6 +44,10 @@ void ferry_volume_close(struct ferry_volume *v);
 int64_t ferry_volume_size(const struct ferry_volume *v);
 /* A name for messages, e.g. "nbd+unix:///disk?socket=/run/x.sock". */
 const char *ferry_volume_name(const struct ferry_volume *v);
+/* How the volume's data is stored: "raw", "qcow2", "vmdk"; an NBD export
+ * is "raw" (the protocol serves plain bytes); NULL when unknown (a
+ * hand-made client). */
+const char *ferry_volume_format(const struct ferry_volume *v);
 bool ferry_volume_can_multi_conn(const struct ferry_volume *v);
 
 int ferry_volume_pread(struct ferry_volume *v, void *buf, size_t len,

@@ -10,6 +10,7 @@
 
 #include "child.h"
 #include "error.h"
+#include "log.h"
 #include "run.h"
 
 extern char **environ;
@@ -69,6 +70,7 @@ int run_command(char *const argv[], char **output)
   int r = find_program(argv[0], prog, sizeof prog);
   if (r < 0)
     return r;
+  log_argv("child", "run", argv);
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) < 0)
     return ferry_error(errno, "pipe: %s", strerror(errno));

@@ -64,22 +64,57 @@ static int journal_check(const struct ferry_migration *m, const char *id)
   return r;
 }
 
+/* Format 1 wrote the network map as "SOURCE=DESTINATION" strings; format 2
+ * as {"source": ..., "destination": ...} objects. Rewrites j's in place. */
+static int upgrade_network_map(json_object *j)
+{
+  json_object *a;
+  if (!json_object_object_get_ex(j, "network_map", &a) ||
+      !json_object_is_type(a, json_type_array))
+    return 0;
+  for (size_t i = 0; i < json_object_array_length(a); i++) {
+    json_object *e = json_object_array_get_idx(a, i), *o;
+    const char *s = json_object_get_string(e), *eq;
+    if (!json_object_is_type(e, json_type_string) || !(eq = strchr(s, '=')))
+      return ferry_error(EINVAL, "network_map[%zu]: not SOURCE=DESTINATION",
+                         i);
+    if (!(o = json_object_new_object()) ||
+        json_object_object_add(o, "source", json_object_new_string_len(
+                                                s, (int)(eq - s))) < 0 ||
+        json_object_object_add(o, "destination",
+                               json_object_new_string(eq + 1)) < 0 ||
+        json_object_array_put_idx(a, i, o) < 0) {
+      json_object_put(o);
+      return ferry_error(ENOMEM, "out of memory");
+    }
+  }
+  return 0;
+}
+
 /* The journal's format, checked before its fields are read: an older
- * ferry's journal (no version: 0, the same fields) is read as it is; a
- * newer one's is refused with why, before anything acts on it. */
+ * ferry's journal (no version: 0) is read as it is, with format 1's
+ * network map upgraded; a newer one's is refused with why, before anything
+ * acts on it. */
 static int journal_parse(const char *text, const char *id,
                          struct ferry_migration *m)
 {
   json_object *j = json_tokener_parse(text), *v;
   uint64_t version = j && json_object_object_get_ex(j, "version", &v)
                          ? (uint64_t)json_object_get_int64(v) : 0;
-  json_object_put(j);
+  int r = 0;
   if (version > JOURNAL_VERSION)
-    return ferry_error(EPROTO, "written by a newer ferry (journal format "
-                       "%" PRIu64 "; this one reads formats up to %d): "
-                       "resume it with that version", version,
-                       JOURNAL_VERSION);
-  int r = ferry_migration_from_json(m, text);
+    r = ferry_error(EPROTO, "written by a newer ferry (journal format "
+                    "%" PRIu64 "; this one reads formats up to %d): "
+                    "resume it with that version", version, JOURNAL_VERSION);
+  else if (!j)
+    r = ferry_migration_from_json(m, text); /* says what is wrong */
+  else {
+    if (version < 2)
+      r = upgrade_network_map(j);
+    if (r == 0)
+      r = ferry_migration_from_jsonc(m, j);
+  }
+  json_object_put(j);
   return r < 0 ? r : journal_check(m, id);
 }
 

@@ -10,7 +10,7 @@
 #include <ferry/migrate.h>
 
 /* The format journal_save writes (the journal's "version"). */
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2
 
 /* One migration's journal, locked while a step runs. */
 struct journal {

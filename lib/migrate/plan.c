@@ -16,12 +16,9 @@
 
 const char *mapped_network(const struct ferry_migration *m, const char *net)
 {
-  size_t n = strlen(net);
-  for (size_t i = 0; i < m->n_network_map; i++) {
-    const char *e = m->network_map[i];
-    if (!strncmp(e, net, n) && e[n] == '=')
-      return e + n + 1;
-  }
+  for (size_t i = 0; i < m->n_network_map; i++)
+    if (!strcmp(m->network_map[i].source, net))
+      return m->network_map[i].destination;
   return NULL;
 }
 
@@ -70,8 +67,10 @@ static int check_networks(const struct ferry_migrate_spec *spec,
     if (!eq || eq == e || !eq[1])
       return ferry_error(EINVAL, "network map entry '%s' is not "
                          "SOURCE=DESTINATION", e);
-    if ((r = ferry_migration_network_map_append(m, e)) < 0)
-      return r;
+    struct ferry_network_mapping *nm = ferry_migration_network_map_append(m);
+    if (!nm || !(nm->source = strndup(e, (size_t)(eq - e))) ||
+        !(nm->destination = strdup(eq + 1)))
+      return ferry_error(ENOMEM, "out of memory");
   }
   struct ferry_vlan *nets;
   size_t nn;

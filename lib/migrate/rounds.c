@@ -3,6 +3,7 @@
  * copied in parallel by a small pool; the calling thread reports progress
  * and carries the caller's cancel. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "../core/error.h"
+#include "../core/log.h"
 #include "migrate.h"
 
 #define PARALLEL_DISKS 2
@@ -96,11 +98,28 @@ static int copy_disk(struct disk_job *j)
                                         ch.areas[i].length };
     ferry_changed_areas_dispose(&ch);
   }
+  if (r == 0 && o.mode == FERRY_SYNC_ALLOCATED) {
+    if (rd->from)
+      ferry_log("round", "disk %s: snapshot %s: all its data (the changes "
+                "since %s are not known)", j->disk->device, rd->to, rd->from);
+    else
+      ferry_log("round", "disk %s: snapshot %s: all its data",
+                j->disk->device, rd->to);
+  } else if (r == 0) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+      sum += ext[i].length;
+    ferry_log("round", "disk %s: snapshot %s since %s: %zu changed "
+              "extents, %" PRIu64 " bytes", j->disk->device, rd->to, rd->from,
+              n, sum);
+  }
   if (r == 0)
     r = snapshot_disk_copy(rd->src, rd->dst, rd->vm->uuid, rd->to, j->disk,
                            ext, n, &o, &st);
   if (r == 0) {
     j->bytes = st.copied_bytes + st.zeroed_bytes;
+    ferry_log("round", "disk %s: %" PRIu64 " bytes copied, %" PRIu64
+              " zeroed", j->disk->device, st.copied_bytes, st.zeroed_bytes);
     atomic_store(&j->done, atomic_load(&j->total));
   }
   free(ext);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../core/error.h"
+#include "../core/log.h"
 #include "qmp_int.h"
 
 static int class_errno(const char *cls)
@@ -101,6 +102,7 @@ static int exec_dl(struct qmp *q, const char *cmd, json_object *args, int fd,
   memcpy(line, s, len);
   line[len++] = '\n'; /* not needed by QEMU; readable in a trace */
   json_object_put(req);
+  ferry_log("qmp", "%s -> %.*s", q->path, (int)len - 1, line);
   int r = qmp_wire_send(q, line, len, fd, deadline);
   free(line);
   if (r == -ECONNRESET) {
@@ -137,6 +139,10 @@ static int exec_dl(struct qmp *q, const char *cmd, json_object *args, int fd,
                     cmd, json_object_to_json_string(o));
   }
   json_object_put(o);
+  if (r < 0)
+    ferry_log("qmp", "%s <- %s failed: %s", q->path, cmd, ferry_last_error());
+  else
+    ferry_log("qmp", "%s <- %s ok", q->path, cmd);
   return r;
 }
 

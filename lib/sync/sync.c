@@ -9,6 +9,7 @@
 #include <ferry/ferry.h>
 
 #include "../core/error.h"
+#include "../core/log.h"
 #include "../core/opts.h"
 #include "engine.h"
 
@@ -121,7 +122,15 @@ static int copy_open(struct ferry_volume *src, struct ferry_volume *dst,
     st->skipped_bytes = plan.skipped_bytes;
     st->request_size = o->request_size;
     st->requests = o->requests;
+    ferry_log("sync", "%s %s -> %s: %zu ranges, %" PRIu64 " bytes to copy, "
+              "%" PRIu64 " to zero, %" PRIu64 " skipped; %u workers x %u "
+              "requests x %" PRIu64 " bytes", compare ? "compare" : "copy",
+              ferry_volume_name(src), ferry_volume_name(dst), ranges.n,
+              plan.copy_bytes, plan.zero_bytes, plan.skipped_bytes,
+              o->workers, o->requests, o->request_size);
     r = engine_run(src, dst, &plan, &ranges, o, st);
+    ferry_log("sync", "%s %s: %s", compare ? "compare" : "copy",
+              ferry_volume_name(dst), r < 0 ? ferry_last_error() : "done");
   }
   plan_free(&plan);
   extent_list_free(&ranges);

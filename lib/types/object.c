@@ -203,6 +203,13 @@ static bool str_equal(const char *a, const char *b)
   return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* A string field's NULL and "" are both none (see field_to in
+ * object_json.c), so records equal before a JSON round trip stay equal. */
+static bool field_str_equal(const char *a, const char *b)
+{
+  return str_equal(a && *a ? a : NULL, b && *b ? b : NULL);
+}
+
 static bool array_equal(const struct ferry_field_desc *f, const void *a,
                         const void *b)
 {
@@ -235,7 +242,7 @@ bool ferry_obj_equal(const struct ferry_type_desc *t, const void *a,
     bool same;
     switch (f->kind) {
     case FERRY_KIND_STRING:
-      same = str_equal(*(char *const *)ma, *(char *const *)mb);
+      same = field_str_equal(*(char *const *)ma, *(char *const *)mb);
       break;
     case FERRY_KIND_BOOL: same = *(const bool *)ma == *(const bool *)mb; break;
     case FERRY_KIND_STRUCT: same = ferry_obj_equal(f->type, ma, mb); break;

@@ -81,8 +81,13 @@ static int field_to(const struct ferry_field_desc *f, const void *p,
   int r;
   *out = NULL;
   switch (f->kind) {
-  case FERRY_KIND_STRING:
-    return string_to(*(char *const *)m, out);
+  case FERRY_KIND_STRING: {
+    /* A string field that is NULL or "" is none, written as null, so that
+     * a reader never has to tell "" from null. (An element of a string
+     * array is a value, and "" stays "".) */
+    const char *s = *(char *const *)m;
+    return string_to(s && *s ? s : NULL, out);
+  }
   case FERRY_KIND_BOOL:
     *out = json_object_new_boolean(*(const bool *)m);
     break;

@@ -175,6 +175,7 @@ static int file_clone(struct ferry_volume *v, struct ferry_volume **out)
     return ferry_error(ENOMEM, "out of memory");
   }
   p->f = F(v);
+  memcpy(c->format, v->format, sizeof v->format);
   c->size = v->size;
   c->writable = v->writable;
   c->can_multi_conn = c->thread_safe = true;
@@ -421,6 +422,7 @@ int file_volume_open(const char *root, const char *id, const char *format,
     return ferry_error(ENOMEM, "out of memory");
   }
   f->fd = fd;
+  snprintf(v->format, sizeof v->format, "raw");
   if (mode == FERRY_OPEN_READ) /* a copy reads front to back */
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   f->is_blk = S_ISBLK(st.st_mode);

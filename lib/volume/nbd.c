@@ -11,6 +11,7 @@
 #include "../client/client.h"
 #include "../core/child.h"
 #include "../core/error.h"
+#include "../core/log.h"
 #include "../core/uri.h"
 #include "../platforms/driver.h"
 #include "nbd_lib.h"
@@ -59,8 +60,11 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
   if (!h)
     return ferry_error(ENOMEM, "nbd_create: %s", nbd_get_error());
   const char *ctx = p->context ? p->context : LIBNBD_CONTEXT_BASE_ALLOCATION;
+  if (!p->argv)
+    ferry_log("nbd", "connect to %s", v->name);
   if (p->argv) {
     /* The qemu-nbd it forks dies with us (child.h). */
+    log_argv("child", "start (socket activation)", p->argv);
     child_guard_begin();
     r = nbd_add_meta_context(h, ctx) ||
         nbd_connect_systemd_socket_activation(h, p->argv);
@@ -323,6 +327,7 @@ static int open_with(const char *name, int mode,
   }
   v->priv = p;
   p->mode = mode;
+  snprintf(v->format, sizeof v->format, "raw"); /* an export's bytes */
   bool oom = false;
   if (argv) {
     oom = !(p->argv = argv_dup(argv));
@@ -362,7 +367,10 @@ static int nbd_vol_clone(struct ferry_volume *v, struct ferry_volume **out)
     return ferry_error(ENOTSUP, "%s: the server does not allow multi-conn",
                        v->name);
   struct nbd_priv *p = P(v);
-  return open_with(v->name, p->mode, &p->uri, p->argv, p->context, out);
+  int r = open_with(v->name, p->mode, &p->uri, p->argv, p->context, out);
+  if (r == 0)
+    memcpy((*out)->format, v->format, sizeof v->format);
+  return r;
 }
 
 static const struct volume_ops nbd_ops = {
@@ -409,7 +417,10 @@ int nbd_volume_open_image(const char *path, const char *format, int mode,
                    "--", (char *)path, NULL };
   char name[4200];
   snprintf(name, sizeof name, "%s (%s via qemu-nbd)", path, format);
-  return open_with(name, mode, NULL, argv, NULL, out);
+  int r = open_with(name, mode, NULL, argv, NULL, out);
+  if (r == 0)
+    snprintf((*out)->format, sizeof (*out)->format, "%s", format);
+  return r;
 }
 
 int nbd_volume_open_bitmap(const char *path, const char *format,
@@ -422,7 +433,10 @@ int nbd_volume_open_bitmap(const char *path, const char *format,
   char *argv[] = { "qemu-nbd", fmt, "--read-only", bm, "--", (char *)path,
                    NULL };
   snprintf(name, sizeof name, "bitmap %s of %s", bitmap, path);
-  return open_with(name, FERRY_OPEN_READ, NULL, argv, ctx, out);
+  int r = open_with(name, FERRY_OPEN_READ, NULL, argv, ctx, out);
+  if (r == 0)
+    snprintf((*out)->format, sizeof (*out)->format, "%s", format);
+  return r;
 }
 
 /* The nbd client: host is an NBD URI; a volume id names the export. */

@@ -215,6 +215,10 @@ void ferry_volume_close(struct ferry_volume *v)
 
 int64_t ferry_volume_size(const struct ferry_volume *v) { return v->size; }
 const char *ferry_volume_name(const struct ferry_volume *v) { return v->name; }
+const char *ferry_volume_format(const struct ferry_volume *v)
+{
+  return v->format[0] ? v->format : NULL;
+}
 bool ferry_volume_can_multi_conn(const struct ferry_volume *v)
 {
   return v->can_multi_conn;

@@ -67,6 +67,7 @@ struct volume_ops {
 struct ferry_volume {
   const struct volume_ops *ops;
   char *name;      /* for messages */
+  char format[16]; /* how the data is stored: "raw", "qcow2"; "" unknown */
   int64_t size;    /* -1 unknown */
   uint64_t zero_max; /* largest zero request worth sending at once */
   bool writable;

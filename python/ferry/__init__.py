@@ -22,6 +22,7 @@ from .client import (CLIENT_ELF, CLIENT_FILE, CLIENT_LIBVIRT, CLIENT_NBD,
                      CLIENT_QEMU, CLIENT_VMWARE, CLIENT_XEN, Auth,
                      CallbackClient, Client, ClientType, open_endpoint)
 from .errors import Error
+from .log import log_to_logging, set_log_callback
 from .platform import (FEATURE_BOOT_CHECK, FEATURE_CHANGED_BLOCKS,
                        FEATURE_CREATE_VMS, FEATURE_CREATE_VOLUMES,
                        FEATURE_INJECT_DRIVERS,
@@ -53,6 +54,7 @@ __all__ = [
     "create_client", "destroy_client", "sync",
     "Client", "CallbackClient", "sync_extents", "SyncStats",
     "Volume", "Extent", "Error", "migrate",
+    "set_log_callback", "log_to_logging",
     "Platform", "POWER_STATES", "SNAPSHOT_MEMORY", "SNAPSHOT_EXTERNAL",
     "REVERT_FORCE", "STOP_FORCE",
     "vms", "get_vm", "get_vms", "datacenters", "get_datacenter", "clusters",

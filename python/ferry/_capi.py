@@ -156,11 +156,18 @@ ferry_sync_ex = _declare(lib, "ferry_sync_ex", c_int, CLIENT_P, CLIENT_P,
 ferry_last_error = _declare(lib, "ferry_last_error", c_char_p)
 ferry_last_errno = _declare(lib, "ferry_last_errno", c_int)
 
+# <ferry/log.h>: opaque, topic, message
+LOG_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
+ferry_set_log_callback = _declare(lib, "ferry_set_log_callback", None,
+                                  LOG_FN, c_void_p)
+
 ferry_volume_open = _declare(lib, "ferry_volume_open", c_int, CLIENT_P,
                              c_char_p, c_int, POINTER(VOLUME_P))
 ferry_volume_close = _declare(lib, "ferry_volume_close", None, VOLUME_P)
 ferry_volume_size = _declare(lib, "ferry_volume_size", c_int64, VOLUME_P)
 ferry_volume_name = _declare(lib, "ferry_volume_name", c_char_p, VOLUME_P)
+ferry_volume_format = _declare(lib, "ferry_volume_format", c_char_p,
+                               VOLUME_P)
 ferry_volume_can_multi_conn = _declare(lib, "ferry_volume_can_multi_conn",
                                        c_bool, VOLUME_P)
 ferry_volume_pread = _declare(lib, "ferry_volume_pread", c_int, VOLUME_P,

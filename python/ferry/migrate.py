@@ -15,6 +15,7 @@ again; plan takes them too, and status needs none:
     ferry.migrate.sync("web1", source_auth=src)
 """
 import ctypes
+from collections.abc import Mapping
 from ctypes import c_char_p
 
 from . import _capi
@@ -66,6 +67,10 @@ class _Credentials:
 
 def _spec(creds, source, destination, vm, network_map, format, id):
     # pylint: disable=redefined-builtin,too-many-arguments
+    # {source: destination}, or "SOURCE=DESTINATION" strings as the CLI
+    # takes them.
+    if isinstance(network_map, Mapping):
+        network_map = [f"{k}={v}" for k, v in network_map.items()]
     maps = [_s(m) for m in network_map]
     arr = (c_char_p * max(1, len(maps)))(*maps)
     spec = _capi.MigrateSpecT(_s(source), _s(destination), _s(vm), arr,

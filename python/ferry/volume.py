@@ -66,7 +66,16 @@ class Volume:
         return _capi.ferry_volume_name(self._h()).decode("utf-8", "replace")
 
     @property
+    def format(self):
+        """How the data is stored: "raw", "qcow2", "vmdk" (an NBD export is
+        "raw"); None when unknown (a CallbackClient)."""
+        f = _capi.ferry_volume_format(self._h())
+        return f.decode() if f else None
+
+    @property
     def can_multi_conn(self):
+        """True when more connections to the volume may write and flush
+        independently (NBD multi-conn, a file)."""
         return bool(_capi.ferry_volume_can_multi_conn(self._h()))
 
     def pread(self, length, offset=0):

@@ -54,7 +54,7 @@ def works_snapshots(fx):
     vm = fx.vm()
     rec = fx.p.snapshot_create(vm["id"], "fs1", description="contract")
     assert (rec["name"], rec["description"], rec["vm_uuid"], rec["memory"]) \
-        == ("fs1", "contract", vm["uuid"], ""), rec
+        == ("fs1", "contract", vm["uuid"], None), rec
     assert names(fx, vm) == ["fs1"]
     assert fx.p.snapshot(vm["id"], "fs1") == fx.p.snapshots(vm["id"])[0]
     fx.p.snapshot_delete(vm["id"], "fs1")
@@ -354,7 +354,7 @@ def test_snapshot_parent_and_current(platform):
                        for s in p.snapshots(v)}
     assert (p.snapshots(v), cur()) == ([], None)
 
-    assert p.snapshot_create(v, "s1")["parent"] == ""
+    assert p.snapshot_create(v, "s1")["parent"] is None
     assert cur() == "s1"
     assert p.snapshot_create(v, "s2")["parent"] == "s1"
     assert cur() == "s2"
@@ -365,14 +365,14 @@ def test_snapshot_parent_and_current(platform):
     assert cur() == "s3"
     assert names(fx, vm) == ["s1", "s2", "s3"], "not in creation order"
     assert p.snapshot(v, "s3") == p.snapshots(v)[2]
-    assert parents() == {"s1": "", "s2": "s1", "s3": "s1"}
+    assert parents() == {"s1": None, "s2": "s1", "s3": "s1"}
 
     p.snapshot_delete(v, "s3")
     assert cur() == "s1", "deleting the current one makes its parent current"
-    assert parents() == {"s1": "", "s2": "s1"}
+    assert parents() == {"s1": None, "s2": "s1"}
     p.snapshot_create(v, "s4")
     p.snapshot_delete(v, "s1")
-    assert parents() == {"s2": "", "s4": ""}, (
+    assert parents() == {"s2": None, "s4": None}, (
         "deleting a parent hands its children to its own parent")
     assert cur() == "s4"
     raises(errno.ENOENT, p.snapshot_delete, v, "s1")

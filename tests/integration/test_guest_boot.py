@@ -110,7 +110,7 @@ def test_a_killed_conversion_is_finished_and_the_guest_boots(qp, wrapped):
     assert "VM kvm: 1 disk on virtio-blk, 1 NIC virtio-net" in changes
     v = qp.vm("kvm")  # --bus virtio: the VM moved to virtio
     assert [(d["bus"], d["controller"]) for d in v["disks"]] == \
-        [("virtio", "")], v["disks"]
+        [("virtio", None)], v["disks"]
     assert [n["model"] for n in v["nics"]] == ["virtio-net-pci"]
     m, serial_out = boot(qp, "kvm", [MARKER, GAVE_UP])
     root, kernel, net, tools = booted(m, serial_out,

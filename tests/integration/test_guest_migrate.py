@@ -41,7 +41,7 @@ def on_virtio(p, vm="vmw"):
     """The destination VM's disks and NICs: all virtio."""
     v = p.json("vm", "show", vm)
     assert [(d["device"], d["bus"], d["controller"]) for d in v["disks"]] \
-        == [("vda", "virtio", "")], v["disks"]
+        == [("vda", "virtio", None)], v["disks"]
     assert [n["model"] for n in v["nics"]] == ["virtio-net-pci"], v["nics"]
     return v
 

@@ -203,7 +203,7 @@ def test_info_file(tmp_path):
     info, cp = ferry_json("info", "s.raw")
     assert info["size"] == SIZE
     assert info["uri"] == "s.raw"
-    assert info["name"] == str(tmp_path / "s.raw")
+    assert (info["name"], info["format"]) == (str(tmp_path / "s.raw"), "raw")
     assert info["data_bytes"] == 2 * MiB
     assert info["data_bytes"] + info["zero_bytes"] + info["hole_bytes"] == SIZE
     text = run_ferry("info", "s.raw")
@@ -217,7 +217,8 @@ def test_info_nbd(tmp_path, servers):
     srv = servers.qemu_nbd(tmp_path / "s.raw", read_only=True)
     info, _ = ferry_json("info", srv.uri)
     assert info["size"] == size
-    assert srv.sock in info["name"]
+    # the URI's own export: no name; an export serves raw bytes
+    assert (info["name"], info["format"]) == (None, "raw"), info
     assert info["data_bytes"] == MiB
     assert info["data_bytes"] + info["zero_bytes"] + info["hole_bytes"] == size
     kit = servers.nbdkit("memory", 3 * MiB)
@@ -231,7 +232,10 @@ def test_info_qcow2_is_virtual_size(tmp_path):
     qcow2_from_raw(tmp_path / "s.raw", tmp_path / "s.qcow2")
     info, _ = ferry_json("info", tmp_path / "s.qcow2")
     assert info["size"] == SIZE
-    assert "qcow2" in info["name"]
+    assert info["name"] == str(tmp_path / "s.qcow2")
+    assert info["format"] == "qcow2", info
+    assert "format:     qcow2" in run_ferry("info", tmp_path / "s.qcow2") \
+        .stdout.decode()
 
 
 def test_info_missing(tmp_path):

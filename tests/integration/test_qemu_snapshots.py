@@ -41,11 +41,11 @@ def test_snapshots_hold_each_disks_data(qp):
     listing = qp.snapshots("vm")
     snaps = listing["snapshots"]
     assert [s["name"] for s in snaps] == ["s1", "s2"], "creation order"
-    assert [s["parent"] for s in snaps] == ["", "s1"]
+    assert [s["parent"] for s in snaps] == [None, "s1"]
     assert listing["current"] == "s2"
     s1, s2 = snaps
-    assert s1["description"] == "first" and s2["description"] == ""
-    assert s1["memory"] == "" and s2["memory"].endswith("s2.mem")
+    assert s1["description"] == "first" and s2["description"] is None
+    assert s1["memory"] is None and s2["memory"].endswith("s2.mem")
     assert os.path.getsize(os.path.join(qp.snap_dir(uuid), "s2.mem")) > 0
     for s in snaps:
         assert s["running"] is True and s["paused"] is False \
@@ -91,7 +91,7 @@ def test_snapshot_of_stopped_vm(qp):
     qp.offline_write("off", 0x11)
     rec = qp.json("snapshot", "create", "off", "c1")
     assert rec["shutdown"] is True and rec["running"] is False
-    assert rec["memory"] == ""
+    assert rec["memory"] is None
     qp.offline_write("off", 0x22)
     for img in qp.imgs("off"):
         assert internal_snapshots(img) == ["c1"]
@@ -219,7 +219,7 @@ def test_delete_parent_keeps_child(qp):
     qp.ok("snapshot", "delete", "vm", "s1")
     listing = qp.snapshots("vm")
     assert [(s["name"], s["parent"]) for s in listing["snapshots"]] == [
-        ("s2", "")]
+        ("s2", None)]
     assert listing["current"] == "s2"
     assert not os.path.exists(qp.record(uuid, "s1"))
     for img in qp.imgs("vm"):
@@ -292,7 +292,7 @@ def test_delete_parent_of_current_then_revert_current(qp):
     qp.ok("snapshot", "delete", "c", "s2")
     listing = qp.snapshots("c")
     assert [(s["name"], s["parent"]) for s in listing["snapshots"]] == [
-        ("s1", ""), ("s3", "s1")]
+        ("s1", None), ("s3", "s1")]
     assert listing["current"] == "s3"
     tree = qp.ok("snapshot", "list", "c", "--tree").splitlines()
     assert tree[0].startswith("s1  (") and tree[1].startswith("  s3 *  (")

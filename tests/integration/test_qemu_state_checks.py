@@ -224,9 +224,11 @@ def test_journal_must_mean_what_its_file_says(qp, tmp_path, change, needle):
         b.close()
 
 
-def test_journal_of_an_older_ferry_is_resumed(qp, tmp_path):
-    """A journal written before journals had a version (the same fields)
-    is read as it is: status, a round and abort work on it."""
+@pytest.mark.parametrize("older", ["unversioned", "format-1"])
+def test_journal_of_an_older_ferry_is_resumed(qp, tmp_path, older):
+    """A journal an older ferry wrote is read: one without a version, and
+    one of format 1, whose network map was "SOURCE=DESTINATION" strings
+    (format 2 writes objects). Status, a round and abort work on it."""
     import json
     import subprocess
     from ferryhelpers import FERRY
@@ -244,9 +246,19 @@ def test_journal_of_an_older_ferry_is_resumed(qp, tmp_path):
             return json.loads(cp.stdout)
         m = step("start", "--from", qp.uri, "--to", b.uri, "web",
                  "--network-map", "default=default", "--id", "m")
-        assert m["version"] == 1
-        edit_json(os.path.join(jdir, "m.json"), lambda m: m.pop("version"))
-        assert step("status", "m")["phase"] == "warm"
+        assert m["version"] == 2
+        want = [{"source": "default", "destination": "default"}]
+        assert m["network_map"] == want
+
+        def older_format(m):
+            m["network_map"] = ["default=default"]
+            if older == "unversioned":
+                m.pop("version")
+            else:
+                m["version"] = 1
+        edit_json(os.path.join(jdir, "m.json"), older_format)
+        st = step("status", "m")
+        assert st["phase"] == "warm" and st["network_map"] == want
         assert len(step("sync", "m")["rounds"]) == 2
         assert step("abort", "m")["phase"] == "aborted"
     finally:

@@ -52,7 +52,7 @@ def test_inventory_lists_the_simulators_objects(sim):
     assert [c["name"] for c in inv["clusters"]] == ["DC0_C0"]
     hosts = {h["name"]: h for h in inv["hosts"]}
     assert set(hosts) == {"DC0_H0", "DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"}
-    assert hosts["DC0_H0"]["cluster_id"] == ""
+    assert hosts["DC0_H0"]["cluster_id"] is None
     assert hosts["DC0_C0_H1"]["cluster_id"] == inv["clusters"][0]["id"]
     vms = {v["name"]: v for v in inv["vms"]}
     assert set(vms) == {"DC0_H0_VM0", "DC0_H0_VM1", "DC0_C0_RP0_VM0",
@@ -140,7 +140,7 @@ def test_snapshots_create_list_delete(sim):
     assert "already" in cp.stderr
     listed = fjson(sim, "snapshot", "list", VM, "--platform", u)
     snaps = listed["snapshots"]
-    assert [(s["name"], s["parent"]) for s in snaps] == [("one", ""),
+    assert [(s["name"], s["parent"]) for s in snaps] == [("one", None),
                                                          ("two", "one")]
     assert all(s["running"] for s in snaps)
     assert listed["current"] == "two"

@@ -46,9 +46,11 @@ def test_migrate_from_python(sites):
     src, dst = f"qemu://{top}/a", f"qemu://{top}/b"
     plan = ferry.migrate.plan(src, dst, "py", ["default=default"])
     assert plan["phase"] == "planned" and plan["disks"][0]["device"] == "vda"
-    m = ferry.migrate.start(src, dst, "py", ["default=default"], id="p1",
+    m = ferry.migrate.start(src, dst, "py", {"default": "default"}, id="p1",
                             journal_dir=jdir)
     assert m["phase"] == "warm" and m["rounds"][0]["changed_bytes"] == MiB
+    assert m["network_map"] == [{"source": "default",
+                                 "destination": "default"}]
     write(a, "py", 4 * MiB, b"\x22" * 65536)
     m = ferry.migrate.sync("p1", jdir)
     assert m["rounds"][1]["changed_bytes"] == 65536

@@ -179,7 +179,7 @@ def test_parse_size():
 
 
 def test_snapshot_tree_of_records():
-    recs = [{"name": "a", "parent": ""}, {"name": "b", "parent": "a"},
+    recs = [{"name": "a", "parent": None}, {"name": "b", "parent": "a"},
             {"name": "c", "parent": "a"}, {"name": "d", "parent": "c"},
             {"name": "e", "parent": "gone"}, {"name": "x", "parent": "y"},
             {"name": "y", "parent": "x"}]
@@ -345,7 +345,7 @@ def test_lifecycle_snapshots_and_revert(platform, state):
     assert (s1disk["name"], s1disk["description"], s1disk["memory"],
             s1disk["running"], s1disk["shutdown"], s1disk["parent"],
             s1disk["vm_uuid"], s1disk["kind"]) == \
-        ("s1disk", "before", "", True, False, "", vm["uuid"], "internal")
+        ("s1disk", "before", None, True, False, None, vm["uuid"], "internal")
     assert [(d["device"], d["name"]) for d in s1disk["disks"]] == \
         [("vda", "s1disk"), ("vdb", "s1disk")]
     assert abs(s1disk["creation_time"] - time.time()) < 60
@@ -353,12 +353,12 @@ def test_lifecycle_snapshots_and_revert(platform, state):
     mem = state / "snapshots" / vm["uuid"] / "s2ram.mem"
     assert s2ram["memory"] == str(mem)
     assert mem.stat().st_size > 0
-    assert (s2ram["parent"], s2ram["description"]) == ("s1disk", "")
+    assert (s2ram["parent"], s2ram["description"]) == ("s1disk", None)
     assert vm_state(platform, "vm1") == "running"  # it ran on
 
     recs = platform.snapshots("vm1")
     assert [(r["name"], r["parent"]) for r in recs] == \
-        [("s1disk", ""), ("s2ram", "s1disk")]
+        [("s1disk", None), ("s2ram", "s1disk")]
     assert platform.snapshot("vm1", "s2ram") == recs[1]
     assert platform.current_snapshot("vm1") == "s2ram"
     assert platform.snapshot_tree("vm1") == {"s1disk": {"s2ram": {}}}
@@ -408,7 +408,7 @@ def test_lifecycle_snapshots_and_revert(platform, state):
     # Deleting a parent hands its children to its own parent.
     platform.snapshot_delete("vm1", "s1disk")
     assert [(r["name"], r["parent"]) for r in platform.snapshots("vm1")] == \
-        [("s2ram", ""), ("s3off", "")]
+        [("s2ram", None), ("s3off", None)]
     assert platform.snapshot_tree("vm1") == {"s2ram": {}, "s3off": {}}
     assert platform.current_snapshot("vm1") == "s3off"
     platform.snapshot_delete("vm1", "s2ram")

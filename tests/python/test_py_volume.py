@@ -20,7 +20,7 @@ def test_read_write_size_name(tmp_path, files):
     (tmp_path / "v").write_bytes(bytes(MiB))
     with ferry.Volume(files, "v", writable=True) as vol:
         assert vol.size == MiB
-        assert vol.name == str(tmp_path / "v")
+        assert (vol.name, vol.format) == (str(tmp_path / "v"), "raw")
         vol.pwrite(data[:65536], 4096)
         vol.pwrite(bytearray(data[65536:65536 + 512]), MiB - 512)
         vol.flush()
@@ -74,7 +74,7 @@ def test_volume_of_a_python_object():
         assert vol.pread(100, 50) == bytes(mem.volumes["a"][50:150])
         vol.pwrite(b"hello", 8190)
         assert mem.volumes["a"][8190:] == b"hello"
-        assert "hand-made client" in vol.name
+        assert "hand-made client" in vol.name and vol.format is None
         with pytest.raises(ferry.Error) as e:
             ferry.Volume(mem, "missing").pread(1, 0)
         assert e.value.errno == errno.ENOENT

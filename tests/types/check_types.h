@@ -41,7 +41,7 @@
 #define DISK2_JSON                                                           \
   "{\"id\":\"disk-1\",\"device\":\"sdb\",\"volume_id\":\"vol-1\","           \
   "\"capacity\":18446744073709551615,\"format\":\"raw\",\"bus\":\"sata\","   \
-  "\"boot_order\":0,\"controller\":\"ahci\",\"slot\":\"1:3\",\"change_id\":\"\"}"
+  "\"boot_order\":0,\"controller\":\"ahci\",\"slot\":\"1:3\",\"change_id\":null}"
 #define VM_JSON                                                              \
   "{\"id\":\"vm-42\",\"uuid\":\"6f1c9c1e-8d3b-4a57-9d38-2f4c1e0b7a11\","      \
   "\"name\":\"web\",\"power_state\":\"running\",\"vcpus\":4,"                \

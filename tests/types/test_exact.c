@@ -35,7 +35,7 @@ static void snapshot(void)
   s.kind = FERRY_SNAPSHOT_KIND_EXTERNAL;
   char *t = ferry_domain_snapshot_to_json(&s);
   CHECK_STR(t, "{\"name\":\"s1\",\"description\":null,"
-               "\"creation_time\":1700000000,\"memory\":\"\","
+               "\"creation_time\":1700000000,\"memory\":null,"
                "\"running\":true,\"blocked\":false,\"paused\":false,"
                "\"shutdown\":false,\"dying\":false,\"disks\":[{"
                "\"device\":\"vda\",\"name\":\"s1\","

@@ -107,8 +107,11 @@ static void append_and_equal(void)
   CHECK(!ferry_changed_areas_equal(&c, &d));
   d.n_areas++;
   d.disk_id = strdup("");
-  CHECK(!ferry_changed_areas_equal(&c, &d)); /* NULL is not "" */
-  c.disk_id = strdup("");
+  CHECK(ferry_changed_areas_equal(&c, &d)); /* NULL and "" are both none */
+  c.disk_id = strdup("x");
+  CHECK(!ferry_changed_areas_equal(&c, &d));
+  free(d.disk_id);
+  d.disk_id = strdup("x");
   CHECK(ferry_changed_areas_equal(&c, &d));
   CHECK(ferry_changed_areas_equal(NULL, NULL));
   CHECK(!ferry_changed_areas_equal(&c, NULL));

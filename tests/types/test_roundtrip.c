@@ -100,7 +100,7 @@ static void every_type(void)
       "\"creation_time\":1700000000,\"memory\":\"/var/lib/ferry/s2.mem\","
       "\"running\":true,\"blocked\":true,\"paused\":true,\"shutdown\":true,"
       "\"dying\":true,\"disks\":[{\"device\":\"vda\",\"name\":\"s2\","
-      "\"file\":\"\",\"format\":\"\",\"path\":\"\"},{\"device\":\"vdb\","
+      "\"file\":\"/d/web.s2.qcow2\",\"format\":\"qcow2\",\"path\":\"/d/web.qcow2\"},{\"device\":\"vdb\","
       "\"name\":\"s2\",\"file\":null,\"format\":null,\"path\":null}],"
       "\"parent\":\"s1\",\"vm_uuid\":\"6f1c9c1e\",\"kind\":\"external\",\"sequence\":7,"
       "\"deleting\":true}");
@@ -224,13 +224,13 @@ static void null_strings(void)
 {
   struct ferry_vm vm, back;
   ferry_vm_init(&vm);
-  vm.name = strdup(""); /* "" stays "", NULL stays NULL */
+  vm.name = strdup(""); /* "" and NULL are both none: null */
   char *s = ferry_vm_to_json(&vm);
-  CHECK_HAS(s, "\"id\":null,\"uuid\":null,\"name\":\"\"");
+  CHECK_HAS(s, "\"id\":null,\"uuid\":null,\"name\":null");
   CHECK_HAS(s, "\"disks\":[],\"nics\":[]");
   CHECK(ferry_vm_from_json(&back, s) == 0);
   CHECK(back.id == NULL && back.uuid == NULL && back.host_id == NULL);
-  CHECK(back.name && back.name[0] == '\0');
+  CHECK(back.name == NULL);
   CHECK(back.disks == NULL && back.n_disks == 0);
   CHECK(ferry_vm_equal(&vm, &back));
   free(s);

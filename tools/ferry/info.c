@@ -53,8 +53,13 @@ int cmd_info(int argc, char **argv)
   if (json) {
     json_object *j = json_object_new_object();
     json_object_object_add(j, "uri", json_object_new_string(ep.display));
-    json_object_object_add(j, "name",
-                           json_object_new_string(ferry_volume_name(v)));
+    /* the volume's own name (a path, an export, a platform's volume id);
+     * messages say more, with ferry_volume_name */
+    json_object_object_add(j, "name", ep.volume[0] ?
+                           json_object_new_string(ep.volume) : NULL);
+    const char *format = ferry_volume_format(v);
+    json_object_object_add(j, "format",
+                           format ? json_object_new_string(format) : NULL);
     json_object_object_add(j, "size", json_object_new_int64(size));
     json_object_object_add(j, "data_bytes", json_object_new_uint64(data));
     json_object_object_add(j, "zero_bytes", json_object_new_uint64(zero));
@@ -71,9 +76,11 @@ int cmd_info(int argc, char **argv)
     human_size(data, d, sizeof d);
     human_size(zero, z, sizeof z);
     human_size(hole, h, sizeof h);
-    printf("volume:     %s\nsize:       %" PRId64 " (%s)\n"
+    const char *format = ferry_volume_format(v);
+    printf("volume:     %s\nformat:     %s\nsize:       %" PRId64 " (%s)\n"
            "data:       %s\nzero:       %s\nunallocated: %s\nextents:    %zu\n"
-           "multi-conn: %s\n", ferry_volume_name(v), size, s, d, z, h, n,
+           "multi-conn: %s\n", ferry_volume_name(v), format ? format : "unknown",
+           size, s, d, z, h, n,
            ferry_volume_can_multi_conn(v) ? "yes" : "no");
   }
   free(ext);

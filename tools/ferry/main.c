@@ -49,6 +49,9 @@ static void usage(FILE *f)
 "  3  --verify found a difference\n"
 "  4  interrupted by SIGINT or SIGTERM\n"
 "\n"
+"Every command takes -v (--verbose) to trace what it does on stderr, or\n"
+"--log FILE to append the trace to FILE; FERRY_DEBUG=1 does what -v does.\n"
+"\n"
 "Run 'ferry COMMAND --help' for a command's options.\n");
 }
 
@@ -59,9 +62,10 @@ static const char pod_tail[] =
 "B<--verify> found a difference; 4 interrupted by SIGINT or SIGTERM.\n\n"
 "=head1 ENVIRONMENT\n\n"
 "B<FERRY_STATE_DIR>: the default local platform (qemu://DIR) and journal\n"
-"directory (DIR/migrations); else /var/lib/ferry.\n"
-"B<FERRY_>I<DRIVER>B<_>I<OPTION>: a driver's option, as B<--option>.\n"
-"B<FERRY_VMWARE_PASSWORD>: read once at start and unset; never passed on.\n\n";
+"directory (DIR/migrations); else /var/lib/ferry.\n\n"
+"B<FERRY_>I<DRIVER>B<_>I<OPTION>: a driver's option, as B<--option>.\n\n"
+"B<FERRY_VMWARE_PASSWORD>: read once at start and unset; never passed on.\n\n"
+"B<FERRY_DEBUG>=1: the trace B<-v> prints (see L<libferry(3)>), on stderr.\n\n";
 
 static int pod(const char *name)
 {

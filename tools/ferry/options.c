@@ -53,8 +53,27 @@ static const struct cli_opt output_options[] = {
     cli_set_flag, offsetof(struct common_opts, json), NULL },
   { "help", NULL, "this text", cli_set_flag,
     offsetof(struct common_opts, help), NULL },
+  { "verbose", NULL, "trace what ferry does (each QMP command, SOAP call, "
+    "helper process and round, never a secret) on stderr, with timestamps; "
+    "FERRY_DEBUG=1 does the same", cli_set_flag,
+    offsetof(struct common_opts, verbose), NULL },
+  { "log", "FILE", "append the trace to FILE instead of stderr",
+    cli_set_string, offsetof(struct common_opts, log), NULL },
   CLI_OPT_END,
 };
+/* The short options: common ones that take no value, as -X. */
+static const struct { char x; const struct cli_opt *opt; } short_options[] = {
+  { 'h', &output_options[1] }, { 'v', &output_options[2] },
+};
+
+/* The -X of o, or 0. */
+static char short_name(const struct cli_opt *o)
+{
+  for (size_t i = 0; i < sizeof short_options / sizeof *short_options; i++)
+    if (short_options[i].opt == o)
+      return short_options[i].x;
+  return 0;
+}
 static const struct cli_opt platform_options[] = {
   { "platform", "URI", "the platform (default qemu://$FERRY_STATE_DIR, "
     "else qemu:///var/lib/ferry)", cli_set_string,
@@ -153,6 +172,15 @@ static const struct cli_opt *lookup_option(const struct cli_command *cmd,
              ? &driver_option : NULL;
 }
 
+/* The common option -X stands for, or NULL. */
+static const struct cli_opt *lookup_short(char x)
+{
+  for (size_t i = 0; i < sizeof short_options / sizeof *short_options; i++)
+    if (short_options[i].x == x)
+      return short_options[i].opt;
+  return NULL;
+}
+
 /* The entry of --NAME (len bytes of arg) that cmd takes, and the struct
  * it stores into; NULL after cli_error() when it takes none. */
 static const struct cli_opt *find_option(const struct cli_command *cmd,
@@ -187,19 +215,24 @@ static bool take_option(const struct cli_command *cmd, int argc, char **argv,
                         int *i, void *opts, struct common_opts *c)
 {
   const char *arg = argv[*i], *name = arg + 2, *eq = strchr(arg, '=');
-  if (!strcmp(arg, "-h")) {
-    c->help = true;
-    return true;
-  }
-  if (strncmp(arg, "--", 2)) {
-    usage_error(cmd, "unknown option %s", arg);
-    return false;
-  }
-  int len = (int)(eq ? (size_t)(eq - name) : strlen(name));
+  const struct cli_opt *opt = NULL;
   void *base;
-  const struct cli_opt *opt = find_option(cmd, name, len, opts, c, &base);
-  if (!opt)
-    return false;
+  int len;
+  if (arg[1] != '-') { /* -X: a short option without a value */
+    opt = arg[2] ? NULL : lookup_short(arg[1]);
+    if (!opt) {
+      usage_error(cmd, "unknown option %s", arg);
+      return false;
+    }
+    base = c;
+    name = opt->name;
+    len = (int)strlen(name);
+    eq = NULL;
+  } else {
+    len = (int)(eq ? (size_t)(eq - name) : strlen(name));
+    if (!(opt = find_option(cmd, name, len, opts, c, &base)))
+      return false;
+  }
   const char *value = NULL;
   if (!opt->metavar && eq) {
     cli_error("--%.*s takes no value", len, name);
@@ -272,8 +305,10 @@ static int option_text(char *buf, size_t len, const struct cli_opt *o)
 
 static void option_line(FILE *f, const struct cli_opt *o)
 {
-  char left[128] = "-h, "; /* the one short option */
-  size_t at = strcmp(o->name, "help") ? 0 : strlen(left);
+  char left[128] = "";
+  size_t at = 0;
+  if (short_name(o))
+    at = (size_t)snprintf(left, sizeof left, "-%c, ", short_name(o));
   option_text(left + at, sizeof left - at, o);
   cli_help_line(f, left, o->help);
 }
@@ -367,7 +402,10 @@ static void pod_option(const struct cli_opt *o)
   snprintf(flag, sizeof flag, "%s", o->name);
   for (char *p = flag; *p; p++)
     *p = *p == '_' ? '-' : *p;
-  printf("=item B<--%s>", flag);
+  printf("=item ");
+  if (short_name(o))
+    printf("B<-%c>, ", short_name(o));
+  printf("B<--%s>", flag);
   if (o->metavar) {
     printf(" I<");
     pod_text(o->metavar);
@@ -533,6 +571,10 @@ bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
     usage_error(cmd, "'%s' is one operand too many", argv[1 + want]);
   if (!ok || n != want) {
     *rc = cli_fail(c->json, cmd->name, EXIT_USAGE);
+    return false;
+  }
+  if (!cli_trace_start(c)) {
+    *rc = cli_fail(c->json, cmd->name, EXIT_FAILED);
     return false;
   }
   argv[1 + n] = NULL;

@@ -77,6 +77,8 @@ struct common_opts {
   struct driver_option_arg options[16]; /* --NAME VALUE of drivers' options */
   size_t n_options;
   bool json, help;
+  bool verbose;              /* -v, --verbose: the trace on stderr */
+  const char *log;           /* --log FILE: the trace appended to FILE */
 };
 
 /* Parses argv[1..] by cmd's tables: its options into opts (already set to
@@ -100,6 +102,10 @@ void cli_complete_operand(const struct cli_command *cmd, const char *kind,
 
 bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
                void *opts, struct common_opts *c, int *rc);
+
+/* Routes the library's trace as -v and --log FILE ask (trace.c); false
+ * after cli_error when FILE cannot be opened. cli_parse calls it. */
+bool cli_trace_start(const struct common_opts *c);
 
 /* A subcommand group's help: each one's usage line and summary, then the
  * common options they take. */

@@ -196,6 +196,13 @@ static int save_memory(struct qmp *q, const char *path)
   return r;
 }
 
+/* A copy of s, or NULL when s is none (NULL or ""), as records say it. */
+static bool dup_or_none(char **dst, const char *s)
+{
+  *dst = s && *s ? strdup(s) : NULL;
+  return !(s && *s) || *dst;
+}
+
 static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
                        const struct ferry_snapshot_spec *spec,
                        enum ferry_power_state ps, const char *parent,
@@ -203,20 +210,18 @@ static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
 {
   ferry_domain_snapshot_init(rec);
   rec->name = strdup(spec->name);
-  rec->description = strdup(spec->description ? spec->description : "");
+  bool ok = dup_or_none(&rec->description, spec->description) &&
+            dup_or_none(&rec->parent, parent);
   rec->creation_time = (uint64_t)time(NULL);
-  rec->memory = strdup("");
   rec->running = ps == FERRY_POWER_STATE_RUNNING;
   rec->paused = ps == FERRY_POWER_STATE_PAUSED;
   rec->shutdown = ps == FERRY_POWER_STATE_STOPPED;
-  rec->parent = strdup(parent ? parent : "");
   rec->vm_uuid = strdup(vm->uuid);
   rec->kind = spec->flags & FERRY_SNAPSHOT_EXTERNAL
                   ? FERRY_SNAPSHOT_KIND_EXTERNAL
                   : FERRY_SNAPSHOT_KIND_INTERNAL;
   rec->disks = calloc(vm->n_disks, sizeof *rec->disks);
-  if (!rec->name || !rec->description || !rec->memory || !rec->parent ||
-      !rec->vm_uuid || !rec->disks)
+  if (!rec->name || !ok || !rec->vm_uuid || !rec->disks)
     return ferry_error(ENOMEM, "out of memory");
   rec->n_disks = vm->n_disks;
   for (size_t i = 0; i < vm->n_disks; i++) {
@@ -226,10 +231,9 @@ static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
     disk_path(st, &vm->disks[i], path);
     d->device = strdup(vm->disks[i].device);
     d->name = strdup(spec->name);
-    d->file = strdup("");
     d->format = strdup("qcow2");
     d->path = strdup(path);
-    if (!d->device || !d->name || !d->file || !d->format || !d->path)
+    if (!d->device || !d->name || !d->format || !d->path)
       return ferry_error(ENOMEM, "out of memory");
   }
   return 0;
@@ -556,8 +560,8 @@ static int reparent(const struct snap_store *s,
   for (size_t i = 0; i < n && r == 0; i++) {
     if (!v[i].parent || strcmp(v[i].parent, gone->name))
       continue;
-    char *p = strdup(gone->parent ? gone->parent : "");
-    if (!p) {
+    char *p;
+    if (!dup_or_none(&p, gone->parent)) {
       r = ferry_error(ENOMEM, "out of memory");
       break;
     }

@@ -189,6 +189,7 @@ static int wrap(struct ds_conn *k, int64_t size, struct ferry_volume **out)
   }
   v->size = size;
   v->priv = k;
+  snprintf(v->format, sizeof v->format, "vmdk");
   v->thread_safe = true; /* each clone has its own connection */
   v->can_multi_conn = true;
   *out = v;

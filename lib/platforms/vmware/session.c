@@ -8,6 +8,7 @@
 #include <libxml/parser.h>
 
 #include "../../core/error.h"
+#include "../../core/log.h"
 #include "../../core/secret.h"
 #include "session.h"
 #include "xml.h"
@@ -144,12 +145,17 @@ static int post(struct vsession *s, const char *method, const char *type,
   snprintf(what, sizeof what, "vSphere %s at %s", method, s->base);
   if (rc != CURLE_OK) {
     sb_free(&body);
+    ferry_log("soap", "%s %s:%s at %s: %s", method, type, value, s->base,
+              curl_easy_strerror(rc));
     return tls_pin_fail(&s->pin, rc, what, s->errbuf);
   }
   long status = 0;
   curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
   int r = vreply_parse(body.s, body.len, method, what, status, out, fault,
                    fault_len);
+  /* the method and object only: a body may hold a password */
+  ferry_log("soap", "%s %s:%s at %s: HTTP %ld%s%s", method, type, value,
+            s->base, status, *fault ? ", fault " : "", fault);
   sb_free(&body);
   return r;
 }

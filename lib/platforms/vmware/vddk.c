@@ -572,6 +572,7 @@ int vddk_volume_open(const struct vddk_params *p, struct ferry_volume **out)
     return ferry_error(ENOMEM, "out of memory");
   }
   v->priv = pr;
+  snprintf(v->format, sizeof v->format, "vmdk");
   v->writable = false;
   v->can_multi_conn = false;
   v->thread_safe = false;
