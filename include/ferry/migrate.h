@@ -68,13 +68,17 @@ struct ferry_cutover_opts {
  * bytes done and to do, and the seconds since the round began. A non-zero
  * return cancels the step (ECANCELED; resume runs it again). */
 struct ferry_migrate_progress {
-  const char *step;        /* "full copy", "round", "final round", "verify" */
+  const char *step;        /* "full copy", "round", "final round" (copies),
+                            * "verify" (the cutover's comparison), "convert"
+                            * (the guest's conversion: 0 of 1 at its start,
+                            * 1 of 1 at its end, no disks) */
   unsigned round;          /* 1, 2, ... */
   size_t n_disks;
   const char *const *disks;
   const uint64_t *done, *total;
   uint64_t all_done, all_total;
   double seconds;
+  bool finished;           /* the step's last report: it is over */
 };
 typedef int (*ferry_migrate_progress_fn)(
     void *opaque, const struct ferry_migrate_progress *p);

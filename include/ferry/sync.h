@@ -36,6 +36,11 @@ enum ferry_sync_mode {
  * handled so far and the total. Return non-zero to cancel the copy, which
  * then fails with -ECANCELED. */
 typedef int (*ferry_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+/* The same, with the pass it reports on: "copy", then "verify" for the
+ * read-back of verify (FERRY_SYNC_COMPARE's one pass is "verify" too).
+ * Each pass ends with one call where done == total. */
+typedef int (*ferry_phase_progress_fn)(void *opaque, const char *phase,
+                                       uint64_t done, uint64_t total);
 
 struct ferry_sync_opts {
   size_t struct_size;     /* sizeof (struct ferry_sync_opts): what the
@@ -52,6 +57,8 @@ struct ferry_sync_opts {
   bool no_zero_detect;    /* write zero-filled blocks as data */
   ferry_progress_fn progress;
   void *progress_opaque;
+  /* Called instead of progress when set (with progress_opaque). */
+  ferry_phase_progress_fn phase_progress;
 };
 
 struct ferry_sync_stats {

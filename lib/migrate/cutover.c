@@ -122,9 +122,26 @@ static int create_destination(struct journal *j, client_t *dst,
  * or nothing, and a guest converted already converts to the same. A
  * failure leaves the source stopped and whole; the session's failure
  * message adds how to resume or abort (which starts the source again). */
+/* The conversion's start (done 0) and end (done 1) for the watcher: it
+ * has no byte counts. A cancel is not taken here: the conversion is all or
+ * nothing, and a resume runs it again. */
+static void report_convert(const struct ferry_migrate_watch *w,
+                           const struct journal *j, uint64_t done,
+                           uint64_t t0)
+{
+  if (!w || !w->progress)
+    return;
+  uint64_t one = 1;
+  struct ferry_migrate_progress p = { "convert", (unsigned)j->m.n_rounds, 0,
+                                      NULL, NULL, NULL, done, one,
+                                      (now_ms() - t0) / 1000.0, done == 1 };
+  w->progress(w->opaque, &p);
+}
+
 static int convert_destination(struct journal *j, client_t *dst,
                                const struct ferry_vm *vm,
-                               const struct ferry_cutover_opts *o)
+                               const struct ferry_cutover_opts *o,
+                               const struct ferry_migrate_watch *watch)
 {
   if (o->no_convert || !to_virtio(dst, vm)) {
     j->m.converted = true; /* nothing to do */
@@ -132,13 +149,17 @@ static int convert_destination(struct journal *j, client_t *dst,
   }
   struct ferry_vm spec;
   char *report = NULL;
+  uint64_t t0 = now_ms();
   int r = destination_spec(j, dst, vm, &spec);
   if (r == 0) {
+    report_convert(watch, j, 0, t0);
     r = platform_convert_disks(dst, spec.disks, spec.n_disks, vm->firmware,
                                o->remove_vmware_tools
                                    ? CONVERT_REMOVE_VMWARE_TOOLS : 0,
                                &report);
     ferry_vm_dispose(&spec);
+    if (r == 0 || r == -ENOEXEC)
+      report_convert(watch, j, 1, t0);
   }
   if (r == -ENOEXEC) { /* no disk boots: no guest to convert */
     char *why = NULL;
@@ -231,13 +252,14 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
    * verify again. */
   if (r == 0 && !j->m.cleaning && !j->m.verified && !o.no_verify &&
       (r = verify_disks(src, dst, vm, &j->m,
-                        j->m.rounds[j->m.n_rounds - 1].snapshot)) == 0) {
+                        j->m.rounds[j->m.n_rounds - 1].snapshot, watch)) ==
+          0) {
     j->m.verified = true;
     r = journal_save(j);
   }
   if (r == 0 && !j->m.cleaning && !j->m.converted &&
       (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid) && !j->m.creating_vm)
-    r = convert_destination(j, dst, vm, &o);
+    r = convert_destination(j, dst, vm, &o, watch);
   if (r == 0 && (!j->m.dst_vm_uuid || !*j->m.dst_vm_uuid))
     r = create_destination(j, dst, vm);
   if (r == 0) {

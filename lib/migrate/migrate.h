@@ -77,6 +77,7 @@ int snapshot_disk_copy(client_t *src, client_t *dst, const char *vm,
  * retried); a difference is EILSEQ naming the disk
  * and the offset. */
 int verify_disks(client_t *src, client_t *dst, const struct ferry_vm *vm,
-                 const struct ferry_migration *m, const char *snap);
+                 const struct ferry_migration *m, const char *snap,
+                 const struct ferry_migrate_watch *watch);
 
 #endif

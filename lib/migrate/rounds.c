@@ -150,7 +150,7 @@ static double since(const struct timespec *t0)
 /* Tells the watcher where the round is; true when it asks to cancel. */
 static bool report(const struct ferry_migrate_watch *w, struct round *rd,
                    const char *step, unsigned round_no,
-                   const struct timespec *t0)
+                   const struct timespec *t0, bool finished)
 {
   if (!w || !w->progress)
     return false;
@@ -158,7 +158,7 @@ static bool report(const struct ferry_migrate_watch *w, struct round *rd,
   uint64_t done[64], total[64];
   size_t n = rd->n < 64 ? rd->n : 64;
   struct ferry_migrate_progress p = { step, round_no, n, names, done, total,
-                                      0, 0, since(t0) };
+                                      0, 0, since(t0), finished };
   for (size_t i = 0; i < n; i++) {
     names[i] = rd->jobs[i].disk->device;
     done[i] = atomic_load(&rd->jobs[i].done);
@@ -197,12 +197,12 @@ int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
    * reports ten times a second. */
   for (unsigned naps = 1; atomic_load(&rd.finished) < started; naps++) {
     nanosleep(&(struct timespec){ 0, 2 * 1000000 }, NULL);
-    if (naps % 50 == 0 && report(watch, &rd, step, round_no, &t0))
+    if (naps % 50 == 0 && report(watch, &rd, step, round_no, &t0, false))
       atomic_store(&rd.cancel, 1);
   }
   for (size_t i = 0; i < started; i++)
     pthread_join(tid[i], NULL);
-  report(watch, &rd, step, round_no, &t0);
+  report(watch, &rd, step, round_no, &t0, true);
   int r = 0;
   *changed_bytes = 0;
   for (size_t i = 0; i < m->n_disks; i++) {

@@ -481,6 +481,17 @@ static void workers_free(struct worker *ws, unsigned n)
   }
 }
 
+/* The caller's progress callback, told which pass this is; non-zero to
+ * cancel. */
+static int report(struct engine *e, uint64_t done, uint64_t total)
+{
+  const struct ferry_sync_opts *o = e->o;
+  if (o->phase_progress)
+    return o->phase_progress(o->progress_opaque,
+                             e->compare ? "verify" : "copy", done, total);
+  return o->progress ? o->progress(o->progress_opaque, done, total) : 0;
+}
+
 /* Runs the workers over the cursor; reports progress from this thread and
  * cancels when the callback asks. */
 static void run_pass(struct engine *e, struct worker *ws, unsigned n,
@@ -508,9 +519,9 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
     }
     pthread_cond_timedwait(&e->cond, &e->lock, &ts);
     uint64_t done = atomic_load(&e->done);
-    if (e->o->progress && e->finished < started && done < total) {
+    if (e->finished < started && done < total) {
       pthread_mutex_unlock(&e->lock);
-      if (e->o->progress(e->o->progress_opaque, done, total))
+      if (report(e, done, total))
         engine_fail(e, ECANCELED, "cancelled by the progress callback");
       pthread_mutex_lock(&e->lock);
     }
@@ -518,8 +529,8 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
   pthread_mutex_unlock(&e->lock);
   for (unsigned i = 0; i < started; i++)
     pthread_join(ws[i].tid, NULL);
-  if (e->o->progress && !e->first.err)
-    e->o->progress(e->o->progress_opaque, total, total);
+  if (!e->first.err)
+    report(e, total, total);
 }
 
 static void copy_pass(struct engine *e, struct worker *ws, unsigned n,

@@ -54,6 +54,7 @@ def to_c_string(value):
 IO_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_uint64, c_uint64)
 CLOSE_FN = CFUNCTYPE(c_int, c_void_p)
 PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_uint64)
+PHASE_PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_uint64, c_uint64)
 
 
 class ClientT(Structure):
@@ -88,6 +89,7 @@ class SyncOptsT(Structure):
         ("no_zero_detect", c_bool),
         ("progress", PROGRESS_FN),
         ("progress_opaque", c_void_p),
+        ("phase_progress", PHASE_PROGRESS_FN),
     ]
 
 

@@ -40,13 +40,25 @@ class _Progress:
         self.exc = None
 
     def __call__(self, _opaque, done, total):
+        return self.tell(done, total)
+
+    def tell(self, *args):
+        """The Python callback with args; 1 (cancel) when it asks or
+        raised, or on Ctrl-C."""
         if self.exc is not None or self.interrupt.interrupted:
             return 1
         try:
-            return 1 if self.fn is not None and self.fn(done, total) else 0
+            return 1 if self.fn is not None and self.fn(*args) else 0
         except BaseException as e:  # pylint: disable=broad-except
             self.exc = e
             return 1
+
+
+class _PhaseProgress(_Progress):
+    """The same for phase_progress(phase, done, total)."""
+
+    def __call__(self, _opaque, phase, done, total):
+        return self.tell(phase.decode(), done, total)
 
 
 def _byte_extents(extents):
@@ -84,7 +96,7 @@ def _options(extents, read_all, verify, zero_detect, counts):
 def sync_extents(src, dst, src_volume, dst_volume, extents=None, *,
                  verify=False, progress=None, request_size=0, workers=0,
                  requests=0, retries=0, retry_delay_ms=0, zero_detect=True,
-                 read_all=False):
+                 read_all=False, phase_progress=None):
     """Copies src_volume of src to dst_volume of dst and returns SyncStats.
 
     extents: [(start_sector, sector_count), ...] in 512-byte sectors, or
@@ -94,6 +106,9 @@ def sync_extents(src, dst, src_volume, dst_volume, extents=None, *,
     thread; a truthy result cancels the copy (ferry.Error, ECANCELED), an
     exception cancels it and is raised here. Ctrl-C (SIGINT) cancels the
     copy too, and raises KeyboardInterrupt once it has stopped.
+    phase_progress(phase, done, total), instead of progress, says which
+    pass it reports on: "copy", then "verify" for verify's read-back; each
+    pass ends with one call where done == total.
     request_size, workers, requests, retries, retry_delay_ms: 0 means the
     library's default. zero_detect=False writes zero blocks as data.
     Clients are ferry.Client, CallbackClient or objects with read()/write().
@@ -108,9 +123,16 @@ def sync_extents(src, dst, src_volume, dst_volume, extents=None, *,
     stats = _capi.SyncStatsT()
     failure = None
     with DeferredInterrupt() as interrupt:  # Ctrl-C cancels, then raises
-        watcher = _Progress(progress, interrupt)
-        c_progress = _capi.PROGRESS_FN(watcher)  # alive until we return
-        opts.progress = c_progress
+        if phase_progress is not None and progress is not None:
+            raise ValueError("give progress or phase_progress, not both")
+        if phase_progress is not None:
+            watcher = _PhaseProgress(phase_progress, interrupt)
+            c_progress = _capi.PHASE_PROGRESS_FN(watcher)  # alive until return
+            opts.phase_progress = c_progress
+        else:
+            watcher = _Progress(progress, interrupt)
+            c_progress = _capi.PROGRESS_FN(watcher)  # alive until we return
+            opts.progress = c_progress
         try:
             call(_capi.ferry_sync_ex, src_c.pointer(), dst_c.pointer(),
                  _capi.to_c_string(src_volume),

@@ -64,6 +64,27 @@ def test_progress_on_a_fast_copy(tmp_path):
     assert calls.count((MiB, MiB)) == 1, calls
 
 
+def test_phase_progress_names_the_copy_and_the_verify_pass():
+    src = SlowDisk(disk=random.Random(42).randbytes(REQUEST * REQUESTS))
+    dst = MemDisk()
+    calls = []
+    ferry.sync_extents(src, dst, "disk", "disk",
+                       [(0, REQUEST * REQUESTS // 512)], verify=True,
+                       request_size=REQUEST,
+                       phase_progress=lambda *a: calls.append(a))
+    total = REQUEST * REQUESTS
+    phases = [p for p, _, _ in calls]
+    assert phases == sorted(phases, key=["copy", "verify"].index), phases
+    for phase in ("copy", "verify"):
+        mine = [(d, t) for p, d, t in calls if p == phase]
+        assert mine[-1] == (total, total), (phase, calls)
+        assert mine.count((total, total)) == 1, (phase, calls)
+        assert any(d < total for d, _ in mine), (phase, "no intermediate")
+    with pytest.raises(ValueError):
+        ferry.sync_extents(src, dst, "disk", "disk", progress=print,
+                           phase_progress=print)
+
+
 def test_progress_cancels():
     calls = []
 

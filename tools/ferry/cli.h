@@ -28,15 +28,34 @@ struct endpoint {
 int endpoint_open(const char *arg, bool may_create, struct endpoint *out);
 void endpoint_close(struct endpoint *ep);
 
-/* Progress on stderr: a bar on a TTY, else a line a second when forced. */
+/* --progress[=fd:N]: lines even when stderr is no terminal, or JSON lines
+ * for machines on descriptor N (progress.c). */
+struct progress_opt {
+  bool lines;
+  int fd; /* -1: none */
+};
+
+/* Progress on stderr: a bar on a TTY, else a line a second when forced;
+ * or JSON lines on a descriptor. Each pass ("copy", "verify") has its own
+ * label, rate and ETA. */
 struct progress {
   bool bar, lines;
-  double t0, last;
-  const char *label;
+  int fd;
+  double t0, last, prev; /* the pass's start, last line, last call */
+  const char *phase;
 };
-void progress_init(struct progress *p, const char *label, bool force);
-int progress_cb(void *opaque, uint64_t done, uint64_t total);
+void progress_init(struct progress *p, const struct progress_opt *opt);
+int progress_phase_cb(void *opaque, const char *phase, uint64_t done,
+                      uint64_t total);
 void progress_end(struct progress *p);
+
+/* One JSON line on fd: {"time", "phase", "done", "total",
+ * "bytes_per_second", "eta_seconds", "final"} and the members of extra
+ * (taken; may be NULL), as a machine reads --progress=fd:N. */
+struct json_object;
+void progress_json_line(int fd, const char *phase, uint64_t done,
+                        uint64_t total, double seconds, bool final,
+                        struct json_object *extra);
 
 /* Set by SIGINT/SIGTERM; the progress callback cancels the copy. */
 extern volatile int cli_interrupted;

@@ -9,14 +9,23 @@
 
 #include "platform_cli.h"
 
-/* Progress: a bar on a terminal, JSON lines (one a second) on stderr with
- * --json; SIGINT cancels the step, which `resume` runs again. */
+/* Progress: a bar on a terminal; human lines (one a second) with
+ * --progress; JSON lines with --progress=fd:N on N, or with --json on
+ * stderr; the last line of each step says "final". SIGINT cancels the
+ * step, which `resume` runs again. */
 struct watch_state {
+  struct progress_opt opt;
   bool json, tty;
   bool open; /* a bar is on the terminal's last line */
-  unsigned ended; /* the round whose final line is printed */
+  char ended[64]; /* "STEP ROUND" of the last final line */
   double last;
 };
+
+/* The phase a step belongs to, as sync --progress names them. */
+static const char *phase_of(const char *step)
+{
+  return !strcmp(step, "verify") || !strcmp(step, "convert") ? step : "copy";
+}
 
 static int on_progress(void *opaque, const struct ferry_migrate_progress *p)
 {
@@ -24,44 +33,50 @@ static int on_progress(void *opaque, const struct ferry_migrate_progress *p)
   if (cli_interrupted)
     return 1;
   double rate = p->seconds > 0 ? p->all_done / p->seconds : 0;
-  bool end = p->all_total && p->all_done >= p->all_total;
-  if (w->json) {
-    if (p->seconds - w->last < 1 && !end)
-      return 0;
-    w->last = p->seconds;
-    json_object *j = json_object_new_object(), *d = json_object_new_object();
-    json_object_object_add(j, "step", json_object_new_string(p->step));
-    json_object_object_add(j, "round", json_object_new_int(p->round));
+  bool end = p->finished;
+  char key[64];
+  snprintf(key, sizeof key, "%s %u", p->step, p->round);
+  if (end && !strcmp(w->ended, key))
+    return 0; /* its final line is out */
+  int fd = w->opt.fd >= 0 ? w->opt.fd : w->json ? STDERR_FILENO : -1;
+  bool lines = fd >= 0 || (w->opt.lines && !w->tty);
+  if (lines && p->seconds - w->last < 1 && !end)
+    return 0;
+  w->last = p->seconds;
+  if (end)
+    snprintf(w->ended, sizeof w->ended, "%s", key);
+  if (fd >= 0) {
+    json_object *x = json_object_new_object(), *d = json_object_new_object();
+    json_object_object_add(x, "step", json_object_new_string(p->step));
+    json_object_object_add(x, "round", json_object_new_int(p->round));
     for (size_t i = 0; i < p->n_disks; i++) {
-      json_object *x = json_object_new_object();
-      json_object_object_add(x, "done", json_object_new_uint64(p->done[i]));
-      json_object_object_add(x, "total", json_object_new_uint64(p->total[i]));
-      json_object_object_add(d, p->disks[i], x);
+      json_object *e = json_object_new_object();
+      json_object_object_add(e, "done", json_object_new_uint64(p->done[i]));
+      json_object_object_add(e, "total", json_object_new_uint64(p->total[i]));
+      json_object_object_add(d, p->disks[i], e);
     }
-    json_object_object_add(j, "disks", d);
-    json_object_object_add(j, "done", json_object_new_uint64(p->all_done));
-    json_object_object_add(j, "total", json_object_new_uint64(p->all_total));
-    json_object_object_add(j, "bytes_per_second",
-                           json_object_new_uint64((uint64_t)rate));
-    fprintf(stderr, "%s\n", json_object_to_json_string_ext(
-                                 j, JSON_C_TO_STRING_PLAIN));
-    json_object_put(j);
-  } else if (w->tty && !(end && w->ended == p->round)) {
-    char d[32], t[32], r[32];
-    human_size(p->all_done, d, sizeof d);
-    human_size(p->all_total, t, sizeof t);
-    human_size((uint64_t)rate, r, sizeof r);
-    fprintf(stderr, "\r%s %u:", p->step, p->round);
-    for (size_t i = 0; i < p->n_disks; i++)
-      fprintf(stderr, " %s %3.0f%%", p->disks[i],
-              p->total[i] ? 100.0 * p->done[i] / p->total[i] : 0.0);
-    fprintf(stderr, "  %s/%s  %s/s  ETA %.0fs\033[K%s", d, t, r,
-            rate > 0 && !end ? (p->all_total - p->all_done) / rate : 0.0,
-            end ? "\n" : "");
-    w->open = !end;
-    if (end)
-      w->ended = p->round;
+    json_object_object_add(x, "disks", d);
+    progress_json_line(fd, phase_of(p->step), p->all_done, p->all_total,
+                       p->seconds, end, x);
+    return 0;
   }
+  if (!w->tty && !lines)
+    return 0;
+  char d[32], t[32], r[32];
+  human_size(p->all_done, d, sizeof d);
+  human_size(p->all_total, t, sizeof t);
+  human_size((uint64_t)rate, r, sizeof r);
+  fprintf(stderr, "%s%s %u:", w->tty ? "\r" : "", p->step, p->round);
+  for (size_t i = 0; i < p->n_disks; i++)
+    fprintf(stderr, " %s %3.0f%%", p->disks[i],
+            p->total[i] ? 100.0 * p->done[i] / p->total[i] : 0.0);
+  if (p->n_disks)
+    fprintf(stderr, "  %s/%s  %s/s  ETA %.0fs", d, t, r,
+            rate > 0 && !end ? (p->all_total - p->all_done) / rate : 0.0);
+  else
+    fprintf(stderr, " %s", end ? "done" : "running");
+  fprintf(stderr, "%s%s", w->tty ? "\033[K" : "", end || !w->tty ? "\n" : "");
+  w->open = w->tty && !end;
   return 0;
 }
 
@@ -154,6 +169,16 @@ static const struct cli_opt cutover_options[] = {
   CLI_OPT_END,
 };
 
+/* start, sync, cutover and resume: how they show their progress. */
+static const struct cli_opt progress_options[] = {
+  { "progress", "=fd:N", "print progress lines even when stderr is no "
+    "terminal; =fd:N: JSON lines on descriptor N instead (time, phase copy, "
+    "verify or convert, step, round, done, total, bytes_per_second, "
+    "eta_seconds, final, disks), as --json writes them on stderr",
+    cli_set_progress, MIGRATE_FIELD(ws.opt), NULL },
+  CLI_OPT_END,
+};
+
 static const struct cli_opt journal_options[] = {
   { "journal-dir", "DIR", "where the journals are (default "
     "$FERRY_STATE_DIR/migrations, else /var/lib/ferry/migrations)",
@@ -168,14 +193,16 @@ static bool parse(const struct cli_command *self, int argc, char **argv,
                   struct mopts *o, bool want_vm, int *rc)
 {
   memset(o, 0, sizeof *o);
+  o->ws.opt.fd = -1;
   o->spec.struct_size = sizeof o->spec;
   o->spec.network_map = o->maps;
   o->cut.struct_size = sizeof o->cut;
   o->cut.stop_timeout_s = 60;
   if (!cli_parse(self, argc, argv, o, &o->c, rc))
     return false;
-  o->ws = (struct watch_state){ o->c.json, isatty(STDERR_FILENO), false, 0,
-                                -1 };
+  o->ws.json = o->c.json;
+  o->ws.tty = isatty(STDERR_FILENO);
+  o->ws.last = -1;
   o->watch = (struct ferry_migrate_watch){ on_progress, &o->ws };
   cli_catch_signals();
   if (!want_vm) {
@@ -376,7 +403,8 @@ static const struct cli_command m_start_cmd = {
   .name = "migrate start",
   .summary = "Starts a migration: a snapshot and a full copy, while the VM "
              "keeps running.",
-  .operands = vm_operand, .options = { spec_options, journal_options },
+  .operands = vm_operand,
+  .options = { spec_options, journal_options, progress_options },
   .common = CLI_AUTH, .run = m_start,
 };
 
@@ -384,7 +412,8 @@ static const struct cli_command m_sync_cmd = {
   .name = "migrate sync",
   .summary = "Copies what changed since the last round: one round, or "
              "rounds until one copies less than --until.",
-  .operands = id_operand, .options = { converge_options, journal_options },
+  .operands = id_operand,
+  .options = { converge_options, journal_options, progress_options },
   .common = CLI_AUTH, .run = m_id,
 };
 
@@ -392,7 +421,8 @@ static const struct cli_command m_cutover_cmd = {
   .name = "migrate cutover",
   .summary = "Stops the source, copies the last changes, creates the VM at "
              "the destination, verifies and cleans up.",
-  .operands = id_operand, .options = { cutover_options, journal_options },
+  .operands = id_operand,
+  .options = { cutover_options, journal_options, progress_options },
   .common = CLI_AUTH, .run = m_id,
 };
 
@@ -415,7 +445,8 @@ static const struct cli_command m_resume_cmd = {
   .name = "migrate resume",
   .summary = "Runs the step that was interrupted again (a cutover with the "
              "options given).",
-  .operands = id_operand, .options = { cutover_options, journal_options },
+  .operands = id_operand,
+  .options = { cutover_options, journal_options, progress_options },
   .common = CLI_AUTH, .run = m_id,
 };
 

@@ -240,7 +240,7 @@ static bool take_option(const struct cli_command *cmd, int argc, char **argv,
   }
   if (opt->metavar && eq) {
     value = eq + 1;
-  } else if (opt->metavar) {
+  } else if (opt->metavar && opt->metavar[0] != '=') {
     if (*i + 1 >= argc) {
       cli_error("--%.*s wants a value (%s)", len, name, opt->metavar);
       return false;
@@ -299,6 +299,8 @@ void cli_help_line(FILE *f, const char *left, const char *help)
 /* "--NAME METAVAR", as the option is written; its length. */
 static int option_text(char *buf, size_t len, const struct cli_opt *o)
 {
+  if (o->metavar && o->metavar[0] == '=') /* --progress[=fd:N] */
+    return snprintf(buf, len, "--%s[%s]", o->name, o->metavar);
   return snprintf(buf, len, "--%s%s%s", o->name, o->metavar ? " " : "",
                   o->metavar ? o->metavar : "");
 }
@@ -406,7 +408,11 @@ static void pod_option(const struct cli_opt *o)
   if (short_name(o))
     printf("B<-%c>, ", short_name(o));
   printf("B<--%s>", flag);
-  if (o->metavar) {
+  if (o->metavar && o->metavar[0] == '=') {
+    printf("[=I<");
+    pod_text(o->metavar + 1);
+    printf(">]");
+  } else if (o->metavar) {
     printf(" I<");
     pod_text(o->metavar);
     printf(">");
@@ -518,7 +524,7 @@ static void complete(const struct cli_command *cmd, int argc, char **argv)
       continue;
     }
     const struct cli_opt *o = find_flag(cmd, argv[i]);
-    if (o && o->metavar && !strchr(argv[i], '='))
+    if (o && o->metavar && o->metavar[0] != '=' && !strchr(argv[i], '='))
       i++; /* its value */
   }
   while (cmd->operands && cmd->operands[n].name)

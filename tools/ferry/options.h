@@ -20,7 +20,8 @@ typedef bool cli_setter(const struct cli_opt *opt, void *opts,
 
 struct cli_opt {
   const char *name;    /* --NAME */
-  const char *metavar; /* the value's name ("SIZE"); NULL: takes no value */
+  const char *metavar; /* the value's name ("SIZE"); NULL: takes no value;
+                        * "=NAME": an optional value, only as --OPT=VALUE */
   const char *help;    /* for --help: one sentence, wrapped as needed */
   cli_setter *set;
   size_t field;        /* offsetof the field the cli_set_* setters store */
@@ -36,6 +37,7 @@ cli_setter cli_set_string;  /* const char *: the value itself */
 cli_setter cli_set_count;   /* unsigned: a number >= 1 */
 cli_setter cli_set_seconds; /* int: a number >= 0 */
 cli_setter cli_set_size;    /* uint64_t: a size >= 1, as parse_size */
+cli_setter cli_set_progress; /* struct progress_opt: --progress[=fd:N] */
 
 struct cli_operand {
   const char *name, *help;

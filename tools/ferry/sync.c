@@ -99,7 +99,7 @@ static void print_summary(const struct ferry_sync_stats *st)
 struct sync_args {
   struct ferry_sync_opts sync;
   const char *extents_path;
-  bool force_progress;
+  struct progress_opt progress;
   int modes; /* of --extents, --allocated and --all, one at most */
 };
 
@@ -140,8 +140,11 @@ static const struct cli_command sync_cmd = {
     { "all", NULL, "read every byte of SRC", set_mode, 0, NULL },
     { "verify", NULL, "read both sides back and compare them byte for byte",
       cli_set_flag, SYNC_FIELD(sync.verify), NULL },
-    { "progress", NULL, "print progress lines even when stderr is no "
-      "terminal", cli_set_flag, SYNC_FIELD(force_progress), NULL },
+    { "progress", "=fd:N", "print progress lines even when stderr is no "
+      "terminal; =fd:N: JSON lines on descriptor N instead, for programs "
+      "(time, phase copy or verify, done, total, bytes_per_second, "
+      "eta_seconds, final)", cli_set_progress, SYNC_FIELD(progress),
+      NULL },
     { "requests", "N", "requests in flight per worker (default 4)",
       cli_set_count, SYNC_FIELD(sync.requests), "a number >= 1" },
     { "request-size", "SIZE", "bytes per request, e.g. 2M (default 2 MiB)",
@@ -162,7 +165,7 @@ static const struct cli_command sync_cmd = {
 
 int cmd_sync(int argc, char **argv)
 {
-  struct sync_args a = { .modes = 0 };
+  struct sync_args a = { .modes = 0, .progress = { false, -1 } };
   ferry_sync_opts_init(&a.sync);
   a.sync.mode = FERRY_SYNC_ALLOCATED;
   struct common_opts c;
@@ -200,8 +203,8 @@ int cmd_sync(int argc, char **argv)
 
   cli_catch_signals();
   struct progress pr;
-  progress_init(&pr, "sync", a.force_progress);
-  o.progress = progress_cb;
+  progress_init(&pr, &a.progress);
+  o.phase_progress = progress_phase_cb;
   o.progress_opaque = &pr;
   struct ferry_sync_stats st;
   r = ferry_sync_ex(src.client, dst.client, src.volume, dst.volume, ext, n,
