@@ -111,14 +111,17 @@ def test_wrong_password_is_refused(sim, tmp_path):
 
 
 def test_a_user_name_with_an_at_sign(tmp_path):
-    """vCenter's administrator@vsphere.local: in the URI as %40, or given
-    with --user; a wrong one is refused once, in a sentence."""
+    """vCenter's administrator@vsphere.local: in the URI as %40, as it is
+    (the last @ ends the user name), or given with --user; a wrong one is
+    refused once, in a sentence."""
     s = Sim(tmp_path, "-username", "administrator@vsphere.local")
     try:
         base = f"vmware://{s.host}?thumbprint={s.thumbprint}"
         enc = f"vmware://administrator%40vsphere.local@{s.host}" \
               f"?thumbprint={s.thumbprint}"
-        for args in (["--platform", enc],
+        raw = f"vmware://administrator@vsphere.local@{s.host}" \
+              f"?thumbprint={s.thumbprint}"
+        for args in (["--platform", enc], ["--platform", raw],
                      ["--platform", base, "--user",
                       "administrator@vsphere.local"]):
             vms = json.loads(ferry(s, "vm", "list", *args, "--json").stdout)

@@ -39,7 +39,9 @@ static int parse_uri(struct vmw *w, const char *uri, char *user, size_t ulen)
   size_t auth_len = q ? (size_t)(q - p) : strlen(p);
   if (auth_len && p[auth_len - 1] == '/')
     auth_len--;
-  const char *at = memchr(p, '@', auth_len);
+  /* the last @: a host has none, so administrator@vsphere.local@vc works
+   * as well as administrator%40vsphere.local@vc */
+  const char *at = memrchr(p, '@', auth_len);
   int r = 0;
   if (at) {
     char *u = uri_decode(p, (size_t)(at - p));
