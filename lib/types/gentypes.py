@@ -4,6 +4,7 @@
 Usage:
   gentypes.py IDL --header OUT.h --source OUT.c --include ferry/types.h
               --engine /path/to/object.h [--guard FERRY_TYPES_H]
+  gentypes.py IDL --pod OUT.pod    (the objects' JSON keys, for man pages)
   --prefix NAME_ changes the ferry_ of every generated name.
 
 The IDL format is described at the top of lib/types/types.idl. The header
@@ -400,6 +401,50 @@ def source(decls, kinds, include, engine, idl_name):
             + "\n".join(parts))
 
 
+# ---------------------------------------------------------------- POD
+
+def pod_escape(text):
+    return "".join({"<": "E<lt>", ">": "E<gt>"}.get(c, c) for c in text)
+
+
+def json_type(t, kinds):
+    """A field's type as its JSON reads: "string or null", "vm object"..."""
+    if t.startswith("["):
+        return f"list of {json_type(t.strip('[]'), kinds).split(' or ')[0]}"
+    if t == "string":
+        return "string or null"
+    if t == "bool":
+        return "boolean"
+    if t in ("int64", "uint64"):
+        return "integer"
+    if isinstance(kinds.get(t), Enum):
+        return "one of " + ", ".join(kinds[t].values)
+    return f"I<{t}> object"
+
+
+def pod(decls, kinds, name):
+    """A "STANDARD OBJECTS" section: each struct's JSON keys, in order."""
+    out = [f"=head1 STANDARD OBJECTS\n\n(Generated from {name}.) Each "
+           "object is a JSON object with exactly these keys, in this order; "
+           "a string that is none is null, and a list that is empty is "
+           "[].\n"]
+    for d in decls:
+        if not isinstance(d, Struct):
+            continue
+        out.append(f"=head2 {d.name}\n")
+        if d.doc:
+            out.append(pod_escape(" ".join(x for x in d.doc if x)) + "\n")
+        out.append("=over 4\n")
+        for f in d.fields:
+            about = " ".join(x for x in f.above + [f.trailing] if x)
+            text = f"({json_type(f.type, kinds)})"
+            if about:
+                text += " " + pod_escape(about)
+            out.append(f"=item B<{f.name}>\n\n{text}\n")
+        out.append("=back\n")
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -408,6 +453,7 @@ def main():
     ap.add_argument("idl")
     ap.add_argument("--header")
     ap.add_argument("--source")
+    ap.add_argument("--pod")
     ap.add_argument("--include", default="ferry/types.h",
                     help="how the source includes the header")
     ap.add_argument("--engine", default="object.h",
@@ -426,8 +472,11 @@ def main():
         sys.exit(f"{a.idl}:{e}")
     except OSError as e:
         sys.exit(f"gentypes.py: {e}")
-    if not a.header and not a.source:
-        ap.error("nothing to do: give --header and/or --source")
+    if not a.header and not a.source and not a.pod:
+        ap.error("nothing to do: give --header, --source or --pod")
+    if a.pod:
+        with open(a.pod, "w", encoding="utf-8") as fp:
+            fp.write(pod(decls, kinds, name))
     if a.header:
         with open(a.header, "w", encoding="utf-8") as fp:
             fp.write(header(decls, kinds, a.guard, name))

@@ -379,7 +379,7 @@ HELP_COMMANDS = [
     ["migrate", "plan"], ["migrate", "start"], ["migrate", "sync"],
     ["migrate", "cutover"], ["migrate", "list"], ["migrate", "status"],
     ["migrate", "resume"],
-    ["migrate", "abort"], ["vmware", "thumbprint"],
+    ["migrate", "abort"], ["vmware", "thumbprint"], ["convert"],
 ]
 
 

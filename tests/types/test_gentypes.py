@@ -108,6 +108,18 @@ def main():
         if r.returncode != 0:
             print(f"FAIL: the generated source:\n{r.stderr}")
             failures += 1
+        # the man page section: podchecker-clean, a head and an item per
+        # struct and field (a '<' in a comment escaped)
+        pod = os.path.join(tmp, "types.pod")
+        r = run([IDL, "--pod", pod])
+        text = open(pod).read() if r.returncode == 0 else r.stderr
+        check = subprocess.run(["podchecker", pod], capture_output=True,
+                               text=True)
+        if r.returncode or check.returncode or \
+                "=head2 vm\n" not in text or "=item B<power_state>" not in \
+                text or "E<lt>ferry/volume.hE<gt>" not in text:
+            print(f"FAIL: --pod:\n{text[:500]}\n{check.stderr}")
+            failures += 1
     print(f"{len(BAD)} bad IDLs, {failures} failures")
     return 1 if failures else 0
 

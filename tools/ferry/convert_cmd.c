@@ -20,6 +20,7 @@ static const struct cli_opt convert_options[] = {
 
 static const struct cli_command convert_cmd = {
   .name = "convert",
+  .json = "{ok, vm, changes}: changes is a list of lines, one per change, as the text output says them",
   .summary = "Converts a stopped VM's guest to boot on virtio, in place.",
   .about = "Linux: adds the virtio drivers to the guest's initramfs, names\n"
            "its root by UUID in fstab and the boot loader, and makes a NIC\n"

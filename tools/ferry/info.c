@@ -9,6 +9,7 @@
 
 static const struct cli_command info_cmd = {
   .name = "info",
+  .json = "{uri, name, format, size, data_bytes, zero_bytes, hole_bytes, extents, multi_conn}",
   .about = "Prints a volume's size and how much of it is data, zero\n"
            "and unallocated (from SEEK_DATA or NBD block status).\n",
   .operands = (const struct cli_operand[]){

@@ -32,6 +32,7 @@ static void print_vm(const struct ferry_vm *vm, const char *indent)
 
 static const struct cli_command inventory_cmd = {
   .name = "inventory",
+  .json = "{datacenters, clusters, hosts, vms, vlans, summary}: lists of datacenter, cluster, host, vm and vlan objects, and a vm_summary object",
   .about = "Lists the platform's datacenters, clusters, hosts, VMs and\n"
            "VLANs, with a summary of its VMs.\n",
   .common = CLI_PLATFORM_COMMAND,

@@ -55,6 +55,24 @@ static void usage(FILE *f)
 "Run 'ferry COMMAND --help' for a command's options.\n");
 }
 
+/* The rules every command's --json keeps; the objects' keys follow
+ * (STANDARD OBJECTS, generated from types.idl). */
+static const char pod_json[] =
+"=head1 JSON OUTPUT\n\n"
+"With B<--json> a command prints one JSON document on stdout: what its\n"
+"page says after \"With B<--json>\", a standard object (below), a list of\n"
+"them, or an object with the keys it names. The keys and their meaning\n"
+"are stable; new keys may be added. None is null everywhere (never \"\"),\n"
+"and an empty list is [].\n\n"
+"A failure prints B<{ok, error, errno, errno_name, exit_code}>: I<ok>\n"
+"false, I<error> the message, I<errno> and I<errno_name> (\"ENOENT\") what\n"
+"went wrong, I<exit_code> the exit status (see B<EXIT STATUS>).\n\n"
+"Progress for programs is B<--progress=fd:>I<N> (B<sync>, B<migrate>):\n"
+"JSON lines on descriptor I<N>, each B<{time, phase, done, total,\n"
+"bytes_per_second, eta_seconds, final}> (a migration's add I<step>,\n"
+"I<round> and I<disks>); I<phase> is C<copy>, C<verify> or C<convert>, and\n"
+"each pass ends with one line whose I<final> is true.\n\n";
+
 static const char pod_tail[] =
 "=head1 EXIT STATUS\n\n"
 "0 success; 1 the operation failed (the message names the volume, VM or\n"
@@ -76,7 +94,8 @@ static int pod(const char *name)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
       printf("=item B<%s>\n\n%s; see L<ferry-%s(1)>.\n\n",
              commands[i].name, commands[i].summary, commands[i].name);
-    printf("=back\n\n%sThe C library: L<libferry(3)>.\n\n", pod_tail);
+    printf("=back\n\n%s%sThe C library: L<libferry(3)>.\n\n", pod_json,
+           pod_tail);
     return EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -393,6 +393,7 @@ static const struct cli_operand id_operand[] = {
 
 static const struct cli_command m_plan_cmd = {
   .name = "migrate plan",
+  .json = "a migration object",
   .summary = "Checks a migration and changes nothing: the VM, the network "
              "map, room and names at the destination.",
   .operands = vm_operand, .options = { spec_options, journal_options },
@@ -401,6 +402,7 @@ static const struct cli_command m_plan_cmd = {
 
 static const struct cli_command m_start_cmd = {
   .name = "migrate start",
+  .json = "a migration object",
   .summary = "Starts a migration: a snapshot and a full copy, while the VM "
              "keeps running.",
   .operands = vm_operand,
@@ -410,6 +412,7 @@ static const struct cli_command m_start_cmd = {
 
 static const struct cli_command m_sync_cmd = {
   .name = "migrate sync",
+  .json = "a migration object",
   .summary = "Copies what changed since the last round: one round, or "
              "rounds until one copies less than --until.",
   .operands = id_operand,
@@ -419,6 +422,7 @@ static const struct cli_command m_sync_cmd = {
 
 static const struct cli_command m_cutover_cmd = {
   .name = "migrate cutover",
+  .json = "a migration object",
   .summary = "Stops the source, copies the last changes, creates the VM at "
              "the destination, verifies and cleans up.",
   .operands = id_operand,
@@ -428,6 +432,7 @@ static const struct cli_command m_cutover_cmd = {
 
 static const struct cli_command m_list_cmd = {
   .name = "migrate list",
+  .json = "a list of migration objects",
   .summary = "Lists every migration whose journal is in the journal "
              "directory: its id, phase, VM, rounds, source and destination.",
   .options = { journal_options },
@@ -436,6 +441,7 @@ static const struct cli_command m_list_cmd = {
 
 static const struct cli_command m_status_cmd = {
   .name = "migrate status",
+  .json = "a migration object",
   .summary = "Shows a migration's journal: its phase and rounds.",
   .operands = id_operand, .options = { journal_options },
   .common = CLI_AUTH, .run = m_id,
@@ -443,6 +449,7 @@ static const struct cli_command m_status_cmd = {
 
 static const struct cli_command m_resume_cmd = {
   .name = "migrate resume",
+  .json = "a migration object",
   .summary = "Runs the step that was interrupted again (a cutover with the "
              "options given).",
   .operands = id_operand,
@@ -452,6 +459,7 @@ static const struct cli_command m_resume_cmd = {
 
 static const struct cli_command m_abort_cmd = {
   .name = "migrate abort",
+  .json = "a migration object",
   .summary = "Ends a migration: removes its snapshots and what it made at "
              "the destination.",
   .operands = id_operand, .options = { journal_options },

@@ -91,12 +91,14 @@ static const struct cli_operand id_operand[] = {
 
 static const struct cli_command network_list_cmd = {
   .name = "network list",
+  .json = "a list of vlan objects",
   .summary = "Lists the networks: id, name and VLAN tag.",
   .common = CLI_PLATFORM_COMMAND, .run = network_list,
 };
 
 static const struct cli_command network_create_cmd = {
   .name = "network create",
+  .json = "{ok, network}",
   .summary = "Creates a network for VMs' NICs.",
   .operands = id_operand,
   .options = { (const struct cli_opt[]){
@@ -111,6 +113,7 @@ static const struct cli_command network_create_cmd = {
 
 static const struct cli_command network_delete_cmd = {
   .name = "network delete",
+  .json = "{ok, network}",
   .summary = "Deletes a network; refused while a VM's NIC is on it.",
   .operands = id_operand,
   .common = CLI_PLATFORM_COMMAND, .run = network_change,

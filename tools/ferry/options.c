@@ -365,6 +365,13 @@ static void print_help(const struct cli_command *cmd)
   FOR_EACH_OPTION(cmd, o)
     option_line(stdout, o);
   common_help(stdout, cmd->common);
+  if (cmd->json) {
+    struct wrap w = { stdout, 0, 0 };
+    printf("\n");
+    wrap_words(&w, "With --json:");
+    wrap_words(&w, cmd->json);
+    printf("\n");
+  }
 }
 
 void cli_group_help(FILE *f, const char *group,
@@ -464,6 +471,11 @@ static void print_pod(const struct cli_command *cmd)
       pod_option(&o);
     }
   printf("=back\n\n");
+  if (cmd->json) {
+    printf("With B<--json>: ");
+    pod_text(cmd->json);
+    printf(" (see B<JSON OUTPUT> in L<ferry(1)>)\n\n");
+  }
 }
 
 void cli_complete_word(const char *cand, const char *prefix)

@@ -56,6 +56,11 @@ struct cli_command {
   const char *summary; /* a line for the list of a group's subcommands */
   const char *about;   /* paragraphs for --help, lines ending in \n; may
                         * be NULL */
+  const char *json;    /* what --json prints, after "With --json: ": "a
+                        * vm object", "a list of vlan objects" (the
+                        * standard objects of ferry(1)), or its keys in
+                        * braces, "{ok, vm}"; the man page says it, and a
+                        * test holds the output to it */
   const struct cli_operand *operands; /* all wanted; a NULL name ends */
   const struct cli_opt *options[3];   /* tables; a NULL name ends each */
   unsigned common;                    /* CLI_PLATFORM, CLI_AUTH */

@@ -189,6 +189,7 @@ static const struct cli_operand vm_snapshot_operands[] = {
 
 static const struct cli_command snap_create_cmd = {
   .name = "snapshot create",
+  .json = "a domain_snapshot object",
   .summary = "Snapshots all of a VM's disks at once, running or not.",
   .operands = vm_snapshot_operands,
   .options = { (const struct cli_opt[]){
@@ -206,6 +207,7 @@ static const struct cli_command snap_create_cmd = {
 
 static const struct cli_command snap_list_cmd = {
   .name = "snapshot list",
+  .json = "{current, snapshots}: the current snapshot's name (or null) and a list of domain_snapshot objects",
   .summary = "Lists a VM's snapshots and which one is current.",
   .operands = vm_operands,
   .options = { (const struct cli_opt[]){
@@ -218,6 +220,7 @@ static const struct cli_command snap_list_cmd = {
 
 static const struct cli_command snap_show_cmd = {
   .name = "snapshot show",
+  .json = "a domain_snapshot object",
   .summary = "Shows a snapshot: when, the VM's state, RAM, parent and disks.",
   .operands = vm_snapshot_operands,
   .common = CLI_PLATFORM_COMMAND, .run = snap_show,
@@ -225,6 +228,7 @@ static const struct cli_command snap_show_cmd = {
 
 static const struct cli_command snap_delete_cmd = {
   .name = "snapshot delete",
+  .json = "{ok, vm, snapshot}",
   .summary = "Deletes a snapshot of a VM.",
   .operands = vm_snapshot_operands,
   .common = CLI_PLATFORM_COMMAND, .run = snap_change,
@@ -232,6 +236,7 @@ static const struct cli_command snap_delete_cmd = {
 
 static const struct cli_command snap_revert_cmd = {
   .name = "snapshot revert",
+  .json = "{ok, vm, snapshot}",
   .summary = "Brings a VM back to a snapshot; refused while it runs, "
              "unless --force.",
   .operands = vm_snapshot_operands,

@@ -59,6 +59,9 @@ static void print_json(const struct endpoint *src, const struct endpoint *dst,
   if (code != EXIT_OK) {
     json_object_object_add(j, "error", json_object_new_string(msg));
     json_object_object_add(j, "errno", json_object_new_int(err));
+    const char *name = strerrorname_np(err);
+    json_object_object_add(j, "errno_name",
+                           name ? json_object_new_string(name) : NULL);
     json_object_object_add(j, "exit_code", json_object_new_int(code));
   }
   const struct { const char *k; uint64_t v; } nums[] = {
@@ -118,6 +121,7 @@ static bool set_mode(const struct cli_opt *opt, void *opts, const char *value)
 
 static const struct cli_command sync_cmd = {
   .name = "sync",
+  .json = "{ok, source, destination, mode, created_destination, total_bytes, copied_bytes, zeroed_bytes, skipped_bytes, verified_bytes, retries, workers, requests, request_size, seconds, destination_written}, and on failure error, errno, errno_name and exit_code too",
   .about =
 "Copies SRC to the same offsets of DST. Extents are checked against both\n"
 "volumes before the first byte is written. Blocks that are zero at the\n"

@@ -275,6 +275,7 @@ static const struct cli_operand vm_operand[] = {
 
 static const struct cli_command vm_list_cmd = {
   .name = "vm list",
+  .json = "a list of vm objects",
   .summary = "Lists the VMs, all or those that match every option given.",
   .options = { (const struct cli_opt[]){
     { "name", "GLOB", "VMs whose name matches this shell pattern",
@@ -293,12 +294,14 @@ static const struct cli_command vm_list_cmd = {
 
 static const struct cli_command vm_show_cmd = {
   .name = "vm show",
+  .json = "a vm object",
   .summary = "Shows a VM: its state, CPUs, memory, firmware, disks and NICs.",
   .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_show,
 };
 
 static const struct cli_command vm_create_cmd = {
   .name = "vm create",
+  .json = "a vm object",
   .summary = "Defines a VM, stopped; the disks given by size get new "
              "volumes.",
   .operands = (const struct cli_operand[]){
@@ -325,17 +328,19 @@ static const struct cli_command vm_create_cmd = {
 };
 
 static const struct cli_command vm_start_cmd = {
-  .name = "vm start", .summary = "Starts a stopped VM.",
+  .name = "vm start", .summary = "Starts a stopped VM.", .json = "{ok, vm}",
   .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
 };
 
 static const struct cli_command vm_resume_cmd = {
   .name = "vm resume", .summary = "Runs a paused VM again.",
+  .json = "{ok, vm}",
   .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
 };
 
 static const struct cli_command vm_stop_cmd = {
   .name = "vm stop",
+  .json = "{ok, vm}",
   .summary = "Shuts a VM down: asks its guest, then powers it off when "
              "the timeout passes.",
   .operands = vm_operand,
@@ -352,6 +357,7 @@ static const struct cli_command vm_stop_cmd = {
 
 static const struct cli_command vm_delete_cmd = {
   .name = "vm delete",
+  .json = "{ok, vm}",
   .summary = "Deletes a stopped VM; its volumes stay (see 'ferry volume').",
   .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_simple,
 };

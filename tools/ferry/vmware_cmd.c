@@ -42,6 +42,7 @@ static int thumbprint(const struct cli_command *self, int argc, char **argv)
 
 static const struct cli_command thumbprint_cmd = {
   .name = "vmware thumbprint",
+  .json = "{ok, host, thumbprint}",
   .summary = "Prints the SHA-1 thumbprint of the certificate a vCenter or "
              "ESXi host presents, for vmware://...?thumbprint=.",
   .about = "Trusting what this prints is trust on first use: compare it with\n"

@@ -90,12 +90,14 @@ static int volume_delete(const struct cli_command *self, int argc,
 
 static const struct cli_command volume_list_cmd = {
   .name = "volume list",
+  .json = "a list of volume_info objects",
   .summary = "Lists the volumes: id, format, capacity and what is allocated.",
   .common = CLI_PLATFORM_COMMAND, .run = volume_list,
 };
 
 static const struct cli_command volume_create_cmd = {
   .name = "volume create",
+  .json = "a volume_info object",
   .summary = "Creates an empty volume.",
   .operands = (const struct cli_operand[]){
     { "NAME", "the new volume's id" },
@@ -112,6 +114,7 @@ static const struct cli_command volume_create_cmd = {
 
 static const struct cli_command volume_delete_cmd = {
   .name = "volume delete",
+  .json = "{ok, volume}",
   .summary = "Deletes a volume; refused while a VM uses it.",
   .operands = (const struct cli_operand[]){
     { "NAME", "the volume's id" },
