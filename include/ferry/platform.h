@@ -27,6 +27,13 @@ extern "C" {
  * ferry_last_error(). */
 client_t *ferry_platform_open(const char *uri);
 
+/* The user's ferry state directory, the default local platform's and the
+ * parent of the default journal directory (DIR/migrations), whatever
+ * platforms a migration involves: $FERRY_STATE_DIR; else /var/lib/ferry
+ * for root; else $XDG_STATE_HOME/ferry, or ~/.local/state/ferry. 0, or
+ * -ENAMETOOLONG / -ENOENT (no HOME) with ferry_last_error(). */
+int ferry_state_dir(char *buf, size_t len);
+
 /* ---- inventory (vms, get_vm, get_vms, datacenters, ...) ---- */
 
 /* get_vms' condition: NULL/-1 members match everything. name_glob is an

@@ -11,6 +11,8 @@
 
 #include <json-c/json.h>
 
+#include <ferry/platform.h>
+
 #include "../core/child.h"
 #include "../core/error.h"
 #include "../core/lease.h"
@@ -29,13 +31,13 @@ uint64_t now_ms(void)
   return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void journal_dir_of(const char *dir, char *buf)
+int journal_dir_of(const char *dir, char *buf)
 {
-  const char *st = getenv("FERRY_STATE_DIR");
-  if (dir)
-    snprintf(buf, PATH_MAX, "%s", dir);
-  else
-    snprintf(buf, PATH_MAX, "%s/migrations", st && *st ? st : "/var/lib/ferry");
+  char st[PATH_MAX - 16];
+  int r = dir ? 0 : ferry_state_dir(st, sizeof st);
+  if (r == 0)
+    snprintf(buf, PATH_MAX, dir ? "%s" : "%s/migrations", dir ? dir : st);
+  return r;
 }
 
 /* A journal means what its file says: its id is its name, and every name
@@ -124,7 +126,8 @@ int journal_read(const char *dir, const char *id, struct ferry_migration *m)
   int r = name_check(id, "migration id");
   if (r < 0)
     return r;
-  journal_dir_of(dir, d);
+  if ((r = journal_dir_of(dir, d)) < 0)
+    return r;
   snprintf(path, sizeof path, "%s/%s.json", d, id);
   if ((r = statefile_read(path, JOURNAL_MAX, &text)) < 0)
     return r == -ENOENT ? ferry_error(ENOENT, "no migration %s", id) : r;
@@ -164,8 +167,7 @@ int journal_open(const char *dir, const char *id, bool create,
   int r = name_check(id, "migration id");
   if (r < 0)
     return r;
-  journal_dir_of(dir, d);
-  if ((r = statefile_mkdirs(d)) < 0)
+  if ((r = journal_dir_of(dir, d)) < 0 || (r = statefile_mkdirs(d)) < 0)
     return r;
   char abs[PATH_MAX]; /* leases name the journal: from anywhere */
   if (realpath(d, abs))

@@ -32,7 +32,7 @@ int journal_save(struct journal *j);
 void journal_close(struct journal *j, struct ferry_migration *out);
 /* Reads a journal without its lock (for status). */
 int journal_read(const char *dir, const char *id, struct ferry_migration *m);
-void journal_dir_of(const char *dir, char *buf);
+int journal_dir_of(const char *dir, char *buf);
 /* This step's credentials (never saved), from the caller's struct. */
 int journal_take_auth(struct journal *j,
                       const struct ferry_migrate_auth *auth);

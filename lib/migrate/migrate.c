@@ -366,10 +366,11 @@ int ferry_migrate_list(const char *journal_dir, struct ferry_migration **out,
   ferry_error_clear();
   *out = NULL;
   *n = 0;
-  char dir[PATH_MAX], **names;
-  size_t count;
-  journal_dir_of(journal_dir, dir);
-  int r = dir_scan(dir, is_journal, NULL, &names, &count);
+  char dir[PATH_MAX], **names = NULL;
+  size_t count = 0;
+  int r = journal_dir_of(journal_dir, dir);
+  if (r == 0)
+    r = dir_scan(dir, is_journal, NULL, &names, &count);
   struct ferry_migration *v = r == 0 && count ? calloc(count, sizeof *v)
                                               : NULL;
   if (r == 0 && count && !v)

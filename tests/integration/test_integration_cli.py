@@ -491,3 +491,41 @@ def test_every_command_has_a_man_page_listing_its_options():
         for flag in set(re.findall(r"(?<![\w-])--[a-z][a-z-]*",
                                    cp.stdout.decode())):
             assert flag in text, f"{cmd}: {flag} is in --help, not the page"
+
+
+def test_state_dir_of_a_user_is_under_home():
+    """Without FERRY_STATE_DIR a user who is not root keeps the local
+    platform and the journals under $XDG_STATE_HOME/ferry, else
+    ~/.local/state/ferry (root's are /var/lib/ferry)."""
+    import pathlib
+    home = pathlib.Path(tempfile.mkdtemp(prefix="fh", dir="/tmp"))
+    try:
+        os.chown(home, 65534, 65534)
+        state_dir_of_nobody(home)
+    finally:
+        shutil.rmtree(home)
+
+
+def state_dir_of_nobody(home):
+
+    def as_nobody(*args, **env):
+        e = {k: v for k, v in os.environ.items()
+             if k not in ("FERRY_STATE_DIR", "XDG_STATE_HOME")}
+        e["HOME"] = str(home)
+        e.update(env)
+        return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                               "--clear-groups", FERRY, *args], env=e,
+                              capture_output=True, timeout=60)
+    cp = as_nobody("volume", "create", "v.qcow2", "1M")
+    assert cp.returncode == 0, describe(cp)
+    assert (home / ".local/state/ferry/volumes/v.qcow2").exists()
+    cp = as_nobody("migrate", "list", "--json")
+    assert cp.returncode == 0 and json.loads(cp.stdout) == [], describe(cp)
+    xdg = home / "xdg"
+    cp = as_nobody("volume", "create", "w.qcow2", "1M",
+                   XDG_STATE_HOME=str(xdg))
+    assert cp.returncode == 0, describe(cp)
+    assert (xdg / "ferry/volumes/w.qcow2").exists()
+    cp = as_nobody("volume", "list", "--json", HOME="")
+    assert cp.returncode != 0 and b"FERRY_STATE_DIR" in cp.stderr + \
+        cp.stdout, describe(cp)

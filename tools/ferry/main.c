@@ -79,8 +79,10 @@ static const char pod_tail[] =
 "offset); 2 bad command line or bad input, nothing was written; 3\n"
 "B<--verify> found a difference; 4 interrupted by SIGINT or SIGTERM.\n\n"
 "=head1 ENVIRONMENT\n\n"
-"B<FERRY_STATE_DIR>: the default local platform (qemu://DIR) and journal\n"
-"directory (DIR/migrations); else /var/lib/ferry.\n\n"
+"B<FERRY_STATE_DIR>: the state directory DIR: the default local platform\n"
+"(qemu://DIR) and journal directory (DIR/migrations), whatever platforms a\n"
+"migration involves. Without it DIR is /var/lib/ferry for root, else\n"
+"$XDG_STATE_HOME/ferry or ~/.local/state/ferry.\n\n"
 "B<FERRY_>I<DRIVER>B<_>I<OPTION>: a driver's option, as B<--option>.\n\n"
 "B<FERRY_VMWARE_PASSWORD>: read once at start and unset; never passed on.\n\n"
 "B<FERRY_DEBUG>=1: the trace B<-v> prints (see L<libferry(3)>), on stderr.\n\n";

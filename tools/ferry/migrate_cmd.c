@@ -180,8 +180,9 @@ static const struct cli_opt progress_options[] = {
 };
 
 static const struct cli_opt journal_options[] = {
-  { "journal-dir", "DIR", "where the journals are (default "
-    "$FERRY_STATE_DIR/migrations, else /var/lib/ferry/migrations)",
+  { "journal-dir", "DIR", "where the journals are (default STATE/migrations, "
+    "STATE being $FERRY_STATE_DIR, else /var/lib/ferry for root, else "
+    "~/.local/state/ferry), whatever the platforms",
     cli_set_string, MIGRATE_FIELD(journal_dir), NULL },
   CLI_OPT_END,
 };

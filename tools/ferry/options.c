@@ -75,8 +75,9 @@ static char short_name(const struct cli_opt *o)
   return 0;
 }
 static const struct cli_opt platform_options[] = {
-  { "platform", "URI", "the platform (default qemu://$FERRY_STATE_DIR, "
-    "else qemu:///var/lib/ferry)", cli_set_string,
+  { "platform", "URI", "the platform (default qemu://STATE, STATE being "
+    "$FERRY_STATE_DIR, else /var/lib/ferry for root, else "
+    "~/.local/state/ferry)", cli_set_string,
     offsetof(struct common_opts, platform), NULL },
   CLI_OPT_END,
 };

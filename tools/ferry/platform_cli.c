@@ -134,14 +134,27 @@ int cli_options_used(const struct common_opts *o)
   return 0;
 }
 
+int cli_default_platform(char *buf, size_t len)
+{
+  char dir[PATH_MAX];
+  if (ferry_state_dir(dir, sizeof dir) < 0) {
+    cli_error("%s", ferry_last_error());
+    return -1;
+  }
+  if ((size_t)snprintf(buf, len, "qemu://%s", dir) >= len) {
+    cli_error("the state directory's path is too long");
+    return -1;
+  }
+  return 0;
+}
+
 client_t *platform_open(const char *uri, struct common_opts *o)
 {
   char buf[4200];
-  if (!uri) {
-    const char *dir = getenv("FERRY_STATE_DIR");
-    snprintf(buf, sizeof buf, "qemu://%s", dir && *dir ? dir : "/var/lib/ferry");
+  if (!uri && cli_default_platform(buf, sizeof buf) < 0)
+    return NULL;
+  if (!uri)
     uri = buf;
-  }
   char *full = cli_uri(uri, o);
   if (!full || cli_options_used(o) < 0) {
     free(full);
@@ -249,11 +262,10 @@ void cli_complete_operand(const struct cli_command *cmd, const char *kind,
   /* the VMs of the platform named, if it opens without asking anything */
   const char *uri = option_value(argc, argv, "platform");
   char buf[PATH_MAX + 16];
-  if (!uri) {
-    const char *st = getenv("FERRY_STATE_DIR");
-    snprintf(buf, sizeof buf, "qemu://%s", st && *st ? st : "/var/lib/ferry");
+  if (!uri && cli_default_platform(buf, sizeof buf) < 0)
+    return;
+  if (!uri)
     uri = buf;
-  }
   const struct ferry_driver_info *d = ferry_driver_of(uri);
   if (!d || d->takes_password)
     return; /* no prompt in the middle of a command line */

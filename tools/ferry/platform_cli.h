@@ -25,9 +25,12 @@ void cli_auth(const char *uri, const struct common_opts *o,
 char *cli_uri(const char *uri, struct common_opts *o);
 /* -1 after cli_error() when an option no platform used was given. */
 int cli_options_used(const struct common_opts *o);
+/* The local platform of the user's state directory (ferry_state_dir),
+ * what no --platform means; -1 after cli_error(). */
+int cli_default_platform(char *buf, size_t len);
 /* Opens the platform of a --platform URI, with its options and
- * credentials as above. NULL means qemu://$FERRY_STATE_DIR, else
- * qemu:///var/lib/ferry. Returns NULL after cli_error(). */
+ * credentials as above; NULL means cli_default_platform's. Returns NULL
+ * after cli_error(). */
 client_t *platform_open(const char *uri, struct common_opts *o);
 /* The platforms, their URIs and options, for --help. */
 void platforms_help(FILE *f);
