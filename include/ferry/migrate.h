@@ -89,7 +89,9 @@ struct ferry_migrate_watch {
 };
 
 /* journal_dir: where journals live, <dir>/<id>.json; NULL means
- * $FERRY_STATE_DIR/migrations or /var/lib/ferry/migrations. Each call
+ * DIR/migrations, DIR the user's state directory (ferry_state_dir:
+ * $FERRY_STATE_DIR, /var/lib/ferry for root, ~/.local/state/ferry for
+ * others), whatever platforms are involved. Each call
  * fills *out (may be NULL) with the journal as it leaves it. */
 
 /* Checks a migration without touching anything: the VM exists, the
