@@ -26,7 +26,7 @@ export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 
 image=$(bash tests/guest/build.sh uuid | tail -n 1)
 say "guest: $image ($(du -m "$image" | cut -f1) MiB)"
-P="qemu://$work/p"
+P="local://$work/p"
 mkdir -p "$work/p/volumes" "$work/v2v"
 
 # timed CMD...: "seconds peak-RSS-KiB" of the run into $TIMED

@@ -27,7 +27,7 @@ table="| changed | bytes copied | round (s) | bound (s) | result | cutover downt
 |---:|---:|---:|---:|---|---:|
 "
 for pct in 1 5 20; do
-  A="qemu://$work/a$pct" B="qemu://$work/b$pct" J="$work/j$pct"
+  A="local://$work/a$pct" B="local://$work/b$pct" J="$work/j$pct"
   "$ferry" vm create v --platform "$A" --memory 64 --disk "$SIZE" >/dev/null
   # a full disk of data, written before the VM starts
   # (qemu-io caps one request under 2 GiB: 256 MiB at a time)

@@ -50,7 +50,7 @@ start() { # transport: the argv of a migration's start (the full copy)
   local extra=""
   [ "$1" = vddk ] && extra="&vddk_libdir=$here/$BUILD/tests/vddk-dummy"
   echo "$ferry" migrate start --from "vmware://user@$host?thumbprint=$thumb&transport=$1$extra" \
-    --to "qemu://$work/q$1" DC0_H0_VM0 --network-map dvportgroup-13=default \
+    --to "local://$work/q$1" DC0_H0_VM0 --network-map dvportgroup-13=default \
     --id "b$1" --journal-dir "$work/j" --password-file "$work/pw"
 }
 copy_secs() { # the full copy's own time, from the journal (no snapshots)

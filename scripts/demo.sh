@@ -59,7 +59,7 @@ qemu-img compare -q source.img dest.qcow2 && echo "qemu-img compare: source and 
 qemu-img map --output=human dest.qcow2 | awk 'NR>1 {n++} END {print "destination qcow2 allocation: " n " mapped ranges (holes stayed holes)"}'
 
 say "part 2: warm migration between two local qemu platforms"
-A="qemu://$work/a"; B="qemu://$work/b"; J="$work/journals"
+A="local://$work/a"; B="local://$work/b"; J="$work/journals"
 "$ferry" vm create web --platform "$A" --vcpus 1 --memory 128 \
   --disk 64M --disk 32M --nic default >/dev/null
 "$ferry" vm start web --platform "$A"
@@ -113,7 +113,7 @@ flat="$work/ds/DC0_H0_VM0/disk1-flat.vmdk"
 dd if=/dev/urandom of="$flat" bs=1M count=8 seek=4 conv=notrunc status=none
 echo "DC0_H0_VM0 runs with 8 MiB written to its 64 MiB disk"
 C="$work/c"
-"$ferry" migrate start --from "$V" --to "qemu://$C" DC0_H0_VM0 \
+"$ferry" migrate start --from "$V" --to "local://$C" DC0_H0_VM0 \
   --network-map dvportgroup-13=default --id vm0 --journal-dir "$J" \
   --password-file "$work/pw"
 dd if=/dev/urandom of="$flat" bs=64K count=3 seek=500 conv=notrunc status=none
@@ -127,7 +127,7 @@ qemu-img compare -q -f raw "$flat" "$C/volumes/DC0_H0_VM0-sda.qcow2" &&
 
 say "part 4: a running guest migrated warm, converted, booted at the destination"
 image=$(bash "$here/tests/guest/build.sh" uuid | tail -n 1)
-G="qemu://$work/g"; K="qemu://$work/k"
+G="local://$work/g"; K="local://$work/k"
 mkdir -p "$work/g/volumes"
 cp "$image" "$work/g/volumes/guest.qcow2"
 "$ferry" vm create deb --platform "$G" --memory 512 \
@@ -136,7 +136,7 @@ cp "$image" "$work/g/volumes/guest.qcow2"
 # The marker line the guest prints on its serial console.
 marker() { # STATE_DIR VM
   local u
-  u=$("$ferry" vm show "$2" --platform "qemu://$1" --json |
+  u=$("$ferry" vm show "$2" --platform "local://$1" --json |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["uuid"])')
   python3 "$here/scripts/guest-marker.py" "$1/run/$u/serial.log"
 }

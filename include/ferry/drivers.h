@@ -75,6 +75,14 @@ struct ferry_auth {
   void *opaque;
 };
 
+/* Flags of ferry_platform_open_auth. */
+enum {
+  /* The platform must exist already: a local state directory that is
+   * missing is ENOENT naming it, not an empty platform that the first
+   * write makes (for commands that only read). */
+  FERRY_OPEN_EXISTING = 1u << 8,
+};
+
 /* Connects to the platform a URI names (see ferry_drivers for the
  * URIs). auth may be NULL when the platform needs no password. */
 client_t *ferry_platform_open_auth(const char *uri,

@@ -194,7 +194,10 @@ int migrate_open_spec(const struct ferry_migrate_spec *user,
     r = ferry_error(EINVAL, "a migration needs a source and a destination");
   if (r < 0)
     return r;
-  if (!(*src = ferry_platform_open_auth(spec->source, spec->source_auth, 0)))
+  /* the source must be there; a new local destination is an empty one
+   * that the first volume makes */
+  if (!(*src = ferry_platform_open_auth(spec->source, spec->source_auth,
+                                        FERRY_OPEN_EXISTING)))
     return ferry_error_prefix("source: ");
   if (!(*dst = ferry_platform_open_auth(spec->destination,
                                         spec->destination_auth, 0)))

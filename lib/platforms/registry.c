@@ -61,12 +61,12 @@ client_t *ferry_platform_open_auth(const char *uri,
                                    const struct ferry_auth *auth,
                                    unsigned flags)
 {
-  if (flags) {
+  if (flags & ~(unsigned)FERRY_OPEN_EXISTING) {
     ferry_error(EINVAL, "ferry_platform_open_auth: unknown flags %#x",
-                flags);
+                flags & ~(unsigned)FERRY_OPEN_EXISTING);
     return NULL;
   }
-  return client_open(NULL, true, uri, auth, NULL, NULL, NULL, 0);
+  return client_open(NULL, true, uri, auth, NULL, NULL, NULL, flags);
 }
 
 client_t *ferry_platform_open(const char *uri)

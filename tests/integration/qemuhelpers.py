@@ -259,7 +259,7 @@ class Platform:
         self.link = tempfile.mktemp(prefix="fq", dir="/tmp")
         os.symlink(self.real, self.link)
         self.dir = self.link
-        self.uri = f"qemu://{self.link}"
+        self.uri = f"local://{self.link}"
 
     # ---- ferry
 

@@ -171,7 +171,7 @@ def vmware_migration(env, lang, text):
         f.write(PASSWORD + "\n")
     run(env, lang, text, [("vc.example.com", sim.host),
                           ("AA:BB:...", sim.thumbprint),
-                          ("qemu:///var/lib/ferry ", f"qemu://{d.dir} "),
+                          ("local:///var/lib/ferry ", f"local://{d.dir} "),
                           (" web ", f" {VM} ")])
     status = env.ferry("migrate", "status", "m1", "--json")
     assert '"phase":"warm"' in status.replace(" ", ""), status
@@ -200,7 +200,7 @@ def vmware_vddk(env, lang, text):
         ("@vc?", f"@{sim.host}?"), ("AA:...", sim.thumbprint),
         ("/opt/vmware-vix-disklib-distrib",
          os.path.join(BUILD, "tests", "vddk-dummy")),
-        ("qemu:///var/lib/ferry ", f"qemu://{d.dir} "), (" web ", f" {VM} ")])
+        ("local:///var/lib/ferry ", f"local://{d.dir} "), (" web ", f" {VM} ")])
     assert os.path.getsize(os.path.join(env.base, "vddk.log")) > 0, \
         "the copy did not go through VDDK"
 
@@ -241,8 +241,8 @@ EXAMPLES = {
     ("README.md", "ferry sync disk.img nbd+unix:///?socket=/run/dst.sock "
      "--extents changed.txt --verify"): sync_and_info,
     ("README.md", "export FERRY_STATE_DIR=/tmp/lab           # or --platform "
-     "qemu:///tmp/lab"): local_lab,
-    ("README.md", "A=qemu:///var/lib/ferry-a B=qemu:///var/lib/ferry-b"):
+     "local:///tmp/lab"): local_lab,
+    ("README.md", "A=local:///var/lib/ferry-a B=local:///var/lib/ferry-b"):
         local_migration,
     ("README.md", "ferry vmware thumbprint vc.example.com       # check it, "
      "then pin it:"): vmware_migration,

@@ -401,7 +401,7 @@ def test_json_errors_carry_errno_and_exit_code():
     """Every --json error: ok false, the message, the errno (the library's,
     else what the exit code means) with its name, and the exit code."""
     state = tempfile.mkdtemp(prefix="fj", dir="/tmp")  # short: QMP sockets
-    cp = run_ferry("vm", "show", "nosuch", "--platform", f"qemu://{state}",
+    cp = run_ferry("vm", "show", "nosuch", "--platform", f"local://{state}",
                    "--json")
     shutil.rmtree(state)
     res = json.loads(cp.stdout)
@@ -444,7 +444,7 @@ def test_bash_completion_of_commands_options_vms_and_migrations(tmp_path):
     assert "--vddk-libdir" in complete(["vm", "list", "--"])
     state = tempfile.mkdtemp(prefix="fc", dir="/tmp")
     try:
-        uri = f"qemu://{state}"
+        uri = f"local://{state}"
         for name in ("web", "db"):
             cp = run_ferry("vm", "create", name, "--platform", uri,
                            "--memory", "64", "--disk", "1M")
@@ -529,3 +529,48 @@ def state_dir_of_nobody(home):
     cp = as_nobody("volume", "list", "--json", HOME="")
     assert cp.returncode != 0 and b"FERRY_STATE_DIR" in cp.stderr + \
         cp.stdout, describe(cp)
+
+
+def test_local_uris_and_read_only_commands():
+    """ferry's own platform is local:///PATH; a command that only reads
+    never makes a state directory (a missing one is an error naming it);
+    qemu:///PATH still opens an existing ferry state directory, with a
+    warning that says the new spelling, and names nothing else (qemu://
+    URIs are libvirt's)."""
+    import pathlib
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="fl", dir="/tmp"))
+    try:
+        local_uris(tmp)
+    finally:
+        shutil.rmtree(tmp)
+
+
+def local_uris(tmp_path):
+    new = tmp_path / "new"
+    for cmd in (["inventory"], ["vm", "list"], ["vm", "show", "web"],
+                ["volume", "list"], ["network", "list"],
+                ["snapshot", "list", "web"]):
+        cp = run_ferry(*cmd, "--platform", f"local://{new}")
+        assert cp.returncode != 0, describe(cp)
+        assert f"no state directory {new}" in cp.stderr.decode(), describe(cp)
+        assert not new.exists(), (cmd, "made the state directory")
+    cp = run_ferry("migrate", "plan", "--from", f"local://{new}", "--to",
+                   f"local://{tmp_path}/dst", "web", "--journal-dir",
+                   tmp_path / "j")
+    assert cp.returncode != 0 and b"no state directory" in cp.stderr
+    assert not new.exists() and not (tmp_path / "dst").exists()
+    cp = run_ferry("volume", "create", "v.qcow2", "1M", "--platform",
+                   f"local://{new}")
+    assert cp.returncode == 0 and (new / "volumes" / "v.qcow2").exists()
+
+    cp = run_ferry("volume", "list", "--platform", f"qemu://{new}", "--json")
+    assert cp.returncode == 0, describe(cp)
+    assert json.loads(cp.stdout)[0]["id"] == "v.qcow2"
+    assert f"write local://{new}" in cp.stderr.decode(), describe(cp)
+    other = tmp_path / "other"
+    other.mkdir()
+    cp = run_ferry("vm", "list", "--platform", f"qemu://{other}")
+    err = cp.stderr.decode()
+    assert cp.returncode == 2 and "no ferry state directory" in err and \
+        f"local://{other}" in err, describe(cp)
+    assert os.listdir(other) == []

@@ -138,7 +138,7 @@ def test_json_output_has_the_documented_keys(two, tmp_path):  # noqa: F811
 
 def test_a_failure_has_the_documented_keys(tmp_path):
     cp = run_ferry("vm", "show", "nope", "--json", "--platform",
-                   f"qemu://{tmp_path}")
+                   f"local://{tmp_path}")
     assert cp.returncode in (1, 2), cp
     assert list(json.loads(cp.stdout)) == ["ok", "error", "errno",
                                            "errno_name", "exit_code"]

@@ -207,7 +207,7 @@ def test_destination_without_room_is_refused(two, tmp_path):
                    check=True)
     try:
         cp = subprocess.run([FERRY, "migrate", "start", "--from", a.uri,
-                             "--to", f"qemu://{small}", "web", "--network-map",
+                             "--to", f"local://{small}", "web", "--network-map",
                              "default=default", "--id", "m", "--journal-dir",
                              jdir], capture_output=True, timeout=120)
         assert cp.returncode != 0, cp

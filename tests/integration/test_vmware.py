@@ -378,8 +378,9 @@ def test_transport_option_and_vddk_without_library(sim, dest, tmp_path):
 def test_vmware_as_destination_is_refused_up_front(sim, tmp_path):
     """ferry writes only qemu volumes: a vmware destination is refused
     before any volume is made there."""
+    (tmp_path / "src" / "vms").mkdir(parents=True)  # an empty platform
     cp = subprocess.run(
-        [FERRY, "migrate", "start", "--from", "qemu:///nonexistent-x",
+        [FERRY, "migrate", "start", "--from", f"local://{tmp_path}/src",
          "--to", sim.uri(), "web", "--network-map", "a=b", "--id", "m",
          "--journal-dir", str(tmp_path / "j"), "--password-file",
          sim.pwfile], capture_output=True, text=True, timeout=60)

@@ -35,7 +35,7 @@ static const struct cli_command inventory_cmd = {
   .json = "{datacenters, clusters, hosts, vms, vlans, summary}: lists of datacenter, cluster, host, vm and vlan objects, and a vm_summary object",
   .about = "Lists the platform's datacenters, clusters, hosts, VMs and\n"
            "VLANs, with a summary of its VMs.\n",
-  .common = CLI_PLATFORM_COMMAND,
+  .common = CLI_PLATFORM_COMMAND | CLI_READS,
 };
 
 int cmd_inventory(int argc, char **argv)

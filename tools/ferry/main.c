@@ -80,7 +80,7 @@ static const char pod_tail[] =
 "B<--verify> found a difference; 4 interrupted by SIGINT or SIGTERM.\n\n"
 "=head1 ENVIRONMENT\n\n"
 "B<FERRY_STATE_DIR>: the state directory DIR: the default local platform\n"
-"(qemu://DIR) and journal directory (DIR/migrations), whatever platforms a\n"
+"(local://DIR) and journal directory (DIR/migrations), whatever platforms a\n"
 "migration involves. Without it DIR is /var/lib/ferry for root, else\n"
 "$XDG_STATE_HOME/ferry or ~/.local/state/ferry.\n\n"
 "B<FERRY_>I<DRIVER>B<_>I<OPTION>: a driver's option, as B<--option>.\n\n"

@@ -93,7 +93,7 @@ static const struct cli_command network_list_cmd = {
   .name = "network list",
   .json = "a list of vlan objects",
   .summary = "Lists the networks: id, name and VLAN tag.",
-  .common = CLI_PLATFORM_COMMAND, .run = network_list,
+  .common = CLI_PLATFORM_COMMAND | CLI_READS, .run = network_list,
 };
 
 static const struct cli_command network_create_cmd = {

@@ -75,7 +75,7 @@ static char short_name(const struct cli_opt *o)
   return 0;
 }
 static const struct cli_opt platform_options[] = {
-  { "platform", "URI", "the platform (default qemu://STATE, STATE being "
+  { "platform", "URI", "the platform (default local://STATE, STATE being "
     "$FERRY_STATE_DIR, else /var/lib/ferry for root, else "
     "~/.local/state/ferry)", cli_set_string,
     offsetof(struct common_opts, platform), NULL },
@@ -592,6 +592,7 @@ bool cli_parse(const struct cli_command *cmd, int argc, char **argv,
     *rc = cli_fail(c->json, cmd->name, EXIT_USAGE);
     return false;
   }
+  c->reads_only = cmd->common & CLI_READS;
   if (!cli_trace_start(c)) {
     *rc = cli_fail(c->json, cmd->name, EXIT_FAILED);
     return false;

@@ -48,6 +48,8 @@ enum {
   CLI_PLATFORM = 1u << 0, /* --platform URI */
   CLI_AUTH = 1u << 1,     /* --password-file FILE and the drivers' options */
   CLI_PLATFORM_COMMAND = CLI_PLATFORM | CLI_AUTH, /* works on one platform */
+  CLI_READS = 1u << 2, /* only reads: a missing local state dir is an error,
+                        * never made (FERRY_OPEN_EXISTING) */
 };
 
 struct cli_command {
@@ -85,6 +87,7 @@ struct common_opts {
   size_t n_options;
   bool json, help;
   bool verbose;              /* -v, --verbose: the trace on stderr */
+  bool reads_only;           /* the command's CLI_READS */
   const char *log;           /* --log FILE: the trace appended to FILE */
 };
 

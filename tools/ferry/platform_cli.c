@@ -141,7 +141,7 @@ int cli_default_platform(char *buf, size_t len)
     cli_error("%s", ferry_last_error());
     return -1;
   }
-  if ((size_t)snprintf(buf, len, "qemu://%s", dir) >= len) {
+  if ((size_t)snprintf(buf, len, "local://%s", dir) >= len) {
     cli_error("the state directory's path is too long");
     return -1;
   }
@@ -163,7 +163,9 @@ client_t *platform_open(const char *uri, struct common_opts *o)
   struct ferry_auth auth;
   cli_auth(full, o, &auth);
   const struct ferry_driver_info *d = ferry_driver_of(full);
-  client_t *c = ferry_platform_open_auth(full, &auth, 0);
+  client_t *c = ferry_platform_open_auth(full, &auth,
+                                         o->reads_only ? FERRY_OPEN_EXISTING
+                                                       : 0);
   char hint[256] = "";
   if (d && d->takes_password && !auth.password && !auth.password_file) {
     char name[128];

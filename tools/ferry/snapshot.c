@@ -215,7 +215,7 @@ static const struct cli_command snap_list_cmd = {
       0 /* opts: the bool itself */, NULL },
     CLI_OPT_END,
   } },
-  .common = CLI_PLATFORM_COMMAND, .run = snap_list,
+  .common = CLI_PLATFORM_COMMAND | CLI_READS, .run = snap_list,
 };
 
 static const struct cli_command snap_show_cmd = {
@@ -223,7 +223,7 @@ static const struct cli_command snap_show_cmd = {
   .json = "a domain_snapshot object",
   .summary = "Shows a snapshot: when, the VM's state, RAM, parent and disks.",
   .operands = vm_snapshot_operands,
-  .common = CLI_PLATFORM_COMMAND, .run = snap_show,
+  .common = CLI_PLATFORM_COMMAND | CLI_READS, .run = snap_show,
 };
 
 static const struct cli_command snap_delete_cmd = {

@@ -289,14 +289,15 @@ static const struct cli_command vm_list_cmd = {
       offsetof(struct ferry_vm_filter, cluster_id), NULL },
     CLI_OPT_END,
   } },
-  .common = CLI_PLATFORM_COMMAND, .run = vm_list,
+  .common = CLI_PLATFORM_COMMAND | CLI_READS, .run = vm_list,
 };
 
 static const struct cli_command vm_show_cmd = {
   .name = "vm show",
   .json = "a vm object",
   .summary = "Shows a VM: its state, CPUs, memory, firmware, disks and NICs.",
-  .operands = vm_operand, .common = CLI_PLATFORM_COMMAND, .run = vm_show,
+  .operands = vm_operand, .common = CLI_PLATFORM_COMMAND | CLI_READS,
+  .run = vm_show,
 };
 
 static const struct cli_command vm_create_cmd = {

@@ -92,7 +92,7 @@ static const struct cli_command volume_list_cmd = {
   .name = "volume list",
   .json = "a list of volume_info objects",
   .summary = "Lists the volumes: id, format, capacity and what is allocated.",
-  .common = CLI_PLATFORM_COMMAND, .run = volume_list,
+  .common = CLI_PLATFORM_COMMAND | CLI_READS, .run = volume_list,
 };
 
 static const struct cli_command volume_create_cmd = {

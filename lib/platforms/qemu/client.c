@@ -1,10 +1,13 @@
 /* The qemu driver: ferry's own local platform, a state directory
- * (qemu:///PATH, or /PATH) holding VM definitions, volumes, snapshot
- * records and the run state of the qemus it started. */
+ * (local:///PATH, or /PATH) holding VM definitions, volumes, snapshot
+ * records and the run state of the qemus it started. qemu:///PATH, its
+ * old spelling, is libvirt's scheme: it is taken (with a warning) only for
+ * a ferry state directory that exists, and left to libvirt otherwise. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../../client/client.h"
 #include "../../core/error.h"
@@ -13,28 +16,63 @@
 #include "../driver.h"
 #include "qemu.h"
 
+/* A directory ferry's local platform made: one of its own entries is in
+ * it. */
+static bool is_state_dir(const char *dir)
+{
+  static const char *const own[] = { "vms", "volumes", "networks.json",
+                                     "snapshots", "run", "migrations" };
+  char p[PATH_MAX];
+  struct stat st;
+  for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+    if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, own[i]) < sizeof p &&
+        stat(p, &st) == 0)
+      return true;
+  return false;
+}
+
+/* The state directory of uri (without its query): local:///PATH, /PATH,
+ * or qemu:///PATH where PATH is a ferry state directory already. */
+static int state_dir_of(const char *base, const char **dir)
+{
+  *dir = base;
+  if (!strncmp(base, "local://", 8)) {
+    *dir = base + 8;
+    if (**dir != '/')
+      return ferry_error(EINVAL, "a local URI names a state directory: "
+                         "local:///PATH");
+  } else if (!strncmp(base, "qemu://", 7)) {
+    *dir = base + 7;
+    if (!strcmp(*dir, "/system") || !strcmp(*dir, "/session") ||
+        !strncmp(*dir, "/embed", 6) || **dir != '/')
+      return DRIVER_DECLINED; /* libvirt's */
+    if (!is_state_dir(*dir))
+      return ferry_error(EINVAL, "%s is no ferry state directory: ferry's "
+                         "local platform is local://%s (qemu:// URIs are "
+                         "libvirt's, as qemu:///system)", base, *dir);
+    fprintf(stderr, "ferry: warning: %s is ferry's local platform: write "
+            "local://%s (qemu:// URIs are libvirt's)\n", base, *dir);
+  }
+  if (**dir != '/')
+    return ferry_error(EINVAL, "the state directory must be an absolute "
+                       "path");
+  return 0;
+}
+
 static int qemu_open(struct ferry_client *fc, const char *uri,
                      const struct ferry_auth *auth, unsigned flags)
 {
   (void)auth;
-  (void)flags;
   char base[PATH_MAX];
   int r = client_uri_base(uri, base, sizeof base);
   if (r < 0)
     return r;
-  const char *dir = base, *accel = client_option(fc, "accel");
+  const char *dir, *accel = client_option(fc, "accel");
+  if ((r = state_dir_of(base, &dir)) != 0)
+    return r;
   if (accel && strcmp(accel, "tcg") && strcmp(accel, "kvm") &&
       strcmp(accel, "kvm:tcg"))
     return ferry_error(EINVAL, "accel '%s': want tcg, kvm or kvm:tcg", accel);
-  if (!strncmp(dir, "qemu://", 7)) {
-    dir += 7;
-    if (*dir != '/')
-      return ferry_error(EINVAL, "a qemu URI names a local state directory: "
-                         "qemu:///PATH");
-  }
-  if (*dir != '/')
-    return ferry_error(EINVAL, "the state directory must be an absolute "
-                       "path");
   struct qemu_state *st = calloc(1, sizeof *st);
   if (!st)
     return ferry_error(ENOMEM, "out of memory");
@@ -54,10 +92,20 @@ static int qemu_open(struct ferry_client *fc, const char *uri,
   snprintf(st->accel, sizeof st->accel, "%s", accel ? accel : "tcg");
   const char *vw = client_option(fc, "virtio_win");
   snprintf(st->virtio_win, sizeof st->virtio_win, "%s", vw ? vw : "");
-  r = statefile_mkdirs(st->dir);
-  if (r < 0) {
-    free(st);
-    return r;
+  /* Made by the first write, not here: a command that only reads never
+   * makes one; with FERRY_OPEN_EXISTING a missing one is an error. */
+  struct stat sb;
+  if (stat(st->dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+    if (errno != ENOENT || (flags & FERRY_OPEN_EXISTING)) {
+      r = errno == ENOENT ? ferry_error(ENOENT, "no state directory %s (the "
+                                        "first vm, volume or network create "
+                                        "makes it)", st->dir)
+                          : ferry_error(errno ? errno : ENOTDIR, "%s: %s",
+                                        st->dir, errno ? strerror(errno)
+                                        : "not a directory");
+      free(st);
+      return r;
+    }
   }
   fc->priv = st;
   return 0;
@@ -115,7 +163,7 @@ static const struct platform_ops qemu_ops = {
    * check_boot_disk: the common one, through its volumes. */
 };
 
-static const char *const qemu_schemes[] = { "qemu", "", NULL };
+static const char *const qemu_schemes[] = { "local", "qemu", "", NULL };
 
 static const struct ferry_driver_option qemu_options[] = {
   { "accel", "QEMU accelerator for the VMs it starts: tcg (default), kvm "
@@ -129,7 +177,7 @@ const struct ferry_driver qemu_driver = {
   .info = {
     .name = "qemu",
     .description = "a local QEMU/KVM host that ferry manages",
-    .uri_help = "qemu:///PATH",
+    .uri_help = "local:///PATH",
     .schemes = qemu_schemes,
     .options = qemu_options,
     .features = FERRY_FEATURE_VMS | FERRY_FEATURE_SNAPSHOTS |

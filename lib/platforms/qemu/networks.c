@@ -19,7 +19,9 @@ static int edit(const struct qemu_state *st,
                 const void *arg)
 {
   char lock[PATH_MAX], path[PATH_MAX];
-  int fd, r = lock_acquire(qemu_path(st, lock, "networks.lock"), 10000, &fd);
+  int fd, r = statefile_mkdirs(st->dir); /* the first write makes it */
+  if (r == 0)
+    r = lock_acquire(qemu_path(st, lock, "networks.lock"), 10000, &fd);
   if (r < 0)
     return ferry_error_prefix("networks: ");
   struct ferry_vlan *v;
