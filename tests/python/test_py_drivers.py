@@ -42,7 +42,7 @@ def test_drivers_lists_each_with_its_schemes_and_features():
     ds = {d["name"]: d for d in ferry.drivers()}
     assert [d["name"] for d in ferry.drivers()][:4] == \
         ["qemu", "vmware", "file", "nbd"]  # probing order
-    assert ds["qemu"]["schemes"] == ["qemu", ""]  # "": a bare path
+    assert ds["qemu"]["schemes"] == ["local", "qemu", ""]  # "": a bare path
     assert ds["vmware"]["schemes"] == ["vmware"]
     assert ds["file"]["schemes"] == ["file", ""]
     assert ds["nbd"]["schemes"] == ["nbd", "nbd+unix", "nbds", "nbds+unix"]
@@ -77,8 +77,8 @@ def test_drivers_lists_each_with_its_schemes_and_features():
 
 
 def test_driver_of():
-    assert ferry.driver_of("qemu:///x")["name"] == "qemu"
-    assert ferry.driver_of("qemu:///x") == ferry.drivers()[0]
+    assert ferry.driver_of("local:///x")["name"] == "qemu"
+    assert ferry.driver_of("local:///x") == ferry.drivers()[0]
     assert ferry.driver_of("/abs/state")["name"] == "qemu"  # first taker
     assert ferry.driver_of(pathlib.Path("/abs"))["name"] == "qemu"
     assert ferry.driver_of("vmware://u@vc?thumbprint=AA")["name"] == "vmware"
@@ -101,10 +101,10 @@ def test_platform_with_password_on_qemu(state):
     called. The Platform keeps no copy of the password."""
     secret = "s3cret-%08x" % random.Random(31).getrandbits(32)
     asked = []
-    with ferry.Platform(f"qemu://{state}", password=secret,
+    with ferry.Platform(f"local://{state}", password=secret,
                         username="admin") as p:
-        assert p.vms() == [] and state.is_dir()
-        assert p.driver == ferry.driver_of("qemu:///x")
+        assert p.vms() == [] and not state.exists(), "a read made it"
+        assert p.driver == ferry.driver_of("local:///x")
         assert p.driver["name"] == "qemu"
         assert p.client.type == ferry.CLIENT_QEMU
         assert p.features == p.driver["features"]
@@ -144,16 +144,16 @@ def test_platform_given_a_client_takes_no_credentials(state):
 
 
 def test_platform_type_must_match_the_uri(state):
-    with ferry.Platform(f"qemu://{state}", type=ferry.CLIENT_QEMU) as p:
+    with ferry.Platform(f"local://{state}", type=ferry.CLIENT_QEMU) as p:
         assert p.vms() == []
-    e = raises(errno.EINVAL, ferry.Platform, f"qemu://{state}",
+    e = raises(errno.EINVAL, ferry.Platform, f"local://{state}",
                type=ferry.CLIENT_VMWARE)
     assert "vmware platform was asked for" in e.message
     assert "qemu driver's" in e.message
 
 
 def test_unknown_uri_option_is_refused(state):
-    e = raises(errno.EINVAL, ferry.Platform, f"qemu://{state}?nope=1")
+    e = raises(errno.EINVAL, ferry.Platform, f"local://{state}?nope=1")
     assert "no option 'nope'" in e.message and "accel" in e.message
     assert not state.exists()  # refused before the open made anything
     e = raises(errno.EINVAL, ferry.Platform, state, options={"nope": 1})
@@ -172,8 +172,8 @@ def test_unknown_uri_option_is_refused(state):
 
 def test_with_options():
     w = fplatform.with_options
-    assert w("qemu:///s", None) == "qemu:///s"
-    assert w("qemu:///s", {"accel": "kvm"}) == "qemu:///s?accel=kvm"
+    assert w("local:///s", None) == "local:///s"
+    assert w("local:///s", {"accel": "kvm"}) == "local:///s?accel=kvm"
     assert w("vmware://u@h?thumbprint=AA", {"transport": "https"}) == \
         "vmware://u@h?thumbprint=AA&transport=https"
     assert w("/s", {"a": "x y&z=/", "b": 2, "c": None}) == \
@@ -238,7 +238,7 @@ def test_plan_volumes(state):
         e = raises(errno.ENOSPC, p.plan_volumes, "web",
                    [{"device": "vda", "capacity": 1 << 62}])
         assert "MiB free" in e.message
-        (state / "volumes").mkdir(exist_ok=True)
+        (state / "volumes").mkdir(parents=True, exist_ok=True)
         (state / "volumes" / "web-vdb.qcow2").write_bytes(b"")
         e = raises(errno.EEXIST, p.plan_volumes, "web", disks)
         assert "'web-vdb.qcow2' already" in e.message

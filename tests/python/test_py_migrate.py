@@ -43,7 +43,7 @@ def test_migrate_from_python(sites):
     a, b, jdir, top = sites
     a.create_vm("py", memory_mib=64, disks=["8M"], nics=["default"])
     write(a, "py", 0, b"\x11" * MiB)
-    src, dst = f"qemu://{top}/a", f"qemu://{top}/b"
+    src, dst = f"local://{top}/a", f"local://{top}/b"
     plan = ferry.migrate.plan(src, dst, "py", ["default=default"])
     assert plan["phase"] == "planned" and plan["disks"][0]["device"] == "vda"
     m = ferry.migrate.start(src, dst, "py", {"default": "default"}, id="p1",
@@ -75,7 +75,7 @@ def test_credentials_for_platforms_that_need_none(sites):
     and never asked; a step's arguments are checked before it runs."""
     a, _b, jdir, top = sites
     a.create_vm("pw", memory_mib=64, disks=["1M"])
-    src, dst = f"qemu://{top}/a", f"qemu://{top}/b"
+    src, dst = f"local://{top}/a", f"local://{top}/b"
 
     def never(prompt):
         raise AssertionError(f"asked {prompt!r}")

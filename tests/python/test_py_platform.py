@@ -193,18 +193,17 @@ def test_snapshot_tree_of_records():
 def test_platform_arguments_and_closed(state, tmp_path):
     raises(errno.EINVAL, "qemu client 'rel/dir': the state directory must "
            "be an absolute path", ferry.Platform, "rel/dir")
-    raises(errno.EINVAL, "qemu client 'qemu://rel': a qemu URI names a "
-           "local state directory: qemu:///PATH", ferry.Platform,
-           "qemu://rel")
+    raises(errno.EINVAL, "qemu client 'local://rel': a local URI names a "
+           "state directory: local:///PATH", ferry.Platform, "local://rel")
     deep = tmp_path / ("d" * 40)
     with pytest.raises(ferry.Error) as e:
         ferry.Platform(str(deep))
     assert e.value.errno == errno.ENAMETOOLONG
     assert "at most 50 (unix socket paths are limited to 108 bytes)" in \
         e.value.message
-    with ferry.Platform(f"qemu://{state}") as p:
-        assert state.is_dir()
+    with ferry.Platform(f"local://{state}") as p:
         assert p.vms() == [] and p.volumes() == []
+        assert not state.exists(), "reads made the state directory"
         with pytest.raises(ValueError, match="unknown power state"):
             p.vms(state="asleep")
         with pytest.raises(ValueError, match="from 0 to 4"):
@@ -239,7 +238,7 @@ def test_free_functions_and_clients(state, tmp_path):
         raises(errno.EINVAL, "list VMs: the client was not made by "
                "create_client", ferry.vms, cb)
     with pytest.raises(TypeError, match="ferry.Client"):
-        ferry.vms("qemu:///x")
+        ferry.vms("local:///x")
 
 
 # ---- the qemu platform ----

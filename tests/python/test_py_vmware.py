@@ -153,7 +153,7 @@ def test_migration_steps_take_the_credentials_again(tmp_path):
     sim = Sim(tmp_path)
     top = tempfile.mkdtemp(prefix="fv-", dir="/tmp")
     try:
-        dst, jdir = f"qemu://{top}/q", os.path.join(top, "j")
+        dst, jdir = f"local://{top}/q", os.path.join(top, "j")
         asked = []
         ask = ferry.Auth(ask=lambda prompt: asked.append(prompt) or PASSWORD)
         net = ["dvportgroup-13=default"]

@@ -253,11 +253,16 @@ int qemu_plan_volumes(struct ferry_client *fc, const char *vm_name,
     }
     need += disks[i].capacity;
   }
-  char dir[PATH_MAX]; /* volumes/ may not be made yet: its parent */
+  /* volumes/, or the state directory, may not be made yet: the nearest
+   * directory that is there says where they will be */
+  char dir[PATH_MAX];
   struct statvfs fs;
-  if (r == 0 && (statvfs(qemu_path(st, dir, "volumes"), &fs) == 0 ||
-                 statvfs(st->dir, &fs) == 0) &&
-      (uint64_t)fs.f_bavail * fs.f_frsize < need)
+  int got = statvfs(qemu_path(st, dir, "volumes"), &fs);
+  for (char *slash; got < 0 && (slash = strrchr(dir, '/')) && slash > dir;) {
+    *slash = '\0';
+    got = statvfs(dir, &fs);
+  }
+  if (r == 0 && got == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < need)
     r = ferry_error(ENOSPC, "the destination has %" PRIu64 " MiB free, the "
                     "disks need up to %" PRIu64 " MiB",
                     (uint64_t)fs.f_bavail * fs.f_frsize >> 20, need >> 20);
