@@ -16,6 +16,8 @@ packages=(
   libhivex-dev  # Windows guests: their SYSTEM hive edited
   perl  # pod2man: the man pages
   virt-v2v  # the conversion benchmark's peer (bench/convert.sh)
+  libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+  iproute2  # the libvirt platform; its tests run a private libvirtd
 )
 
 missing=()

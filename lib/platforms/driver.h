@@ -26,6 +26,10 @@ struct ferry_driver {
   enum client_type type; /* what create_client calls it */
   bool own_query;        /* its URIs' queries are its own (NBD URIs):
                           * not read as options */
+  /* Whether a URI of one of its schemes is its own (a scheme two drivers
+   * share: qemu:///PATH is the local platform's, qemu:///system
+   * libvirt's); NULL: every one is. */
+  bool (*claims)(const char *uri);
   /* Claims uri (0, filling fc->priv), declines it (DRIVER_DECLINED) or
    * fails (-errno). The query's options are in fc already (client_option);
    * auth may be NULL. */

@@ -36,7 +36,7 @@ bool driver_claims(const struct ferry_driver *d, const char *uri)
                  ? (size_t)(end - uri) : 0;
   for (const char *const *s = d->info.schemes; s && *s; s++)
     if (strlen(*s) == n && !strncmp(*s, uri, n))
-      return true;
+      return !d->claims || d->claims(uri);
   return false;
 }
 

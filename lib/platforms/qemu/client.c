@@ -31,6 +31,18 @@ static bool is_state_dir(const char *dir)
   return false;
 }
 
+/* qemu:///system, qemu:///session and qemu:///embed are libvirt's; every
+ * other qemu:///PATH is the old spelling of local:///PATH. */
+static bool qemu_claims(const char *uri)
+{
+  if (strncmp(uri, "qemu://", 7))
+    return true; /* local:, a path */
+  const char *p = uri + 7;
+  size_t n = strcspn(p, "?");
+  return *p == '/' && !(n == 7 && !strncmp(p, "/system", 7)) &&
+         !(n == 8 && !strncmp(p, "/session", 8)) && strncmp(p, "/embed", 6);
+}
+
 /* The state directory of uri (without its query): local:///PATH, /PATH,
  * or qemu:///PATH where PATH is a ferry state directory already. */
 static int state_dir_of(const char *base, const char **dir)
@@ -43,9 +55,6 @@ static int state_dir_of(const char *base, const char **dir)
                          "local:///PATH");
   } else if (!strncmp(base, "qemu://", 7)) {
     *dir = base + 7;
-    if (!strcmp(*dir, "/system") || !strcmp(*dir, "/session") ||
-        !strncmp(*dir, "/embed", 6) || **dir != '/')
-      return DRIVER_DECLINED; /* libvirt's */
     if (!is_state_dir(*dir))
       return ferry_error(EINVAL, "%s is no ferry state directory: ferry's "
                          "local platform is local://%s (qemu:// URIs are "
@@ -190,6 +199,7 @@ const struct ferry_driver qemu_driver = {
     .platform = true,
   },
   .type = CLIENT_QEMU,
+  .claims = qemu_claims,
   .open = qemu_open,
   .close = qemu_close,
   .open_volume = qemu_open_volume,

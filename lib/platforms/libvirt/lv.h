@@ -1,0 +1,88 @@
+/* Internal: the libvirt platform, a libvirt connection (qemu:///system,
+ * qemu+ssh://host/system, test:///default, ...) through libvirt's C API.
+ * Domains are VMs, the node is the one host, networks and their port
+ * groups are VLANs, storage pools hold the volumes. */
+#ifndef FERRY_LIBVIRT_LV_H
+#define FERRY_LIBVIRT_LV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libvirt/libvirt.h>
+#include <libxml/tree.h>
+
+#include <ferry/platform.h>
+
+struct ferry_client;
+struct sbuf;
+
+struct lv_state {
+  virConnectPtr conn;
+  char uri[1024]; /* as given, for messages */
+};
+
+#define LV_STATE(fc) ((struct lv_state *)(fc)->priv)
+#define LV_CONN(fc) (LV_STATE(fc)->conn)
+
+/* libvirt's last error as ferry's: the errno its code means, and its
+ * message after what ("define domain 'web': ..."); returns -errno. */
+int lv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Once per process: libvirt's default handler prints errors on stderr. */
+void lv_silence_errors(void);
+
+/* Reading libvirt's XML (lvxml.c): the document of text, its first child
+ * element named name (NULL: any), the next such sibling, and an
+ * attribute or a child's text copied into buf ("" when absent). */
+int lv_xml_parse(const char *text, const char *what, xmlDoc **out);
+xmlNode *lv_child(const xmlNode *n, const char *name);
+xmlNode *lv_next(const xmlNode *n, const char *name);
+const char *lv_attr(const xmlNode *n, const char *name, char *buf,
+                    size_t len);
+const char *lv_text(const xmlNode *n, const char *child, char *buf,
+                    size_t len);
+/* A size element (<memory unit='KiB'>2048</memory>) in bytes; 0 when
+ * absent or bad. */
+unsigned long long lv_size(const xmlNode *n, const char *child);
+
+/* A domain as a standard VM, from its XML (domxml.c). */
+int lv_domain_to_vm(virDomainPtr dom, struct ferry_vm *vm);
+/* The power state libvirt says. */
+enum ferry_power_state lv_power_state(virDomainPtr dom);
+
+/* Domains by id (the UUID), UUID or name. */
+int lv_lookup(struct ferry_client *fc, const char *key, virDomainPtr *out);
+
+/* inventory.c */
+int lv_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
+int lv_lookup_vm(struct ferry_client *fc, const char *key,
+                 struct ferry_vm *out);
+int lv_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
+                   size_t *n);
+int lv_clusters(struct ferry_client *fc, struct ferry_cluster **out,
+                size_t *n);
+int lv_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n);
+int lv_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
+int lv_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
+               size_t *n);
+
+/* lifecycle.c */
+int lv_start_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+int lv_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
+               int timeout_s, unsigned flags);
+int lv_resume_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+int lv_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+
+/* snapshots.c */
+int lv_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
+                       const struct ferry_snapshot_spec *spec,
+                       struct ferry_domain_snapshot *out);
+int lv_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
+                       const char *name);
+int lv_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
+                     struct ferry_domain_snapshot **out, size_t *n);
+int lv_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
+                        char **name);
+int lv_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
+                       const char *name, unsigned flags);
+
+#endif
