@@ -224,6 +224,107 @@ class VmwarePlatform:
             self.sim.close()
 
 
+class LibvirtPlatform:
+    """The session's private libvirtd (tests/conftest.py): each VM is a
+    TCG domain defined here with two qcow2 v3 volumes of a pool of its
+    own; guests write through the monitor's qemu-io while it runs, with
+    qemu-io on the volume while it is shut off."""
+
+    name = "libvirt"
+    tracked = {}
+    granularity = 64 * KiB
+
+    def __init__(self, lv):
+        from libvirthelpers import volume_xml
+        self.lv, self.volume_xml = lv, volume_xml
+        self.pool = f"contract{os.getpid()}x{id(self) % 100000}"
+        self.images = os.path.join(lv.dir, "images", self.pool)
+        os.makedirs(self.images)
+        lv.define("pool", f"<pool type='dir'><name>{self.pool}</name>"
+                  f"<target><path>{self.images}</path></target></pool>")
+        lv.virsh("pool-start", self.pool)
+        self.domains = []
+        try:
+            self.p = ferry.Platform(lv.uri)
+        except BaseException:
+            self.close()
+            raise
+        self.n = 0
+
+    def _next(self, prefix):
+        self.n += 1
+        return f"{prefix}{self.n}x{id(self) % 100000}"
+
+    def vm(self):
+        return self.stopped_vm()
+
+    def stopped_vm(self):
+        from libvirthelpers import domain_xml
+        name = self._next("c")
+        disks = []
+        for dev in ("vda", "vdb"):
+            vol = f"{name}-{dev}.qcow2"
+            path = os.path.join(self.lv.dir, f"{vol}.xml")
+            with open(path, "w") as f:
+                f.write(self.volume_xml(vol, 16))
+            self.lv.virsh("vol-create", self.pool, path)
+            disks.append((dev, f"{self.pool}/{vol}", "qcow2"))
+        self.lv.define("", domain_xml(name, disks))
+        self.domains.append(name)
+        return self.p.vm(name)
+
+    def running_vm(self):
+        vm = self.stopped_vm()
+        self.p.start_vm(vm["id"])
+        return self.p.vm(vm["id"])
+
+    def write(self, vm, device, offset, length, pattern):
+        vm = self.p.vm(vm["id"])
+        idx = ["vda", "vdb"].index(device)
+        if vm["power_state"] == "running":
+            qdev = f"/machine/peripheral/virtio-disk{idx}/virtio-backend"
+            self.lv.virsh("qemu-monitor-command", vm["name"], "--hmp",
+                          f'qemu-io -d {qdev} "write -P {pattern:#x} '
+                          f'{offset} {length}"')
+            return
+        [disk] = [d for d in vm["disks"] if d["device"] == device]
+        img = os.path.join(self.images, disk["volume_id"].split("/", 1)[1])
+        qemuhelpers.offline_write(img, pattern, offset, length)
+
+    def volume_id(self, vm, device):
+        vm = self.p.vm(vm["id"])
+        return [d["volume_id"] for d in vm["disks"]
+                if d["device"] == device][0]
+
+    def new_volume_id(self):
+        return f"{self.pool}/{self._next('extra')}.qcow2"
+
+    def new_vm_name(self):
+        return self._next("new")
+
+    def make_task(self):
+        raise NotImplementedError("the libvirt platform has no tasks")
+
+    def close(self):
+        for name in self.domains:
+            self.lv.virsh("destroy", name, check=False)
+            self.lv.virsh("undefine", name, "--snapshots-metadata",
+                          check=False)
+        self.lv.virsh("pool-destroy", self.pool, check=False)
+        self.lv.virsh("pool-undefine", self.pool, check=False)
+        if hasattr(self, "p"):
+            self.p.close()
+
+
+@pytest.fixture
+def libvirt_platform(libvirtd):
+    fx = LibvirtPlatform(libvirtd)
+    try:
+        yield fx
+    finally:
+        fx.close()
+
+
 @pytest.fixture
 def qemu_platform(tmp_path):
     fx = QemuPlatform(tmp_path)
@@ -242,7 +343,8 @@ def vmware_platform(tmp_path):
         fx.close()
 
 
-PLATFORMS = {"qemu": "qemu_platform", "vmware": "vmware_platform"}
+PLATFORMS = {"qemu": "qemu_platform", "vmware": "vmware_platform",
+             "libvirt": "libvirt_platform"}
 
 
 @pytest.fixture

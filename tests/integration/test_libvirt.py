@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from ferryhelpers import FERRY, describe, run_ferry
-from libvirthelpers import Libvirtd, domain_xml, volume_xml
+from libvirthelpers import domain_xml, volume_xml
 
 TEST_NODE = """<node>
   <cpu><mhz>2400</mhz><model>x86_64</model><active>8</active><nodes>1</nodes>
@@ -113,11 +113,11 @@ def test_inventory_from_the_test_driver(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def lv():
-    """A private libvirtd with a pool p0, a bridge network br0 and two
-    shut-off TCG domains: web (a pool volume and a file disk, a NIC on
-    br0) and snap (one disk)."""
-    d = Libvirtd()
+def lv(libvirtd):
+    """The session's private libvirtd with a pool p0, a bridge network br0
+    and two shut-off TCG domains: web (a pool volume and a file disk, a NIC
+    on br0) and snap (one disk)."""
+    d = libvirtd
     try:
         images = os.path.join(d.dir, "images")
         d.define("pool", f"<pool type='dir'><name>p0</name><target><path>"
@@ -140,7 +140,9 @@ def lv():
                                           "qcow2")]))
         yield d
     finally:
-        d.close()
+        for name in ("web", "snap"):
+            d.virsh("destroy", name, check=False)
+            d.virsh("undefine", name, "--snapshots-metadata", check=False)
 
 
 def state(lv, name):

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../client/client.h"
 #include "../../core/error.h"
@@ -145,6 +146,29 @@ static int external_disks(virConnectPtr c, const struct ferry_vm *vm,
   return 0;
 }
 
+/* libvirt keeps a snapshot's creation time to the second, and lists
+ * siblings in no particular order: a new snapshot waits until the clock
+ * passes the newest one's second, so that creation times alone give the
+ * creation order (at most a second, for snapshots taken back to back). */
+static void after_newest(struct ferry_client *fc, const struct ferry_vm *vm)
+{
+  struct ferry_domain_snapshot *v;
+  size_t n;
+  if (lv_snapshot_list(fc, vm, &v, &n) < 0) {
+    ferry_error_clear(); /* the create says what is wrong */
+    return;
+  }
+  uint64_t newest = 0;
+  for (size_t i = 0; i < n; i++)
+    if (v[i].creation_time > newest)
+      newest = v[i].creation_time;
+  ferry_domain_snapshot_list_free(v, n);
+  struct timespec now;
+  while (clock_gettime(CLOCK_REALTIME, &now) == 0 &&
+         (uint64_t)now.tv_sec <= newest)
+    nanosleep(&(struct timespec){ 0, 1000000000L - now.tv_nsec }, NULL);
+}
+
 int lv_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                        const struct ferry_snapshot_spec *spec,
                        struct ferry_domain_snapshot *out)
@@ -189,6 +213,8 @@ int lv_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   if (r == 0 && x.failed)
     r = ferry_error(ENOMEM, "out of memory");
   virDomainSnapshotPtr snap = NULL;
+  if (r == 0)
+    after_newest(fc, vm);
   if (r == 0 && !(snap = virDomainSnapshotCreateXML(dom, x.s, flags)))
     r = lv_error("snapshot '%s' of VM '%s'", spec->name, vm->name);
   sb_free(&x);
