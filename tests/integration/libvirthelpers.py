@@ -103,6 +103,18 @@ class Libvirtd:
                    self.virsh("version", check=False).returncode == 0,
                    60, "libvirtd")
 
+    def logs(self):
+        """The tails of libvirtd's log and output, for a failure's message
+        (the directory goes at teardown)."""
+        out = []
+        for name in ("log/libvirtd.log", "libvirtd.stdout"):
+            try:
+                with open(os.path.join(self.dir, name)) as f:
+                    out.append(f"--- {name}:\n" + "".join(f.readlines()[-30:]))
+            except OSError:
+                pass
+        return "\n".join(out)
+
     def _wait(self, cond, timeout, what):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -111,15 +123,17 @@ class Libvirtd:
             for p in (self.holder, self.daemon):
                 if p is not None and p.poll() is not None:
                     raise RuntimeError(f"{what}: a process ended "
-                                       f"({p.args}); see {self.dir}/log")
+                                       f"({p.args})\n{self.logs()}")
             time.sleep(0.05)
-        raise RuntimeError(f"{what} not ready within {timeout}s")
+        raise RuntimeError(f"{what} not ready within {timeout}s\n"
+                           f"{self.logs()}")
 
     def virsh(self, *args, check=True, input=None):
         cp = subprocess.run(["virsh", "-c", self.uri, *args],
                             capture_output=True, text=True, timeout=120,
                             input=input)
-        assert not check or cp.returncode == 0, (args, cp.stdout, cp.stderr)
+        assert not check or cp.returncode == 0, (args, cp.stdout, cp.stderr,
+                                                 self.logs())
         return cp
 
     def define(self, kind, xml):

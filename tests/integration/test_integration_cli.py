@@ -507,14 +507,27 @@ def test_state_dir_of_a_user_is_under_home():
 
 
 def state_dir_of_nobody(home):
+    # nobody runs copies of ferry and libferry in home: the build's own may
+    # sit under a directory only root can enter (a fresh clone's mktemp)
+    import glob
+    bindir = home / "bin"
+    bindir.mkdir()
+    ferry_bin = str(bindir / "ferry")
+    shutil.copy(FERRY, ferry_bin)
+    for lib in glob.glob(os.path.join(os.path.dirname(os.path.dirname(
+            os.path.dirname(FERRY))), "lib", "libferry.so*")):
+        if not os.path.isdir(lib):
+            shutil.copy(lib, bindir, follow_symlinks=False)
+    os.chmod(bindir, 0o755)
 
     def as_nobody(*args, **env):
         e = {k: v for k, v in os.environ.items()
              if k not in ("FERRY_STATE_DIR", "XDG_STATE_HOME")}
         e["HOME"] = str(home)
+        e["LD_LIBRARY_PATH"] = str(bindir)
         e.update(env)
         return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
-                               "--clear-groups", FERRY, *args], env=e,
+                               "--clear-groups", ferry_bin, *args], env=e,
                               capture_output=True, timeout=60)
     cp = as_nobody("volume", "create", "v.qcow2", "1M")
     assert cp.returncode == 0, describe(cp)

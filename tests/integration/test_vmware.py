@@ -378,12 +378,15 @@ def test_transport_option_and_vddk_without_library(sim, dest, tmp_path):
 def test_vmware_as_destination_is_refused_up_front(sim, tmp_path):
     """ferry writes only qemu volumes: a vmware destination is refused
     before any volume is made there."""
-    (tmp_path / "src" / "vms").mkdir(parents=True)  # an empty platform
+    import tempfile
+    src = tempfile.mkdtemp(prefix="fv", dir="/tmp")  # short: its sockets
+    os.mkdir(os.path.join(src, "vms"))  # an empty platform
     cp = subprocess.run(
-        [FERRY, "migrate", "start", "--from", f"local://{tmp_path}/src",
+        [FERRY, "migrate", "start", "--from", f"local://{src}",
          "--to", sim.uri(), "web", "--network-map", "a=b", "--id", "m",
          "--journal-dir", str(tmp_path / "j"), "--password-file",
          sim.pwfile], capture_output=True, text=True, timeout=60)
     assert cp.returncode != 0
+    subprocess.run(["rm", "-rf", src])
     assert "migrates to qemu platforms" in cp.stderr + cp.stdout
     assert not os.path.exists(os.path.join(sim.datastore, "web"))
