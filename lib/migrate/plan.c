@@ -179,6 +179,12 @@ static int check_roles(client_t *src, client_t *dst, const char *dst_uri)
   if (!(s->features & FERRY_FEATURE_READ_VOLUMES))
     return ferry_error(ENOTSUP, "source: the %s platform has no data path "
                        "to read disks from", s->name);
+  /* the rounds read snapshots' changed areas: checked here, before the
+   * first snapshot is taken */
+  if (!(s->features & FERRY_FEATURE_CHANGED_BLOCKS))
+    return ferry_error(ENOTSUP, "source: the %s platform cannot track "
+                       "changed blocks in this version, so ferry cannot "
+                       "migrate from it warm", s->name);
   return 0;
 }
 

@@ -234,18 +234,22 @@ class LibvirtPlatform:
     tracked = {}
     granularity = 64 * KiB
 
+    serial = 0  # each fixture's names differ in the session's libvirtd
+
     def __init__(self, lv):
         from libvirthelpers import volume_xml
         self.lv, self.volume_xml = lv, volume_xml
-        self.pool = f"contract{os.getpid()}x{id(self) % 100000}"
+        LibvirtPlatform.serial += 1
+        self.mine = f"x{LibvirtPlatform.serial}"
+        self.pool = f"contract{self.mine}"
         self.images = os.path.join(lv.dir, "images", self.pool)
         os.makedirs(self.images)
         lv.define("pool", f"<pool type='dir'><name>{self.pool}</name>"
                   f"<target><path>{self.images}</path></target></pool>")
         lv.virsh("pool-start", self.pool)
         self.domains = []
-        try:
-            self.p = ferry.Platform(lv.uri)
+        try:  # its own pool for new volumes
+            self.p = ferry.Platform(f"{lv.uri}&pool={self.pool}")
         except BaseException:
             self.close()
             raise
@@ -253,7 +257,7 @@ class LibvirtPlatform:
 
     def _next(self, prefix):
         self.n += 1
-        return f"{prefix}{self.n}x{id(self) % 100000}"
+        return f"{prefix}{self.n}{self.mine}"
 
     def vm(self):
         return self.stopped_vm()
@@ -306,6 +310,10 @@ class LibvirtPlatform:
         raise NotImplementedError("the libvirt platform has no tasks")
 
     def close(self):
+        for v in self.p.vms() if hasattr(self, "p") else ():
+            if v["name"].endswith(self.mine) and \
+                    v["name"] not in self.domains:
+                self.domains.append(v["name"])  # ones the suite defined
         for name in self.domains:
             self.lv.virsh("destroy", name, check=False)
             self.lv.virsh("undefine", name, "--snapshots-metadata",

@@ -388,5 +388,6 @@ def test_vmware_as_destination_is_refused_up_front(sim, tmp_path):
          sim.pwfile], capture_output=True, text=True, timeout=60)
     assert cp.returncode != 0
     subprocess.run(["rm", "-rf", src])
-    assert "migrates to qemu platforms" in cp.stderr + cp.stdout
+    assert "ferry migrates to qemu and libvirt platforms" in \
+        cp.stderr + cp.stdout, cp.stderr
     assert not os.path.exists(os.path.join(sim.datastore, "web"))

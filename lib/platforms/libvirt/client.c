@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../client/client.h"
 #include "../../core/error.h"
@@ -45,6 +46,56 @@ static int credentials(virConnectCredentialPtr cred, unsigned int n,
   return 0;
 }
 
+/* ferry's own options (pool=, virt_type=) out of the URI's query, which is
+ * otherwise libvirt's (socket=, keyfile=, ...): st gets them, lv the URI
+ * libvirt is given. */
+static int take_options(const char *uri, struct lv_state *st, char *lv,
+                        size_t len)
+{
+  const char *q = strchr(uri, '?');
+  size_t base = q ? (size_t)(q - uri) : strlen(uri);
+  if (base >= len)
+    return ferry_error(ENAMETOOLONG, "the URI is too long");
+  memcpy(lv, uri, base);
+  lv[base] = '\0';
+  snprintf(st->pool, sizeof st->pool, "default");
+  st->virt_type[0] = '\0';
+  size_t at = base;
+  for (const char *p = q ? q + 1 : NULL; p && *p;) {
+    size_t n = strcspn(p, "&");
+    const char *v = memchr(p, '=', n);
+    size_t kn = v ? (size_t)(v - p) : n;
+    char value[256];
+    snprintf(value, sizeof value, "%.*s", v ? (int)(n - kn - 1) : 0,
+             v ? v + 1 : "");
+    if (kn == 4 && !strncmp(p, "pool", 4))
+      snprintf(st->pool, sizeof st->pool, "%s", value);
+    else if (kn == 9 && !strncmp(p, "virt_type", 9)) {
+      if (strcmp(value, "kvm") && strcmp(value, "qemu"))
+        return ferry_error(EINVAL, "virt_type '%s': want kvm or qemu",
+                           value);
+      snprintf(st->virt_type, sizeof st->virt_type, "%s", value);
+    } else if (at + n + 2 < len) {
+      at += (size_t)snprintf(lv + at, len - at, "%c%.*s",
+                             at == base ? '?' : '&', (int)n, p);
+    } else {
+      return ferry_error(ENAMETOOLONG, "the URI is too long");
+    }
+    p += n + (p[n] == '&');
+  }
+  if (!*st->pool)
+    return ferry_error(EINVAL, "pool= names no pool");
+  /* the same host: no host in the URI (qemu:///, qemu+unix:///, test:///) */
+  const char *authority = strstr(lv, "://");
+  st->local = authority && authority[3] == '/' && strncmp(lv, "qemu+ssh", 8) &&
+              strncmp(lv, "qemu+tcp", 8) && strncmp(lv, "qemu+tls", 8);
+  if (!*st->virt_type) /* TCG where there is no KVM (as here) */
+    snprintf(st->virt_type, sizeof st->virt_type, "%s",
+             !st->local || access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm"
+                                                               : "qemu");
+  return 0;
+}
+
 static int lv_open(struct ferry_client *fc, const char *uri,
                    const struct ferry_auth *auth, unsigned flags)
 {
@@ -54,13 +105,19 @@ static int lv_open(struct ferry_client *fc, const char *uri,
   if (!st)
     return ferry_error(ENOMEM, "out of memory");
   snprintf(st->uri, sizeof st->uri, "%s", uri);
+  char lvuri[1024];
+  int r = take_options(uri, st, lvuri, sizeof lvuri);
+  if (r < 0) {
+    free(st);
+    return r;
+  }
   int types[] = { VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE,
                   VIR_CRED_NOECHOPROMPT };
   struct ask a = { fc, auth, uri, 0 };
   virConnectAuth va = { types, sizeof types / sizeof *types, credentials,
                         &a };
-  ferry_log("libvirt", "connect %s", uri);
-  st->conn = virConnectOpenAuth(uri, &va, 0);
+  ferry_log("libvirt", "connect %s", lvuri);
+  st->conn = virConnectOpenAuth(lvuri, &va, 0);
   if (!st->conn) {
     free(st);
     return a.err < 0 ? a.err : lv_error("connect");
@@ -95,9 +152,21 @@ static const struct platform_ops lv_ops = {
   .stop_vm = lv_stop_vm,
   .resume_vm = lv_resume_vm,
   .delete_vm = lv_delete_vm,
-  /* Not yet in this version, and so ENOTSUP: the data path (volumes and
-   * snapshots read and written), changed blocks (checkpoints and pull
-   * backups), creating volumes and domains. */
+  .create_vm = lv_create_vm,
+  .plan_volumes = lv_plan_volumes,
+  .create_volume = lv_create_volume,
+  .delete_volume = lv_delete_volume,
+  /* Not yet in this version, and so ENOTSUP: a snapshot's frozen data
+   * read, changed blocks (checkpoints and pull backups), conversion on
+   * its volumes: it is a migration's destination for virtio guests, not
+   * yet a source. */
+};
+
+static const struct ferry_driver_option lv_options[] = {
+  { "pool", "the storage pool new volumes go in (default: default)" },
+  { "virt_type", "new domains' type: kvm (default where /dev/kvm is) or "
+                 "qemu (TCG)" },
+  { NULL, NULL },
 };
 
 static const char *const lv_schemes[] = {
@@ -112,14 +181,18 @@ const struct ferry_driver libvirt_driver = {
     .uri_help = "qemu:///system, qemu+ssh://HOST/system, "
                 "qemu+unix:///system?socket=PATH, test:///default",
     .schemes = lv_schemes,
+    .options = lv_options,
     .features = FERRY_FEATURE_VMS | FERRY_FEATURE_SNAPSHOTS |
                 FERRY_FEATURE_RAM_SNAPSHOTS | FERRY_FEATURE_LIST_VOLUMES |
-                FERRY_FEATURE_LIFECYCLE,
+                FERRY_FEATURE_LIFECYCLE | FERRY_FEATURE_READ_VOLUMES |
+                FERRY_FEATURE_WRITE_VOLUMES | FERRY_FEATURE_CREATE_VOLUMES |
+                FERRY_FEATURE_CREATE_VMS | FERRY_FEATURE_BOOT_CHECK,
     .platform = true,
   },
   .type = CLIENT_LIBVIRT,
   .own_query = true, /* libvirt's own: socket=, keyfile=, ... */
   .open = lv_open,
   .close = lv_close,
+  .open_volume = lv_open_volume,
   .ops = &lv_ops,
 };

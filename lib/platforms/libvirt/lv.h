@@ -18,7 +18,10 @@ struct sbuf;
 
 struct lv_state {
   virConnectPtr conn;
-  char uri[1024]; /* as given, for messages */
+  char uri[1024];     /* as given, for messages */
+  char pool[256];     /* where new volumes go (?pool=, default "default") */
+  char virt_type[16]; /* new domains' type: "kvm", else "qemu" (TCG) */
+  bool local;         /* the host is this one: volumes have paths here */
 };
 
 #define LV_STATE(fc) ((struct lv_state *)(fc)->priv)
@@ -71,6 +74,20 @@ int lv_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
                int timeout_s, unsigned flags);
 int lv_resume_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int lv_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+
+/* volumes.c */
+int lv_plan_volumes(struct ferry_client *fc, const char *vm_name,
+                    const struct ferry_disk *disks, size_t n,
+                    const char *format, char **ids);
+int lv_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
+                     struct ferry_volume_info *out);
+int lv_delete_volume(struct ferry_client *fc, const char *id);
+int lv_open_volume(struct ferry_client *fc, const char *id, int mode,
+                   struct ferry_volume **out);
+
+/* define.c */
+int lv_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
+                 struct ferry_vm *out);
 
 /* snapshots.c */
 int lv_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
