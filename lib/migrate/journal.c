@@ -40,6 +40,19 @@ int journal_dir_of(const char *dir, char *buf)
   return r;
 }
 
+/* A destination volume id: NAME, or POOL/NAME (libvirt's), each part a
+ * name ferry could have written. */
+static int volume_id_check(const char *id)
+{
+  const char *slash = id ? strchr(id, '/') : NULL;
+  if (!slash)
+    return name_check(id, "destination volume");
+  char pool[256];
+  snprintf(pool, sizeof pool, "%.*s", (int)(slash - id), id);
+  int r = name_check(pool, "destination volume's pool");
+  return r < 0 ? r : name_check(slash + 1, "destination volume");
+}
+
 /* A journal means what its file says: its id is its name, and every name
  * in it that becomes part of a path or a command is one ferry could have
  * written (a hand-edited journal must not make abort delete elsewhere). */
@@ -54,7 +67,7 @@ static int journal_check(const struct ferry_migration *m, const char *id)
     r = ferry_error(EINVAL, "it names no source or destination");
   for (size_t i = 0; r == 0 && i < m->n_disks; i++)
     if ((r = name_check(m->disks[i].device, "disk device")) == 0)
-      r = name_check(m->disks[i].dst_volume, "destination volume");
+      r = volume_id_check(m->disks[i].dst_volume);
   for (size_t k = 0; r == 0 && k < m->n_rounds; k++) {
     char want[300];
     snprintf(want, sizeof want, "mig-%s-%zu", m->id, k + 1);

@@ -29,6 +29,19 @@ static int lease_dir(const struct journal *j, client_t *c, const char *uri,
   return 0;
 }
 
+/* prefix + name with '%' and '/' percent-encoded: a lease key is one file
+ * name, and a volume id may be POOL/NAME (libvirt); names without either
+ * (the qemu platform's, which it checks as they are) stay as they are. */
+static void key_of(char *key, size_t len, const char *prefix,
+                   const char *name)
+{
+  size_t w = (size_t)snprintf(key, len, "%s", prefix);
+  for (const char *s = name; *s && w + 4 < len; s++)
+    w += *s == '/' ? (size_t)snprintf(key + w, len - w, "%%2F")
+       : *s == '%' ? (size_t)snprintf(key + w, len - w, "%%25")
+                   : (key[w] = *s, key[w + 1] = '\0', 1);
+}
+
 /* Lease k of a migration: 0 its source VM, 1 the VM name it creates at
  * the destination, 2... its destination volumes' names. */
 static void lease_key(const struct ferry_migration *m, size_t k, char *key,
@@ -41,7 +54,7 @@ static void lease_key(const struct ferry_migration *m, size_t k, char *key,
     snprintf(key, len, "vmname-%s", m->vm);
     snprintf(what, len, "the destination VM name '%s'", m->vm);
   } else {
-    snprintf(key, len, "volume-%s", m->disks[k - 2].dst_volume);
+    key_of(key, len, "volume-", m->disks[k - 2].dst_volume);
     snprintf(what, len, "the destination volume name '%s'",
              m->disks[k - 2].dst_volume);
   }

@@ -240,3 +240,92 @@ def test_a_libvirtd_that_is_not_running_is_named(tmp_path):
                    f"qemu:///system?socket={sock}")
     assert cp.returncode != 0, describe(cp)
     assert str(sock).encode() in cp.stderr, describe(cp)
+
+
+def test_warm_migration_from_the_local_platform_to_libvirt(lv, tmp_path):
+    """A running VM of ferry's local platform, written between rounds, to
+    the private libvirtd: volumes made in pool p0 (qcow2 v3), the domain
+    defined with the source's MACs on the mapped network, verified, and
+    started there; then a second plan is refused with nothing changed."""
+    from qemuhelpers import Platform, migrate
+    a = Platform(tmp_path / "a")
+    jdir = str(tmp_path / "j")
+    dst = f"{lv.uri}&pool=p0"
+    try:
+        a.create_vm("mv", extra=("--nic", "default"))
+        a.start("mv")
+        a.live_write("mv", 0x11)
+        m = migrate(jdir, "start", "--from", a.uri, "--to", dst, "mv",
+                    "--network-map", "default=br0", "--id", "lm")
+        assert m["phase"] == "warm" and m["disks"][0]["dst_volume"] == \
+            "p0/mv-vda.qcow2", m
+        a.live_write("mv", 0x22)
+        migrate(jdir, "sync", "lm")
+        a.live_write("mv", 0x33)
+        m = migrate(jdir, "cutover", "lm", "--stop-timeout", "1", "--start")
+        assert (m["phase"], m["verified"]) == ("done", True), m
+        assert state(lv, "mv") == "running"
+        got = fjson("vm", "show", "mv", "--platform", lv.uri)
+        src = a.json("vm", "show", "mv")
+        assert [(n["mac"], n["network"]) for n in got["nics"]] == \
+            [(n["mac"], "br0") for n in src["nics"]]
+        assert [(d["device"], d["volume_id"], d["format"]) for d in
+                got["disks"]] == [("vda", "p0/mv-vda.qcow2", "qcow2"),
+                                  ("vdb", "p0/mv-vdb.qcow2", "qcow2")]
+        info = subprocess.run(["qemu-img", "info", "-U", "--output=json",
+                               os.path.join(lv.dir, "images",
+                                            "mv-vda.qcow2")],
+                              capture_output=True, text=True, check=True)
+        assert json.loads(info.stdout)["format-specific"]["data"][
+            "compat"] == "1.1"
+        lv.virsh("destroy", "mv")
+        top = {d["device"]: os.path.join(a.real, "volumes", d["volume_id"])
+               for d in src["disks"]}  # the source's top images now
+        for dev in ("vda", "vdb"):
+            cp = subprocess.run(["qemu-img", "compare", "-U", top[dev],
+                                 os.path.join(lv.dir, "images",
+                                              f"mv-{dev}.qcow2")],
+                                capture_output=True, text=True)
+            assert cp.returncode == 0, (dev, cp.stdout, cp.stderr)
+
+        # the same VM again: its name is taken there, refused up front
+        before = lv.virsh("vol-list", "p0").stdout
+        cp = run_ferry("migrate", "plan", "--from", a.uri, "--to", dst, "mv",
+                       "--network-map", "default=br0", "--journal-dir", jdir)
+        assert cp.returncode != 0 and b"a VM named 'mv' already" in \
+            cp.stderr, describe(cp)
+        lv.virsh("undefine", "mv")  # its volumes stay: a clash too
+        cp = run_ferry("migrate", "plan", "--from", a.uri, "--to", dst, "mv",
+                       "--network-map", "default=br0", "--journal-dir", jdir)
+        assert cp.returncode != 0 and b"pool 'p0' has a volume " \
+            b"'mv-vda.qcow2' already" in cp.stderr, describe(cp)
+        cp = run_ferry("migrate", "plan", "--from", a.uri, "--to",
+                       f"{lv.uri}&pool=nopool", "mv", "--network-map",
+                       "default=br0", "--journal-dir", jdir)
+        assert cp.returncode != 0 and b"no storage pool 'nopool'" in \
+            cp.stderr and b"p0" in cp.stderr, describe(cp)
+        cp = run_ferry("migrate", "plan", "--from", a.uri, "--to", dst, "mv",
+                       "--network-map", "default=nonet", "--journal-dir",
+                       jdir)
+        assert cp.returncode != 0 and b"br0" in cp.stderr, describe(cp)
+        assert lv.virsh("vol-list", "p0").stdout == before
+    finally:
+        lv.virsh("destroy", "mv", check=False)
+        lv.virsh("undefine", "mv", check=False)
+        a.close()
+
+
+def test_libvirt_as_a_source_is_refused_before_anything(lv, tmp_path):
+    from qemuhelpers import Platform
+    b = Platform(tmp_path / "b")
+    try:
+        before = lv.virsh("snapshot-list", "snap", "--name").stdout
+        cp = run_ferry("migrate", "start", "--from", lv.uri, "--to", b.uri,
+                       "snap", "--id", "x", "--journal-dir", tmp_path / "j")
+        assert cp.returncode != 0 and b"cannot track changed blocks" in \
+            cp.stderr, describe(cp)
+        assert lv.virsh("snapshot-list", "snap", "--name").stdout == before
+        assert not (tmp_path / "j").exists() or \
+            os.listdir(tmp_path / "j") == []
+    finally:
+        b.close()

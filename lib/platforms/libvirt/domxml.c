@@ -192,8 +192,10 @@ static int add_nic(virConnectPtr conn, const xmlNode *i, struct ferry_vm *vm)
   if (!nic)
     return ferry_error(ENOMEM, "out of memory");
   /* a network's port group is a VLAN of its own: NETWORK/PORTGROUP */
-  lv_attr(src, !strcmp(type, "bridge") ? "bridge" : "network", net,
-          sizeof net);
+  /* a running domain's NIC on a bridged network says both: the network
+   * is what a network map names */
+  if (!*lv_attr(src, "network", net, sizeof net))
+    lv_attr(src, "bridge", net, sizeof net);
   lv_attr(src, "portgroup", group, sizeof group);
   snprintf(network, sizeof network, "%s%s%s", net, *group ? "/" : "", group);
   nic->vlan_id = vlan_tag(lv_child(i, "vlan"));
