@@ -205,6 +205,35 @@ def vmware_vddk(env, lang, text):
         "the copy did not go through VDDK"
 
 
+def libvirt_migration(env, lang, text):
+    """The session's private libvirtd with a pool 'default' and a network
+    br0, both taken away after (other tests define their own)."""
+    lv = env.libvirtd
+    images = os.path.join(lv.dir, "images", "docdefault")
+    os.makedirs(images)
+    lv.define("pool", f"<pool type='dir'><name>default</name><target><path>"
+              f"{images}</path></target></pool>")
+    lv.virsh("pool-start", "default")
+    lv.define("net", "<network><name>br0</name><forward mode='bridge'/>"
+              "<bridge name='lvbr0'/></network>")
+    lv.virsh("net-start", "br0")
+    a = env.platform("a")
+    try:
+        a.create_vm("web", disks=1, extra=("--nic", "default"))
+        a.start("web")
+        run(env, lang, text, [
+            ("'qemu:///system?pool=default'", f"'{lv.uri}&pool=default'"),
+            ("qemu:///system ", f"'{lv.uri}' "),
+            ("local:///var/lib/ferry ", f"local://{a.dir} ")])
+        assert lv.virsh("domstate", "web").stdout.strip() == "running"
+    finally:
+        lv.virsh("destroy", "web", check=False)
+        lv.virsh("undefine", "web", check=False)
+        for cmd in (["pool-destroy", "default"], ["pool-undefine", "default"],
+                    ["net-destroy", "br0"], ["net-undefine", "br0"]):
+            lv.virsh(*cmd, check=False)
+
+
 def disk_rate(env, lang, text):
     """The fio-less disk check of the benchmark notes, on a 1 GiB file."""
     write(os.path.join(env.work, "src.img"), b"")
@@ -246,6 +275,8 @@ EXAMPLES = {
         local_migration,
     ("README.md", "ferry vmware thumbprint vc.example.com       # check it, "
      "then pin it:"): vmware_migration,
+    ("README.md", "ferry inventory --platform qemu:///system           # as "
+     "virsh -c says it"): libvirt_migration,
     ("README.md", "sync; echo 3 > /proc/sys/vm/drop_caches; time ( \\"):
         disk_rate,
     ("README.md", "import ferry"): None,  # two: told apart below
@@ -279,9 +310,11 @@ def test_every_example_is_known():
 
 @pytest.mark.parametrize("doc,line,lang,text", RUN,
                          ids=[f"{b[0]}:{b[1]}" for b in RUN])
-def test_example_runs(doc, line, lang, text):
+def test_example_runs(doc, line, lang, text, request):
     setup = setup_of(doc, text)
     env = Env()
+    if setup is libvirt_migration:
+        env.libvirtd = request.getfixturevalue("libvirtd")
     try:
         setup(env, lang, text)
     finally:
