@@ -137,6 +137,13 @@ struct platform_ops {
   int (*lease_dir)(struct ferry_client *fc, char *buf, size_t len);
 };
 
+/* A platform of one datacenter and one cluster, both named name (the
+ * local and libvirt platforms): their one-element lists. */
+int platform_one_datacenter(const char *name, struct ferry_datacenter **out,
+                            size_t *n);
+int platform_one_cluster(const char *name, struct ferry_cluster **out,
+                         size_t *n);
+
 /* Which of v[0..n) key names (an id or uuid, else a unique name): *hit,
  * or ENOENT / EINVAL with a message naming platform. */
 int vm_pick(const struct ferry_vm *v, size_t n, const char *key,

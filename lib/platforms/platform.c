@@ -566,3 +566,34 @@ int ferry_plan_volumes(client_t *c, const char *vm_name,
   DISPATCH(c, plan_volumes, "plan volumes", vm_name, disks, n,
            format && *format ? format : "qcow2", ids);
 }
+
+int platform_one_datacenter(const char *name, struct ferry_datacenter **out,
+                            size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  struct ferry_datacenter *d = ferry_datacenter_list_append(out, n);
+  if (!d || !(d->id = strdup(name)) || !(d->name = strdup(name))) {
+    ferry_datacenter_list_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+int platform_one_cluster(const char *name, struct ferry_cluster **out,
+                         size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  struct ferry_cluster *c = ferry_cluster_list_append(out, n);
+  if (!c || !(c->id = strdup(name)) || !(c->name = strdup(name)) ||
+      !(c->datacenter_id = strdup(name))) {
+    ferry_cluster_list_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return ferry_error(ENOMEM, "out of memory");
+  }
+  return 0;
+}

@@ -12,9 +12,6 @@
 #include "../../core/error.h"
 #include "lv.h"
 
-/* Where the standard objects say a domain is: the one host of the
- * connection, in one datacenter and cluster named after the driver. */
-#define LV_DC "libvirt"
 
 enum ferry_power_state lv_power_state(virDomainPtr dom)
 {
@@ -35,13 +32,6 @@ enum ferry_power_state lv_power_state(virDomainPtr dom)
   }
 }
 
-/* A copy of s, or none for "". */
-static bool set(char **f, const char *s)
-{
-  free(*f);
-  *f = *s ? strdup(s) : NULL;
-  return !*s || *f;
-}
 
 static bool bus_of(const char *bus, enum ferry_disk_bus *out)
 {
@@ -143,10 +133,10 @@ static int add_disk(virDomainPtr dom, const xmlNode *devices,
   disk->capacity = capacity_of(dom, dev, src,
                                !strcmp(lv_attr(d, "type", type, sizeof type),
                                        "volume"));
-  if (!set(&disk->id, dev) || !set(&disk->device, dev) ||
-      !set(&disk->volume_id, src) ||
-      !set(&disk->format, *fmt ? fmt : "raw") ||
-      !set(&disk->controller, model) || !set(&disk->slot, slot))
+  if (!lv_set(&disk->id, dev) || !lv_set(&disk->device, dev) ||
+      !lv_set(&disk->volume_id, src) ||
+      !lv_set(&disk->format, *fmt ? fmt : "raw") ||
+      !lv_set(&disk->controller, model) || !lv_set(&disk->slot, slot))
     return ferry_error(ENOMEM, "out of memory");
   return 0;
 }
@@ -203,8 +193,8 @@ static int add_nic(virConnectPtr conn, const xmlNode *i, struct ferry_vm *vm)
     nic->vlan_id = portgroup_tag(conn, net, group);
   /* libvirt's "virtio" is QEMU's virtio-net-pci, as the qemu platform
    * names models */
-  if (!set(&nic->mac, mac) || !set(&nic->network, network) ||
-      !set(&nic->model, !strcmp(model, "virtio") ? "virtio-net-pci" : model))
+  if (!lv_set(&nic->mac, mac) || !lv_set(&nic->network, network) ||
+      !lv_set(&nic->model, !strcmp(model, "virtio") ? "virtio-net-pci" : model))
     return ferry_error(ENOMEM, "out of memory");
   return 0;
 }
@@ -225,13 +215,13 @@ static int fill(virDomainPtr dom, const xmlNode *root, struct ferry_vm *vm)
   lv_attr(os, "firmware", buf, sizeof buf);
   vm->firmware = !strcmp(buf, "efi") || lv_child(os, "loader")
                      ? FERRY_FIRMWARE_UEFI : FERRY_FIRMWARE_BIOS;
-  if (!set(&vm->id, uuid) || !set(&vm->uuid, uuid) ||
-      !set(&vm->name, virDomainGetName(dom)) ||
-      !set(&vm->machine, lv_attr(lv_child(os, "type"), "machine", buf,
+  if (!lv_set(&vm->id, uuid) || !lv_set(&vm->uuid, uuid) ||
+      !lv_set(&vm->name, virDomainGetName(dom)) ||
+      !lv_set(&vm->machine, lv_attr(lv_child(os, "type"), "machine", buf,
                                  sizeof buf)) ||
-      !set(&vm->guest_os, lv_text(os, "type", buf, sizeof buf)) ||
-      !set(&vm->host_id, host) || !set(&vm->cluster_id, LV_DC) ||
-      !set(&vm->datacenter_id, LV_DC))
+      !lv_set(&vm->guest_os, lv_text(os, "type", buf, sizeof buf)) ||
+      !lv_set(&vm->host_id, host) || !lv_set(&vm->cluster_id, LV_DC) ||
+      !lv_set(&vm->datacenter_id, LV_DC))
     return ferry_error(ENOMEM, "out of memory");
   /* <os><boot dev='hd'/>: the first disk boots, unless disks say */
   char dev[16];
@@ -255,12 +245,9 @@ static int fill(virDomainPtr dom, const xmlNode *root, struct ferry_vm *vm)
 int lv_domain_to_vm(virDomainPtr dom, struct ferry_vm *vm)
 {
   ferry_vm_init(vm);
-  char *text = virDomainGetXMLDesc(dom, 0);
-  if (!text)
-    return lv_error("domain '%s'", virDomainGetName(dom));
   xmlDoc *doc;
-  int r = lv_xml_parse(text, virDomainGetName(dom), &doc);
-  free(text);
+  int r = lv_xml_take(virDomainGetXMLDesc(dom, 0), virDomainGetName(dom),
+                      &doc);
   if (r == 0)
     r = fill(dom, xmlDocGetRootElement(doc), vm);
   xmlFreeDoc(doc);

@@ -10,7 +10,6 @@
 #include "../driver.h"
 #include "lv.h"
 
-#define LV_DC "libvirt"
 
 int lv_lookup(struct ferry_client *fc, const char *key, virDomainPtr *out)
 {
@@ -66,36 +65,18 @@ int lv_lookup_vm(struct ferry_client *fc, const char *key,
   return r;
 }
 
-/* A one-element list of T (a datacenter or cluster named LV_DC). */
-#define ONE(T, out, n, ...)                                                  \
-  do {                                                                       \
-    struct ferry_##T *v_ = calloc(1, sizeof *v_);                            \
-    if (v_) {                                                                \
-      ferry_##T##_init(v_);                                                  \
-      __VA_ARGS__;                                                           \
-    }                                                                        \
-    if (!v_ || !v_->id || !v_->name) {                                       \
-      ferry_##T##_list_free(v_, v_ ? 1 : 0);                                 \
-      return ferry_error(ENOMEM, "out of memory");                           \
-    }                                                                        \
-    *(out) = v_;                                                             \
-    *(n) = 1;                                                                \
-    return 0;                                                                \
-  } while (0)
-
 int lv_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
                    size_t *n)
 {
   (void)fc;
-  ONE(datacenter, out, n, v_->id = strdup(LV_DC); v_->name = strdup(LV_DC));
+  return platform_one_datacenter(LV_DC, out, n);
 }
 
 int lv_clusters(struct ferry_client *fc, struct ferry_cluster **out,
                 size_t *n)
 {
   (void)fc;
-  ONE(cluster, out, n, v_->id = strdup(LV_DC); v_->name = strdup(LV_DC);
-      v_->datacenter_id = strdup(LV_DC));
+  return platform_one_cluster(LV_DC, out, n);
 }
 
 int lv_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n)
@@ -151,12 +132,8 @@ static int add_vlan(struct vlans *l, const char *id, const xmlNode *vlan)
 static int network_vlans(virNetworkPtr net, struct vlans *l)
 {
   const char *name = virNetworkGetName(net);
-  char *text = virNetworkGetXMLDesc(net, 0);
-  if (!text)
-    return lv_error("network '%s'", name);
   xmlDoc *doc;
-  int r = lv_xml_parse(text, name, &doc);
-  free(text);
+  int r = lv_xml_take(virNetworkGetXMLDesc(net, 0), name, &doc);
   if (r < 0)
     return r;
   const xmlNode *root = xmlDocGetRootElement(doc);

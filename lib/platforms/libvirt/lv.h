@@ -24,6 +24,10 @@ struct lv_state {
   bool local;         /* the host is this one: volumes have paths here */
 };
 
+/* Where the standard objects say a domain is: the one host of the
+ * connection, in one datacenter and cluster named after the driver. */
+#define LV_DC "libvirt"
+
 #define LV_STATE(fc) ((struct lv_state *)(fc)->priv)
 #define LV_CONN(fc) (LV_STATE(fc)->conn)
 
@@ -43,6 +47,11 @@ const char *lv_attr(const xmlNode *n, const char *name, char *buf,
                     size_t len);
 const char *lv_text(const xmlNode *n, const char *child, char *buf,
                     size_t len);
+/* *f becomes a copy of s, or none (NULL) for ""; false on ENOMEM. */
+bool lv_set(char **f, const char *s);
+/* lv_xml_parse of text that libvirt returned (NULL: its error, after
+ * what), which it frees. */
+int lv_xml_take(char *text, const char *what, xmlDoc **out);
 /* A size element (<memory unit='KiB'>2048</memory>) in bytes; 0 when
  * absent or bad. */
 unsigned long long lv_size(const xmlNode *n, const char *child);

@@ -25,6 +25,23 @@ int lv_xml_parse(const char *text, const char *what, xmlDoc **out)
   return 0;
 }
 
+int lv_xml_take(char *text, const char *what, xmlDoc **out)
+{
+  *out = NULL;
+  if (!text)
+    return lv_error("%s", what);
+  int r = lv_xml_parse(text, what, out);
+  free(text);
+  return r;
+}
+
+bool lv_set(char **f, const char *s)
+{
+  free(*f);
+  *f = *s ? strdup(s) : NULL;
+  return !*s || *f;
+}
+
 static bool is(const xmlNode *n, const char *name)
 {
   return n->type == XML_ELEMENT_NODE &&

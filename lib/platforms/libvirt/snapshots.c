@@ -14,24 +14,14 @@
 #include "../snapshot_store.h"
 #include "lv.h"
 
-static bool set(char **f, const char *s)
-{
-  free(*f);
-  *f = *s ? strdup(s) : NULL;
-  return !*s || *f;
-}
 
 /* A snapshot's XML as ferry's record. */
 static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
                      struct ferry_domain_snapshot *rec)
 {
   const char *name = virDomainSnapshotGetName(snap);
-  char *text = virDomainSnapshotGetXMLDesc(snap, 0);
-  if (!text)
-    return lv_error("snapshot '%s'", name);
   xmlDoc *doc;
-  int r = lv_xml_parse(text, name, &doc);
-  free(text);
+  int r = lv_xml_take(virDomainSnapshotGetXMLDesc(snap, 0), name, &doc);
   if (r < 0)
     return r;
   ferry_domain_snapshot_init(rec);
@@ -45,14 +35,14 @@ static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
   rec->creation_time = strtoull(lv_text(root, "creationTime", buf,
                                         sizeof buf), NULL, 10);
   lv_attr(lv_child(root, "memory"), "snapshot", mem, sizeof mem);
-  bool ok = set(&rec->name, name) &&
-            set(&rec->description, lv_text(root, "description", buf,
+  bool ok = lv_set(&rec->name, name) &&
+            lv_set(&rec->description, lv_text(root, "description", buf,
                                            sizeof buf)) &&
-            set(&rec->parent, lv_text(lv_child(root, "parent"), "name", buf,
+            lv_set(&rec->parent, lv_text(lv_child(root, "parent"), "name", buf,
                                       sizeof buf)) &&
-            set(&rec->vm_uuid, vm_uuid) &&
+            lv_set(&rec->vm_uuid, vm_uuid) &&
             /* RAM inside the images, or in a file libvirt names */
-            set(&rec->memory, !strcmp(mem, "internal") ? "internal"
+            lv_set(&rec->memory, !strcmp(mem, "internal") ? "internal"
                               : !strcmp(mem, "external")
                                   ? lv_attr(lv_child(root, "memory"), "file",
                                             buf, sizeof buf) : "");
@@ -67,9 +57,9 @@ static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
     lv_attr(lv_child(d, "driver"), "type", fmt, sizeof fmt);
     if (!strcmp(how, "external"))
       rec->kind = FERRY_SNAPSHOT_KIND_EXTERNAL;
-    ok = ds && set(&ds->device, lv_attr(d, "name", buf, sizeof buf)) &&
-         set(&ds->name, name) && set(&ds->file, file) &&
-         set(&ds->format, fmt);
+    ok = ds && lv_set(&ds->device, lv_attr(d, "name", buf, sizeof buf)) &&
+         lv_set(&ds->name, name) && lv_set(&ds->file, file) &&
+         lv_set(&ds->format, fmt);
   }
   if (!rec->running && !rec->paused)
     rec->shutdown = true;

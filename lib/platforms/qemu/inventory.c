@@ -72,15 +72,14 @@ int qemu_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
                      size_t *n)
 {
   (void)fc;
-  ONE(datacenter, out, n, v_->id = strdup(LOCAL); v_->name = strdup(LOCAL));
+  return platform_one_datacenter(LOCAL, out, n);
 }
 
 int qemu_clusters(struct ferry_client *fc, struct ferry_cluster **out,
                   size_t *n)
 {
   (void)fc;
-  ONE(cluster, out, n, v_->id = strdup(LOCAL); v_->name = strdup(LOCAL);
-      v_->datacenter_id = strdup(LOCAL));
+  return platform_one_cluster(LOCAL, out, n);
 }
 
 int qemu_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n)
