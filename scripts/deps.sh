@@ -8,7 +8,7 @@ packages=(
   libnbd-dev libnbd-bin nbdkit qemu-utils qemu-system-x86
   libjson-c-dev libssl-dev libcurl4-openssl-dev libxml2-dev
   golang-go golang-github-vmware-govmomi-dev
-  python3 python3-pytest
+  python3 python3-pytest python3-mypy  # mypy: tests/python/test_py_typing.py
   clang libclang-rt-14-dev
   time
   debootstrap fdisk e2fsprogs  # the test guest (tests/guest/build.sh)

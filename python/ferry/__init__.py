@@ -1,16 +1,28 @@
-"""ferry: VM block sync, a ctypes binding of libferry.
+"""ferry: VMs, snapshots and V2V migration with incremental block sync,
+a ctypes binding of libferry.
 
-The seed's interface: create_client, destroy_client, sync and CLIENT_*.
-On top of it: Client (a context manager), CallbackClient (a Python object
-as a client), open_endpoint (a path or a volume's URI), sync_extents (the
-copy engine with options and statistics) and Volume; the platform API
-(inventory, VMs, volumes, snapshots) as Platform and as functions named
-after the C ones (vms, create_vm, ...), with standard objects as dicts;
-the driver registry (drivers, driver_of, client_driver, Feature and
-FEATURE_*); warm migration in ferry.migrate. Credentials are arguments
-(Platform(uri, password=...), ferry.Auth), never read from the
-environment. Failures raise ferry.Error, an OSError with libferry's
-message.
+The way in is the object layer, as in libvirt-python:
+
+    with ferry.Platform("local:///var/lib/ferry") as p:
+        vm = p.lookup_vm("web")           # a ferry.VM, by name or uuid
+        vm.start()
+        snap = vm.create_snapshot("before-upgrade")
+        print([s.name for s in vm.snapshots()], vm.info["power_state"])
+        snap.revert(force=True)
+
+Platform opens a platform by URI (drivers() lists them; credentials are
+arguments, never the environment); lookup_vm and list_vms give VM objects,
+whose snapshots are Snapshot objects. Underneath, and kept as they were:
+Platform's methods taking a VM's name (p.start_vm("web")) and functions
+named after the C ones (vms, snapshot_create, ...), with standard objects
+as dicts (VMRecord, SnapshotRecord, ...: their JSON); the seed's interface,
+create_client, destroy_client, sync and CLIENT_*; Client, CallbackClient
+(a Python object as a client), open_endpoint, sync_extents (the copy
+engine with options and statistics) and Volume; the driver registry
+(drivers, driver_of, client_driver, Feature and FEATURE_*); warm migration
+in ferry.migrate; the trace (set_log_callback, log_to_logging). Failures
+raise ferry.Error, an OSError with libferry's errno and message. The
+package is typed (py.typed). docs/python.md is the guide.
 
 libferry.so.0 is found through FERRY_LIB, then FERRY_BUILD (a meson build
 directory), then the source tree's build/, then where make install put it
@@ -31,7 +43,12 @@ from .platform import (FEATURE_BOOT_CHECK, FEATURE_CHANGED_BLOCKS,
                        FEATURE_SNAPSHOTS, FEATURE_TASKS, FEATURE_VMS,
                        FEATURE_WRITE_VOLUMES, POWER_STATES, REVERT_FORCE,
                        SNAPSHOT_EXTERNAL, SNAPSHOT_MEMORY, STOP_FORCE,
-                       Feature, Platform, check_boot_disk, client_driver,
+                       ChangedAreas, ClusterRecord, DatacenterRecord,
+                       DiskRecord, DriverInfo, HostRecord, NicRecord,
+                       SnapshotRecord, SnapshotTree, VlanRecord, VMRecord,
+                       VMSummary, VolumeRecord,
+                       Feature, Platform, Snapshot, VM, check_boot_disk,
+                       client_driver,
                        clusters, create_vm, create_volume, datacenters,
                        delete_vm, delete_volume, driver_of, drivers,
                        get_cluster, get_datacenter, get_host, get_vm,
@@ -55,7 +72,7 @@ __all__ = [
     "Client", "CallbackClient", "sync_extents", "SyncStats",
     "Volume", "Extent", "Error", "migrate",
     "set_log_callback", "log_to_logging",
-    "Platform", "POWER_STATES", "SNAPSHOT_MEMORY", "SNAPSHOT_EXTERNAL",
+    "Platform", "VM", "Snapshot", "POWER_STATES", "SNAPSHOT_MEMORY", "SNAPSHOT_EXTERNAL",
     "REVERT_FORCE", "STOP_FORCE",
     "vms", "get_vm", "get_vms", "datacenters", "get_datacenter", "clusters",
     "get_cluster", "hosts", "get_host", "vlans", "query_cluster_vm_summary",
@@ -71,4 +88,8 @@ __all__ = [
     "FEATURE_WRITE_VOLUMES", "FEATURE_CREATE_VMS", "FEATURE_TASKS",
     "FEATURE_BOOT_CHECK", "FEATURE_INJECT_DRIVERS", "FEATURE_LIST_VOLUMES",
     "FEATURE_LIFECYCLE", "FEATURE_CREATE_VOLUMES",
+    # the standard objects' dicts, named for type hints
+    "VMRecord", "DiskRecord", "NicRecord", "SnapshotRecord", "VolumeRecord",
+    "DatacenterRecord", "ClusterRecord", "HostRecord", "VlanRecord",
+    "VMSummary", "ChangedAreas", "DriverInfo", "SnapshotTree",
 ]

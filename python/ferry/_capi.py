@@ -12,6 +12,12 @@ import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char_p,
                     c_double, c_int, c_int64, c_size_t, c_uint, c_uint64,
                     c_void_p)
+from typing import Any, Optional, Union
+
+# What to_c_string takes: text, bytes or a path.
+CStr = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+# Bytes to write: bytes or another buffer.
+Buffer = Union[bytes, bytearray, memoryview]
 
 SONAME = "libferry.so.0"
 SECTOR_SIZE = 512
@@ -23,7 +29,7 @@ OPEN_READ, OPEN_WRITE = 0, 1
 EXTENT_HOLE, EXTENT_ZERO = 1, 2
 
 
-def library_path():
+def library_path() -> str:
     """FERRY_LIB, else FERRY_BUILD, else the source tree's build directory,
     else whatever the dynamic linker finds."""
     if os.environ.get("FERRY_LIB"):
@@ -36,7 +42,9 @@ def library_path():
     if os.path.exists(tree):
         return tree
     try:  # the library make install put beside this package's prefix
-        from ._install import LIBFERRY  # pylint: disable=import-outside-toplevel
+        # ferry/_install.py is written at install: no source tree has it
+        # pylint: disable-next=import-outside-toplevel
+        from ._install import LIBFERRY  # type: ignore[import]
         if os.path.exists(LIBFERRY):
             return LIBFERRY
     except ImportError:
@@ -44,17 +52,21 @@ def library_path():
     return ctypes.util.find_library("ferry") or SONAME
 
 
-def to_c_string(value):
+def to_c_string(value: Optional[CStr]) -> Optional[bytes]:
     """str, bytes or a path as a C string; None stays NULL."""
     return None if value is None else os.fsencode(value)
 
 
 # client_t's callbacks. buf is char * in C, but as c_char_p ctypes would hand
 # Python a bytes copy cut at the first NUL: as c_void_p it is the address.
-IO_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_uint64, c_uint64)
-CLOSE_FN = CFUNCTYPE(c_int, c_void_p)
-PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_uint64)
-PHASE_PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_uint64, c_uint64)
+# The callback types are Any to mypy: typeshed's lack the constructor
+# without arguments, the NULL function pointer.
+IO_FN: Any = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_uint64,
+                       c_uint64)
+CLOSE_FN: Any = CFUNCTYPE(c_int, c_void_p)
+PROGRESS_FN: Any = CFUNCTYPE(c_int, c_void_p, c_uint64, c_uint64)
+PHASE_PROGRESS_FN: Any = CFUNCTYPE(c_int, c_void_p, c_char_p, c_uint64,
+                                   c_uint64)
 
 
 class ClientT(Structure):
@@ -120,7 +132,7 @@ class ExtentInfoT(Structure):
     ]
 
 
-def _load():
+def _load() -> ctypes.CDLL:
     path = library_path()
     try:
         return ctypes.CDLL(path)
@@ -135,7 +147,10 @@ lib = _load()
 _libc = ctypes.CDLL(None)
 
 
-def _declare(library, name, restype, *argtypes):
+def _declare(library: ctypes.CDLL, name: str, restype: Any,
+             *argtypes: Any) -> Any:
+    """library's function name with its C signature. Typed Any: ctypes
+    checks the arguments at the call, mypy cannot."""
     fn = getattr(library, name)
     fn.restype = restype
     fn.argtypes = list(argtypes)
@@ -159,7 +174,7 @@ ferry_last_error = _declare(lib, "ferry_last_error", c_char_p)
 ferry_last_errno = _declare(lib, "ferry_last_errno", c_int)
 
 # <ferry/log.h>: opaque, topic, message
-LOG_FN = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
+LOG_FN: Any = CFUNCTYPE(None, c_void_p, c_char_p, c_char_p)
 ferry_set_log_callback = _declare(lib, "ferry_set_log_callback", None,
                                   LOG_FN, c_void_p)
 
@@ -187,7 +202,7 @@ ferry_volume_extents = _declare(lib, "ferry_volume_extents", c_int, VOLUME_P,
 free = _declare(_libc, "free", None, c_void_p)
 
 
-def unsigned(name, value, bits=64):
+def unsigned(name: str, value: int, bits: int = 64) -> int:
     """value as an unsigned C integer of `bits` bits. ctypes would wrap a
     negative or too big number silently."""
     value = operator.index(value)  # TypeError for 1.5 or "2"
@@ -212,7 +227,7 @@ class SizedStructure(Structure):
     and the other arguments fill the members after it, in order. A
     struct_size= keyword sets another value (for tests of the check)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         size = kwargs.pop("struct_size", ctypes.sizeof(type(self)))
         super().__init__(size, *args, **kwargs)
 
@@ -227,19 +242,12 @@ STOP_FORCE = 1
 
 # ---- drivers.h: the registry and credentials ----
 
-# enum ferry_feature: what a driver can do.
-FEATURES = (
-    ("VMS", 1 << 0), ("SNAPSHOTS", 1 << 1), ("RAM_SNAPSHOTS", 1 << 2),
-    ("CHANGED_BLOCKS", 1 << 3), ("READ_VOLUMES", 1 << 4),
-    ("WRITE_VOLUMES", 1 << 5), ("CREATE_VMS", 1 << 6), ("TASKS", 1 << 7),
-    ("BOOT_CHECK", 1 << 8), ("INJECT_DRIVERS", 1 << 9),
-    ("LIST_VOLUMES", 1 << 10), ("LIFECYCLE", 1 << 11),
-    ("CREATE_VOLUMES", 1 << 12),
-)
+# enum ferry_feature is ferry.platform.Feature: a class statement there,
+# so that type checkers know its members.
 
 # ferry_auth_fn: fills buf (char *, as an address: see IO_FN) with a
 # NUL-terminated password of at most len bytes with its NUL; 0 or -errno.
-AUTH_FN = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_size_t)
+AUTH_FN: Any = CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_size_t)
 
 
 class AuthT(SizedStructure):
@@ -349,7 +357,7 @@ class ObjectType:
     returns malloc()ed text: its restype is c_void_p so that the caller can
     free it (c_char_p would copy and lose the pointer)."""
 
-    def __init__(self, library, name):
+    def __init__(self, library: ctypes.CDLL, name: str) -> None:
         self.name = name
         self.list_free = _declare(library, f"ferry_{name}_list_free", None,
                                   c_void_p, c_size_t)
@@ -359,7 +367,7 @@ class ObjectType:
             library, f"ferry_{name}_list_from_json", c_int,
             POINTER(c_void_p), POINTER(c_size_t), c_char_p)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<ferry object type {self.name}>"
 
 

@@ -10,6 +10,8 @@ handler runs once the C call has returned.
 """
 import signal
 import threading
+from types import FrameType
+from typing import Any, Callable, Optional
 
 
 class DeferredInterrupt:
@@ -17,14 +19,14 @@ class DeferredInterrupt:
     thread, where Python handles signals, and only when the handler is a
     Python one); on leaving it the original handler runs for it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.interrupted = False
-        self._old = None
+        self._old: Optional[Callable[[int, Optional[FrameType]], Any]] = None
 
-    def _note(self, _signum, _frame):
+    def _note(self, _signum: int, _frame: Optional[FrameType]) -> None:
         self.interrupted = True
 
-    def __enter__(self):
+    def __enter__(self) -> "DeferredInterrupt":
         if threading.current_thread() is threading.main_thread():
             old = signal.getsignal(signal.SIGINT)
             if callable(old):
@@ -32,7 +34,7 @@ class DeferredInterrupt:
                 signal.signal(signal.SIGINT, self._note)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         old, self._old = self._old, None
         if old is not None:
             signal.signal(signal.SIGINT, old)

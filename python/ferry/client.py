@@ -7,9 +7,36 @@ import enum
 import errno
 import os
 from ctypes import byref, c_char_p, c_void_p
+from typing import (Any, Callable, Dict, List, Optional, Protocol, Tuple,
+                    TypeVar, Union)
 
 from . import _capi
 from .errors import check, check_pointer, last_error
+
+# An Auth's ask: the driver's prompt -> the password (None: none given).
+AskFn = Callable[[str], Union[str, bytes, bytearray, None]]
+_H = TypeVar("_H", bound="_Handle")
+
+
+class Reader(Protocol):
+    """What a Python object needs to be a client to copy from: read
+    returns `length` bytes of volume_id at offset (bytes or any buffer)."""
+
+    def read(self, volume_id: str, length: int, offset: int, /) -> Any:
+        """`length` bytes of volume_id at offset."""
+
+
+class Writer(Protocol):
+    """What a Python object needs to be a client to copy to: write stores
+    data at offset of volume_id (its result is ignored)."""
+
+    def write(self, volume_id: str, data: bytes, offset: int, /) -> object:
+        """Stores data at offset of volume_id."""
+
+
+# What the copy functions take as a client: one libferry made (Client,
+# Platform.client), a CallbackClient, or an object they wrap in one.
+DataClient = Union["_Handle", Reader, Writer]
 
 
 class ClientType(enum.IntEnum):
@@ -36,36 +63,37 @@ CLIENT_LIBVIRT = ClientType.LIBVIRT
 class _Handle:
     """Owns a client_t *: closes once, and is a context manager."""
 
-    _ptr = None
+    _ptr: Any = None  # the client_t *; None once closed
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """Whether close() was called (or the client never opened)."""
         return self._ptr is None
 
-    def pointer(self):
+    def pointer(self) -> Any:
         """The client_t * to pass to C."""
         if self._ptr is None:
             raise ValueError(f"{self!r} is closed")
         return self._ptr
 
-    def close(self):
+    def close(self) -> None:
         """destroy_client(): flushes what was written through the client."""
         ptr, self._ptr = self._ptr, None
         if ptr is not None:
             check(_capi.destroy_client(ptr))
 
-    def take_exception(self):
+    def take_exception(self) -> Optional[BaseException]:
         """The exception a Python callback raised since the last call, or
         None; only a CallbackClient has callbacks."""
         return None
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # pylint: disable=broad-except
@@ -80,10 +108,11 @@ class Client(_Handle):
 
     # A client opened with an Auth whose ask is a Python callable keeps its
     # C callback here for the client's life.
-    _keep = None
+    _keep: Optional["_Asker"] = None
 
     @classmethod
-    def _adopt(cls, ptr, host, keep=None):
+    def _adopt(cls, ptr: Any, host: _capi.CStr,
+               keep: Optional["_Asker"] = None) -> "Client":
         """A Client owning ptr, a client_t * the library opened."""
         self = cls.__new__(cls)
         self._ptr = ptr
@@ -97,9 +126,12 @@ class Client(_Handle):
         self.host = host
         return self
 
-    def __init__(self, type, host, *, major_version=None,
-                 minor_version=None, username=None, password=None,
-                 thumb_print=None):
+    def __init__(self, type: int, host: Optional[_capi.CStr], *,
+                 major_version: Optional[str] = None,
+                 minor_version: Optional[str] = None,
+                 username: Optional[str] = None,
+                 password: Optional[str] = None,
+                 thumb_print: Optional[str] = None) -> None:
         # pylint: disable=redefined-builtin,too-many-arguments
         ptr = _capi.create_client(
             _capi.unsigned("type", type, 31),
@@ -110,23 +142,25 @@ class Client(_Handle):
         if not ptr:
             raise last_error()
         self._ptr = ptr
-        self.type = type
-        self.host = host
+        # a ClientType (an int for the seed's CLIENT_* given as numbers);
+        # the driver's name for one this enum does not list
+        self.type: Union[ClientType, int, str] = type
+        self.host: Optional[_capi.CStr] = host
 
     @classmethod
-    def file(cls, root):
+    def file(cls, root: _capi.CStr) -> "Client":
         """Raw files and block devices under the directory root."""
         return cls(ClientType.FILE, root)
 
     @classmethod
-    def nbd(cls, uri):
+    def nbd(cls, uri: str) -> "Client":
         """An NBD server by URI; a volume id names an export ("" = the
         URI's)."""
         return cls(ClientType.NBD, uri)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         try:
-            kind = ClientType(self.type).name.lower()
+            kind = ClientType(int(self.type)).name.lower()
         except (ValueError, TypeError):
             kind = str(self.type)
         state = " closed" if self.closed else ""
@@ -138,11 +172,12 @@ class _Bridge:
     cross into C: it becomes a negative errno and is kept, so the caller can
     chain the resulting ferry.Error to it."""
 
-    def __init__(self, obj):
+    def __init__(self, obj: Any) -> None:
         self.obj = obj
-        self.exc = None
+        self.exc: Optional[BaseException] = None
 
-    def read(self, _client, volume_id, buf, length, offset):
+    def read(self, _client: Optional[int], volume_id: bytes, buf: int,
+             length: int, offset: int) -> int:
         try:
             data = memoryview(self.obj.read(_volume_name(volume_id), length,
                                             offset)).cast("B")
@@ -155,7 +190,8 @@ class _Bridge:
         except BaseException as e:  # pylint: disable=broad-except
             return self._fail(e)
 
-    def write(self, _client, volume_id, buf, length, offset):
+    def write(self, _client: Optional[int], volume_id: bytes, buf: int,
+              length: int, offset: int) -> int:
         try:
             self.obj.write(_volume_name(volume_id),
                            ctypes.string_at(buf, length), offset)
@@ -163,18 +199,18 @@ class _Bridge:
         except BaseException as e:  # pylint: disable=broad-except
             return self._fail(e)
 
-    def _fail(self, e):
+    def _fail(self, e: BaseException) -> int:
         if self.exc is None:  # the first one is the cause; the rest follow
             self.exc = e
         err = e.errno if isinstance(e, OSError) else None
         return -err if isinstance(err, int) and err > 0 else -errno.EIO
 
-    def take(self):
+    def take(self) -> Optional[BaseException]:
         exc, self.exc = self.exc, None
         return exc
 
 
-def _volume_name(raw):
+def _volume_name(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
@@ -189,7 +225,7 @@ class CallbackClient(_Handle):
     ferry knows nothing of such a volume's size or allocation: copy from it
     with an explicit extent list."""
 
-    def __init__(self, obj):
+    def __init__(self, obj: Union[Reader, Writer]) -> None:
         has = [callable(getattr(obj, m, None)) for m in ("read", "write")]
         if not any(has):
             raise TypeError(f"{obj!r} has neither read() nor write()")
@@ -204,20 +240,22 @@ class CallbackClient(_Handle):
         self._struct = _capi.ClientT(None, *self._callbacks, _capi.CLOSE_FN())
         self._ptr = ctypes.pointer(self._struct)
 
-    def take_exception(self):
+    def take_exception(self) -> Optional[BaseException]:
+        """The first exception obj's read or write raised since the last
+        call (which made the call fail), or None; taking it clears it."""
         return self._bridge.take()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = " closed" if self.closed else ""
         return f"<ferry.CallbackClient {self.obj!r}{state}>"
 
 
-def as_clients(*objs):
+def as_clients(*objs: DataClient) -> List["_Handle"]:
     """Each of objs as a _Handle: clients as they are, other objects wrapped
     in a CallbackClient. The same object twice gets one wrapper, so that
     ferry sees one client and can tell a volume is copied onto itself."""
-    made = {}
-    out = []
+    made: Dict[int, CallbackClient] = {}
+    out: List[_Handle] = []
     for obj in objs:
         if isinstance(obj, _Handle):
             out.append(obj)
@@ -228,7 +266,8 @@ def as_clients(*objs):
     return out
 
 
-def call(fn, *args, clients=()):
+def call(fn: Callable[..., int], *args: Any,
+         clients: Tuple["_Handle", ...] = ()) -> int:
     """fn(*args) for a libferry function that may run the clients'
     callbacks; raises ferry.Error, chained to a callback's exception, when
     it returns a negative errno."""
@@ -255,8 +294,10 @@ class Auth:
     the password into memory no core dump holds, and the copy made for
     each call is wiped after it."""
 
-    def __init__(self, password=None, *, password_file=None, username=None,
-                 ask=None):
+    def __init__(self, password: Union[str, bytes, bytearray, None] = None,
+                 *, password_file: Optional[_capi.CStr] = None,
+                 username: Optional[str] = None,
+                 ask: Optional[AskFn] = None) -> None:
         if ask is not None and not callable(ask):
             raise TypeError(f"ask must be callable, not "
                             f"{type(ask).__name__}")
@@ -270,7 +311,10 @@ class Auth:
         self.ask = ask
 
     @classmethod
-    def of(cls, username=None, password=None, password_file=None, ask=None):
+    def of(cls, username: Optional[str] = None,
+           password: Union[str, bytes, bytearray, None] = None,
+           password_file: Optional[_capi.CStr] = None,
+           ask: Optional[AskFn] = None) -> Optional["Auth"]:
         """An Auth of these keyword arguments, None when all are None."""
         if username is None and password is None and \
                 password_file is None and ask is None:
@@ -278,7 +322,7 @@ class Auth:
         return cls(password, password_file=password_file, username=username,
                    ask=ask)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = []
         if self.username is not None:
             parts.append(f"username={self.username!r}")
@@ -291,7 +335,7 @@ class Auth:
         return f"ferry.Auth({', '.join(parts)})"
 
 
-def _secret_bytes(value, what):
+def _secret_bytes(value: object, what: str) -> bytes:
     if isinstance(value, str):
         value = value.encode()
     elif isinstance(value, (bytes, bytearray)):
@@ -309,12 +353,13 @@ class _Asker:
     into C: it becomes -EIO and is kept, so that the ferry.Error of the
     failed call is chained to it."""
 
-    def __init__(self, ask):
+    def __init__(self, ask: AskFn) -> None:
         self.ask = ask
-        self.exc = None
+        self.exc: Optional[BaseException] = None
         self.fn = _capi.AUTH_FN(self._call)
 
-    def _call(self, _opaque, prompt, buf, length):
+    def _call(self, _opaque: Optional[int], prompt: Optional[bytes], buf: int,
+              length: int) -> int:
         try:
             answer = self.ask(prompt.decode("utf-8", "replace")
                               if prompt else "")
@@ -332,7 +377,7 @@ class _Asker:
                 self.exc = e
             return -errno.EIO
 
-    def take(self):
+    def take(self) -> Optional[BaseException]:
         exc, self.exc = self.exc, None
         return exc
 
@@ -342,13 +387,13 @@ class _CAuth:
     manager: on exit the buffer holding the password is wiped. `asker` is
     the C callback of ask, which whoever keeps the client keeps too."""
 
-    def __init__(self, auth):
+    def __init__(self, auth: Optional[Auth]) -> None:
         if auth is not None and not isinstance(auth, Auth):
             raise TypeError(f"expected a ferry.Auth, not "
                             f"{type(auth).__name__}")
-        self.struct = None
-        self.asker = None
-        self._buf = None
+        self.struct: Optional[_capi.AuthT] = None
+        self.asker: Optional[_Asker] = None
+        self._buf: Optional[ctypes.Array[ctypes.c_char]] = None
         if auth is None:
             return
         password = None
@@ -365,26 +410,27 @@ class _CAuth:
             _capi.to_c_string(auth.password_file),
             self.asker.fn if self.asker else _capi.AUTH_FN(), None)
 
-    def pointer(self):
+    def pointer(self) -> Any:
         """The const struct ferry_auth * (None: NULL)."""
         return None if self.struct is None else ctypes.pointer(self.struct)
 
-    def take_exception(self):
+    def take_exception(self) -> Optional[BaseException]:
         return self.asker.take() if self.asker else None
 
-    def wipe(self):
+    def wipe(self) -> None:
         if self._buf is not None:
             ctypes.memset(self._buf, 0, len(self._buf))
             self._buf = None
 
-    def __enter__(self):
+    def __enter__(self) -> "_CAuth":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.wipe()
 
 
-def open_endpoint(arg, auth=None, **credentials):
+def open_endpoint(arg: _capi.CStr, auth: Optional[Auth] = None,
+                  **credentials: Any) -> Tuple[Client, str]:
     """ferry_endpoint_open: a data endpoint, a path (relative ones from the
     current directory) or a URI naming one volume (file:///PATH,
     nbd://HOST/EXPORT, nbd+unix:///EXPORT?socket=PATH), as (Client,

@@ -1,8 +1,11 @@
 """ferry.Error: a failed libferry call, with the library's own message."""
 import errno
 import os
+from typing import NoReturn, Optional, TypeVar
 
 from . import _capi
+
+_P = TypeVar("_P")
 
 
 class Error(OSError):
@@ -11,11 +14,12 @@ class Error(OSError):
     offset failed."""
 
     @property
-    def message(self):
+    def message(self) -> str:
+        """libferry's message (strerror): what failed and where."""
         return self.strerror
 
 
-def last_error(rc=0):
+def last_error(rc: int = 0) -> Error:
     """The calling thread's last libferry error as an Error. Read it right
     after the failed call: any other ferry call in the thread replaces it."""
     raw = _capi.ferry_last_error()
@@ -24,7 +28,7 @@ def last_error(rc=0):
     return Error(err, message)
 
 
-def check(rc, cause=None):
+def check(rc: int, cause: Optional[BaseException] = None) -> int:
     """Returns rc when it is not negative, else raises the last error.
     cause is an exception a Python callback raised during the call: the
     Error is chained to it, or it is re-raised itself when it is not an
@@ -34,14 +38,15 @@ def check(rc, cause=None):
     raise_error(last_error(rc), cause)
 
 
-def check_pointer(ptr, cause=None):
+def check_pointer(ptr: _P, cause: Optional[BaseException] = None) -> _P:
     """As check() for a function that returns NULL on failure."""
     if ptr:
         return ptr
     raise_error(last_error(), cause)
 
 
-def raise_error(err, cause=None):
+def raise_error(err: Error,
+                cause: Optional[BaseException] = None) -> NoReturn:
     """Raises err chained to cause (see check)."""
     if cause is None:
         raise err

@@ -27,11 +27,13 @@ def set_log_callback(callback: Optional[LogCallback]) -> None:
         _capi.ferry_set_log_callback(_capi.LOG_FN(), None)
         _installed = None
         return
+    sink: LogCallback = callback  # not None, also inside trampoline
 
-    def trampoline(_opaque, topic, message):
+    def trampoline(_opaque: Optional[int], topic: bytes,
+                   message: bytes) -> None:
         try:
-            callback(topic.decode(errors="replace"),
-                     message.decode(errors="replace"))
+            sink(topic.decode(errors="replace"),
+                 message.decode(errors="replace"))
         except Exception:  # pylint: disable=broad-except
             logging.getLogger("ferry").exception("ferry log callback failed")
     fn = _capi.LOG_FN(trampoline)

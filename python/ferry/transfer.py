@@ -2,13 +2,21 @@
 progress reporting and statistics."""
 import ctypes
 import dataclasses
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 from . import _capi
 from ._signals import DeferredInterrupt
-from .client import as_clients, call
+from .client import DataClient, as_clients, call
 from .errors import Error
 
 SECTOR = _capi.SECTOR_SIZE
+
+# (start_sector, sector_count): an extent in 512-byte sectors.
+SectorExtent = Tuple[int, int]
+# progress(done, total) and phase_progress(phase, done, total), in bytes;
+# a truthy result cancels the copy.
+ProgressFn = Callable[[int, int], object]
+PhaseProgressFn = Callable[[str, int, int], object]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,15 +42,16 @@ class _Progress:
     raises it once ferry_sync_ex has returned. Installed even without a
     Python callback, so that Ctrl-C cancels the copy."""
 
-    def __init__(self, fn, interrupt):
+    def __init__(self, fn: Optional[Callable[..., object]],
+                 interrupt: DeferredInterrupt) -> None:
         self.fn = fn
         self.interrupt = interrupt
-        self.exc = None
+        self.exc: Optional[BaseException] = None
 
-    def __call__(self, _opaque, done, total):
+    def __call__(self, _opaque: Optional[int], done: int, total: int) -> int:
         return self.tell(done, total)
 
-    def tell(self, *args):
+    def tell(self, *args: Any) -> int:
         """The Python callback with args; 1 (cancel) when it asks or
         raised, or on Ctrl-C."""
         if self.exc is not None or self.interrupt.interrupted:
@@ -57,23 +66,30 @@ class _Progress:
 class _PhaseProgress(_Progress):
     """The same for phase_progress(phase, done, total)."""
 
-    def __call__(self, _opaque, phase, done, total):
+    def __call__(  # type: ignore[override]  # the C signature differs
+            self, _opaque: Optional[int], phase: bytes, done: int,
+            total: int) -> int:
         return self.tell(phase.decode(), done, total)
 
 
-def _byte_extents(extents):
+def _byte_extents(
+        extents: Iterable[SectorExtent]
+) -> Tuple[Optional["ctypes.Array[_capi.ExtentT]"], int]:
     """(start_sector, count) pairs as a struct ferry_extent[]. A zero count
     or a range past a volume's end is left to the C checks, whose messages
     say which extent is wrong."""
     out = []
     for i, (start, count) in enumerate(extents):
         # 55 bits: times 512, a sector number still fits in 64.
-        out.append((_capi.unsigned(f"extent {i} start", start, 55) * SECTOR,
-                    _capi.unsigned(f"extent {i} count", count, 55) * SECTOR))
+        out.append(_capi.ExtentT(
+            _capi.unsigned(f"extent {i} start", start, 55) * SECTOR,
+            _capi.unsigned(f"extent {i} count", count, 55) * SECTOR))
     return (_capi.ExtentT * len(out))(*out) if out else None, len(out)
 
 
-def _options(extents, read_all, verify, zero_detect, counts):
+def _options(extents: Optional[Iterable[SectorExtent]], read_all: bool,
+             verify: bool, zero_detect: bool,
+             counts: Dict[str, int]) -> _capi.SyncOptsT:
     # ferry_sync_opts_init is an inline of the header: done here
     opts = _capi.SyncOptsT(struct_size=ctypes.sizeof(_capi.SyncOptsT),
                            mode=_capi.SYNC_EXTENTS)
@@ -93,10 +109,16 @@ def _options(extents, read_all, verify, zero_detect, counts):
     return opts
 
 
-def sync_extents(src, dst, src_volume, dst_volume, extents=None, *,
-                 verify=False, progress=None, request_size=0, workers=0,
-                 requests=0, retries=0, retry_delay_ms=0, zero_detect=True,
-                 read_all=False, phase_progress=None):
+def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
+                 dst_volume: _capi.CStr,
+                 extents: Optional[Iterable[SectorExtent]] = None, *,
+                 verify: bool = False,
+                 progress: Optional[ProgressFn] = None,
+                 request_size: int = 0, workers: int = 0, requests: int = 0,
+                 retries: int = 0, retry_delay_ms: int = 0,
+                 zero_detect: bool = True, read_all: bool = False,
+                 phase_progress: Optional[PhaseProgressFn] = None
+                 ) -> SyncStats:
     """Copies src_volume of src to dst_volume of dst and returns SyncStats.
 
     extents: [(start_sector, sector_count), ...] in 512-byte sectors, or
@@ -121,7 +143,8 @@ def sync_extents(src, dst, src_volume, dst_volume, extents=None, *,
                      "retry_delay_ms": retry_delay_ms})
     array, count = _byte_extents(extents or ())
     stats = _capi.SyncStatsT()
-    failure = None
+    failure: Optional[Error] = None
+    watcher: _Progress
     with DeferredInterrupt() as interrupt:  # Ctrl-C cancels, then raises
         if phase_progress is not None and progress is not None:
             raise ValueError("give progress or phase_progress, not both")

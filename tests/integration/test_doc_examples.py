@@ -280,6 +280,9 @@ EXAMPLES = {
     ("README.md", "sync; echo 3 > /proc/sys/vm/drop_caches; time ( \\"):
         disk_rate,
     ("README.md", "import ferry"): None,  # two: told apart below
+    ("docs/python.md", "import ferry"):
+        "tests/python/test_py_docs.py runs them, in order, checking what "
+        "each prints",
     ("docs/vmware.md", "ferry vmware thumbprint vcenter.example.com          "
      "# trust on first use"): vmware_inventory,
     ("docs/vmware.md", "export FERRY_VMWARE_PASSWORD=...     # or "

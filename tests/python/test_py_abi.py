@@ -105,7 +105,11 @@ def test_bad_ferry_lib_says_where_it_looked(tmp_path):
 
 
 def test_meson_installs_every_module():
+    """Every module, and py.typed (PEP 561: without it type checkers
+    ignore an installed package's hints)."""
     pkg = os.path.join(ROOT, "python", "ferry")
     with open(os.path.join(ROOT, "python", "meson.build")) as f:
-        listed = set(re.findall(r"'ferry/([^']+\.py)'", f.read()))
-    assert listed == {n for n in os.listdir(pkg) if n.endswith(".py")}
+        listed = set(re.findall(r"'ferry/([^']+\.py|py\.typed)'", f.read()))
+    assert listed == {n for n in os.listdir(pkg)
+                      if n.endswith(".py") or n == "py.typed"}
+    assert "py.typed" in listed
