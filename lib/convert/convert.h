@@ -18,4 +18,18 @@ struct guest_convert_opts {
 int guest_convert(const char *image, const char *format,
                   const struct guest_convert_opts *opts, char **report);
 
+/* guest_convert of an image, all of it or nothing (image.c): written into
+ * an overlay on it, which is committed into the image only once the
+ * conversion has finished; done, written before the commit, holds the
+ * report. A call that finds done finishes the commit a crash cut short;
+ * an overlay without done is an interrupted conversion, done again. The
+ * caller holds the image's lock and knows no VM runs from it. */
+struct image_conversion {
+  const char *image, *format; /* the volume's file and format */
+  const char *overlay, *done; /* paths beside it, the caller's to name */
+  const char *device;         /* for messages */
+};
+int image_convert(const struct image_conversion *c,
+                  const struct guest_convert_opts *opts, char **report);
+
 #endif

@@ -282,6 +282,26 @@ class LibvirtPlatform:
         self.p.start_vm(vm["id"])
         return self.p.vm(vm["id"])
 
+    def guest_vm(self):
+        """A shut-off domain whose disk, a volume of the fixture's pool,
+        holds the project's test guest (tests/guest/build.sh, cached)."""
+        import shutil
+        import subprocess
+        from libvirthelpers import domain_xml
+        build = os.path.join(os.path.dirname(__file__), "..", "guest",
+                             "build.sh")
+        cp = subprocess.run(["bash", build, "uuid"], capture_output=True,
+                            text=True, timeout=3600)
+        assert cp.returncode == 0, cp.stderr[-2000:]
+        name = self._next("g")
+        vol = f"{name}-vda.qcow2"
+        shutil.copyfile(cp.stdout.split()[-1], os.path.join(self.images, vol))
+        self.lv.virsh("pool-refresh", self.pool)
+        self.lv.define("", domain_xml(name, [("vda", f"{self.pool}/{vol}",
+                                              "qcow2")]))
+        self.domains.append(name)
+        return self.p.vm(name)
+
     def write(self, vm, device, offset, length, pattern):
         vm = self.p.vm(vm["id"])
         idx = ["vda", "vdb"].index(device)

@@ -74,7 +74,10 @@ class Libvirtd:
             f.write(QEMU_CONF)
         open(os.path.join(d, "etc", "libvirt.conf"), "w").close()
         self.socket = os.path.join(d, "sock", "libvirt-sock")
-        self.uri = f"qemu:///system?socket={self.socket}"
+        # virsh's URI, and ferry's: TCG for new domains and conversions,
+        # since KVM is not to be relied on on these machines
+        self.virsh_uri = f"qemu:///system?socket={self.socket}"
+        self.uri = f"{self.virsh_uri}&virt_type=qemu"
         self.holder = self.daemon = None
         self.log = open(os.path.join(d, "libvirtd.stdout"), "w")
         try:
@@ -129,7 +132,7 @@ class Libvirtd:
                            f"{self.logs()}")
 
     def virsh(self, *args, check=True, input=None):
-        cp = subprocess.run(["virsh", "-c", self.uri, *args],
+        cp = subprocess.run(["virsh", "-c", self.virsh_uri, *args],
                             capture_output=True, text=True, timeout=120,
                             input=input)
         assert not check or cp.returncode == 0, (args, cp.stdout, cp.stderr,

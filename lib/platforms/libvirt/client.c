@@ -156,10 +156,10 @@ static const struct platform_ops lv_ops = {
   .plan_volumes = lv_plan_volumes,
   .create_volume = lv_create_volume,
   .delete_volume = lv_delete_volume,
+  .inject_driver = lv_inject_driver,
   /* Not yet in this version, and so ENOTSUP: a snapshot's frozen data
-   * read, changed blocks (checkpoints and pull backups), conversion on
-   * its volumes: it is a migration's destination for virtio guests, not
-   * yet a source. */
+   * read, changed blocks (checkpoints and pull backups): it is a
+   * migration's destination, not yet a source. */
 };
 
 static const struct ferry_driver_option lv_options[] = {
@@ -186,7 +186,8 @@ const struct ferry_driver libvirt_driver = {
                 FERRY_FEATURE_RAM_SNAPSHOTS | FERRY_FEATURE_LIST_VOLUMES |
                 FERRY_FEATURE_LIFECYCLE | FERRY_FEATURE_READ_VOLUMES |
                 FERRY_FEATURE_WRITE_VOLUMES | FERRY_FEATURE_CREATE_VOLUMES |
-                FERRY_FEATURE_CREATE_VMS | FERRY_FEATURE_BOOT_CHECK,
+                FERRY_FEATURE_CREATE_VMS | FERRY_FEATURE_BOOT_CHECK |
+                FERRY_FEATURE_INJECT_DRIVERS,
     .platform = true,
   },
   .type = CLIENT_LIBVIRT,

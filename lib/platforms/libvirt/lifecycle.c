@@ -22,7 +22,9 @@ int lv_start_vm(struct ferry_client *fc, const struct ferry_vm *vm)
     return r;
   if (virDomainIsActive(dom) == 1)
     r = ferry_error(EBUSY, "VM '%s' is running already", vm->name);
-  else if (virDomainCreate(dom) < 0)
+  else
+    r = lv_conversions_settled(fc, vm);
+  if (r == 0 && virDomainCreate(dom) < 0)
     r = lv_error("start VM '%s'", vm->name);
   virDomainFree(dom);
   return r;

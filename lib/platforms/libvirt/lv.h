@@ -93,6 +93,17 @@ int lv_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
 int lv_delete_volume(struct ferry_client *fc, const char *id);
 int lv_open_volume(struct ferry_client *fc, const char *id, int mode,
                    struct ferry_volume **out);
+/* A local volume's file and format (qcow2 or raw). */
+int lv_volume_file(struct ferry_client *fc, const char *id, char *path,
+                   size_t len, char *format, size_t flen);
+
+/* convert.c */
+int lv_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
+                     unsigned flags, char **report);
+/* EBUSY when a conversion of one of vm's disks was cut short while
+ * committing: the VM must not start from it. */
+int lv_conversions_settled(struct ferry_client *fc,
+                           const struct ferry_vm *vm);
 
 /* define.c */
 int lv_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,

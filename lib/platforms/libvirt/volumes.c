@@ -184,8 +184,8 @@ int lv_delete_volume(struct ferry_client *fc, const char *id)
   return r;
 }
 
-int lv_open_volume(struct ferry_client *fc, const char *id, int mode,
-                   struct ferry_volume **out)
+int lv_volume_file(struct ferry_client *fc, const char *id, char *path,
+                   size_t len, char *format, size_t flen)
 {
   if (!LV_STATE(fc)->local)
     return ferry_error(ENOTSUP, "the libvirt platform reads and writes "
@@ -196,28 +196,36 @@ int lv_open_volume(struct ferry_client *fc, const char *id, int mode,
   int r = vol_of(fc, id, &v);
   if (r < 0)
     return r;
-  char *path = virStorageVolGetPath(v);
-  char *text = path ? virStorageVolGetXMLDesc(v, 0) : NULL;
+  char *p = virStorageVolGetPath(v);
+  char *text = p ? virStorageVolGetXMLDesc(v, 0) : NULL;
   virStorageVolFree(v);
-  char fmt[32] = "";
   xmlDoc *doc = NULL;
+  format[0] = '\0';
   if (!text)
     r = lv_error("volume '%s'", id);
   else if ((r = lv_xml_parse(text, id, &doc)) == 0)
     lv_attr(lv_child(lv_child(xmlDocGetRootElement(doc), "target"),
-                     "format"), "type", fmt, sizeof fmt);
+                     "format"), "type", format, flen);
   xmlFreeDoc(doc);
   free(text);
-  if (r == 0 && strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
+  if (r == 0 && strcmp(format, "qcow2") && strcmp(format, "raw"))
     r = ferry_error(ENOTSUP, "volume '%s' is %s: the libvirt platform reads "
                     "and writes qcow2 and raw volumes", id,
-                    *fmt ? fmt : "of no known format");
-  if (r == 0) {
-    char dir[PATH_MAX], base[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    snprintf(base, sizeof base, "%s", path);
-    r = file_volume_open(dirname(dir), basename(base), fmt, mode, out);
-  }
-  free(path);
+                    *format ? format : "of no known format");
+  if (r == 0 && (size_t)snprintf(path, len, "%s", p) >= len)
+    r = ferry_error(ENAMETOOLONG, "volume '%s': its path is too long", id);
+  free(p);
   return r;
+}
+
+int lv_open_volume(struct ferry_client *fc, const char *id, int mode,
+                   struct ferry_volume **out)
+{
+  char path[PATH_MAX], fmt[32], dir[PATH_MAX], base[PATH_MAX];
+  int r = lv_volume_file(fc, id, path, sizeof path, fmt, sizeof fmt);
+  if (r < 0)
+    return r;
+  snprintf(dir, sizeof dir, "%s", path);
+  snprintf(base, sizeof base, "%s", path);
+  return file_volume_open(dirname(dir), basename(base), fmt, mode, out);
 }

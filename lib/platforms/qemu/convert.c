@@ -99,48 +99,6 @@ void qemu_conversions_release(int *fds, size_t n)
     }
 }
 
-static int commit(const char *overlay, const char *done, char **report)
-{
-  char *argv[] = { "qemu-img", "commit", "-q", "-f", "qcow2", "-d",
-                   (char *)overlay, NULL };
-  int r = run_command(argv, NULL);
-  if (r < 0)
-    return ferry_error_prefix("committing the converted guest: ");
-  if (report && !*report && statefile_read(done, 1 << 20, report) < 0)
-    ferry_error_clear(); /* the report only */
-  unlink(overlay);
-  return statefile_remove(done, 1);
-}
-
-/* The conversion into an overlay, then its commit. */
-static int convert(const struct qemu_state *st, const struct ferry_disk *disk,
-                   const char *vol, const char *overlay, const char *done,
-                   unsigned flags, char **out)
-{
-  int r;
-  unlink(overlay); /* an interrupted conversion: from the start */
-  char *create[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b",
-                     (char *)vol, "-F",
-                     (char *)qemu_volume_format(disk->volume_id),
-                     (char *)overlay, NULL };
-  if ((r = run_command(create, NULL)) < 0)
-    return ferry_error_prefix("disk %s: ", disk->device);
-  struct guest_convert_opts o = {
-    .kvm = !strcmp(st->accel, "kvm"),
-    .virtio_win = st->virtio_win,
-    .remove_vmware_tools = flags & CONVERT_REMOVE_VMWARE_TOOLS,
-  };
-  r = guest_convert(overlay, "qcow2", &o, out);
-  if (r < 0) { /* nothing reached the volume */
-    unlink(overlay);
-    return ferry_error_prefix("disk %s: the guest was left as it was: ",
-                              disk->device);
-  }
-  if ((r = statefile_write(done, *out, strlen(*out))) == 0)
-    r = commit(overlay, done, NULL);
-  return r < 0 ? ferry_error_prefix("disk %s: ", disk->device) : 0;
-}
-
 int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
                        unsigned flags, char **report)
 {
@@ -157,9 +115,14 @@ int qemu_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
   if (r == 0) {
     qemu_path(st, overlay, "volumes/.convert-%s.qcow2", disk->volume_id);
     done_path(st, disk->volume_id, done);
-    r = access(done, F_OK) == 0 ? commit(overlay, done, out) /* cut short */
-                                : convert(st, disk, vol, overlay, done,
-                                          flags, out);
+    struct image_conversion c = { vol, qemu_volume_format(disk->volume_id),
+                                  overlay, done, disk->device };
+    struct guest_convert_opts o = {
+      .kvm = !strcmp(st->accel, "kvm"),
+      .virtio_win = st->virtio_win,
+      .remove_vmware_tools = flags & CONVERT_REMOVE_VMWARE_TOOLS,
+    };
+    r = image_convert(&c, &o, out);
   }
   if (lock >= 0)
     lock_release(lock);
