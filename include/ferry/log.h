@@ -15,6 +15,7 @@
 #define FERRY_LOG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +30,11 @@ typedef void ferry_log_callback(void *opaque, const char *topic,
  * environment variable FERRY_DEBUG=1 writes it to stderr, a line each as
  * "ferry: TIME TOPIC: MESSAGE" (TIME in UTC, to the millisecond). */
 void ferry_set_log_callback(ferry_log_callback *cb, void *opaque);
+
+/* A callback that writes each line to the FILE * opaque as FERRY_DEBUG
+ * does, "ferry: TIME TOPIC: MESSAGE", and flushes it:
+ * ferry_set_log_callback(ferry_log_write, stderr). */
+void ferry_log_write(void *opaque, const char *topic, const char *message);
 
 /* True when a trace line would go somewhere (a callback, or FERRY_DEBUG). */
 bool ferry_log_enabled(void);

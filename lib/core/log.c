@@ -39,6 +39,19 @@ bool ferry_log_enabled(void)
   return on || debug_env();
 }
 
+void ferry_log_write(void *opaque, const char *topic, const char *message)
+{
+  FILE *f = opaque;
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  fprintf(f, "ferry: %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: %s\n",
+          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+          tm.tm_sec, ts.tv_nsec / 1000000, topic, message);
+  fflush(f);
+}
+
 void ferry_log(const char *topic, const char *fmt, ...)
 {
   if (!ferry_log_enabled())
@@ -51,17 +64,10 @@ void ferry_log(const char *topic, const char *fmt, ...)
   if (n >= (int)sizeof msg) /* say it was cut */
     memcpy(msg + sizeof msg - 4, "...", 4);
   pthread_mutex_lock(&lock);
-  if (callback) {
+  if (callback)
     callback(callback_opaque, topic, msg);
-  } else {
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    fprintf(stderr, "ferry: %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: %s\n",
-            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-            tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, topic, msg);
-  }
+  else
+    ferry_log_write(stderr, topic, msg);
   pthread_mutex_unlock(&lock);
 }
 

@@ -116,12 +116,6 @@ static int create_destination(struct journal *j, client_t *dst,
   return r;
 }
 
-/* The guest on the destination volumes converted for virtio, before the
- * VM is made (and after the verification: it changes the disks). Run
- * again after a crash it is harmless: the platform's conversion is all
- * or nothing, and a guest converted already converts to the same. A
- * failure leaves the source stopped and whole; the session's failure
- * message adds how to resume or abort (which starts the source again). */
 /* The conversion's start (done 0) and end (done 1) for the watcher: it
  * has no byte counts. A cancel is not taken here: the conversion is all or
  * nothing, and a resume runs it again. */
@@ -131,13 +125,18 @@ static void report_convert(const struct ferry_migrate_watch *w,
 {
   if (!w || !w->progress)
     return;
-  uint64_t one = 1;
   struct ferry_migrate_progress p = { "convert", (unsigned)j->m.n_rounds, 0,
-                                      NULL, NULL, NULL, done, one,
+                                      NULL, NULL, NULL, done, 1,
                                       (now_ms() - t0) / 1000.0, done == 1 };
   w->progress(w->opaque, &p);
 }
 
+/* The guest on the destination volumes converted for virtio, before the
+ * VM is made (and after the verification: it changes the disks). Run
+ * again after a crash it is harmless: the platform's conversion is all
+ * or nothing, and a guest converted already converts to the same. A
+ * failure leaves the source stopped and whole; the session's failure
+ * message adds how to resume or abort (which starts the source again). */
 static int convert_destination(struct journal *j, client_t *dst,
                                const struct ferry_vm *vm,
                                const struct ferry_cutover_opts *o,

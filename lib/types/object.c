@@ -203,6 +203,13 @@ static bool str_equal(const char *a, const char *b)
   return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+bool ferry_obj_string_set(char **field, const char *s)
+{
+  free(*field);
+  *field = s && *s ? strdup(s) : NULL;
+  return !(s && *s) || *field;
+}
+
 /* A string field's NULL and "" are both none (see field_to in
  * object_json.c), so records equal before a JSON round trip stay equal. */
 static bool field_str_equal(const char *a, const char *b)

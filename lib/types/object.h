@@ -115,6 +115,9 @@ void *ferry_obj_list_append(const struct ferry_type_desc *t, void **v,
 void *ferry_obj_array_append(const struct ferry_field_desc *f, void *p);
 int ferry_obj_strings_append(const struct ferry_field_desc *f, void *p,
                              const char *s);
+/* A string member set as the records say it: *field (freed) becomes a copy
+ * of s, or none (NULL) when s is NULL or "". False on ENOMEM. */
+bool ferry_obj_string_set(char **field, const char *s);
 
 /* JSON (object_json.c). */
 struct json_object *ferry_obj_to_jsonc(const struct ferry_type_desc *t,

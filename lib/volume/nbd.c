@@ -60,8 +60,6 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
   if (!h)
     return ferry_error(ENOMEM, "nbd_create: %s", nbd_get_error());
   const char *ctx = p->context ? p->context : LIBNBD_CONTEXT_BASE_ALLOCATION;
-  if (!p->argv)
-    ferry_log("nbd", "connect to %s", v->name);
   if (p->argv) {
     /* The qemu-nbd it forks dies with us (child.h). */
     log_argv("child", "start (socket activation)", p->argv);
@@ -69,13 +67,13 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
     r = nbd_add_meta_context(h, ctx) ||
         nbd_connect_systemd_socket_activation(h, p->argv);
     child_guard_end();
-  } else if (p->uri.is_unix)
-    r = nbd_set_export_name(h, p->uri.export) ||
-        nbd_add_meta_context(h, ctx) || nbd_connect_unix(h, p->uri.socket);
-  else
+  } else {
+    ferry_log("nbd", "connect to %s", v->name);
     r = nbd_set_export_name(h, p->uri.export) ||
         nbd_add_meta_context(h, ctx) ||
-        nbd_connect_tcp(h, p->uri.host, p->uri.port);
+        (p->uri.is_unix ? nbd_connect_unix(h, p->uri.socket)
+                        : nbd_connect_tcp(h, p->uri.host, p->uri.port));
+  }
   if (r) {
     int e = nbd_get_errno();
     ferry_error(e ? e : EIO, "%s: connect: %s", v->name, nbd_get_error());
@@ -315,7 +313,9 @@ static char **argv_dup(char *const *argv)
 
 static const struct volume_ops nbd_ops;
 
-static int open_with(const char *name, int mode,
+/* format: how the served data is stored, for ferry_volume_format ("raw"
+ * for an export's bytes, or the image format qemu-nbd reads). */
+static int open_with(const char *name, const char *format, int mode,
                      const struct nbd_uri *uri, char *const *argv,
                      const char *context, struct ferry_volume **out)
 {
@@ -327,7 +327,7 @@ static int open_with(const char *name, int mode,
   }
   v->priv = p;
   p->mode = mode;
-  snprintf(v->format, sizeof v->format, "raw"); /* an export's bytes */
+  snprintf(v->format, sizeof v->format, "%s", format);
   bool oom = false;
   if (argv) {
     oom = !(p->argv = argv_dup(argv));
@@ -367,10 +367,8 @@ static int nbd_vol_clone(struct ferry_volume *v, struct ferry_volume **out)
     return ferry_error(ENOTSUP, "%s: the server does not allow multi-conn",
                        v->name);
   struct nbd_priv *p = P(v);
-  int r = open_with(v->name, p->mode, &p->uri, p->argv, p->context, out);
-  if (r == 0)
-    memcpy((*out)->format, v->format, sizeof v->format);
-  return r;
+  return open_with(v->name, v->format, p->mode, &p->uri, p->argv,
+                   p->context, out);
 }
 
 static const struct volume_ops nbd_ops = {
@@ -404,7 +402,7 @@ int nbd_volume_open_uri(const struct nbd_uri *uri, int mode,
 {
   char name[1024];
   uri_name(uri, name, sizeof name);
-  return open_with(name, mode, uri, NULL, NULL, out);
+  return open_with(name, "raw", mode, uri, NULL, NULL, out);
 }
 
 int nbd_volume_open_image(const char *path, const char *format, int mode,
@@ -417,10 +415,7 @@ int nbd_volume_open_image(const char *path, const char *format, int mode,
                    "--", (char *)path, NULL };
   char name[4200];
   snprintf(name, sizeof name, "%s (%s via qemu-nbd)", path, format);
-  int r = open_with(name, mode, NULL, argv, NULL, out);
-  if (r == 0)
-    snprintf((*out)->format, sizeof (*out)->format, "%s", format);
-  return r;
+  return open_with(name, format, mode, NULL, argv, NULL, out);
 }
 
 int nbd_volume_open_bitmap(const char *path, const char *format,
@@ -433,10 +428,7 @@ int nbd_volume_open_bitmap(const char *path, const char *format,
   char *argv[] = { "qemu-nbd", fmt, "--read-only", bm, "--", (char *)path,
                    NULL };
   snprintf(name, sizeof name, "bitmap %s of %s", bitmap, path);
-  int r = open_with(name, FERRY_OPEN_READ, NULL, argv, ctx, out);
-  if (r == 0)
-    snprintf((*out)->format, sizeof (*out)->format, "%s", format);
-  return r;
+  return open_with(name, format, FERRY_OPEN_READ, NULL, argv, ctx, out);
 }
 
 /* The nbd client: host is an NBD URI; a volume id names the export. */

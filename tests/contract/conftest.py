@@ -58,7 +58,49 @@ from vspherehelpers import PASSWORD, Sim, guest_write, login, soap  # noqa
 # Platforms
 
 
-class QemuPlatform:
+def guest_image():
+    """The project's test guest (tests/guest/build.sh, cached once built):
+    the path of its qcow2 image, to copy."""
+    import subprocess
+    build = os.path.join(os.path.dirname(__file__), "..", "guest",
+                         "build.sh")
+    cp = subprocess.run(["bash", build, "uuid"], capture_output=True,
+                        text=True, timeout=3600)
+    assert cp.returncode == 0, cp.stderr[-2000:]
+    return cp.stdout.split()[-1]
+
+
+class ManagedPlatform:
+    """What the qemu and libvirt fixtures share: VMs ferry defines, named
+    NAME<n><suffix>, started through the binding."""
+
+    suffix = ""
+
+    def _next(self, prefix):
+        self.n += 1
+        return f"{prefix}{self.n}{self.suffix}"
+
+    def vm(self):
+        return self.stopped_vm()
+
+    def running_vm(self):
+        vm = self.stopped_vm()
+        self.p.start_vm(vm["id"])
+        return self.p.vm(vm["id"])
+
+    def volume_id(self, vm, device):
+        vm = self.p.vm(vm["id"])
+        return [d["volume_id"] for d in vm["disks"]
+                if d["device"] == device][0]
+
+    def new_vm_name(self):
+        return self._next("new")
+
+    def make_task(self):
+        raise NotImplementedError(f"the {self.name} platform has no tasks")
+
+
+class QemuPlatform(ManagedPlatform):
     """ferry's own qemu platform in a private state directory
     (qemuhelpers.Platform: a short path, every qemu stopped at the end).
     VMs are made through the binding; guests write through the monitor's
@@ -78,37 +120,19 @@ class QemuPlatform:
             raise
         self.n = 0
 
-    def _next(self, prefix):
-        self.n += 1
-        return f"{prefix}{self.n}"
-
-    def vm(self):
-        return self.stopped_vm()
-
     def stopped_vm(self):
         name = self._next("c")
         self.p.create_vm(name, memory_mib=64, disks=["16M", "16M"])
         return self.p.vm(name)
 
-    def running_vm(self):
-        vm = self.stopped_vm()
-        self.p.start_vm(vm["id"])
-        return self.p.vm(vm["id"])
-
     def guest_vm(self):
         """A stopped VM whose boot disk holds a real guest (the project's
         test guest, tests/guest/build.sh, cached once built)."""
         import shutil
-        import subprocess
-        build = os.path.join(os.path.dirname(__file__), "..", "guest",
-                             "build.sh")
-        cp = subprocess.run(["bash", build, "uuid"], capture_output=True,
-                            text=True, timeout=3600)
-        assert cp.returncode == 0, cp.stderr[-2000:]
         vol = self._next("g") + ".qcow2"
         vols = os.path.join(self.qh.real, "volumes")
         os.makedirs(vols, exist_ok=True)
-        shutil.copyfile(cp.stdout.split()[-1], os.path.join(vols, vol))
+        shutil.copyfile(guest_image(), os.path.join(vols, vol))
         name = self._next("c")
         self.p.create_vm(name, memory_mib=64,
                          disks=[{"volume_id": vol, "boot_order": 1}])
@@ -127,19 +151,8 @@ class QemuPlatform:
         img = os.path.join(self.qh.real, "volumes", disk["volume_id"])
         qemuhelpers.offline_write(img, pattern, offset, length)
 
-    def volume_id(self, vm, device):
-        vm = self.p.vm(vm["id"])
-        return [d["volume_id"] for d in vm["disks"]
-                if d["device"] == device][0]
-
     def new_volume_id(self):
         return self._next("extra") + ".qcow2"
-
-    def new_vm_name(self):
-        return self._next("new")
-
-    def make_task(self):
-        raise NotImplementedError("the qemu platform has no tasks")
 
     def close(self):
         try:
@@ -224,7 +237,7 @@ class VmwarePlatform:
             self.sim.close()
 
 
-class LibvirtPlatform:
+class LibvirtPlatform(ManagedPlatform):
     """The session's private libvirtd (tests/conftest.py): each VM is a
     TCG domain defined here with two qcow2 v3 volumes of a pool of its
     own; guests write through the monitor's qemu-io while it runs, with
@@ -240,8 +253,8 @@ class LibvirtPlatform:
         from libvirthelpers import volume_xml
         self.lv, self.volume_xml = lv, volume_xml
         LibvirtPlatform.serial += 1
-        self.mine = f"x{LibvirtPlatform.serial}"
-        self.pool = f"contract{self.mine}"
+        self.suffix = f"x{LibvirtPlatform.serial}"
+        self.pool = f"contract{self.suffix}"
         self.images = os.path.join(lv.dir, "images", self.pool)
         os.makedirs(self.images)
         lv.define("pool", f"<pool type='dir'><name>{self.pool}</name>"
@@ -254,13 +267,6 @@ class LibvirtPlatform:
             self.close()
             raise
         self.n = 0
-
-    def _next(self, prefix):
-        self.n += 1
-        return f"{prefix}{self.n}{self.mine}"
-
-    def vm(self):
-        return self.stopped_vm()
 
     def stopped_vm(self):
         from libvirthelpers import domain_xml
@@ -277,25 +283,14 @@ class LibvirtPlatform:
         self.domains.append(name)
         return self.p.vm(name)
 
-    def running_vm(self):
-        vm = self.stopped_vm()
-        self.p.start_vm(vm["id"])
-        return self.p.vm(vm["id"])
-
     def guest_vm(self):
         """A shut-off domain whose disk, a volume of the fixture's pool,
         holds the project's test guest (tests/guest/build.sh, cached)."""
         import shutil
-        import subprocess
         from libvirthelpers import domain_xml
-        build = os.path.join(os.path.dirname(__file__), "..", "guest",
-                             "build.sh")
-        cp = subprocess.run(["bash", build, "uuid"], capture_output=True,
-                            text=True, timeout=3600)
-        assert cp.returncode == 0, cp.stderr[-2000:]
         name = self._next("g")
         vol = f"{name}-vda.qcow2"
-        shutil.copyfile(cp.stdout.split()[-1], os.path.join(self.images, vol))
+        shutil.copyfile(guest_image(), os.path.join(self.images, vol))
         self.lv.virsh("pool-refresh", self.pool)
         self.lv.define("", domain_xml(name, [("vda", f"{self.pool}/{vol}",
                                               "qcow2")]))
@@ -315,23 +310,12 @@ class LibvirtPlatform:
         img = os.path.join(self.images, disk["volume_id"].split("/", 1)[1])
         qemuhelpers.offline_write(img, pattern, offset, length)
 
-    def volume_id(self, vm, device):
-        vm = self.p.vm(vm["id"])
-        return [d["volume_id"] for d in vm["disks"]
-                if d["device"] == device][0]
-
     def new_volume_id(self):
         return f"{self.pool}/{self._next('extra')}.qcow2"
 
-    def new_vm_name(self):
-        return self._next("new")
-
-    def make_task(self):
-        raise NotImplementedError("the libvirt platform has no tasks")
-
     def close(self):
         for v in self.p.vms() if hasattr(self, "p") else ():
-            if v["name"].endswith(self.mine) and \
+            if v["name"].endswith(self.suffix) and \
                     v["name"] not in self.domains:
                 self.domains.append(v["name"])  # ones the suite defined
         for name in self.domains:

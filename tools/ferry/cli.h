@@ -66,6 +66,11 @@ void cli_catch_signals(void);
  * --json) and returns the exit code. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(bool json, const char *cmd, int code);
+/* A failure's keys, as every --json error has them: error, errno,
+ * errno_name, exit_code. */
+struct json_object;
+void json_add_error(struct json_object *j, const char *msg, int err,
+                    int code);
 
 double now_seconds(void);
 void human_size(uint64_t bytes, char *buf, size_t len);

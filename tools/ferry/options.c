@@ -62,15 +62,17 @@ static const struct cli_opt output_options[] = {
   CLI_OPT_END,
 };
 /* The short options: common ones that take no value, as -X. */
-static const struct { char x; const struct cli_opt *opt; } short_options[] = {
-  { 'h', &output_options[1] }, { 'v', &output_options[2] },
+static const struct { char x; const char *name; } short_options[] = {
+  { 'h', "help" }, { 'v', "verbose" },
 };
 
-/* The -X of o, or 0. */
+/* The -X of o (a common option), or 0. */
 static char short_name(const struct cli_opt *o)
 {
   for (size_t i = 0; i < sizeof short_options / sizeof *short_options; i++)
-    if (short_options[i].opt == o)
+    if (o >= output_options && o < output_options + sizeof output_options /
+                                     sizeof *output_options &&
+        !strcmp(short_options[i].name, o->name))
       return short_options[i].x;
   return 0;
 }
@@ -177,8 +179,10 @@ static const struct cli_opt *lookup_option(const struct cli_command *cmd,
 static const struct cli_opt *lookup_short(char x)
 {
   for (size_t i = 0; i < sizeof short_options / sizeof *short_options; i++)
-    if (short_options[i].x == x)
-      return short_options[i].opt;
+    for (const struct cli_opt *o = output_options;
+         short_options[i].x == x && o->name; o++)
+      if (!strcmp(o->name, short_options[i].name))
+        return o;
   return NULL;
 }
 

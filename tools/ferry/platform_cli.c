@@ -151,10 +151,11 @@ int cli_default_platform(char *buf, size_t len)
 client_t *platform_open(const char *uri, struct common_opts *o)
 {
   char buf[4200];
-  if (!uri && cli_default_platform(buf, sizeof buf) < 0)
-    return NULL;
-  if (!uri)
+  if (!uri) {
+    if (cli_default_platform(buf, sizeof buf) < 0)
+      return NULL;
     uri = buf;
+  }
   char *full = cli_uri(uri, o);
   if (!full || cli_options_used(o) < 0) {
     free(full);
@@ -264,10 +265,11 @@ void cli_complete_operand(const struct cli_command *cmd, const char *kind,
   /* the VMs of the platform named, if it opens without asking anything */
   const char *uri = option_value(argc, argv, "platform");
   char buf[PATH_MAX + 16];
-  if (!uri && cli_default_platform(buf, sizeof buf) < 0)
-    return;
-  if (!uri)
+  if (!uri) {
+    if (cli_default_platform(buf, sizeof buf) < 0)
+      return;
     uri = buf;
+  }
   const struct ferry_driver_info *d = ferry_driver_of(uri);
   if (!d || d->takes_password)
     return; /* no prompt in the middle of a command line */

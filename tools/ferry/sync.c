@@ -56,14 +56,8 @@ static void print_json(const struct endpoint *src, const struct endpoint *dst,
   json_object_object_add(j, "mode", json_object_new_string(mode_name(o->mode)));
   json_object_object_add(j, "created_destination",
                          json_object_new_boolean(created && code == EXIT_OK));
-  if (code != EXIT_OK) {
-    json_object_object_add(j, "error", json_object_new_string(msg));
-    json_object_object_add(j, "errno", json_object_new_int(err));
-    const char *name = strerrorname_np(err);
-    json_object_object_add(j, "errno_name",
-                           name ? json_object_new_string(name) : NULL);
-    json_object_object_add(j, "exit_code", json_object_new_int(code));
-  }
+  if (code != EXIT_OK)
+    json_add_error(j, msg, err, code);
   const struct { const char *k; uint64_t v; } nums[] = {
     { "total_bytes", st->total_bytes }, { "copied_bytes", st->copied_bytes },
     { "zeroed_bytes", st->zeroed_bytes },

@@ -23,21 +23,26 @@ void cli_error(const char *fmt, ...)
   va_end(ap);
 }
 
+void json_add_error(json_object *j, const char *msg, int err, int code)
+{
+  const char *name = strerrorname_np(err);
+  json_object_object_add(j, "error", json_object_new_string(msg));
+  json_object_object_add(j, "errno", json_object_new_int(err));
+  json_object_object_add(j, "errno_name",
+                         name ? json_object_new_string(name) : NULL);
+  json_object_object_add(j, "exit_code", json_object_new_int(code));
+}
+
 int cli_fail(bool json, const char *cmd, int code)
 {
   if (json) {
     json_object *j = json_object_new_object();
     json_object_object_add(j, "ok", json_object_new_boolean(0));
-    json_object_object_add(j, "error", json_object_new_string(cli_msg));
     /* the library's errno, else what the exit code means */
     int e = ferry_last_errno();
     if (e <= 0)
       e = code == EXIT_USAGE ? EINVAL : EIO;
-    const char *name = strerrorname_np(e);
-    json_object_object_add(j, "errno", json_object_new_int(e));
-    json_object_object_add(j, "errno_name",
-                           name ? json_object_new_string(name) : NULL);
-    json_object_object_add(j, "exit_code", json_object_new_int(code));
+    json_add_error(j, cli_msg, e, code);
     puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
                                                JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);

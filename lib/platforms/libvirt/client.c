@@ -12,6 +12,7 @@
 #include "../../client/client.h"
 #include "../../core/error.h"
 #include "../../core/log.h"
+#include "../../core/uri.h"
 #include "../driver.h"
 #include "lv.h"
 
@@ -46,50 +47,60 @@ static int credentials(virConnectCredentialPtr cred, unsigned int n,
   return 0;
 }
 
+/* Taking the URI's query apart: ferry's keys into st, the rest, as they
+ * were written, onto the URI libvirt is given. */
+struct query {
+  struct lv_state *st;
+  char *lv;
+  size_t at, base, len;
+};
+
+static int on_key(void *opaque, const char *key, size_t klen,
+                  const char *value)
+{
+  struct query *q = opaque;
+  const char *v = value ? value : "";
+  if (klen == 4 && !strncmp(key, "pool", 4)) {
+    snprintf(q->st->pool, sizeof q->st->pool, "%s", v);
+  } else if (klen == 9 && !strncmp(key, "virt_type", 9)) {
+    if (strcmp(v, "kvm") && strcmp(v, "qemu"))
+      return ferry_error(EINVAL, "virt_type '%s': want kvm or qemu", v);
+    snprintf(q->st->virt_type, sizeof q->st->virt_type, "%s", v);
+  } else { /* libvirt's: the pair as written (key points into the URI) */
+    size_t n = strcspn(key, "&");
+    if (q->at + n + 2 >= q->len)
+      return ferry_error(ENAMETOOLONG, "the URI is too long");
+    q->at += (size_t)snprintf(q->lv + q->at, q->len - q->at, "%c%.*s",
+                              q->at == q->base ? '?' : '&', (int)n, key);
+  }
+  return 0;
+}
+
 /* ferry's own options (pool=, virt_type=) out of the URI's query, which is
  * otherwise libvirt's (socket=, keyfile=, ...): st gets them, lv the URI
  * libvirt is given. */
 static int take_options(const char *uri, struct lv_state *st, char *lv,
                         size_t len)
 {
-  const char *q = strchr(uri, '?');
-  size_t base = q ? (size_t)(q - uri) : strlen(uri);
+  const char *qs = strchr(uri, '?');
+  size_t base = qs ? (size_t)(qs - uri) : strlen(uri);
   if (base >= len)
     return ferry_error(ENAMETOOLONG, "the URI is too long");
   memcpy(lv, uri, base);
   lv[base] = '\0';
   snprintf(st->pool, sizeof st->pool, "default");
   st->virt_type[0] = '\0';
-  size_t at = base;
-  for (const char *p = q ? q + 1 : NULL; p && *p;) {
-    size_t n = strcspn(p, "&");
-    const char *v = memchr(p, '=', n);
-    size_t kn = v ? (size_t)(v - p) : n;
-    char value[256];
-    snprintf(value, sizeof value, "%.*s", v ? (int)(n - kn - 1) : 0,
-             v ? v + 1 : "");
-    if (kn == 4 && !strncmp(p, "pool", 4))
-      snprintf(st->pool, sizeof st->pool, "%s", value);
-    else if (kn == 9 && !strncmp(p, "virt_type", 9)) {
-      if (strcmp(value, "kvm") && strcmp(value, "qemu"))
-        return ferry_error(EINVAL, "virt_type '%s': want kvm or qemu",
-                           value);
-      snprintf(st->virt_type, sizeof st->virt_type, "%s", value);
-    } else if (at + n + 2 < len) {
-      at += (size_t)snprintf(lv + at, len - at, "%c%.*s",
-                             at == base ? '?' : '&', (int)n, p);
-    } else {
-      return ferry_error(ENAMETOOLONG, "the URI is too long");
-    }
-    p += n + (p[n] == '&');
-  }
+  struct query q = { st, lv, base, base, len };
+  int r = qs ? uri_query_each(qs + 1, on_key, &q) : 0;
+  if (r < 0)
+    return r;
   if (!*st->pool)
     return ferry_error(EINVAL, "pool= names no pool");
   /* the same host: no host in the URI (qemu:///, qemu+unix:///, test:///) */
   const char *authority = strstr(lv, "://");
   st->local = authority && authority[3] == '/' && strncmp(lv, "qemu+ssh", 8) &&
               strncmp(lv, "qemu+tcp", 8) && strncmp(lv, "qemu+tls", 8);
-  if (!*st->virt_type) /* TCG where there is no KVM (as here) */
+  if (!*st->virt_type) /* TCG where there is no KVM */
     snprintf(st->virt_type, sizeof st->virt_type, "%s",
              !st->local || access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm"
                                                                : "qemu");

@@ -26,9 +26,9 @@ static void add_disk(struct sbuf *x, const struct ferry_disk *d,
 {
   const char *slash = d->volume_id ? strchr(d->volume_id, '/') : NULL;
   const char *bus = ferry_disk_bus_name(d->bus);
-  const char *fmt = d->format && *d->format ? d->format
-                  : strstr(d->volume_id ? d->volume_id : "", ".raw")
-                      ? "raw" : "qcow2";
+  const char *fmt = d->format && *d->format
+                        ? d->format : lv_format_of_name(d->volume_id ? d->volume_id
+                                                                   : "");
   if (slash) {
     sb_printf(x, "<disk type='volume' device='disk'><driver name='qemu' "
                  "type='%s'/><source pool='", fmt);

@@ -133,10 +133,10 @@ static int add_disk(virDomainPtr dom, const xmlNode *devices,
   disk->capacity = capacity_of(dom, dev, src,
                                !strcmp(lv_attr(d, "type", type, sizeof type),
                                        "volume"));
-  if (!lv_set(&disk->id, dev) || !lv_set(&disk->device, dev) ||
-      !lv_set(&disk->volume_id, src) ||
-      !lv_set(&disk->format, *fmt ? fmt : "raw") ||
-      !lv_set(&disk->controller, model) || !lv_set(&disk->slot, slot))
+  if (!ferry_obj_string_set(&disk->id, dev) || !ferry_obj_string_set(&disk->device, dev) ||
+      !ferry_obj_string_set(&disk->volume_id, src) ||
+      !ferry_obj_string_set(&disk->format, *fmt ? fmt : "raw") ||
+      !ferry_obj_string_set(&disk->controller, model) || !ferry_obj_string_set(&disk->slot, slot))
     return ferry_error(ENOMEM, "out of memory");
   return 0;
 }
@@ -193,8 +193,8 @@ static int add_nic(virConnectPtr conn, const xmlNode *i, struct ferry_vm *vm)
     nic->vlan_id = portgroup_tag(conn, net, group);
   /* libvirt's "virtio" is QEMU's virtio-net-pci, as the qemu platform
    * names models */
-  if (!lv_set(&nic->mac, mac) || !lv_set(&nic->network, network) ||
-      !lv_set(&nic->model, !strcmp(model, "virtio") ? "virtio-net-pci" : model))
+  if (!ferry_obj_string_set(&nic->mac, mac) || !ferry_obj_string_set(&nic->network, network) ||
+      !ferry_obj_string_set(&nic->model, !strcmp(model, "virtio") ? "virtio-net-pci" : model))
     return ferry_error(ENOMEM, "out of memory");
   return 0;
 }
@@ -215,13 +215,13 @@ static int fill(virDomainPtr dom, const xmlNode *root, struct ferry_vm *vm)
   lv_attr(os, "firmware", buf, sizeof buf);
   vm->firmware = !strcmp(buf, "efi") || lv_child(os, "loader")
                      ? FERRY_FIRMWARE_UEFI : FERRY_FIRMWARE_BIOS;
-  if (!lv_set(&vm->id, uuid) || !lv_set(&vm->uuid, uuid) ||
-      !lv_set(&vm->name, virDomainGetName(dom)) ||
-      !lv_set(&vm->machine, lv_attr(lv_child(os, "type"), "machine", buf,
+  if (!ferry_obj_string_set(&vm->id, uuid) || !ferry_obj_string_set(&vm->uuid, uuid) ||
+      !ferry_obj_string_set(&vm->name, virDomainGetName(dom)) ||
+      !ferry_obj_string_set(&vm->machine, lv_attr(lv_child(os, "type"), "machine", buf,
                                  sizeof buf)) ||
-      !lv_set(&vm->guest_os, lv_text(os, "type", buf, sizeof buf)) ||
-      !lv_set(&vm->host_id, host) || !lv_set(&vm->cluster_id, LV_DC) ||
-      !lv_set(&vm->datacenter_id, LV_DC))
+      !ferry_obj_string_set(&vm->guest_os, lv_text(os, "type", buf, sizeof buf)) ||
+      !ferry_obj_string_set(&vm->host_id, host) || !ferry_obj_string_set(&vm->cluster_id, LV_DC) ||
+      !ferry_obj_string_set(&vm->datacenter_id, LV_DC))
     return ferry_error(ENOMEM, "out of memory");
   /* <os><boot dev='hd'/>: the first disk boots, unless disks say */
   char dev[16];

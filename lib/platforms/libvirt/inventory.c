@@ -171,38 +171,34 @@ int lv_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n)
   return 0;
 }
 
-/* One volume of pool, as POOL/NAME. */
-static int add_volume(virStoragePoolPtr pool, virStorageVolPtr vol,
-                      struct ferry_volume_info **v, size_t *n)
+int lv_vol_describe(const char *pool, virStorageVolPtr vol,
+                    struct ferry_volume_info *out)
 {
+  ferry_volume_info_init(out);
   char id[1024], fmt[32] = "";
   const char *name = virStorageVolGetName(vol);
-  snprintf(id, sizeof id, "%s/%s", virStoragePoolGetName(pool), name);
+  snprintf(id, sizeof id, "%s/%s", pool, name);
   virStorageVolInfo info;
   char *path = virStorageVolGetPath(vol);
-  char *text = virStorageVolGetXMLDesc(vol, 0);
   xmlDoc *doc = NULL;
-  if (virStorageVolGetInfo(vol, &info) < 0 || !path || !text) {
-    free(path);
-    free(text);
-    return lv_error("volume %s", id);
-  }
-  if (lv_xml_parse(text, id, &doc) == 0)
+  int r = !path || virStorageVolGetInfo(vol, &info) < 0
+              ? lv_error("volume %s", id)
+              : lv_xml_take(virStorageVolGetXMLDesc(vol, 0), id, &doc);
+  if (r == 0) {
     lv_attr(lv_child(lv_child(xmlDocGetRootElement(doc), "target"),
                      "format"), "type", fmt, sizeof fmt);
-  ferry_error_clear();
-  xmlFreeDoc(doc);
-  free(text);
-  struct ferry_volume_info *x = ferry_volume_info_list_append(v, n);
-  int r = 0;
-  if (!x || !(x->id = strdup(id)) || !(x->name = strdup(name)) ||
-      !(x->path = strdup(path)) || (*fmt && !(x->format = strdup(fmt))))
-    r = ferry_error(ENOMEM, "out of memory");
-  else {
-    x->capacity = info.capacity;
-    x->allocated = info.allocation;
+    if (!ferry_obj_string_set(&out->id, id) ||
+        !ferry_obj_string_set(&out->name, name) ||
+        !ferry_obj_string_set(&out->path, path) ||
+        !ferry_obj_string_set(&out->format, fmt))
+      r = ferry_error(ENOMEM, "out of memory");
+    out->capacity = info.capacity;
+    out->allocated = info.allocation;
   }
+  xmlFreeDoc(doc);
   free(path);
+  if (r < 0)
+    ferry_volume_info_dispose(out);
   return r;
 }
 
@@ -223,8 +219,13 @@ int lv_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
     if (nv < 0)
       r = lv_error("volumes of pool '%s'", virStoragePoolGetName(pools[i]));
     for (int j = 0; j < nv; j++) {
-      if (r == 0)
-        r = add_volume(pools[i], vols[j], &v, &k);
+      struct ferry_volume_info *x = r == 0 ? ferry_volume_info_list_append(
+                                                 &v, &k) : NULL;
+      if (r == 0 && !x)
+        r = ferry_error(ENOMEM, "out of memory");
+      else if (r == 0 && (r = lv_vol_describe(virStoragePoolGetName(pools[i]),
+                                            vols[j], x)) < 0)
+        k--; /* the element appended, initialized and now disposed */
       virStorageVolFree(vols[j]);
     }
     free(vols);

@@ -13,6 +13,8 @@
 
 #include <ferry/platform.h>
 
+#include "../../types/object.h" /* ferry_obj_string_set */
+
 struct ferry_client;
 struct sbuf;
 
@@ -47,8 +49,6 @@ const char *lv_attr(const xmlNode *n, const char *name, char *buf,
                     size_t len);
 const char *lv_text(const xmlNode *n, const char *child, char *buf,
                     size_t len);
-/* *f becomes a copy of s, or none (NULL) for ""; false on ENOMEM. */
-bool lv_set(char **f, const char *s);
 /* lv_xml_parse of text that libvirt returned (NULL: its error, after
  * what), which it frees. */
 int lv_xml_take(char *text, const char *what, xmlDoc **out);
@@ -76,6 +76,9 @@ int lv_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n);
 int lv_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
 int lv_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
                size_t *n);
+/* One volume of pool as POOL/NAME: its path, format and sizes. */
+int lv_vol_describe(const char *pool, virStorageVolPtr vol,
+                    struct ferry_volume_info *out);
 
 /* lifecycle.c */
 int lv_start_vm(struct ferry_client *fc, const struct ferry_vm *vm);
@@ -93,6 +96,8 @@ int lv_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
 int lv_delete_volume(struct ferry_client *fc, const char *id);
 int lv_open_volume(struct ferry_client *fc, const char *id, int mode,
                    struct ferry_volume **out);
+/* The format a new volume's name says: raw for NAME.raw, else qcow2. */
+const char *lv_format_of_name(const char *name);
 /* A local volume's file and format (qcow2 or raw). */
 int lv_volume_file(struct ferry_client *fc, const char *id, char *path,
                    size_t len, char *format, size_t flen);

@@ -35,13 +35,6 @@ int lv_xml_take(char *text, const char *what, xmlDoc **out)
   return r;
 }
 
-bool lv_set(char **f, const char *s)
-{
-  free(*f);
-  *f = *s ? strdup(s) : NULL;
-  return !*s || *f;
-}
-
 static bool is(const xmlNode *n, const char *name)
 {
   return n->type == XML_ELEMENT_NODE &&

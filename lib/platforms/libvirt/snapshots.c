@@ -35,14 +35,14 @@ static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
   rec->creation_time = strtoull(lv_text(root, "creationTime", buf,
                                         sizeof buf), NULL, 10);
   lv_attr(lv_child(root, "memory"), "snapshot", mem, sizeof mem);
-  bool ok = lv_set(&rec->name, name) &&
-            lv_set(&rec->description, lv_text(root, "description", buf,
+  bool ok = ferry_obj_string_set(&rec->name, name) &&
+            ferry_obj_string_set(&rec->description, lv_text(root, "description", buf,
                                            sizeof buf)) &&
-            lv_set(&rec->parent, lv_text(lv_child(root, "parent"), "name", buf,
+            ferry_obj_string_set(&rec->parent, lv_text(lv_child(root, "parent"), "name", buf,
                                       sizeof buf)) &&
-            lv_set(&rec->vm_uuid, vm_uuid) &&
+            ferry_obj_string_set(&rec->vm_uuid, vm_uuid) &&
             /* RAM inside the images, or in a file libvirt names */
-            lv_set(&rec->memory, !strcmp(mem, "internal") ? "internal"
+            ferry_obj_string_set(&rec->memory, !strcmp(mem, "internal") ? "internal"
                               : !strcmp(mem, "external")
                                   ? lv_attr(lv_child(root, "memory"), "file",
                                             buf, sizeof buf) : "");
@@ -57,9 +57,9 @@ static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
     lv_attr(lv_child(d, "driver"), "type", fmt, sizeof fmt);
     if (!strcmp(how, "external"))
       rec->kind = FERRY_SNAPSHOT_KIND_EXTERNAL;
-    ok = ds && lv_set(&ds->device, lv_attr(d, "name", buf, sizeof buf)) &&
-         lv_set(&ds->name, name) && lv_set(&ds->file, file) &&
-         lv_set(&ds->format, fmt);
+    ok = ds && ferry_obj_string_set(&ds->device, lv_attr(d, "name", buf, sizeof buf)) &&
+         ferry_obj_string_set(&ds->name, name) && ferry_obj_string_set(&ds->file, file) &&
+         ferry_obj_string_set(&ds->format, fmt);
   }
   if (!rec->running && !rec->paused)
     rec->shutdown = true;

@@ -53,7 +53,7 @@ static int pool_of(struct ferry_client *fc, const char *pool,
   return r;
 }
 
-static const char *format_of_name(const char *name)
+const char *lv_format_of_name(const char *name)
 {
   const char *dot = strrchr(name, '.');
   return dot && !strcmp(dot, ".raw") ? "raw" : "qcow2";
@@ -115,21 +115,16 @@ static int vol_of(struct ferry_client *fc, const char *id,
   return r;
 }
 
+/* The volume id names, described (lv_vol_describe). */
 static int info_of(struct ferry_client *fc, const char *id,
                    struct ferry_volume_info *out)
 {
-  struct ferry_volume_info *v;
-  size_t n;
-  int r = lv_volumes(fc, &v, &n);
-  for (size_t i = 0; r == 0 && i < n; i++)
-    if (!strcmp(v[i].id, id)) {
-      r = ferry_volume_info_copy(out, &v[i]);
-      ferry_volume_info_list_free(v, n);
-      return r;
-    }
-  if (r == 0) {
-    ferry_volume_info_list_free(v, n);
-    r = ferry_error(ENOENT, "no volume '%s'", id);
+  char pool[256], name[512];
+  virStorageVolPtr v;
+  int r = split_id(fc, id, pool, sizeof pool, name, sizeof name);
+  if (r == 0 && (r = vol_of(fc, id, &v)) == 0) {
+    r = lv_vol_describe(pool, v, out);
+    virStorageVolFree(v);
   }
   return r;
 }
@@ -142,7 +137,7 @@ int lv_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
                    sizeof name);
   if (r < 0)
     return r;
-  const char *fmt = format_of_name(name);
+  const char *fmt = lv_format_of_name(name);
   if (disk->format && *disk->format && strcmp(disk->format, fmt))
     return ferry_error(EINVAL, "volume '%s': the name says %s but the format "
                        "asked is %s", name, fmt, disk->format);
@@ -192,29 +187,19 @@ int lv_volume_file(struct ferry_client *fc, const char *id, char *path,
                        "volumes of this host only; %s is another host's, and "
                        "no NBD export of its volumes is made in this "
                        "version", LV_STATE(fc)->uri);
-  virStorageVolPtr v;
-  int r = vol_of(fc, id, &v);
+  struct ferry_volume_info info;
+  int r = info_of(fc, id, &info);
   if (r < 0)
     return r;
-  char *p = virStorageVolGetPath(v);
-  char *text = p ? virStorageVolGetXMLDesc(v, 0) : NULL;
-  virStorageVolFree(v);
-  xmlDoc *doc = NULL;
-  format[0] = '\0';
-  if (!text)
-    r = lv_error("volume '%s'", id);
-  else if ((r = lv_xml_parse(text, id, &doc)) == 0)
-    lv_attr(lv_child(lv_child(xmlDocGetRootElement(doc), "target"),
-                     "format"), "type", format, flen);
-  xmlFreeDoc(doc);
-  free(text);
-  if (r == 0 && strcmp(format, "qcow2") && strcmp(format, "raw"))
+  const char *fmt = info.format ? info.format : "";
+  if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
     r = ferry_error(ENOTSUP, "volume '%s' is %s: the libvirt platform reads "
                     "and writes qcow2 and raw volumes", id,
-                    *format ? format : "of no known format");
-  if (r == 0 && (size_t)snprintf(path, len, "%s", p) >= len)
+                    *fmt ? fmt : "of no known format");
+  else if ((size_t)snprintf(path, len, "%s", info.path) >= len ||
+           (size_t)snprintf(format, flen, "%s", fmt) >= flen)
     r = ferry_error(ENAMETOOLONG, "volume '%s': its path is too long", id);
-  free(p);
+  ferry_volume_info_dispose(&info);
   return r;
 }
 

@@ -104,17 +104,18 @@ static int qemu_open(struct ferry_client *fc, const char *uri,
   /* Made by the first write, not here: a command that only reads never
    * makes one; with FERRY_OPEN_EXISTING a missing one is an error. */
   struct stat sb;
-  if (stat(st->dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-    if (errno != ENOENT || (flags & FERRY_OPEN_EXISTING)) {
-      r = errno == ENOENT ? ferry_error(ENOENT, "no state directory %s (the "
-                                        "first vm, volume or network create "
-                                        "makes it)", st->dir)
-                          : ferry_error(errno ? errno : ENOTDIR, "%s: %s",
-                                        st->dir, errno ? strerror(errno)
-                                        : "not a directory");
-      free(st);
-      return r;
-    }
+  int err = stat(st->dir, &sb) < 0 ? errno : S_ISDIR(sb.st_mode) ? 0
+                                                                : ENOTDIR;
+  if (err == ENOENT)
+    r = flags & FERRY_OPEN_EXISTING
+            ? ferry_error(ENOENT, "no state directory %s (the first vm, "
+                          "volume or network create makes it)", st->dir)
+            : 0;
+  else if (err)
+    r = ferry_error(err, "state directory %s: %s", st->dir, strerror(err));
+  if (r < 0) {
+    free(st);
+    return r;
   }
   fc->priv = st;
   return 0;

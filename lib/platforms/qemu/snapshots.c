@@ -18,6 +18,7 @@
 #include "../../core/run.h"
 #include "../../core/statefile.h"
 #include "../../qmp/qmp.h"
+#include "../../types/object.h"
 #include "../snapshot_store.h"
 #include "external.h"
 #include "qemu.h"
@@ -196,13 +197,6 @@ static int save_memory(struct qmp *q, const char *path)
   return r;
 }
 
-/* A copy of s, or NULL when s is none (NULL or ""), as records say it. */
-static bool dup_or_none(char **dst, const char *s)
-{
-  *dst = s && *s ? strdup(s) : NULL;
-  return !(s && *s) || *dst;
-}
-
 static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
                        const struct ferry_snapshot_spec *spec,
                        enum ferry_power_state ps, const char *parent,
@@ -210,8 +204,8 @@ static int fill_record(const struct qemu_state *st, const struct ferry_vm *vm,
 {
   ferry_domain_snapshot_init(rec);
   rec->name = strdup(spec->name);
-  bool ok = dup_or_none(&rec->description, spec->description) &&
-            dup_or_none(&rec->parent, parent);
+  bool ok = ferry_obj_string_set(&rec->description, spec->description) &&
+            ferry_obj_string_set(&rec->parent, parent);
   rec->creation_time = (uint64_t)time(NULL);
   rec->running = ps == FERRY_POWER_STATE_RUNNING;
   rec->paused = ps == FERRY_POWER_STATE_PAUSED;
@@ -560,13 +554,10 @@ static int reparent(const struct snap_store *s,
   for (size_t i = 0; i < n && r == 0; i++) {
     if (!v[i].parent || strcmp(v[i].parent, gone->name))
       continue;
-    char *p;
-    if (!dup_or_none(&p, gone->parent)) {
+    if (!ferry_obj_string_set(&v[i].parent, gone->parent)) {
       r = ferry_error(ENOMEM, "out of memory");
       break;
     }
-    free(v[i].parent);
-    v[i].parent = p;
     r = snap_store_save(s, &v[i]);
   }
   char *cur = NULL;
