@@ -47,6 +47,7 @@ bench: build
 	@BUILD=$(BUILD) bash bench/migrate.sh
 	@BUILD=$(BUILD) bash bench/vmware.sh
 	@BUILD=$(BUILD) bash bench/convert.sh
+	@BUILD=$(BUILD) bash bench/libvirt.sh
 
 # PREFIX is honoured even when $(BUILD) was set up with another one.
 install: build

@@ -35,6 +35,9 @@ enum ferry_feature {
   FERRY_FEATURE_LIST_VOLUMES = 1u << 10,  /* volumes */
   FERRY_FEATURE_LIFECYCLE = 1u << 11,     /* start and stop VMs */
   FERRY_FEATURE_CREATE_VOLUMES = 1u << 12, /* creates and deletes volumes */
+  /* a warm migration's source whose rounds track changed blocks with the
+   * platform's own checkpoints (libvirt's), not between snapshots */
+  FERRY_FEATURE_CHECKPOINT_ROUNDS = 1u << 13,
 };
 
 struct ferry_driver_option {

@@ -196,10 +196,7 @@ static int check_last_snapshot(struct journal *j, client_t *src,
                                const struct ferry_vm *vm)
 {
   struct ferry_migration_round *last = &j->m.rounds[j->m.n_rounds - 1];
-  struct ferry_domain_snapshot s;
-  ferry_domain_snapshot_init(&s);
-  int r = ferry_snapshot_get(src, vm->uuid, last->snapshot, &s);
-  ferry_domain_snapshot_dispose(&s);
+  int r = platform_round_get(src, vm->uuid, last->snapshot);
   if (r != -ENOENT)
     return r;
   ferry_error_clear();
@@ -284,7 +281,7 @@ int ferry_migrate_cutover(const char *journal_dir, const char *id,
     j->m.cleaning = true;
     r = journal_save(j);
   }
-  if (r == 0 && (r = remove_snapshots(src, &j->m)) == 0) {
+  if (r == 0 && (r = remove_snapshots(src, &j->m, NULL)) == 0) {
     j->m.phase = FERRY_MIGRATION_PHASE_DONE;
     if ((r = journal_save(j)) == 0)
       migrate_leases(j, src, dst, false); /* stale now anyway: tidy */
@@ -303,18 +300,6 @@ static int undone(struct journal *j, const char *fmt, ...)
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
   return ferry_migration_undone_append(&j->m, line);
-}
-
-/* word appended to *list, ", " between. */
-static int append_word(char **list, const char *word)
-{
-  size_t n = *list ? strlen(*list) : 0;
-  char *l = realloc(*list, n + strlen(word) + 3);
-  if (!l)
-    return ferry_error(ENOMEM, "out of memory");
-  snprintf(l + n, strlen(word) + 3, "%s%s", n ? ", " : "", word);
-  *list = l;
-  return 0;
 }
 
 int ferry_migrate_abort(const char *journal_dir, const char *id,
@@ -343,17 +328,7 @@ int ferry_migrate_abort(const char *journal_dir, const char *id,
   if (r == 0)
     j.m.n_undone = 0;
   char *snaps = NULL;
-  size_t had = 0;
-  for (size_t k = 0; r == 0 && k < j.m.n_rounds; k++) {
-    struct ferry_domain_snapshot s;
-    ferry_domain_snapshot_init(&s);
-    if (ferry_snapshot_get(src, j.m.vm_uuid, j.m.rounds[k].snapshot, &s) == 0)
-      had++, r = append_word(&snaps, j.m.rounds[k].snapshot);
-    ferry_domain_snapshot_dispose(&s);
-  }
-  if (r == 0)
-    ferry_error_clear(); /* a snapshot gone already is no error */
-  if (r == 0 && (r = remove_snapshots(src, &j.m)) == 0 && had)
+  if (r == 0 && (r = remove_snapshots(src, &j.m, &snaps)) == 0 && snaps)
     r = undone(&j, "the source's migration snapshots removed: %s", snaps);
   free(snaps);
   if (r == 0 && (!j.m.dst_vm_uuid || !*j.m.dst_vm_uuid) &&

@@ -12,6 +12,7 @@
 #include "../core/dirscan.h"
 #include "../core/error.h"
 #include "../core/opts.h"
+#include "../core/sbuf.h"
 #include "../core/statefile.h"
 #include "../platforms/driver.h"
 #include "journal.h"
@@ -45,45 +46,58 @@ int do_round(struct journal *j, client_t *src, client_t *dst,
       return r;
   }
   struct ferry_migration_round *rd = &m->rounds[k];
-  struct ferry_domain_snapshot s;
-  ferry_domain_snapshot_init(&s);
-  int r = ferry_snapshot_get(src, vm->uuid, rd->snapshot, &s);
-  ferry_domain_snapshot_dispose(&s);
-  if (r == -ENOENT) {
-    struct ferry_snapshot_spec spec = { sizeof spec, rd->snapshot,
-                                        "ferry migration",
-                                        FERRY_SNAPSHOT_EXTERNAL };
-    r = ferry_snapshot_create(src, vm->uuid, &spec, NULL);
-  }
+  const char *since = k ? m->rounds[k - 1].snapshot : NULL;
+  int r = platform_round_begin(src, vm->uuid, rd->snapshot, since);
   if (r < 0)
     return r;
   uint64_t t0 = monotonic_ms();
-  r = round_copy(src, dst, vm, m, k ? m->rounds[k - 1].snapshot : NULL,
-                 rd->snapshot,
+  r = round_copy(src, dst, vm, m, since, rd->snapshot,
                  k == 0 ? "full copy" : rd->final ? "final round" : "round",
                  (unsigned)k + 1, watch, &rd->changed_bytes);
   rd->millis = monotonic_ms() - t0;
   rd->done = r == 0;
+  /* What the point held open for the copy (libvirt's backup job) ends,
+   * also after a failure: a resume begins it again. */
+  struct saved_error e;
+  error_save(&e);
+  int re = platform_round_end(src, vm->uuid, rd->snapshot);
+  if (r < 0)
+    error_restore(&e);
+  else if (re < 0)
+    r = re;
   int rs = journal_save(j);
   if (r == 0 && rs == 0 && k > 0 && !rd->final) {
     /* S(k-1) served its round: drop it now (a live commit of what one
      * round changed) so that the chain stays short. Best effort: whatever
      * stays is removed at cutover or abort. */
-    ferry_snapshot_delete(src, vm->uuid, m->rounds[k - 1].snapshot);
+    platform_round_drop(src, vm->uuid, since);
     ferry_error_clear();
   }
   return r < 0 ? r : rs;
 }
 
-/* Removes every migration snapshot from the source, newest first. */
-int remove_snapshots(client_t *src, const struct ferry_migration *m)
+/* Removes every round's point (snapshot) from the source, newest first;
+ * removed (may be NULL) gets the names of those there were, ", "
+ * between. */
+int remove_snapshots(client_t *src, const struct ferry_migration *m,
+                     char **removed)
 {
   struct saved_error first = { 0, "" };
+  struct sbuf names = { 0 };
   for (size_t k = m->n_rounds; k-- > 0;) {
-    int r = ferry_snapshot_delete(src, m->vm_uuid, m->rounds[k].snapshot);
-    if (r < 0 && r != -ENOENT && first.err == 0)
+    int r = platform_round_drop(src, m->vm_uuid, m->rounds[k].snapshot);
+    if (r == 0)
+      sb_printf(&names, "%s%s", names.len ? ", " : "",
+                m->rounds[k].snapshot);
+    else if (r != -ENOENT && first.err == 0)
       error_save(&first); /* the next call clears it */
   }
+  if (removed && names.failed && first.err == 0)
+    first = (struct saved_error){ ENOMEM, "out of memory" };
+  if (removed && first.err == 0)
+    *removed = names.len ? names.s : NULL;
+  else
+    sb_free(&names);
   if (first.err == 0) {
     ferry_error_clear();
     return 0;
@@ -105,7 +119,7 @@ int fail(struct journal *j, client_t *src)
     ph = j->m.failed_phase;
   if (src && (ph == FERRY_MIGRATION_PHASE_PLANNED ||
               ph == FERRY_MIGRATION_PHASE_COPYING))
-    remove_snapshots(src, &j->m);
+    remove_snapshots(src, &j->m, NULL);
   set_str(&j->m.error, e.msg);
   j->m.failed_phase = ph;
   j->m.phase = FERRY_MIGRATION_PHASE_FAILED;

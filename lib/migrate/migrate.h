@@ -39,8 +39,11 @@ int migrate_leases(const struct journal *j, client_t *src, client_t *dst,
 int do_round(struct journal *j, client_t *src, client_t *dst,
              const struct ferry_vm *vm, bool final,
              const struct ferry_migrate_watch *watch);
-/* Removes every migration snapshot from the source, newest first. */
-int remove_snapshots(client_t *src, const struct ferry_migration *m);
+/* Removes every round's point (snapshot) from the source, newest first;
+ * removed (may be NULL) gets the names of those there were (malloc'd,
+ * NULL for none). */
+int remove_snapshots(client_t *src, const struct ferry_migration *m,
+                     char **removed);
 /* Records a failed step in the journal; returns its error. */
 int fail(struct journal *j, client_t *src);
 /* Opens a session for a step allowed in phases a and b; rule says when

@@ -1,7 +1,7 @@
 /* The plan: everything a migration needs is checked before anything is
  * touched (the VM and its id, the network map, names free at the
- * destination, room for the disks there), and the roles each platform
- * must be able to play. */
+ * destination, room for the disks there, the source disks' changes
+ * trackable), and the roles each platform must be able to play. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "../core/error.h"
 #include "../core/opts.h"
 #include "../core/statefile.h"
+#include "../platforms/driver.h"
 #include "journal.h"
 #include "migrate.h"
 
@@ -145,6 +146,8 @@ int migrate_plan(const struct ferry_migrate_spec *spec, client_t *src,
     return ferry_error(EINVAL, "destination format '%s' is not qcow2 or raw",
                        fmt);
   int r = check_vm(spec, src, vm, m);
+  if (r == 0 && (r = platform_check_tracking(src, vm)) < 0)
+    ferry_error_prefix("source: ");
   if (r == 0)
     r = check_networks(spec, dst, vm, m);
   if (r == 0)
@@ -181,7 +184,8 @@ static int check_roles(client_t *src, client_t *dst, const char *dst_uri)
                        "to read disks from", s->name);
   /* the rounds read snapshots' changed areas: checked here, before the
    * first snapshot is taken */
-  if (!(s->features & FERRY_FEATURE_CHANGED_BLOCKS))
+  if (!(s->features & (FERRY_FEATURE_CHANGED_BLOCKS |
+                       FERRY_FEATURE_CHECKPOINT_ROUNDS)))
     return ferry_error(ENOTSUP, "source: the %s platform cannot track "
                        "changed blocks in this version, so ferry cannot "
                        "migrate from it warm", s->name);

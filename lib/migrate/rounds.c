@@ -13,6 +13,7 @@
 
 #include "../core/error.h"
 #include "../core/log.h"
+#include "../platforms/driver.h"
 #include "migrate.h"
 
 #define PARALLEL_DISKS 2
@@ -57,7 +58,7 @@ int snapshot_disk_copy(client_t *src, client_t *dst, const char *vm,
   struct ferry_volume *from = NULL, *to = NULL;
   int mode = o->mode == FERRY_SYNC_COMPARE ? FERRY_OPEN_READ
                                            : FERRY_OPEN_WRITE;
-  int r = ferry_snapshot_open(src, vm, snapshot, disk->device, &from);
+  int r = platform_round_open(src, vm, snapshot, disk->device, &from);
   if (r == 0 &&
       (r = ferry_volume_open(dst, disk->dst_volume, mode, &to)) < 0)
     ferry_error_prefix("destination: ");
@@ -84,8 +85,8 @@ static int copy_disk(struct disk_job *j)
   } else {
     struct ferry_changed_areas ch;
     ferry_changed_areas_init(&ch);
-    r = ferry_query_snapshot_changes(rd->src, rd->vm->uuid, j->disk->device,
-                                     rd->from, rd->to, &ch);
+    r = platform_round_changes(rd->src, rd->vm->uuid, j->disk->device,
+                               rd->from, rd->to, &ch);
     if (r == -ENOENT) { /* the changes are not known: copy all the data */
       ferry_error_clear();
       o.mode = FERRY_SYNC_ALLOCATED;

@@ -125,6 +125,34 @@ struct platform_ops {
   /* Makes the VM record what changes from its next snapshot on (the
    * seed's open_cbt). */
   int (*prepare_tracking)(struct ferry_client *fc, const struct ferry_vm *vm);
+  /* Whether vm's changes can be tracked for a warm migration (its plan):
+   * checked, nothing changed; NULL: they can. */
+  int (*check_tracking)(struct ferry_client *fc, const struct ferry_vm *vm);
+  /* A migration round's point in time on a platform that tracks changes
+   * other than by snapshots (libvirt: a checkpoint, and the pull backup
+   * that exports its data). round_begin begins the point `name`, whose
+   * changes are known since the point `since` (NULL: the first round),
+   * or finds it begun (after a crash); round_open reads a disk of it, and
+   * round_changes tells the areas changed since an earlier point (from
+   * NULL: all allocated). round_get: 0 while the
+   * point's data can be read, -ENOENT when not. round_end: ends what
+   * begin holds open for the copy (the point stays: the next round's
+   * since). round_drop: removes the point (-ENOENT: there is none).
+   * NULL: a round is an external snapshot of its name. */
+  int (*round_begin)(struct ferry_client *fc, const struct ferry_vm *vm,
+                     const char *name, const char *since);
+  int (*round_get)(struct ferry_client *fc, const struct ferry_vm *vm,
+                   const char *name);
+  int (*round_end)(struct ferry_client *fc, const struct ferry_vm *vm,
+                   const char *name);
+  int (*round_drop)(struct ferry_client *fc, const struct ferry_vm *vm,
+                    const char *name);
+  int (*round_open)(struct ferry_client *fc, const struct ferry_vm *vm,
+                    const char *name, const char *disk,
+                    struct ferry_volume **out);
+  int (*round_changes)(struct ferry_client *fc, const struct ferry_vm *vm,
+                       const char *disk, const char *from, const char *name,
+                       struct ferry_changed_areas *out);
   /* The volume ids disks of a VM named vm_name get here, in format
    * ("qcow2", "raw"): EEXIST when one is taken, ENOSPC when they would
    * not fit. ids[i] are malloc'd. */
@@ -153,6 +181,24 @@ int vm_pick(const struct ferry_vm *v, size_t n, const char *key,
 int platform_lease_dir(client_t *c, char *buf, size_t len);
 /* Makes c act for holder (a migration id): its leases let it through. */
 int platform_set_lease_holder(client_t *c, const char *holder);
+/* A migration round's point on c (see round_begin above), for the VM
+ * whose id or uuid is vm: the platform's own, else an external snapshot
+ * named name. */
+int platform_round_begin(client_t *c, const char *vm, const char *name,
+                         const char *since);
+int platform_round_get(client_t *c, const char *vm, const char *name);
+int platform_round_end(client_t *c, const char *vm, const char *name);
+int platform_round_drop(client_t *c, const char *vm, const char *name);
+/* A round's disk for reading, and its changes since the round from (NULL:
+ * every allocated area): the snapshot's (ferry_snapshot_open,
+ * ferry_query_snapshot_changes) where rounds are snapshots. */
+int platform_round_open(client_t *c, const char *vm, const char *name,
+                        const char *disk, struct ferry_volume **out);
+int platform_round_changes(client_t *c, const char *vm, const char *disk,
+                           const char *from, const char *name,
+                           struct ferry_changed_areas *out);
+/* check_tracking of vm on c (0 where the platform has none). */
+int platform_check_tracking(client_t *c, const struct ferry_vm *vm);
 /* inject_driver's flags. */
 enum { CONVERT_REMOVE_VMWARE_TOOLS = 1u << 0 };
 /* Converts the guest on the boot disk among disks (of no VM yet: a

@@ -10,6 +10,7 @@
 
 #include "../client/client.h"
 #include "../core/child.h"
+#include "../core/clock.h"
 #include "../core/error.h"
 #include "../core/log.h"
 #include "../core/uri.h"
@@ -68,11 +69,14 @@ static int nbd_connect_priv(struct ferry_volume *v, struct nbd_priv *p)
         nbd_connect_systemd_socket_activation(h, p->argv);
     child_guard_end();
   } else {
-    ferry_log("nbd", "connect to %s", v->name);
+    uint64_t t0 = monotonic_ms();
     r = nbd_set_export_name(h, p->uri.export) ||
         nbd_add_meta_context(h, ctx) ||
         (p->uri.is_unix ? nbd_connect_unix(h, p->uri.socket)
                         : nbd_connect_tcp(h, p->uri.host, p->uri.port));
+    if (!r)
+      ferry_log("nbd", "connected to %s in %" PRIu64 " ms", v->name,
+                monotonic_ms() - t0);
   }
   if (r) {
     int e = nbd_get_errno();
@@ -429,6 +433,19 @@ int nbd_volume_open_bitmap(const char *path, const char *format,
                    NULL };
   snprintf(name, sizeof name, "bitmap %s of %s", bitmap, path);
   return open_with(name, format, FERRY_OPEN_READ, NULL, argv, ctx, out);
+}
+
+int nbd_volume_open_export(const char *socket, const char *export,
+                           const char *context, struct ferry_volume **out)
+{
+  struct nbd_uri u = { .is_unix = true, .export = (char *)export,
+                       .socket = (char *)socket };
+  char name[1024];
+  uri_name(&u, name, sizeof name);
+  if (context)
+    snprintf(name + strlen(name), sizeof name - strlen(name), " (%s)",
+             context);
+  return open_with(name, "raw", FERRY_OPEN_READ, &u, NULL, context, out);
 }
 
 /* The nbd client: host is an NBD URI; a volume id names the export. */

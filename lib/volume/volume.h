@@ -128,6 +128,11 @@ int nbd_volume_open_image(const char *path, const char *format, int mode,
  * extents are the bitmap's, changed areas as data, clean ones as holes. */
 int nbd_volume_open_bitmap(const char *path, const char *format,
                            const char *bitmap, struct ferry_volume **out);
+/* A read-only export of a unix socket's NBD server; context (NULL:
+ * base:allocation) gives its extents, as in nbd_volume_open_bitmap for
+ * a dirty bitmap's. */
+int nbd_volume_open_export(const char *socket, const char *export,
+                           const char *context, struct ferry_volume **out);
 struct client;
 int callback_volume_open(struct client *c, const char *volume_id, int mode,
                          struct ferry_volume **out);

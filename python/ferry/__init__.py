@@ -37,6 +37,7 @@ from .errors import Error
 from .log import log_to_logging, set_log_callback
 from .platform import (FEATURE_BOOT_CHECK, FEATURE_CHANGED_BLOCKS,
                        FEATURE_CREATE_VMS, FEATURE_CREATE_VOLUMES,
+                       FEATURE_CHECKPOINT_ROUNDS,
                        FEATURE_INJECT_DRIVERS,
                        FEATURE_LIFECYCLE, FEATURE_LIST_VOLUMES,
                        FEATURE_RAM_SNAPSHOTS, FEATURE_READ_VOLUMES,
@@ -87,7 +88,7 @@ __all__ = [
     "FEATURE_CHANGED_BLOCKS", "FEATURE_READ_VOLUMES",
     "FEATURE_WRITE_VOLUMES", "FEATURE_CREATE_VMS", "FEATURE_TASKS",
     "FEATURE_BOOT_CHECK", "FEATURE_INJECT_DRIVERS", "FEATURE_LIST_VOLUMES",
-    "FEATURE_LIFECYCLE", "FEATURE_CREATE_VOLUMES",
+    "FEATURE_LIFECYCLE", "FEATURE_CREATE_VOLUMES", "FEATURE_CHECKPOINT_ROUNDS",
     # the standard objects' dicts, named for type hints
     "VMRecord", "DiskRecord", "NicRecord", "SnapshotRecord", "VolumeRecord",
     "DatacenterRecord", "ClusterRecord", "HostRecord", "VlanRecord",

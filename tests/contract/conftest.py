@@ -257,12 +257,12 @@ class LibvirtPlatform(ManagedPlatform):
         self.pool = f"contract{self.suffix}"
         self.images = os.path.join(lv.dir, "images", self.pool)
         os.makedirs(self.images)
-        lv.define("pool", f"<pool type='dir'><name>{self.pool}</name>"
-                  f"<target><path>{self.images}</path></target></pool>")
-        lv.virsh("pool-start", self.pool)
+        lv.pool(self.pool, self.images)
         self.domains = []
-        try:  # its own pool for new volumes
-            self.p = ferry.Platform(f"{lv.uri}&pool={self.pool}")
+        # its own pool for new volumes; its backups' sockets in a short dir
+        self.uri = f"{lv.uri}&pool={self.pool}&backup_dir={lv.dir}/bk"
+        try:
+            self.p = ferry.Platform(self.uri)
         except BaseException:
             self.close()
             raise
@@ -321,9 +321,8 @@ class LibvirtPlatform(ManagedPlatform):
         for name in self.domains:
             self.lv.virsh("destroy", name, check=False)
             self.lv.virsh("undefine", name, "--snapshots-metadata",
-                          check=False)
-        self.lv.virsh("pool-destroy", self.pool, check=False)
-        self.lv.virsh("pool-undefine", self.pool, check=False)
+                          "--checkpoints-metadata", check=False)
+        self.lv.remove("pool", self.pool)
         if hasattr(self, "p"):
             self.p.close()
 

@@ -64,7 +64,9 @@ class Libvirtd:
         ensure_qemu_user()
         self.dir = tempfile.mkdtemp(prefix="lv", dir="/tmp")
         d = self.dir
-        for sub in list(MOUNTS) + ["etc/qemu", "sock", "images", "bk"]:
+        # log/qemu: as the package ships it (domains log their consoles there)
+        for sub in list(MOUNTS) + ["etc/qemu", "log/qemu", "sock", "images",
+                                   "bk"]:
             os.makedirs(os.path.join(d, sub), exist_ok=True)
         for path in MOUNTS.values():
             os.makedirs(path, exist_ok=True)  # empty mount points
@@ -145,6 +147,24 @@ class Libvirtd:
         with open(path, "w") as f:
             f.write(xml)
         self.virsh(f"{kind}-define" if kind else "define", path)
+
+    def pool(self, name, path):
+        """A started dir pool name on path (made when missing)."""
+        os.makedirs(path, exist_ok=True)
+        self.define("pool", f"<pool type='dir'><name>{name}</name><target>"
+                    f"<path>{path}</path></target></pool>")
+        self.virsh("pool-start", name)
+
+    def bridge_network(self, name):
+        """A started network name on the namespace's bridge lvbr0."""
+        self.define("net", f"<network><name>{name}</name><forward "
+                    f"mode='bridge'/><bridge name='lvbr0'/></network>")
+        self.virsh("net-start", name)
+
+    def remove(self, kind, name):
+        """Destroys and undefines a pool or net, if there is one."""
+        self.virsh(f"{kind}-destroy", name, check=False)
+        self.virsh(f"{kind}-undefine", name, check=False)
 
     def close(self):
         if self.daemon is not None and self.daemon.poll() is None:

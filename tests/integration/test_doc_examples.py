@@ -17,6 +17,7 @@ import tempfile
 import pytest
 
 from ferryhelpers import BUILD, FERRY
+from libvirthelpers import domain_xml, volume_xml
 from qemuhelpers import Platform
 from vspherehelpers import PASSWORD, Sim
 
@@ -209,29 +210,34 @@ def libvirt_migration(env, lang, text):
     """The session's private libvirtd with a pool 'default' and a network
     br0, both taken away after (other tests define their own)."""
     lv = env.libvirtd
-    images = os.path.join(lv.dir, "images", "docdefault")
-    os.makedirs(images)
-    lv.define("pool", f"<pool type='dir'><name>default</name><target><path>"
-              f"{images}</path></target></pool>")
-    lv.virsh("pool-start", "default")
-    lv.define("net", "<network><name>br0</name><forward mode='bridge'/>"
-              "<bridge name='lvbr0'/></network>")
-    lv.virsh("net-start", "br0")
+    lv.pool("default", os.path.join(lv.dir, "images", "docdefault"))
+    lv.bridge_network("br0")
     a = env.platform("a")
     try:
         a.create_vm("web", disks=1, extra=("--nic", "default"))
         a.start("web")
+        # db: a running domain on a qcow2 v3 volume, to migrate from
+        vol = os.path.join(env.base, "db-vda.xml")
+        write(vol, volume_xml("db-vda.qcow2", 16).encode())
+        lv.virsh("vol-create", "default", vol)
+        lv.define("", domain_xml("db", [("vda", "default/db-vda.qcow2",
+                                         "qcow2")]))
+        lv.virsh("start", "db")
         run(env, lang, text, [
             ("'qemu:///system?pool=default'", f"'{lv.uri}&pool=default'"),
             ("qemu:///system ", f"'{lv.uri}' "),
             ("local:///var/lib/ferry ", f"local://{a.dir} ")])
         assert lv.virsh("domstate", "web").stdout.strip() == "running"
+        assert lv.virsh("checkpoint-list", "db", "--name").stdout.split() \
+            == ["mig-m3-1"]
     finally:
-        lv.virsh("destroy", "web", check=False)
-        lv.virsh("undefine", "web", check=False)
-        for cmd in (["pool-destroy", "default"], ["pool-undefine", "default"],
-                    ["net-destroy", "br0"], ["net-undefine", "br0"]):
-            lv.virsh(*cmd, check=False)
+        for dom in ("web", "db"):
+            lv.virsh("destroy", dom, check=False)
+            lv.virsh("undefine", dom, "--checkpoints-metadata", check=False)
+        lv.virsh("vol-delete", "db-vda.qcow2", "--pool", "default",
+                 check=False)
+        lv.remove("pool", "default")
+        lv.remove("net", "br0")
 
 
 def disk_rate(env, lang, text):

@@ -1,6 +1,6 @@
 """Warm migrations of the test guest (tests/guest/build.sh: Debian 12 as
 installed on VMware, pvscsi and vmxnet3, no virtio in its initramfs) to a
-qemu platform, proven by the guest itself: it boots at the destination on
+qemu platform (and from VMware's simulator to a libvirt host), proven by the guest itself: it boots at the destination on
 virtio-blk + virtio-net to its marker line once the cutover converted it.
 The controls: the guest boots on pvscsi at the source; the same migration
 without conversion copies the disk byte for byte (qemu-img compare) and
@@ -197,4 +197,81 @@ def test_warm_migration_from_vmware_boots_converted(tmp_path, guest_image):
         assert tools == "no", got.group(0)
     finally:
         dest.close()
+        sim.close()
+
+
+class LibvirtGuests:
+    """What watch() asks of a platform, for the session's libvirtd: a
+    domain's state, and its serial console, which the domains ferry
+    defines log in libvirt's log directory (its private one here)."""
+
+    def __init__(self, lv):
+        self.lv = lv
+
+    def state(self, vm):
+        st = self.lv.virsh("domstate", vm).stdout.strip()
+        return "stopped" if st == "shut off" else "running"
+
+    def serial(self, vm):
+        try:
+            with open(os.path.join(self.lv.dir, "log", "qemu",
+                                   f"{vm}-serial0.log"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+def test_warm_migration_from_vmware_to_libvirt_boots_converted(
+        tmp_path, guest_image, libvirtd):
+    """The test guest as a VMware VM of the simulator, migrated warm to
+    the session's libvirtd: CBT rounds, a cutover with conversion onto the
+    volumes of a storage pool, the domain defined on virtio with the
+    source's MAC on the mapped network; started by libvirt, the guest
+    boots to its marker on virtio."""
+    lv = libvirtd
+    lv.pool("pg", os.path.join(lv.dir, "images-g"))
+    lv.bridge_network("gnet")
+    sim = Sim(tmp_path, "-memory-mib", "512", disk_mib=1024)
+    vm = "DC0_H0_VM0"
+    try:
+        flat = sim.flat(vm)
+        tool("qemu-img", "convert", "-n", "-f", "qcow2", "-O", "raw",
+             guest_image, flat)
+        jdir = str(tmp_path / "j")
+        src = json.loads(ferry(sim, "vm", "show", vm, "--platform",
+                               sim.uri(), "--json").stdout)
+        net = src["nics"][0]["network"]
+
+        def step(*args, **kw):
+            return json.loads(ferry(sim, "migrate", *args, "--journal-dir",
+                                    jdir, "--json", **kw).stdout)
+        m = step("start", "--from", sim.uri(), "--to", f"{lv.uri}&pool=pg",
+                 vm, "--network-map", f"{net}=gnet", "--id", "m")
+        assert m["rounds"][0]["changed_bytes"] > 100 * MiB  # the guest
+        guest_write(flat, GAP, os.urandom(64 * 1024))
+        m = step("sync", "m")
+        assert m["rounds"][1]["changed_bytes"] == 64 * 1024
+        m = step("cutover", "m", "--stop-timeout", "0", timeout=CUTOVER_S)
+        assert m["phase"] == "done" and m["verified"] and m["converted"], m
+        assert "virtio_blk" in "\n".join(m["conversion"]), m["conversion"]
+        got = json.loads(ferry(sim, "vm", "show", vm, "--platform", lv.uri,
+                               "--json").stdout)
+        assert [(d["device"], d["bus"], d["volume_id"][:3]) for d in
+                got["disks"]] == [("vda", "virtio", "pg/")], got["disks"]
+        assert [(n["mac"], n["network"]) for n in got["nics"]] == \
+            [(src["nics"][0]["mac"], "gnet")], got["nics"]
+        lv.virsh("start", vm)
+        seen, out = watch(LibvirtGuests(lv), vm, [MARKER, GAVE_UP])
+        root, _, nic, _ = booted(seen, out,
+                                 "the guest from VMware, on libvirt")
+        assert root.startswith("/dev/vd") and nic == "virtio_net", \
+            seen.group(0)
+    finally:
+        lv.virsh("destroy", vm, check=False)
+        lv.virsh("undefine", vm, check=False)
+        for v in lv.virsh("vol-list", "pg", "--name",
+                          check=False).stdout.split():
+            lv.virsh("vol-delete", v, "--pool", "pg", check=False)
+        lv.remove("pool", "pg")
+        lv.remove("net", "gnet")
         sim.close()

@@ -120,9 +120,7 @@ def lv(libvirtd):
     d = libvirtd
     try:
         images = os.path.join(d.dir, "images")
-        d.define("pool", f"<pool type='dir'><name>p0</name><target><path>"
-                 f"{images}</path></target></pool>")
-        d.virsh("pool-start", "p0")
+        d.pool("p0", images)
         for name, mib in (("web-vda.qcow2", 32), ("snap-vda.qcow2", 16)):
             path = os.path.join(d.dir, f"{name}.xml")
             with open(path, "w") as f:
@@ -131,9 +129,7 @@ def lv(libvirtd):
         vdb = os.path.join(images, "web-vdb.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", vdb,
                         "16M"], check=True)
-        d.define("net", "<network><name>br0</name><forward mode='bridge'/>"
-                 "<bridge name='lvbr0'/></network>")
-        d.virsh("net-start", "br0")
+        d.bridge_network("br0")
         d.define("", domain_xml("web", [("vda", "p0/web-vda.qcow2", "qcow2"),
                                         ("vdb", vdb, "qcow2")], "br0"))
         d.define("", domain_xml("snap", [("vda", "p0/snap-vda.qcow2",
@@ -143,6 +139,8 @@ def lv(libvirtd):
         for name in ("web", "snap"):
             d.virsh("destroy", name, check=False)
             d.virsh("undefine", name, "--snapshots-metadata", check=False)
+        d.remove("pool", "p0")
+        d.remove("net", "br0")
 
 
 def state(lv, name):
@@ -315,16 +313,19 @@ def test_warm_migration_from_the_local_platform_to_libvirt(lv, tmp_path):
         a.close()
 
 
-def test_libvirt_as_a_source_is_refused_before_anything(lv, tmp_path):
+def test_the_test_driver_is_refused_as_a_source(tmp_path):
+    """libvirt's test driver has no backups: a migration from it is
+    refused at the plan, before anything is made."""
     from qemuhelpers import Platform
+    node = tmp_path / "node.xml"
+    node.write_text(TEST_NODE)
     b = Platform(tmp_path / "b")
     try:
-        before = lv.virsh("snapshot-list", "snap", "--name").stdout
-        cp = run_ferry("migrate", "start", "--from", lv.uri, "--to", b.uri,
-                       "snap", "--id", "x", "--journal-dir", tmp_path / "j")
-        assert cp.returncode != 0 and b"cannot track changed blocks" in \
+        cp = run_ferry("migrate", "start", "--from", f"test://{node}",
+                       "--to", b.uri, "web01", "--id", "x", "--journal-dir",
+                       tmp_path / "j")
+        assert cp.returncode != 0 and b"test driver has no checkpoints" in \
             cp.stderr, describe(cp)
-        assert lv.virsh("snapshot-list", "snap", "--name").stdout == before
         assert not (tmp_path / "j").exists() or \
             os.listdir(tmp_path / "j") == []
     finally:

@@ -132,7 +132,7 @@ static bool set_max_rounds(const struct cli_opt *opt, void *opts,
 static const struct cli_opt spec_options[] = {
   { "from", "URI", "the source platform (required)", cli_set_string,
     MIGRATE_FIELD(spec.source), NULL },
-  { "to", "URI", "the destination platform, a qemu one (required)",
+  { "to", "URI", "the destination platform: local or libvirt (required)",
     cli_set_string, MIGRATE_FIELD(spec.destination), NULL },
   { "network-map", "SRC=DST", "a source network and the destination's "
     "network for its NICs; repeatable, or a comma list", add_network_map, 0,

@@ -66,6 +66,13 @@ static int on_key(void *opaque, const char *key, size_t klen,
     if (strcmp(v, "kvm") && strcmp(v, "qemu"))
       return ferry_error(EINVAL, "virt_type '%s': want kvm or qemu", v);
     snprintf(q->st->virt_type, sizeof q->st->virt_type, "%s", v);
+  } else if (klen == 10 && !strncmp(key, "backup_dir", 10)) {
+    if (*v != '/')
+      return ferry_error(EINVAL, "backup_dir '%s' is not an absolute path",
+                         v);
+    if ((size_t)snprintf(q->st->backup_dir, sizeof q->st->backup_dir, "%s",
+                         v) >= sizeof q->st->backup_dir)
+      return ferry_error(ENAMETOOLONG, "backup_dir is too long");
   } else { /* libvirt's: the pair as written (key points into the URI) */
     size_t n = strcspn(key, "&");
     if (q->at + n + 2 >= q->len)
@@ -76,7 +83,7 @@ static int on_key(void *opaque, const char *key, size_t klen,
   return 0;
 }
 
-/* ferry's own options (pool=, virt_type=) out of the URI's query, which is
+/* ferry's own options (pool=, virt_type=, backup_dir=) out of the URI's query, which is
  * otherwise libvirt's (socket=, keyfile=, ...): st gets them, lv the URI
  * libvirt is given. */
 static int take_options(const char *uri, struct lv_state *st, char *lv,
@@ -168,15 +175,23 @@ static const struct platform_ops lv_ops = {
   .create_volume = lv_create_volume,
   .delete_volume = lv_delete_volume,
   .inject_driver = lv_inject_driver,
-  /* Not yet in this version, and so ENOTSUP: a snapshot's frozen data
-   * read, changed blocks (checkpoints and pull backups): it is a
-   * migration's destination, not yet a source. */
+  .prepare_tracking = lv_check_tracking,
+  .check_tracking = lv_check_tracking,
+  .round_begin = lv_round_begin,
+  .round_get = lv_round_get,
+  .round_end = lv_round_end,
+  .round_drop = lv_round_drop,
+  .round_open = lv_round_open,
+  .round_changes = lv_round_changes,
 };
 
 static const struct ferry_driver_option lv_options[] = {
   { "pool", "the storage pool new volumes go in (default: default)" },
   { "virt_type", "new domains' type: kvm (default where /dev/kvm is) or "
                  "qemu (TCG)" },
+  { "backup_dir", "where the NBD sockets and scratch files of a "
+                  "migration's pull backups go; qemu must be able to create "
+                  "files there (default: STATE_DIR/libvirt-backups)" },
   { NULL, NULL },
 };
 
@@ -198,7 +213,8 @@ const struct ferry_driver libvirt_driver = {
                 FERRY_FEATURE_LIFECYCLE | FERRY_FEATURE_READ_VOLUMES |
                 FERRY_FEATURE_WRITE_VOLUMES | FERRY_FEATURE_CREATE_VOLUMES |
                 FERRY_FEATURE_CREATE_VMS | FERRY_FEATURE_BOOT_CHECK |
-                FERRY_FEATURE_INJECT_DRIVERS,
+                FERRY_FEATURE_INJECT_DRIVERS |
+                FERRY_FEATURE_CHECKPOINT_ROUNDS,
     .platform = true,
   },
   .type = CLIENT_LIBVIRT,

@@ -100,7 +100,11 @@ static int domain_xml(const struct lv_state *st, const struct ferry_vm *spec,
     sb_printf(x, "<controller type='scsi' model='virtio-scsi'/>");
   for (size_t i = 0; i < spec->n_nics; i++)
     add_nic(x, &spec->nics[i]);
-  sb_printf(x, "<serial type='pty'/><console type='pty'/>"
+  /* the serial console also in libvirt's log directory, where an admin
+   * reads what a migrated guest said while it booted */
+  sb_printf(x, "<serial type='pty'><log file='%s/", LV_SERIAL_LOG_DIR);
+  sb_esc(x, spec->name);
+  sb_printf(x, "-serial0.log' append='on'/></serial><console type='pty'/>"
                "<video><model type='none'/></video>"
                "<memballoon model='none'/></devices></domain>");
   return x->failed ? ferry_error(ENOMEM, "out of memory") : 0;

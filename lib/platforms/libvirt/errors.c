@@ -34,7 +34,7 @@ static int errno_of(const virError *e)
   case VIR_ERR_NO_DOMAIN: case VIR_ERR_NO_DOMAIN_SNAPSHOT:
   case VIR_ERR_NO_NETWORK: case VIR_ERR_NO_STORAGE_POOL:
   case VIR_ERR_NO_STORAGE_VOL: case VIR_ERR_NO_DOMAIN_CHECKPOINT:
-  case VIR_ERR_NO_NETWORK_PORT:
+  case VIR_ERR_NO_NETWORK_PORT: case VIR_ERR_NO_DOMAIN_BACKUP:
     return ENOENT;
   case VIR_ERR_OPERATION_INVALID: case VIR_ERR_OPERATION_ABORTED:
     return EBUSY; /* the wrong state: running, shut off, a job */

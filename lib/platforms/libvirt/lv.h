@@ -16,6 +16,7 @@
 #include "../../types/object.h" /* ferry_obj_string_set */
 
 struct ferry_client;
+struct ferry_volume;
 struct sbuf;
 
 struct lv_state {
@@ -23,6 +24,7 @@ struct lv_state {
   char uri[1024];     /* as given, for messages */
   char pool[256];     /* where new volumes go (?pool=, default "default") */
   char virt_type[16]; /* new domains' type: "kvm", else "qemu" (TCG) */
+  char backup_dir[512]; /* pull backups' sockets and scratch (?backup_dir=) */
   bool local;         /* the host is this one: volumes have paths here */
 };
 
@@ -110,7 +112,9 @@ int lv_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
 int lv_conversions_settled(struct ferry_client *fc,
                            const struct ferry_vm *vm);
 
-/* define.c */
+/* define.c: where the domains it defines log their serial console
+ * (NAME-serial0.log) */
+#define LV_SERIAL_LOG_DIR "/var/log/libvirt/qemu"
 int lv_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
                  struct ferry_vm *out);
 
@@ -126,5 +130,49 @@ int lv_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
                         char **name);
 int lv_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
                        const char *name, unsigned flags);
+
+/* tracking.c: a disk's top image on this host, and whether a running
+ * domain's disks can hold checkpoints' bitmaps (qcow2 v3). */
+int lv_disk_image(struct ferry_client *fc, const struct ferry_disk *disk,
+                  char *path, size_t len, char *format, size_t flen);
+int lv_check_tracking(struct ferry_client *fc, const struct ferry_vm *vm);
+
+/* backup.c: a migration round's point, a checkpoint with the pull backup
+ * that exports its data while the domain runs (driver.h, round_begin);
+ * on a shut-off domain, its disks as they are. */
+struct lv_job_disk {
+  char name[64], export[64], bitmap[96]; /* bitmap "": a full backup */
+};
+struct lv_job {
+  char socket[600];
+  char incremental[256]; /* "": a full backup */
+  struct lv_job_disk disks[32];
+  size_t n_disks;
+};
+/* The backup job of ferry's that exports round `name` of vm's domain:
+ * 0 with *job, -ENOENT when none does. */
+int lv_round_job(struct ferry_client *fc, virDomainPtr dom,
+                 const struct ferry_vm *vm, const char *name,
+                 struct lv_job *job);
+/* EBUSY when the domain runs a backup job that is not ferry's. */
+int lv_no_foreign_job(struct ferry_client *fc, virDomainPtr dom,
+                      const struct ferry_vm *vm);
+int lv_round_begin(struct ferry_client *fc, const struct ferry_vm *vm,
+                   const char *name, const char *since);
+int lv_round_get(struct ferry_client *fc, const struct ferry_vm *vm,
+                 const char *name);
+int lv_round_end(struct ferry_client *fc, const struct ferry_vm *vm,
+                 const char *name);
+int lv_round_drop(struct ferry_client *fc, const struct ferry_vm *vm,
+                  const char *name);
+
+/* changes.c: a round's data and changed areas, from its backup's NBD
+ * export, or from a shut-off domain's images (qemu-nbd). */
+int lv_round_open(struct ferry_client *fc, const struct ferry_vm *vm,
+                  const char *name, const char *disk,
+                  struct ferry_volume **out);
+int lv_round_changes(struct ferry_client *fc, const struct ferry_vm *vm,
+                     const char *disk, const char *from, const char *to,
+                     struct ferry_changed_areas *out);
 
 #endif

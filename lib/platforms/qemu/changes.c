@@ -9,6 +9,7 @@
 #include "../../core/error.h"
 #include "../../core/extent.h"
 #include "../../volume/volume.h"
+#include "../changed_areas.h"
 #include "../snapshot_store.h"
 #include "qemu.h"
 #include "snapdisk.h"
@@ -29,22 +30,6 @@ static int frozen_layer(const struct qemu_state *st,
   if (r == 0 && !*id)
     r = ferry_error(ENOENT, "snapshot '%s': its overlay has no layer under "
                     "it any more", rec->name);
-  return r;
-}
-
-/* Adds the changed (data) extents of v over its whole size to l. */
-static int add_extents(struct ferry_volume *v, bool data_only_nonzero,
-                       struct extent_list *l)
-{
-  struct extent_map m = { 0 };
-  int r = volume_extents(v, 0, (uint64_t)v->size, &m);
-  for (size_t i = 0; r == 0 && i < m.n; i++) {
-    unsigned skip = data_only_nonzero ? FERRY_EXTENT_ZERO | FERRY_EXTENT_HOLE
-                                      : FERRY_EXTENT_HOLE;
-    if (!(m.v[i].flags & skip))
-      r = extent_list_push(l, m.v[i].offset, m.v[i].length);
-  }
-  extent_map_free(&m);
   return r;
 }
 
@@ -88,7 +73,7 @@ static int changes_between(const struct qemu_state *st,
                       "them was deleted or reverted over)", cur.parent,
                       cur.name, bitmap, layer);
     if (r == 0 && (r = nbd_volume_open_bitmap(path, "qcow2", bitmap, &v)) == 0)
-      r = add_extents(v, false, l);
+      r = changed_extents_add(v, FERRY_EXTENT_HOLE, l);
     if (v)
       v->ops->close(v);
     if (r < 0 || !strcmp(cur.parent, from))
@@ -184,7 +169,8 @@ int qemu_query_snapshot_changes(struct ferry_client *fc,
         (r = qemu_volume_path(st, layer, path)) == 0 &&
         (r = nbd_volume_open_image(path, qemu_volume_format(layer),
                                    FERRY_OPEN_READ, &v)) == 0)
-      r = add_extents(v, true, &l);
+      r = changed_extents_add(v, FERRY_EXTENT_HOLE | FERRY_EXTENT_ZERO,
+                              &l);
     if (v)
       v->ops->close(v);
   } else {
@@ -192,22 +178,8 @@ int qemu_query_snapshot_changes(struct ferry_client *fc,
   }
   if (r < 0)
     goto out;
-  extents_normalize(&l);
-  ferry_changed_areas_init(out);
-  out->disk_id = strdup(vm->disks[d].device);
-  out->from_snapshot = strdup(all ? "*" : from);
-  out->to_snapshot = strdup(to);
-  for (size_t i = 0; i < l.n && r == 0; i++) {
-    struct ferry_changed_area *a = ferry_changed_areas_areas_append(out);
-    if (!a)
-      r = ferry_error(ENOMEM, "out of memory");
-    else
-      a->start = l.v[i].offset, a->length = l.v[i].length;
-  }
-  if (r == 0 && (!out->disk_id || !out->from_snapshot || !out->to_snapshot))
-    r = ferry_error(ENOMEM, "out of memory");
-  if (r < 0)
-    ferry_changed_areas_dispose(out);
+  r = changed_areas_fill(out, vm->disks[d].device, all ? "*" : from, to,
+                         &l);
 out:
   extent_list_free(&l);
   ferry_domain_snapshot_dispose(&rec);

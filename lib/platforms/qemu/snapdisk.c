@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../../core/error.h"
+#include "../../core/qemu_img.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
 #include "../../qmp/qmp.h"
@@ -240,34 +241,13 @@ void bitmap_name(const char *snap, char *buf, size_t len)
   snprintf(buf, len, "ferry-%s", snap);
 }
 
-static bool list_has(json_object *bitmaps, const char *name)
-{
-  for (size_t i = 0; bitmaps && i < json_object_array_length(bitmaps); i++) {
-    json_object *nm;
-    if (json_object_object_get_ex(json_object_array_get_idx(bitmaps, i),
-                                  "name", &nm) &&
-        !strcmp(json_object_get_string(nm), name))
-      return true;
-  }
-  return false;
-}
-
 int volume_has_bitmap(const struct qemu_state *st, const char *id,
                       const char *bitmap, bool *has)
 {
-  *has = false;
-  if (strcmp(qemu_volume_format(id), "qcow2"))
-    return 0; /* only qcow2 images keep bitmaps */
-  json_object *j, *fs, *data, *bitmaps = NULL;
-  int r = qemu_img_info(st, id, &j);
-  if (r < 0)
-    return r;
-  if (json_object_object_get_ex(j, "format-specific", &fs) &&
-      json_object_object_get_ex(fs, "data", &data))
-    json_object_object_get_ex(data, "bitmaps", &bitmaps);
-  *has = list_has(bitmaps, bitmap);
-  json_object_put(j);
-  return 0;
+  char path[PATH_MAX];
+  int r = qemu_volume_path(st, id, path);
+  return r < 0 ? r : qemu_img_has_bitmap(path, qemu_volume_format(id),
+                                         bitmap, has);
 }
 
 int node_has_bitmap(struct qmp *q, const char *node, const char *bitmap,
@@ -283,7 +263,7 @@ int node_has_bitmap(struct qmp *q, const char *node, const char *bitmap,
     if (json_object_object_get_ex(n, "node-name", &nn) &&
         !strcmp(json_object_get_string(nn), node) &&
         json_object_object_get_ex(n, "dirty-bitmaps", &bm))
-      *has = *has || list_has(bm, bitmap);
+      *has = *has || qemu_img_list_has(bm, bitmap);
   }
   json_object_put(ret);
   return r;

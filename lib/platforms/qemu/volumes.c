@@ -14,6 +14,7 @@
 #include "../../client/client.h"
 #include "../../core/dirscan.h"
 #include "../../core/error.h"
+#include "../../core/qemu_img.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
 #include "qemu.h"
@@ -90,20 +91,11 @@ static char *dup_str(const char *s)
 int qemu_img_info(const struct qemu_state *st, const char *id,
                   json_object **out)
 {
-  char path[PATH_MAX];
+  char path[PATH_MAX], what[300];
   int r = qemu_volume_path(st, id, path);
-  if (r < 0)
-    return r;
-  char *argv[] = { "qemu-img", "info", "-U", "-f",
-                   (char *)qemu_volume_format(id), "--output=json", path,
-                   NULL };
-  char *text;
-  if ((r = run_command(argv, &text)) < 0)
-    return r;
-  *out = json_tokener_parse(text);
-  free(text);
-  return *out ? 0 : ferry_error(EBADMSG, "volume '%s': qemu-img info gave "
-                                "no JSON", id);
+  snprintf(what, sizeof what, "volume '%s'", id);
+  return r < 0 ? r : qemu_img_info_json(path, qemu_volume_format(id), what,
+                                        out);
 }
 
 int qemu_volume_info(const struct qemu_state *st, const char *id,
