@@ -330,3 +330,27 @@ def test_the_test_driver_is_refused_as_a_source(tmp_path):
             os.listdir(tmp_path / "j") == []
     finally:
         b.close()
+
+
+def test_a_pool_without_room_is_refused_with_nothing_made(lv, tmp_path):
+    """A VM whose disks would not fit in the pool's free space (a sparse
+    60 TiB disk) is refused at the plan, saying how much is free and
+    needed; no volume, journal or domain is made."""
+    from qemuhelpers import Platform
+    a = Platform(tmp_path / "a")
+    jdir = tmp_path / "j"
+    try:
+        a.create_vm("huge", disks=0, extra=("--disk", "60T"))
+        before = lv.virsh("vol-list", "p0").stdout
+        cp = run_ferry("migrate", "start", "--from", a.uri, "--to",
+                       f"{lv.uri}&pool=p0", "huge", "--id", "h",
+                       "--journal-dir", jdir)
+        assert cp.returncode != 0, describe(cp)
+        err = cp.stderr.decode()
+        assert "pool 'p0' has" in err and "MiB free" in err and \
+            "62914560 MiB" in err, err
+        assert lv.virsh("vol-list", "p0").stdout == before
+        assert not jdir.exists() or os.listdir(jdir) == []
+        assert lv.virsh("domstate", "huge", check=False).returncode != 0
+    finally:
+        a.close()
