@@ -223,3 +223,54 @@ fail:
   nbd_uri_free(out);
   return r;
 }
+
+static int take_part(char *dst, size_t len, const char *src, size_t n,
+                     const char *scheme, const char *what)
+{
+  if (n >= len)
+    return ferry_error(ENAMETOOLONG, "%s URI: %s is too long", scheme, what);
+  memcpy(dst, src, n);
+  dst[n] = 0;
+  return 0;
+}
+
+int uri_authority_parse(const char *uri, const char *scheme, int default_port,
+                        struct uri_authority *a)
+{
+  memset(a, 0, sizeof *a);
+  const char *p = uri;
+  size_t sl = strlen(scheme);
+  if (!strncmp(p, scheme, sl) && !strncmp(p + sl, "://", 3))
+    p += sl + 3;
+  size_t len = strlen(p);
+  if (len && p[len - 1] == '/')
+    len--;
+  const char *at = memrchr(p, '@', len);
+  int r = 0;
+  if (at) {
+    char *u = uri_decode(p, (size_t)(at - p));
+    if (!u)
+      return ferry_error(EINVAL, "%s URI: bad escape in the user name",
+                         scheme);
+    r = take_part(a->user, sizeof a->user, u, strlen(u), scheme,
+                  "the user name");
+    free(u);
+    len -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  if (r == 0)
+    r = take_part(a->host, sizeof a->host, p, len, scheme, "the host");
+  if (r == 0 && (!*a->host || strpbrk(a->host, "/@ ?")))
+    return ferry_error(EINVAL, "%s URI '%s': want %s://[USER@]HOST[:PORT]",
+                       scheme, uri, scheme);
+  bool v6 = a->host[0] == '[';
+  const char *colon = v6 ? strstr(a->host, "]:") : strrchr(a->host, ':');
+  size_t hl = colon ? (size_t)(colon - a->host) + v6 : strlen(a->host);
+  if (r == 0)
+    r = take_part(a->server, sizeof a->server, a->host, hl, scheme,
+                  "the host");
+  a->port = colon ? atoi(colon + 1 + v6) : default_port;
+  if (r == 0 && (a->port <= 0 || a->port > 65535))
+    r = ferry_error(EINVAL, "%s URI '%s': bad port", scheme, uri);
+  return r;
+}

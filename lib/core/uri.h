@@ -30,6 +30,19 @@ bool nbd_uri_is(const char *s);
  * escape or an escaped NUL. */
 char *uri_decode(const char *s, size_t len);
 
+/* The parts of a platform URI SCHEME://[USER@]HOST[:PORT][/] (no query:
+ * cut it off first; SCHEME:// may be missing): a->user decoded ("" for
+ * none; the last @ ends it, so that administrator@vsphere.local@vc works
+ * as well as administrator%40vsphere.local@vc), a->host as written
+ * (HOST[:PORT]), a->server the host name or address alone, a->port
+ * (default_port when none). -EINVAL naming the URI when it is not one. */
+struct uri_authority {
+  char user[256], host[512], server[512];
+  int port;
+};
+int uri_authority_parse(const char *uri, const char *scheme, int default_port,
+                        struct uri_authority *a);
+
 /* Calls fn for each KEY=VALUE pair of a query string ("a=1&b=x%20y"):
  * the key as written (klen bytes), the value percent-decoded (NULL for a
  * pair without '='). Stops at fn's first error; a bad escape is -EINVAL

@@ -31,42 +31,16 @@ static int take(char *dst, size_t len, const char *src, size_t n,
  * URI's user. */
 static int parse_uri(struct vmw *w, const char *uri, char *user, size_t ulen)
 {
-  const char *p = uri;
-  user[0] = 0;
-  if (!strncmp(p, "vmware://", 9))
-    p += 9;
-  const char *q = strchr(p, '?');
-  size_t auth_len = q ? (size_t)(q - p) : strlen(p);
-  if (auth_len && p[auth_len - 1] == '/')
-    auth_len--;
-  /* the last @: a host has none, so administrator@vsphere.local@vc works
-   * as well as administrator%40vsphere.local@vc */
-  const char *at = memrchr(p, '@', auth_len);
-  int r = 0;
-  if (at) {
-    char *u = uri_decode(p, (size_t)(at - p));
-    if (!u)
-      return ferry_error(EINVAL, "vmware URI: bad escape in the user name");
-    r = take(user, ulen, u, strlen(u), "the user name");
-    free(u);
-    auth_len -= (size_t)(at + 1 - p);
-    p = at + 1;
-  }
+  struct uri_authority a;
+  int r = uri_authority_parse(uri, "vmware", 443, &a);
   if (r == 0)
-    r = take(w->host, sizeof w->host, p, auth_len, "the host");
-  if (r == 0 && (!*w->host || strpbrk(w->host, "/@ ")))
-    r = ferry_error(EINVAL, "vmware URI '%s': want vmware://[USER@]HOST[:PORT]"
-                    "[?thumbprint=...]", uri);
-  const char *colon = w->host[0] == '[' ? strstr(w->host, "]:")
-                                        : strrchr(w->host, ':');
-  if (r == 0) {
-    size_t hl = colon ? (size_t)(colon - w->host) + (w->host[0] == '[')
-                      : strlen(w->host);
-    r = take(w->server, sizeof w->server, w->host, hl, "the host");
-    w->port = colon ? atoi(colon + 1 + (w->host[0] == '[')) : 443;
-    if (r == 0 && (w->port <= 0 || w->port > 65535))
-      r = ferry_error(EINVAL, "vmware URI '%s': bad port", uri);
-  }
+    r = take(user, ulen, a.user, strlen(a.user), "the user name");
+  if (r == 0)
+    r = take(w->host, sizeof w->host, a.host, strlen(a.host), "the host");
+  if (r == 0)
+    r = take(w->server, sizeof w->server, a.server, strlen(a.server),
+             "the host");
+  w->port = a.port;
   return r;
 }
 
@@ -132,7 +106,7 @@ static int vmw_open(struct ferry_client *fc, const char *uri,
                       fc->minor_version, &w->s);
   if (r == 0) {
     w->s->page_size = w->page_size;
-    tls_pin_format(w->s->pin.want, w->thumbprint);
+    tls_pin_format(w->s->pin.want, TLS_SHA1, w->thumbprint);
     w->major = fc->major_version;
     w->minor = fc->minor_version;
     w->password = password;

@@ -226,8 +226,10 @@ static void share_unlock(CURL *c, curl_lock_data data, void *opaque)
 int vsession_handle(struct vsession *s, struct tls_pin *pin, char *errbuf,
                     CURL **out)
 {
-  if (pin != &s->pin)
-    *pin = (struct tls_pin){ .record_only = s->pin.record_only };
+  if (pin != &s->pin) {
+    *pin = tls_pin_init(TLS_SHA1, "thumbprint");
+    pin->record_only = s->pin.record_only;
+  }
   memcpy(pin->want, s->pin.want, sizeof pin->want);
   CURL *c = curl_easy_init();
   if (!c)
@@ -293,6 +295,7 @@ static struct vsession *session_new(const char *host, int *r)
     *r = ferry_error(ENOMEM, "out of memory");
     return NULL;
   }
+  s->pin = tls_pin_init(TLS_SHA1, "thumbprint");
   pthread_mutex_init(&s->lock, NULL);
   for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
     pthread_mutex_init(&s->share_locks[i], NULL);
@@ -328,7 +331,7 @@ int vsession_open(const char *host, const char *user, const char *password,
                     "the one the server's console shows, and pass it",
                     s->base, host);
   if (r == 0)
-    r = tls_pin_parse(thumbprint, s->pin.want);
+    r = tls_pin_parse(thumbprint, TLS_SHA1, s->pin.want);
   if (r == 0 && user && (!(s->user = strdup(user)) ||
                          !(s->password = secret_dup(password ? password
                                                             : ""))))

@@ -8,7 +8,7 @@
 #include <curl/curl.h>
 #include <libxml/tree.h>
 
-#include "tls_pin.h"
+#include "../../core/tls_pin.h"
 
 #define MOREF_LEN 160
 
