@@ -18,6 +18,9 @@ packages=(
   virt-v2v  # the conversion benchmark's peer (bench/convert.sh)
   libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   iproute2  # the libvirt platform; its tests run a private libvirtd
+  libiscsi-dev  # the ELF platform's data path: its volumes are iSCSI LUNs
+  tgt qemu-block-extra python3-jsonschema openssl  # the fake CloudTower's
+  # iSCSI target, qemu's iscsi driver, its spec checks, its certificate
 )
 
 missing=()

@@ -54,6 +54,9 @@ struct ferry_driver_info {
   unsigned features;       /* enum ferry_feature */
   bool platform;           /* false: a data path only (no VMs) */
   bool takes_password;     /* open asks the auth for a password */
+  /* its new volumes' format when none is asked for: "qcow2" when NULL
+   * (ELF's are "raw": iSCSI LUNs) */
+  const char *volume_format;
 };
 
 /* Every driver built into the library, in probing order. */

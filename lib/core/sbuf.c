@@ -73,6 +73,21 @@ void sb_esc(struct sbuf *b, const char *s)
   }
 }
 
+void sb_json_str(struct sbuf *b, const char *s)
+{
+  sb_append(b, "\"", 1);
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      sb_printf(b, "\\%c", c);
+    else if (c < 0x20)
+      sb_printf(b, "\\u%04x", c);
+    else
+      sb_append(b, s, 1);
+  }
+  sb_append(b, "\"", 1);
+}
+
 void sb_elem(struct sbuf *b, const char *name, const char *value)
 {
   sb_printf(b, "<%s>", name);

@@ -22,6 +22,9 @@ void sb_printf(struct sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s with &, <, >, " and ' escaped. */
 void sb_esc(struct sbuf *b, const char *s);
+/* Appends s as a JSON string, quotes included (for a body that must not
+ * pass through a JSON library's memory: a password's). */
+void sb_json_str(struct sbuf *b, const char *s);
 /* <name>escaped value</name> */
 void sb_elem(struct sbuf *b, const char *name, const char *value);
 void sb_free(struct sbuf *b);

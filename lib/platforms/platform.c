@@ -330,7 +330,11 @@ int ferry_query_snapshot_changes(client_t *c, const char *vm,
 int ferry_create_volume(client_t *c, const struct ferry_disk *disk,
                         struct ferry_volume_info *out)
 {
-  DISPATCH(c, create_volume, "create volumes", disk, out);
+  const struct ferry_driver_info *d = ferry_client_driver(c);
+  struct ferry_disk with = *disk; /* the platform's format when none */
+  if ((!with.format || !*with.format) && d)
+    with.format = (char *)(d->volume_format ? d->volume_format : "qcow2");
+  DISPATCH(c, create_volume, "create volumes", &with, out);
 }
 
 int ferry_delete_volume(client_t *c, const char *volume_id)
@@ -563,8 +567,10 @@ int ferry_plan_volumes(client_t *c, const char *vm_name,
     ids[i] = NULL;
   if (!vm_name || !*vm_name || (n && !disks))
     return ferry_error(EINVAL, "plan volumes: no VM name or no disks");
+  const struct ferry_driver_info *d = ferry_client_driver(c);
+  const char *dflt = d && d->volume_format ? d->volume_format : "qcow2";
   DISPATCH(c, plan_volumes, "plan volumes", vm_name, disks, n,
-           format && *format ? format : "qcow2", ids);
+           format && *format ? format : dflt, ids);
 }
 
 int platform_one_datacenter(const char *name, struct ferry_datacenter **out,

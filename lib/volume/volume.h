@@ -133,6 +133,11 @@ int nbd_volume_open_bitmap(const char *path, const char *format,
  * a dirty bitmap's. */
 int nbd_volume_open_export(const char *socket, const char *export,
                            const char *context, struct ferry_volume **out);
+/* LUN lun of target at portal (HOST:PORT), logged in as initiator (an
+ * IQN): a volume of whole blocks, each handle (clone) its own session. */
+int iscsi_volume_open(const char *portal, const char *target, int lun,
+                      const char *initiator, int mode,
+                      struct ferry_volume **out);
 struct client;
 int callback_volume_open(struct client *c, const char *volume_id, int mode,
                          struct ferry_volume **out);

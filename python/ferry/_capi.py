@@ -281,6 +281,7 @@ class DriverInfoT(Structure):
         ("features", c_uint),                   # enum ferry_feature
         ("platform", c_bool),
         ("takes_password", c_bool),
+        ("volume_format", c_char_p),            # NULL: qcow2
     ]
 
 

@@ -605,15 +605,14 @@ def open_cbt(client: ClientOrPlatform, vm: VMRef) -> None:
 
 def plan_volumes(client: ClientOrPlatform, vm_name: str,
                  disks: Iterable[DiskRecord],
-                 format: Optional[str] = "qcow2") -> List[str]:
+                 format: Optional[str] = None) -> List[str]:
     """ferry_plan_volumes: the volume ids disks (dicts: device, capacity)
     of a VM named vm_name would get on this platform in format ("qcow2" or
-    "raw"; None: qcow2), without making any; EEXIST when one is taken,
-    ENOSPC when they would not fit."""
+    "raw"; None: the platform's, qcow2 but on ELF), without making any;
+    EEXIST when one is taken, ENOSPC when they would not fit."""
     # pylint: disable=redefined-builtin
     if not vm_name:
         raise ValueError("no VM name given")
-    format = "qcow2" if format is None else format
     specs = list(disks)
     with _CArray(_T["disk"], specs) as arr:
         ids = (c_void_p * max(1, len(specs)))()
@@ -956,7 +955,7 @@ class Platform:
 
     def plan_volumes(self, vm_name: str,
                      disks: Union[VMRecord, Iterable[DiskRecord]],
-                     format: Optional[str] = "qcow2") -> List[str]:
+                     format: Optional[str] = None) -> List[str]:
         """The volume ids disks (dicts, or a VM dict) would get here for a
         VM named vm_name (see plan_volumes)."""
         # pylint: disable=redefined-builtin

@@ -354,8 +354,101 @@ def vmware_platform(tmp_path):
         fx.close()
 
 
+class ElfPlatform:
+    """A fake CloudTower (tests/cloudtower-sim/, elfhelpers.Tower) of its
+    own: VMs made through its API on two volumes (iSCSI LUNs of its tgtd),
+    started by it; a guest's write is qemu-io on the disk's LUN."""
+
+    name = "elf"
+    tracked = {}
+    granularity = 64 * KiB
+
+    def __init__(self):
+        from elfhelpers import PASSWORD, Tower
+        self.t = Tower()
+        try:
+            self.p = ferry.Platform(self.t.uri(), password=PASSWORD)
+        except BaseException:
+            self.t.close()
+            raise
+        self.n = 0
+
+    def _next(self, prefix):
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def _volume(self, name, size):
+        self.t.wait(self.t.api("/create-vm-volume", [{
+            "cluster_id": self.t.cluster()["id"], "name": name, "size": size,
+            "elf_storage_policy": "REPLICA_2_THIN_PROVISION",
+            "sharing": False}]))
+        return self.t.api("/get-vm-volumes", {"where": {"name": name}})[0]
+
+    def stopped_vm(self):
+        from elfhelpers import make_vm
+        name = self._next("c")
+        # named as a migration names its volumes: VM-DEVICE
+        vols = [self._volume(f"{name}-{d}", 16 * MiB) for d in ("vda", "vdb")]
+        make_vm(self.t, name, vols)
+        return self.p.vm(name)
+
+    def vm(self):
+        return self.stopped_vm()
+
+    def running_vm(self):
+        vm = self.stopped_vm()
+        [task] = self.t.wait(self.t.api("/start-vm", {"where": {
+            "id": vm["id"]}}))
+        assert task["status"] == "SUCCESSED", task
+        return self.p.vm(vm["id"])
+
+    def write(self, vm, device, offset, length, pattern):
+        import subprocess
+        [disk] = [d for d in self.p.vm(vm["id"])["disks"]
+                  if d["device"] == device]
+        [vol] = self.t.api("/get-vm-volumes", {"where": {"OR": [
+            {"id": disk["volume_id"]}, {"name": disk["volume_id"]}]}})
+        iqn, lun = vol["path"][len("iscsi://"):].rsplit("/", 1)
+        subprocess.run(["qemu-io", "-f", "raw", "-c",
+                        f"write -P {pattern} {offset} {length}",
+                        f"iscsi://127.0.0.1:{self.t.iscsi_port}/{iqn}/{lun}"],
+                       check=True, capture_output=True)
+
+    def volume_id(self, vm, device):
+        return [d["volume_id"] for d in self.p.vm(vm["id"])["disks"]
+                if d["device"] == device][0]
+
+    def new_volume_id(self):
+        return self._next("extra")
+
+    def new_vm_name(self):
+        return self._next("new")
+
+    def make_task(self):
+        ans = self.t.api("/create-vm-volume", [{
+            "cluster_id": self.t.cluster()["id"], "name": self._next("task"),
+            "size": MiB, "elf_storage_policy": "REPLICA_2_THIN_PROVISION",
+            "sharing": False}])
+        return ans[0]["task_id"]
+
+    def close(self):
+        try:
+            self.p.close()
+        finally:
+            self.t.close()
+
+
+@pytest.fixture
+def elf_platform():
+    fx = ElfPlatform()
+    try:
+        yield fx
+    finally:
+        fx.close()
+
+
 PLATFORMS = {"qemu": "qemu_platform", "vmware": "vmware_platform",
-             "libvirt": "libvirt_platform"}
+             "libvirt": "libvirt_platform", "elf": "elf_platform"}
 
 
 @pytest.fixture

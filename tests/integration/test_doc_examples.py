@@ -240,6 +240,21 @@ def libvirt_migration(env, lang, text):
         lv.remove("net", "br0")
 
 
+def elf_inventory(env, lang, text):
+    """The fake CloudTower (tests/cloudtower-sim/), its host, fingerprint
+    and password where the example has CloudTower's."""
+    from elfhelpers import PASSWORD, Tower
+    t = Tower()
+    try:
+        cp = run(env, lang, text, [
+            ("tower.example.com", t.host),
+            ("FERRY_ELF_PASSWORD=...", f"FERRY_ELF_PASSWORD={PASSWORD}"),
+            ("AA:BB:...", t.fingerprint)])
+        assert "elf-cluster" in cp.stdout, cp.stdout
+    finally:
+        t.close()
+
+
 def disk_rate(env, lang, text):
     """The fio-less disk check of the benchmark notes, on a 1 GiB file."""
     write(os.path.join(env.work, "src.img"), b"")
@@ -293,6 +308,8 @@ EXAMPLES = {
      "# trust on first use"): vmware_inventory,
     ("docs/vmware.md", "export FERRY_VMWARE_PASSWORD=...     # or "
      "--password-file on each step"): vmware_vddk,
+    ("docs/elf.md", "ferry elf fingerprint tower.example.com           # "
+     "check it, then pin it:"): elf_inventory,
 }
 
 

@@ -40,8 +40,8 @@ def raises(errno_, fn, *args, **kwargs):
 
 def test_drivers_lists_each_with_its_schemes_and_features():
     ds = {d["name"]: d for d in ferry.drivers()}
-    assert [d["name"] for d in ferry.drivers()][:5] == \
-        ["qemu", "libvirt", "vmware", "file", "nbd"]  # probing order
+    assert [d["name"] for d in ferry.drivers()][:6] == \
+        ["qemu", "libvirt", "vmware", "elf", "file", "nbd"]  # probing order
     assert ds["qemu"]["schemes"] == ["local", "qemu", ""]  # "": a bare path
     assert ds["vmware"]["schemes"] == ["vmware"]
     assert ds["libvirt"]["schemes"][:2] == ["qemu", "qemu+unix"]

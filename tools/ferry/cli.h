@@ -88,5 +88,6 @@ int cmd_convert(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_vmware(int argc, char **argv);
+int cmd_elf(int argc, char **argv);
 
 #endif

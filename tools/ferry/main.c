@@ -20,6 +20,7 @@ static const struct {
   { "migrate", cmd_migrate, "warm migration: start, sync rounds, cut over" },
   { "convert", cmd_convert, "convert a stopped VM's guest to boot on virtio" },
   { "vmware", cmd_vmware, "VMware helpers: a server's certificate thumbprint" },
+  { "elf", cmd_elf, "SmartX ELF helpers: CloudTower's certificate fingerprint" },
 };
 
 static void usage(FILE *f)
@@ -84,7 +85,8 @@ static const char pod_tail[] =
 "migration involves. Without it DIR is /var/lib/ferry for root, else\n"
 "$XDG_STATE_HOME/ferry or ~/.local/state/ferry.\n\n"
 "B<FERRY_>I<DRIVER>B<_>I<OPTION>: a driver's option, as B<--option>.\n\n"
-"B<FERRY_VMWARE_PASSWORD>: read once at start and unset; never passed on.\n\n"
+"B<FERRY_VMWARE_PASSWORD>, B<FERRY_ELF_PASSWORD>: read once at start and\n"
+"unset; never passed on.\n\n"
 "B<FERRY_DEBUG>=1: the trace B<-v> prints (see L<libferry(3)>), on stderr.\n\n";
 
 static int pod(const char *name)

@@ -138,7 +138,8 @@ static const struct cli_opt spec_options[] = {
     "network for its NICs; repeatable, or a comma list", add_network_map, 0,
     NULL },
   { "format", "qcow2|raw", "the format of the destination's disks "
-    "(default qcow2)", cli_set_string, MIGRATE_FIELD(spec.format), NULL },
+    "(default: the destination's, qcow2 but on ELF)", cli_set_string,
+    MIGRATE_FIELD(spec.format), NULL },
   { "id", "ID", "the migration's id (default VM-SECONDS)", cli_set_string,
     MIGRATE_FIELD(spec.id), NULL },
   CLI_OPT_END,

@@ -38,7 +38,7 @@ static int volume_list(const struct cli_command *self, int argc, char **argv)
 static int volume_create(const struct cli_command *self, int argc,
                          char **argv)
 {
-  const char *fmt = "qcow2";
+  const char *fmt = NULL; /* the platform's */
   struct common_opts o;
   int rc;
   if (!cli_parse(self, argc, argv, &fmt, &o, &rc))
@@ -105,7 +105,8 @@ static const struct cli_command volume_create_cmd = {
     { NULL, NULL },
   },
   .options = { (const struct cli_opt[]){
-    { "format", "qcow2|raw", "the volume's format (default qcow2)",
+    { "format", "qcow2|raw", "the volume's format (default: the "
+      "platform's, qcow2 but on ELF)",
       cli_set_string, 0 /* opts: the string itself */, NULL },
     CLI_OPT_END,
   } },

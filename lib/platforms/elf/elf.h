@@ -1,0 +1,115 @@
+/* Internal: the SmartX ELF platform, through CloudTower's REST API (4.6):
+ *
+ *   elf://USER@HOST[:PORT]?fingerprint=SHA256[&cluster=NAME]
+ *        [&storage_policy=POLICY][&iscsi_port=N][&ca_file=PATH]
+ *
+ * HTTPS with libcurl, its certificate pinned by SHA-256 fingerprint (or
+ * a CA file), JSON with json-c. Everything is POST /v2/api/OPERATION; a
+ * mutation answers with tasks, waited on through /get-tasks. The
+ * cluster's VMs are VMs, its hosts hosts, its VM networks VLANs, its VM
+ * volumes volumes (iSCSI LUNs underneath). See docs/elf.md. */
+#ifndef FERRY_ELF_ELF_H
+#define FERRY_ELF_ELF_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include <ferry/platform.h>
+
+#include "../../core/tls_pin.h"
+
+struct ferry_client;
+struct ferry_volume;
+
+struct elf_state {
+  char uri[1024];           /* as given, for messages */
+  char base[600];           /* https://HOST:PORT/v2/api */
+  char host[512], user[256];
+  const char *password;     /* the client's (secret memory) */
+  char *token;              /* the session's (secret memory); NULL: none */
+  struct tls_pin pin;
+  char ca_file[PATH_MAX];   /* instead of the pin */
+  char cluster_name[256];   /* ?cluster=; "": the one ELF cluster */
+  char cluster_id[64];      /* resolved at open */
+  char storage_policy[64];  /* new volumes' (?storage_policy=) */
+  int iscsi_port;           /* the iSCSI portal's port (?iscsi_port=) */
+  CURL *curl;
+  char errbuf[CURL_ERROR_SIZE];
+  pthread_mutex_t lock;     /* one request at a time on curl */
+};
+
+#define ELF_STATE(fc) ((struct elf_state *)(fc)->priv)
+
+/* rest.c: one operation, logged in (again once when the token no longer
+ * works), retried while CloudTower says ResourceLocked. body is taken
+ * (put); *out (may be NULL) gets the answer. Errors carry the server's
+ * message: 400 EINVAL (EBUSY when locked), 404 ENOENT, 401/403 EACCES,
+ * 500 EIO. */
+int elf_call(struct ferry_client *fc, const char *op, json_object *body,
+             json_object **out);
+/* Every object a get-* operation lists for where (taken; NULL: all),
+ * paged; *out a JSON array. */
+int elf_list(struct ferry_client *fc, const char *op, json_object *where,
+             const char *order_by, json_object **out);
+/* The one object of a get-* operation for {"id": id}: ENOENT naming what
+ * when there is none. */
+int elf_get(struct ferry_client *fc, const char *op, const char *id,
+            const char *what, json_object **out);
+/* The login, for open: the token, or EACCES with the server's reason. */
+int elf_login(struct ferry_client *fc);
+void elf_logout(struct elf_state *st);
+/* The server's certificate fingerprint at HOST[:PORT], unverified. */
+int elf_fetch_fingerprint(const char *host, char *buf, size_t len);
+
+/* tasks.c: waits for the tasks of a mutation's answer (a WithTask or an
+ * array of them) to end, within timeout_ms (<= 0: a default); a FAILED
+ * task's error_message is the error (EAllocSpace: ENOSPC,
+ * VM_DUPLICATED_NAME: EEXIST, JOB_VM_SHUTDOWN_TIMEOUT: ETIMEDOUT). */
+int elf_wait(struct ferry_client *fc, json_object *answer, int timeout_ms,
+             const char *what);
+int elf_wait_task(struct ferry_client *fc, const char *task, int timeout_ms);
+
+/* JSON helpers (json.c): a member's string ("" when absent or null), its
+ * integer, a nested object's member; a new {"id": id} filter. */
+const char *elf_str(json_object *o, const char *key);
+int64_t elf_int(json_object *o, const char *key);
+bool elf_bool(json_object *o, const char *key);
+const char *elf_nested_id(json_object *o, const char *key);
+json_object *elf_where_id(const char *id);
+json_object *elf_where_kv(const char *key, json_object *value);
+
+/* inventory.c */
+int elf_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
+int elf_lookup_vm(struct ferry_client *fc, const char *key,
+                  struct ferry_vm *out);
+int elf_datacenters(struct ferry_client *fc, struct ferry_datacenter **out,
+                    size_t *n);
+int elf_clusters(struct ferry_client *fc, struct ferry_cluster **out,
+                 size_t *n);
+int elf_hosts(struct ferry_client *fc, struct ferry_host **out, size_t *n);
+int elf_vlans(struct ferry_client *fc, struct ferry_vlan **out, size_t *n);
+/* The cluster ELF's VMs are made in: ?cluster= or the only one. */
+int elf_pick_cluster(struct ferry_client *fc);
+
+/* volumes.c. A volume's id in ferry: its name where that is unique among
+ * all (the name a migration plans and makes it under), else its
+ * CloudTower id; either finds it. */
+const char *elf_volume_key(json_object *volume, json_object *all);
+int elf_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
+                size_t *n);
+int elf_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
+                      struct ferry_volume_info *out);
+int elf_delete_volume(struct ferry_client *fc, const char *id);
+/* The volume's LUN through iSCSI (portal: the cluster's iscsi_vip at
+ * ?iscsi_port=). */
+int elf_open_volume(struct ferry_client *fc, const char *id, int mode,
+                    struct ferry_volume **out);
+int elf_plan_volumes(struct ferry_client *fc, const char *vm_name,
+                     const struct ferry_disk *disks, size_t n,
+                     const char *format, char **ids);
+
+#endif
