@@ -54,7 +54,7 @@ from tgt import Tgt  # noqa: E402
 import vmrun  # noqa: E402
 
 TASK_STEP_S = 0.05  # PENDING -> EXECUTING -> done, a step each
-SHUTDOWN_TIMEOUT_S = 60
+SHUTDOWN_TIMEOUT_S = 60  # --shutdown-timeout
 SYSTEM_IQN = "iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-"
 
 
@@ -84,6 +84,7 @@ class Tower:
         self.capacity = capacity
         self.tokens = set()
         self.expire_after = None  # calls until every token stops working
+        self.shutdown_s = SHUTDOWN_TIMEOUT_S
         self.fail_next = {}  # operation -> error message
         self.running = {}  # vm id -> vmrun.Running
         self.tasks = queue.Queue()
@@ -380,7 +381,7 @@ class Tower:
     def shutdown_vm(self, body):
         def stop(vm):
             r = self.running.get(vm["id"])
-            if vmrun.alive(r) and not vmrun.shutdown(r, SHUTDOWN_TIMEOUT_S):
+            if vmrun.alive(r) and not vmrun.shutdown(r, self.shutdown_s):
                 raise ApiError(500, "JOB_VM_SHUTDOWN_TIMEOUT")
             vm["status"] = "STOPPED"
         return self.vm_op(body, "/shutdown-vm", stop)
@@ -566,12 +567,16 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--password-file", required=True)
     ap.add_argument("--capacity", type=int, default=1 << 40)
+    ap.add_argument("--shutdown-timeout", type=float,
+                    default=SHUTDOWN_TIMEOUT_S,
+                    help="how long shutdown-vm waits for the guest")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     with open(a.password_file) as f:
         Handler.password = f.readline().rstrip("\n")
     key, cert, fp = certificate(a.dir)
     tower = Handler.tower = Tower(a.dir, a.capacity)
+    tower.shutdown_s = a.shutdown_timeout
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)

@@ -29,6 +29,8 @@ class Tower:
                 os.path.join(self.dir, "state"), "--password-file", pw]
         if capacity is not None:
             args += ["--capacity", str(capacity)]
+        # the tests' VMs run no OS: ACPI goes unheard, so not for long
+        args += ["--shutdown-timeout", "3"]
         self.errlog = open(os.path.join(self.dir, "sim.log"), "w")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=self.errlog, text=True)

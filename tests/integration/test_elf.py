@@ -222,3 +222,43 @@ def test_wait_task_is_the_seeds(tower):
                             "python")))
     assert cp.stdout.strip() == "done", cp
     tower.wait(tower.api("/delete-vm-volume", {"where": {"name": "vol-w"}}))
+
+
+def test_a_vm_made_started_and_stopped(tower):
+    """ferry vm create on ELF: a new volume per sized disk (VM-DEVICE) and
+    an existing one, the buses, MAC and VLAN kept; started, the fake's
+    qemu runs it from its LUNs over iSCSI; stop is a shutdown, then a
+    power-off when the guest (no OS here) does not hear it; delete."""
+    u = tower.uri()
+    fj(tower, "volume", "create", "old-disk", "8M", "--platform", u)
+    vm = fj(tower, "vm", "create", "made", "--memory", "64", "--vcpus", "2",
+            "--disk", "16M", "--disk", "old-disk,bus=scsi", "--nic",
+            "vlan100,mac=52:54:00:00:00:42", "--firmware", "bios",
+            "--platform", u)
+    assert [(d["device"], d["bus"], d["volume_id"], d["boot_order"])
+            for d in vm["disks"]] == [("vda", "virtio", "made-vda", 1),
+                                      ("sda", "scsi", "old-disk", 2)], vm
+    assert [(n["mac"], n["vlan_id"]) for n in vm["nics"]] == \
+        [("52:54:00:00:00:42", 100)]
+    cp = ferry_elf(tower, "vm", "create", "made", "--memory", "64",
+                   "--disk", "8M", "--platform", u, check=False)
+    assert cp.returncode != 0 and "a VM 'made' already" in cp.stderr, cp
+    ferry_elf(tower, "vm", "start", "made", "--platform", u)
+    assert fj(tower, "vm", "show", "made", "--platform", u)[
+        "power_state"] == "running"
+    qemu = subprocess.run(["pgrep", "-af", f"iscsi://127.0.0.1:"
+                           f"{tower.iscsi_port}/"], capture_output=True,
+                          text=True).stdout
+    assert qemu.count("file=iscsi://") == 2, qemu  # both disks, over iSCSI
+    cp = ferry_elf(tower, "vm", "delete", "made", "--platform", u,
+                   check=False)
+    assert cp.returncode != 0 and "stop it first" in cp.stderr, cp
+    cp = ferry_elf(tower, "vm", "stop", "made", "--timeout", "1", "-v",
+                   "--platform", u)
+    assert "did not shut down within 1 s: power off" in cp.stderr, cp.stderr
+    assert fj(tower, "vm", "show", "made", "--platform", u)[
+        "power_state"] == "stopped"
+    ferry_elf(tower, "vm", "delete", "made", "--platform", u)
+    assert fj(tower, "vm", "list", "--platform", u) == []
+    for v in ("made-vda", "old-disk"):  # its volumes stay, detached
+        ferry_elf(tower, "volume", "delete", v, "--platform", u)

@@ -196,9 +196,12 @@ static const struct platform_ops elf_ops = {
   .plan_volumes = elf_plan_volumes,
   .create_volume = elf_create_volume,
   .delete_volume = elf_delete_volume,
-  /* Not yet in this version, and so ENOTSUP: VMs made and started,
-   * snapshots; changed blocks never (CloudTower has no changed-block
-   * API). */
+  .create_vm = elf_create_vm,
+  .delete_vm = elf_delete_vm,
+  .start_vm = elf_start_vm,
+  .stop_vm = elf_stop_vm,
+  /* Not yet in this version, and so ENOTSUP: snapshots; changed blocks
+   * never (CloudTower has no changed-block API). */
 };
 
 static const struct ferry_driver_option elf_options[] = {
@@ -228,7 +231,8 @@ const struct ferry_driver elf_driver = {
     .features = FERRY_FEATURE_VMS | FERRY_FEATURE_LIST_VOLUMES |
                 FERRY_FEATURE_CREATE_VOLUMES | FERRY_FEATURE_TASKS |
                 FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES |
-                FERRY_FEATURE_BOOT_CHECK,
+                FERRY_FEATURE_BOOT_CHECK | FERRY_FEATURE_CREATE_VMS |
+                FERRY_FEATURE_LIFECYCLE,
     .platform = true,
   },
   .type = CLIENT_ELF,

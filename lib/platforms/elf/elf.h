@@ -104,6 +104,16 @@ int elf_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
 int elf_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
                       struct ferry_volume_info *out);
 int elf_delete_volume(struct ferry_client *fc, const char *id);
+/* The CloudTower id of the volume key (an id or a unique name). */
+int elf_volume_id(struct ferry_client *fc, const char *key, char *buf,
+                  size_t len);
+/* lifecycle.c */
+int elf_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
+                  struct ferry_vm *out);
+int elf_start_vm(struct ferry_client *fc, const struct ferry_vm *vm);
+int elf_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
+                int timeout_s, unsigned flags);
+int elf_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 /* The volume's LUN through iSCSI (portal: the cluster's iscsi_vip at
  * ?iscsi_port=). */
 int elf_open_volume(struct ferry_client *fc, const char *id, int mode,

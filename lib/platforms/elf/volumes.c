@@ -87,6 +87,17 @@ static int to_info(json_object *v, json_object *all,
   return ferry_error(ENOMEM, "out of memory");
 }
 
+int elf_volume_id(struct ferry_client *fc, const char *key, char *buf,
+                  size_t len)
+{
+  json_object *v;
+  int r = volume_of(fc, key, &v);
+  if (r == 0)
+    snprintf(buf, len, "%s", elf_str(v, "id"));
+  json_object_put(v);
+  return r;
+}
+
 int elf_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
                 size_t *n)
 {
