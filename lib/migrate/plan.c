@@ -169,12 +169,18 @@ static int check_roles(client_t *src, client_t *dst, const char *dst_uri)
                   FERRY_FEATURE_CREATE_VMS;
   if ((d->features & need) != need) {
     const struct ferry_driver_info *const *all;
-    size_t n = ferry_drivers(&all), w = 0;
+    size_t n = ferry_drivers(&all), w = 0, k = 0, total = 0;
     char can[512] = "";
     for (size_t i = 0; i < n; i++)
-      if (all[i]->platform && (all[i]->features & need) == need)
-        w += snprintf(can + w, w < sizeof can ? sizeof can - w : 0, "%s%s",
-                      w ? " and " : "", all[i]->name);
+      total += all[i]->platform && (all[i]->features & need) == need;
+    for (size_t i = 0; i < n; i++) { /* "a, b and c" */
+      if (!all[i]->platform || (all[i]->features & need) != need)
+        continue;
+      const char *sep = k == 0 ? "" : k + 1 == total ? " and " : ", ";
+      w += snprintf(can + w, w < sizeof can ? sizeof can - w : 0, "%s%s",
+                    sep, all[i]->name);
+      k++;
+    }
     return ferry_error(ENOTSUP, "destination '%s': ferry migrates to %s "
                        "platforms; the %s platform %s", dst_uri, can, d->name,
                        !(d->features & FERRY_FEATURE_WRITE_VOLUMES)

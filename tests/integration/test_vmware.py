@@ -376,7 +376,7 @@ def test_transport_option_and_vddk_without_library(sim, dest, tmp_path):
 
 
 def test_vmware_as_destination_is_refused_up_front(sim, tmp_path):
-    """ferry writes only qemu volumes: a vmware destination is refused
+    """ferry writes no VMware volumes: a vmware destination is refused
     before any volume is made there."""
     import tempfile
     src = tempfile.mkdtemp(prefix="fv", dir="/tmp")  # short: its sockets
@@ -388,6 +388,6 @@ def test_vmware_as_destination_is_refused_up_front(sim, tmp_path):
          sim.pwfile], capture_output=True, text=True, timeout=60)
     assert cp.returncode != 0
     subprocess.run(["rm", "-rf", src])
-    assert "ferry migrates to qemu and libvirt platforms" in \
+    assert "ferry migrates to qemu, libvirt and elf platforms" in \
         cp.stderr + cp.stdout, cp.stderr
     assert not os.path.exists(os.path.join(sim.datastore, "web"))
