@@ -1,5 +1,6 @@
 /* What qemu-img says of an image file (qemu_img.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,19 @@ bool qemu_img_list_has(json_object *list, const char *name)
       return true;
   }
   return false;
+}
+
+int qemu_img_bitmap(const char *path, const char *op, const char *bitmap,
+                    int granularity)
+{
+  char g[16];
+  snprintf(g, sizeof g, "%d", granularity);
+  char *add[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, "-g", g,
+                  (char *)path, (char *)bitmap, NULL };
+  char *other[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op,
+                    (char *)path, (char *)bitmap, NULL };
+  return run_command(granularity > 0 && !strcmp(op, "--add") ? add : other,
+                     NULL);
 }
 
 int qemu_img_has_bitmap(const char *path, const char *format,

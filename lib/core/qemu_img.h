@@ -18,4 +18,10 @@ bool qemu_img_list_has(json_object *list, const char *name);
 int qemu_img_has_bitmap(const char *path, const char *format,
                         const char *name, bool *has);
 
+/* `qemu-img bitmap OP` of bitmap in the qcow2 image at path (op
+ * "--add", "--remove", "--enable", "--disable"); granularity (bytes, 0:
+ * qemu-img's) for --add. */
+int qemu_img_bitmap(const char *path, const char *op, const char *bitmap,
+                    int granularity);
+
 #endif

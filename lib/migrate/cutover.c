@@ -196,7 +196,7 @@ static int check_last_snapshot(struct journal *j, client_t *src,
                                const struct ferry_vm *vm)
 {
   struct ferry_migration_round *last = &j->m.rounds[j->m.n_rounds - 1];
-  int r = platform_round_get(src, vm->uuid, last->snapshot);
+  int r = platform_round_get(src, vm, last->snapshot);
   if (r != -ENOENT)
     return r;
   ferry_error_clear();

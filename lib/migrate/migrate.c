@@ -47,7 +47,7 @@ int do_round(struct journal *j, client_t *src, client_t *dst,
   }
   struct ferry_migration_round *rd = &m->rounds[k];
   const char *since = k ? m->rounds[k - 1].snapshot : NULL;
-  int r = platform_round_begin(src, vm->uuid, rd->snapshot, since);
+  int r = platform_round_begin(src, vm, rd->snapshot, since);
   if (r < 0)
     return r;
   uint64_t t0 = monotonic_ms();
@@ -60,7 +60,7 @@ int do_round(struct journal *j, client_t *src, client_t *dst,
    * also after a failure: a resume begins it again. */
   struct saved_error e;
   error_save(&e);
-  int re = platform_round_end(src, vm->uuid, rd->snapshot);
+  int re = platform_round_end(src, vm, rd->snapshot);
   if (r < 0)
     error_restore(&e);
   else if (re < 0)
@@ -70,7 +70,7 @@ int do_round(struct journal *j, client_t *src, client_t *dst,
     /* S(k-1) served its round: drop it now (a live commit of what one
      * round changed) so that the chain stays short. Best effort: whatever
      * stays is removed at cutover or abort. */
-    platform_round_drop(src, vm->uuid, since);
+    platform_round_drop(src, vm, since);
     ferry_error_clear();
   }
   return r < 0 ? r : rs;
@@ -84,14 +84,21 @@ int remove_snapshots(client_t *src, const struct ferry_migration *m,
 {
   struct saved_error first = { 0, "" };
   struct sbuf names = { 0 };
-  for (size_t k = m->n_rounds; k-- > 0;) {
-    int r = platform_round_drop(src, m->vm_uuid, m->rounds[k].snapshot);
+  struct ferry_vm vm;
+  ferry_vm_init(&vm);
+  /* a source VM gone holds no point any more */
+  int rv = m->n_rounds ? ferry_get_vm(src, m->vm_uuid, &vm) : -ENOENT;
+  if (rv < 0 && rv != -ENOENT)
+    error_save(&first);
+  for (size_t k = m->n_rounds; rv == 0 && k-- > 0;) {
+    int r = platform_round_drop(src, &vm, m->rounds[k].snapshot);
     if (r == 0)
       sb_printf(&names, "%s%s", names.len ? ", " : "",
                 m->rounds[k].snapshot);
     else if (r != -ENOENT && first.err == 0)
       error_save(&first); /* the next call clears it */
   }
+  ferry_vm_dispose(&vm);
   if (removed && names.failed && first.err == 0)
     first = (struct saved_error){ ENOMEM, "out of memory" };
   if (removed && first.err == 0)

@@ -68,7 +68,8 @@ int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
 /* Copies (or, in FERRY_SYNC_COMPARE, compares) disk's data in snapshot
  * of vm to its destination volume: the engine between the two opened
  * volumes. */
-int snapshot_disk_copy(client_t *src, client_t *dst, const char *vm,
+int snapshot_disk_copy(client_t *src, client_t *dst,
+                       const struct ferry_vm *vm,
                        const char *snapshot,
                        const struct ferry_migration_disk *disk,
                        const struct ferry_extent *ext, size_t n,

@@ -141,9 +141,8 @@ static int check_volumes(const char *fmt, client_t *dst,
 int migrate_plan(const struct ferry_migrate_spec *spec, client_t *src,
                  client_t *dst, struct ferry_vm *vm, struct ferry_migration *m)
 {
-  const struct ferry_driver_info *d = ferry_client_driver(dst);
-  const char *fmt = spec->format && *spec->format ? spec->format
-                    : d && d->volume_format ? d->volume_format : "qcow2";
+  const char *fmt = spec->format && *spec->format
+                        ? spec->format : platform_volume_format(dst);
   if (strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
     return ferry_error(EINVAL, "destination format '%s' is not qcow2 or raw",
                        fmt);

@@ -48,7 +48,8 @@ static int on_progress(void *opaque, uint64_t done, uint64_t total)
   return atomic_load(&j->rd->cancel);
 }
 
-int snapshot_disk_copy(client_t *src, client_t *dst, const char *vm,
+int snapshot_disk_copy(client_t *src, client_t *dst,
+                       const struct ferry_vm *vm,
                        const char *snapshot,
                        const struct ferry_migration_disk *disk,
                        const struct ferry_extent *ext, size_t n,
@@ -85,7 +86,7 @@ static int copy_disk(struct disk_job *j)
   } else {
     struct ferry_changed_areas ch;
     ferry_changed_areas_init(&ch);
-    r = platform_round_changes(rd->src, rd->vm->uuid, j->disk->device,
+    r = platform_round_changes(rd->src, rd->vm, j->disk->device,
                                rd->from, rd->to, &ch);
     if (r == -ENOENT) { /* the changes are not known: copy all the data */
       ferry_error_clear();
@@ -115,7 +116,7 @@ static int copy_disk(struct disk_job *j)
               n, sum);
   }
   if (r == 0)
-    r = snapshot_disk_copy(rd->src, rd->dst, rd->vm->uuid, rd->to, j->disk,
+    r = snapshot_disk_copy(rd->src, rd->dst, rd->vm, rd->to, j->disk,
                            ext, n, &o, &st);
   if (r == 0) {
     j->bytes = st.copied_bytes + st.zeroed_bytes;

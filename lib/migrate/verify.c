@@ -55,7 +55,7 @@ int verify_disks(client_t *src, client_t *dst, const struct ferry_vm *vm,
   int r = 0;
   for (size_t i = 0; r == 0 && i < m->n_disks; i++) {
     v.at = i;
-    if ((r = snapshot_disk_copy(src, dst, vm->uuid, snap, &m->disks[i], NULL,
+    if ((r = snapshot_disk_copy(src, dst, vm, snap, &m->disks[i], NULL,
                                 0, &o, NULL)) < 0)
       ferry_error_prefix("disk %s: ", m->disks[i].device);
   }

@@ -181,22 +181,40 @@ int vm_pick(const struct ferry_vm *v, size_t n, const char *key,
 int platform_lease_dir(client_t *c, char *buf, size_t len);
 /* Makes c act for holder (a migration id): its leases let it through. */
 int platform_set_lease_holder(client_t *c, const char *holder);
-/* A migration round's point on c (see round_begin above), for the VM
- * whose id or uuid is vm: the platform's own, else an external snapshot
+/* A migration round's point on c (see round_begin above), for vm (as
+ * the platform gave it): the platform's own, else an external snapshot
  * named name. */
-int platform_round_begin(client_t *c, const char *vm, const char *name,
-                         const char *since);
-int platform_round_get(client_t *c, const char *vm, const char *name);
-int platform_round_end(client_t *c, const char *vm, const char *name);
-int platform_round_drop(client_t *c, const char *vm, const char *name);
+int platform_round_begin(client_t *c, const struct ferry_vm *vm,
+                         const char *name, const char *since);
+int platform_round_get(client_t *c, const struct ferry_vm *vm,
+                       const char *name);
+int platform_round_end(client_t *c, const struct ferry_vm *vm,
+                       const char *name);
+int platform_round_drop(client_t *c, const struct ferry_vm *vm,
+                        const char *name);
 /* A round's disk for reading, and its changes since the round from (NULL:
  * every allocated area): the snapshot's (ferry_snapshot_open,
  * ferry_query_snapshot_changes) where rounds are snapshots. */
-int platform_round_open(client_t *c, const char *vm, const char *name,
-                        const char *disk, struct ferry_volume **out);
-int platform_round_changes(client_t *c, const char *vm, const char *disk,
-                           const char *from, const char *name,
-                           struct ferry_changed_areas *out);
+int platform_round_open(client_t *c, const struct ferry_vm *vm,
+                        const char *name, const char *disk,
+                        struct ferry_volume **out);
+int platform_round_changes(client_t *c, const struct ferry_vm *vm,
+                           const char *disk, const char *from,
+                           const char *name, struct ferry_changed_areas *out);
+/* Guest device names as a guest sees its disks, by bus in order: vda,
+ * vdb; sda (SCSI and SATA); hda (IDE). Each call names the next disk of
+ * its bus. */
+struct device_namer {
+  unsigned vd, sd, hd;
+};
+void device_name_next(struct device_namer *n, enum ferry_disk_bus bus,
+                      char *buf, size_t len);
+/* Which disk of vm key names (its device, or its id): ENOENT naming
+ * both when none. */
+int vm_disk_index(const struct ferry_vm *vm, const char *key, size_t *i);
+/* The format of c's new volumes when none is asked for (its driver's
+ * volume_format: qcow2 when it says none). */
+const char *platform_volume_format(client_t *c);
 /* check_tracking of vm on c (0 where the platform has none). */
 int platform_check_tracking(client_t *c, const struct ferry_vm *vm);
 /* inject_driver's flags. */

@@ -327,13 +327,38 @@ int ferry_query_snapshot_changes(client_t *c, const char *vm,
               to, out);
 }
 
+void device_name_next(struct device_namer *n, enum ferry_disk_bus bus,
+                      char *buf, size_t len)
+{
+  unsigned *used = bus == FERRY_DISK_BUS_VIRTIO ? &n->vd
+                   : bus == FERRY_DISK_BUS_IDE  ? &n->hd : &n->sd;
+  const char *prefix = bus == FERRY_DISK_BUS_VIRTIO ? "vd"
+                       : bus == FERRY_DISK_BUS_IDE  ? "hd" : "sd";
+  snprintf(buf, len, "%s%c", prefix, 'a' + (int)((*used)++ % 26));
+}
+
+int vm_disk_index(const struct ferry_vm *vm, const char *key, size_t *i)
+{
+  for (*i = 0; key && *i < vm->n_disks; (*i)++)
+    if ((vm->disks[*i].device && !strcmp(vm->disks[*i].device, key)) ||
+        (vm->disks[*i].id && !strcmp(vm->disks[*i].id, key)))
+      return 0;
+  return ferry_error(ENOENT, "VM '%s' has no disk '%s'", vm->name,
+                     key ? key : "");
+}
+
+const char *platform_volume_format(client_t *c)
+{
+  const struct ferry_driver_info *d = ferry_client_driver(c);
+  return d && d->volume_format ? d->volume_format : "qcow2";
+}
+
 int ferry_create_volume(client_t *c, const struct ferry_disk *disk,
                         struct ferry_volume_info *out)
 {
-  const struct ferry_driver_info *d = ferry_client_driver(c);
   struct ferry_disk with = *disk; /* the platform's format when none */
-  if ((!with.format || !*with.format) && d)
-    with.format = (char *)(d->volume_format ? d->volume_format : "qcow2");
+  if (!with.format || !*with.format)
+    with.format = (char *)platform_volume_format(c);
   DISPATCH(c, create_volume, "create volumes", &with, out);
 }
 
@@ -567,10 +592,8 @@ int ferry_plan_volumes(client_t *c, const char *vm_name,
     ids[i] = NULL;
   if (!vm_name || !*vm_name || (n && !disks))
     return ferry_error(EINVAL, "plan volumes: no VM name or no disks");
-  const struct ferry_driver_info *d = ferry_client_driver(c);
-  const char *dflt = d && d->volume_format ? d->volume_format : "qcow2";
   DISPATCH(c, plan_volumes, "plan volumes", vm_name, disks, n,
-           format && *format ? format : dflt, ids);
+           format && *format ? format : platform_volume_format(c), ids);
 }
 
 int platform_one_datacenter(const char *name, struct ferry_datacenter **out,

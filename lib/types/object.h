@@ -118,6 +118,8 @@ int ferry_obj_strings_append(const struct ferry_field_desc *f, void *p,
 /* A string member set as the records say it: *field (freed) becomes a copy
  * of s, or none (NULL) when s is NULL or "". False on ENOMEM. */
 bool ferry_obj_string_set(char **field, const char *s);
+/* The same, for a member named as an lvalue: OBJ_SET(vm->name, name). */
+#define OBJ_SET(field, s) ferry_obj_string_set(&(field), (s))
 
 /* JSON (object_json.c). */
 struct json_object *ferry_obj_to_jsonc(const struct ferry_type_desc *t,

@@ -101,8 +101,8 @@ static int rw_blocks(struct ferry_volume *v, bool write, void *buf,
     uint64_t lba = (off + done) / p->block;
     struct scsi_task *t =
         write ? iscsi_write16_sync(p->ctx, p->lun, lba,
-                                   (unsigned char *)buf + done, n, (int)p->block,
-                                   0, 0, 0, 0, 0)
+                                   (unsigned char *)buf + done, n,
+                                   (int)p->block, 0, 0, 0, 0, 0)
               : iscsi_read16_sync(p->ctx, p->lun, lba, n, (int)p->block, 0, 0,
                                   0, 0, 0);
     if (!t || t->status != SCSI_STATUS_GOOD)

@@ -215,6 +215,8 @@ def test_someone_elses_backup_job_is_left_alone(src, tmp_path):
             b"did not begin" in cp.stderr, describe(cp)
         assert dom.job() == "Unbounded"  # still running
         assert dom.checkpoints() == []
+        assert not (tmp_path / "j").exists() or \
+            os.listdir(tmp_path / "j") == []
         src.virsh("domjobabort", "o1")
     finally:
         dom.close()

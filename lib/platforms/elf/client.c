@@ -60,21 +60,23 @@ static int take_options(struct ferry_client *fc, struct elf_state *st,
   return 0;
 }
 
-/* The curl handle, trusting the pin (or the CA file). */
-static int connect_handle(struct elf_state *st)
+/* An HTTPS handle trusting pin, or the CA file ca_file when not "";
+ * its errors in errbuf. */
+static int new_handle(char *errbuf, struct tls_pin *pin, const char *ca_file,
+                      CURL **out)
 {
-  if (!(st->curl = curl_easy_init()))
+  CURL *c = *out = curl_easy_init();
+  if (!c)
     return ferry_error(ENOMEM, "curl_easy_init failed");
-  CURL *c = st->curl;
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, st->errbuf);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  if (*st->ca_file)
-    return curl_easy_setopt(c, CURLOPT_CAINFO, st->ca_file) == CURLE_OK
+  if (*ca_file)
+    return curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) == CURLE_OK
                ? 0 : ferry_error(EINVAL, "libcurl refuses ca_file");
-  return tls_pin_setup(c, &st->pin);
+  return tls_pin_setup(c, pin);
 }
 
 static void elf_close(struct ferry_client *fc)
@@ -124,7 +126,7 @@ static int elf_open(struct ferry_client *fc, const char *uri,
   if (r == 0)
     r = client_password(fc, auth, who, &st->password);
   if (r == 0)
-    r = connect_handle(st);
+    r = new_handle(st->errbuf, &st->pin, st->ca_file, &st->curl);
   if (r == 0)
     r = elf_login(fc);
   if (r == 0)
@@ -144,8 +146,11 @@ static size_t discard(char *data, size_t size, size_t n, void *opaque)
   return size * n;
 }
 
-int elf_fetch_fingerprint(const char *host, char *buf, size_t len)
+int ferry_elf_fingerprint(const char *host, char *buf, size_t len)
 {
+  ferry_error_clear();
+  if (!host || !*host || !buf)
+    return ferry_error(EINVAL, "no host");
   struct uri_authority a;
   int r = uri_authority_parse(host, "elf", 443, &a);
   if (r < 0)
@@ -155,16 +160,10 @@ int elf_fetch_fingerprint(const char *host, char *buf, size_t len)
   char url[700], err[CURL_ERROR_SIZE] = "";
   snprintf(url, sizeof url, "https://%s:%d/v2/api/get-version", a.server,
            a.port);
-  CURL *c = curl_easy_init();
-  if (!c)
-    return ferry_error(ENOMEM, "curl_easy_init failed");
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-  if ((r = tls_pin_setup(c, &pin)) == 0) {
+  CURL *c;
+  if ((r = new_handle(err, &pin, "", &c)) == 0) {
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     CURLcode rc = curl_easy_perform(c);
     if (!pin.seen[0])
       r = tls_pin_fail(&pin, rc, "CloudTower", err);
@@ -172,16 +171,9 @@ int elf_fetch_fingerprint(const char *host, char *buf, size_t len)
       r = ferry_error(ERANGE, "the fingerprint needs %zu bytes",
                       strlen(pin.seen) + 1);
   }
-  curl_easy_cleanup(c);
+  if (c)
+    curl_easy_cleanup(c);
   return r;
-}
-
-int ferry_elf_fingerprint(const char *host, char *buf, size_t len)
-{
-  ferry_error_clear();
-  if (!host || !*host || !buf)
-    return ferry_error(EINVAL, "no host");
-  return elf_fetch_fingerprint(host, buf, len);
 }
 
 static const struct platform_ops elf_ops = {

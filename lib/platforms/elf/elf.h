@@ -62,8 +62,6 @@ int elf_get(struct ferry_client *fc, const char *op, const char *id,
 /* The login, for open: the token, or EACCES with the server's reason. */
 int elf_login(struct ferry_client *fc);
 void elf_logout(struct elf_state *st);
-/* The server's certificate fingerprint at HOST[:PORT], unverified. */
-int elf_fetch_fingerprint(const char *host, char *buf, size_t len);
 
 /* tasks.c: waits for the tasks of a mutation's answer (a WithTask or an
  * array of them) to end, within timeout_ms (<= 0: a default); a FAILED

@@ -15,8 +15,6 @@
 #include "../driver.h"
 #include "elf.h"
 
-#define S(field, value) ferry_obj_string_set(&(field), (value))
-
 /* A JSON object of list whose "id" is id, NULL when none. */
 static json_object *by_id(json_object *list, const char *id)
 {
@@ -54,6 +52,17 @@ static int64_t tag_of(json_object *vlan)
 {
   int64_t t = vlan ? elf_int(vlan, "vlan_id") : 0;
   return t > 0 ? t : -1;
+}
+
+static const char *first_dc(json_object *cluster)
+{
+  json_object *dcs;
+  return cluster &&
+                 json_object_object_get_ex(cluster, "datacenters", &dcs) &&
+                 dcs &&
+                 json_object_array_length(dcs)
+             ? elf_str(json_object_array_get_idx(dcs, 0), "id")
+             : "";
 }
 
 /* What a VM list needs besides the VMs: their disks, NICs, volumes, the
@@ -107,7 +116,7 @@ static int parts_get(struct ferry_client *fc, json_object *filter,
 static int add_disks(json_object *vmj, const struct parts *p,
                      struct ferry_vm *vm)
 {
-  unsigned vd = 0, sd = 0, hd = 0;
+  struct device_namer names = { 0 };
   for (size_t i = 0; i < json_object_array_length(p->disks); i++) {
     json_object *d = json_object_array_get_idx(p->disks, i);
     if (strcmp(elf_nested_id(d, "vm"), elf_str(vmj, "id")) ||
@@ -122,18 +131,14 @@ static int add_disks(json_object *vmj, const struct parts *p,
     /* the guest's name where CloudTower knows it, else by bus and order */
     if (*elf_str(d, "device"))
       snprintf(dev, sizeof dev, "%s", elf_str(d, "device"));
-    else if (fd->bus == FERRY_DISK_BUS_SCSI)
-      snprintf(dev, sizeof dev, "sd%c", 'a' + sd++ % 26);
-    else if (fd->bus == FERRY_DISK_BUS_IDE)
-      snprintf(dev, sizeof dev, "hd%c", 'a' + hd++ % 26);
     else
-      snprintf(dev, sizeof dev, "vd%c", 'a' + vd++ % 26);
+      device_name_next(&names, fd->bus, dev, sizeof dev);
     fd->capacity = (uint64_t)elf_int(vol, "size");
     fd->boot_order = elf_int(d, "boot") + 1; /* ELF's 0 boots first */
     const char *volume = vol ? elf_volume_key(vol, p->all_volumes)
                              : elf_nested_id(d, "vm_volume");
-    if (!S(fd->id, volume) || !S(fd->device, dev) ||
-        !S(fd->volume_id, volume) || !S(fd->format, "raw"))
+    if (!OBJ_SET(fd->id, volume) || !OBJ_SET(fd->device, dev) ||
+        !OBJ_SET(fd->volume_id, volume) || !OBJ_SET(fd->format, "raw"))
       return ferry_error(ENOMEM, "out of memory");
   }
   return 0;
@@ -151,9 +156,9 @@ static int add_nics(json_object *vmj, const struct parts *p,
       return ferry_error(ENOMEM, "out of memory");
     const char *vlan = elf_nested_id(n, "vlan");
     fn->vlan_id = tag_of(by_id(p->vlans, vlan));
-    if (!S(fn->mac, elf_str(n, "mac_address")) ||
-        !S(fn->model, nic_model(elf_str(n, "model"))) ||
-        !S(fn->network, vlan))
+    if (!OBJ_SET(fn->mac, elf_str(n, "mac_address")) ||
+        !OBJ_SET(fn->model, nic_model(elf_str(n, "model"))) ||
+        !OBJ_SET(fn->network, vlan))
       return ferry_error(ENOMEM, "out of memory");
   }
   return 0;
@@ -162,24 +167,20 @@ static int add_nics(json_object *vmj, const struct parts *p,
 static int to_vm(json_object *vmj, const struct parts *p, struct ferry_vm *vm)
 {
   ferry_vm_init(vm);
-  json_object *cl = by_id(p->clusters, elf_nested_id(vmj, "cluster"));
-  json_object *dcs = NULL;
-  const char *dc = "";
-  if (cl && json_object_object_get_ex(cl, "datacenters", &dcs) && dcs &&
-      json_object_array_length(dcs))
-    dc = elf_str(json_object_array_get_idx(dcs, 0), "id");
+  const char *dc = first_dc(by_id(p->clusters,
+                                  elf_nested_id(vmj, "cluster")));
   vm->power_state = power_of(elf_str(vmj, "status"));
   vm->vcpus = elf_int(vmj, "vcpu");
   vm->memory_mib = (uint64_t)elf_int(vmj, "memory") >> 20;
   vm->firmware = !strcmp(elf_str(vmj, "firmware"), "UEFI")
                      ? FERRY_FIRMWARE_UEFI : FERRY_FIRMWARE_BIOS;
-  int r = S(vm->id, elf_str(vmj, "id")) &&
-                  S(vm->uuid, elf_str(vmj, "local_id")) &&
-                  S(vm->name, elf_str(vmj, "name")) &&
-                  S(vm->guest_os, elf_str(vmj, "guest_os_type")) &&
-                  S(vm->host_id, elf_nested_id(vmj, "host")) &&
-                  S(vm->cluster_id, elf_nested_id(vmj, "cluster")) &&
-                  S(vm->datacenter_id, dc)
+  int r = OBJ_SET(vm->id, elf_str(vmj, "id")) &&
+                  OBJ_SET(vm->uuid, elf_str(vmj, "local_id")) &&
+                  OBJ_SET(vm->name, elf_str(vmj, "name")) &&
+                  OBJ_SET(vm->guest_os, elf_str(vmj, "guest_os_type")) &&
+                  OBJ_SET(vm->host_id, elf_nested_id(vmj, "host")) &&
+                  OBJ_SET(vm->cluster_id, elf_nested_id(vmj, "cluster")) &&
+                  OBJ_SET(vm->datacenter_id, dc)
               ? 0 : ferry_error(ENOMEM, "out of memory");
   if (r == 0)
     r = add_disks(vmj, p, vm);
@@ -232,27 +233,24 @@ int elf_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n)
 int elf_lookup_vm(struct ferry_client *fc, const char *key,
                   struct ferry_vm *out)
 {
-  /* by id, by local_id (the uuid), else by name */
+  /* by id, by local_id (the uuid), else by a unique name: one query */
+  json_object *any = json_object_new_array(), *where = json_object_new_object();
   const char *fields[] = { "id", "local_id", "name" };
-  for (size_t f = 0; f < 3; f++) {
-    struct ferry_vm *v;
-    size_t n;
-    int r = vms_where(fc, elf_where_kv(fields[f],
-                                       json_object_new_string(key)), &v, &n);
-    if (r < 0)
-      return r;
-    if (n > 1) {
-      ferry_vm_list_free(v, n);
-      return ferry_error(EINVAL, "%zu VMs are named '%s' on the elf "
-                         "platform: give an id", n, key);
-    }
-    if (n == 1) {
-      *out = v[0];
-      free(v);
-      return 0;
-    }
+  for (size_t f = 0; f < 3; f++)
+    json_object_array_add(any, elf_where_kv(fields[f],
+                                            json_object_new_string(key)));
+  json_object_object_add(where, "OR", any);
+  struct ferry_vm *v;
+  size_t n, hit;
+  int r = vms_where(fc, where, &v, &n);
+  if (r < 0)
+    return r;
+  if ((r = vm_pick(v, n, key, "elf", &hit)) == 0) {
+    *out = v[hit];
+    ferry_vm_init(&v[hit]); /* moved out */
   }
-  return ferry_error(ENOENT, "no VM '%s' on the elf platform", key);
+  ferry_vm_list_free(v, n);
+  return r;
 }
 
 /* The objects of a get-* operation, each made by fill (which may look at
@@ -283,31 +281,27 @@ int elf_lookup_vm(struct ferry_client *fc, const char *key,
     return 0;                                                               \
   } while (0)
 
+/* An object's id and name, as CloudTower's. */
+static bool id_name(char **id, char **name, json_object *o)
+{
+  return ferry_obj_string_set(id, elf_str(o, "id")) &&
+         ferry_obj_string_set(name, elf_str(o, "name"));
+}
+
 static int fill_dc(json_object *ctx, json_object *o,
                    struct ferry_datacenter *d)
 {
   (void)ctx;
-  return S(d->id, elf_str(o, "id")) && S(d->name, elf_str(o, "name"))
+  return id_name(&d->id, &d->name, o)
              ? 0 : ferry_error(ENOMEM, "out of memory");
-}
-
-static const char *first_dc(json_object *cluster)
-{
-  json_object *dcs;
-  return cluster &&
-                 json_object_object_get_ex(cluster, "datacenters", &dcs) &&
-                 dcs &&
-                 json_object_array_length(dcs)
-             ? elf_str(json_object_array_get_idx(dcs, 0), "id")
-             : "";
 }
 
 static int fill_cluster(json_object *ctx, json_object *o,
                         struct ferry_cluster *c)
 {
   (void)ctx;
-  return S(c->id, elf_str(o, "id")) && S(c->name, elf_str(o, "name")) &&
-                 S(c->datacenter_id, first_dc(o))
+  return id_name(&c->id, &c->name, o) &&
+                 OBJ_SET(c->datacenter_id, first_dc(o))
              ? 0 : ferry_error(ENOMEM, "out of memory");
 }
 
@@ -317,9 +311,9 @@ static int fill_host(json_object *ctx, json_object *o,
   h->cpus = elf_int(o, "total_cpu_cores");
   h->memory_mib = (uint64_t)elf_int(o, "total_memory_bytes") >> 20;
   h->connected = !strncmp(elf_str(o, "status"), "CONNECTED_", 10);
-  return S(h->id, elf_str(o, "id")) && S(h->name, elf_str(o, "name")) &&
-                 S(h->cluster_id, elf_nested_id(o, "cluster")) &&
-                 S(h->datacenter_id,
+  return id_name(&h->id, &h->name, o) &&
+                 OBJ_SET(h->cluster_id, elf_nested_id(o, "cluster")) &&
+                 OBJ_SET(h->datacenter_id,
                    first_dc(by_id(ctx, elf_nested_id(o, "cluster"))))
              ? 0 : ferry_error(ENOMEM, "out of memory");
 }
@@ -329,7 +323,7 @@ static int fill_vlan(json_object *ctx, json_object *o,
 {
   (void)ctx;
   v->vlan_id = tag_of(o);
-  return S(v->id, elf_str(o, "id")) && S(v->name, elf_str(o, "name"))
+  return id_name(&v->id, &v->name, o)
              ? 0 : ferry_error(ENOMEM, "out of memory");
 }
 

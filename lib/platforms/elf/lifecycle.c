@@ -15,6 +15,7 @@
 #include "../../core/error.h"
 #include "../../core/log.h"
 #include "../../core/statefile.h"
+#include "../driver.h"
 #include "elf.h"
 
 static int vm_op(struct ferry_client *fc, const struct ferry_vm *vm,
@@ -89,18 +90,16 @@ static int settle_disks(struct ferry_client *fc, const struct ferry_vm *spec,
                         char (*ids)[64], bool *made)
 {
   int r = 0;
-  unsigned vd = 0, sd = 0, hd = 0;
+  struct device_namer names = { 0 };
   for (size_t i = 0; r == 0 && i < spec->n_disks; i++) {
     const struct ferry_disk *d = &spec->disks[i];
     char dev[16], name[600];
     if (d->device && *d->device)
       snprintf(dev, sizeof dev, "%s", d->device);
-    else if (d->bus == FERRY_DISK_BUS_SCSI)
-      snprintf(dev, sizeof dev, "sd%c", 'a' + sd++ % 26);
-    else if (d->bus == FERRY_DISK_BUS_IDE || d->bus == FERRY_DISK_BUS_SATA)
-      snprintf(dev, sizeof dev, "hd%c", 'a' + hd++ % 26);
-    else
-      snprintf(dev, sizeof dev, "vd%c", 'a' + vd++ % 26);
+    else /* by the bus ELF puts it on: SATA goes on IDE */
+      device_name_next(&names, d->bus == FERRY_DISK_BUS_SATA
+                                   ? FERRY_DISK_BUS_IDE : d->bus,
+                       dev, sizeof dev);
     const char *key = d->volume_id;
     if (!key || !*key) {
       snprintf(name, sizeof name, "%s-%s", spec->name, dev);
@@ -147,6 +146,12 @@ static int vlan_of(struct ferry_client *fc, const char *net, char *id,
   return r;
 }
 
+/* Where a disk goes in the boot order: its own, or after all. */
+static int64_t boot_key(const struct ferry_disk *d)
+{
+  return d->boot_order > 0 ? d->boot_order : INT64_MAX;
+}
+
 static json_object *creation_params(struct ferry_client *fc,
                                     const struct ferry_vm *spec,
                                     char (*ids)[64], int *r)
@@ -167,30 +172,28 @@ static json_object *creation_params(struct ferry_client *fc,
   json_object_object_add(p, "ha", json_object_new_boolean(0));
   json_object_object_add(p, "status", json_object_new_string("STOPPED"));
   /* boot order: the spec's (1 first), disks without one after, each
-   * group in the spec's order */
-  bool *taken = calloc(spec->n_disks + 1, sizeof *taken);
-  for (size_t rank = 0; taken && rank < spec->n_disks; rank++) {
-    size_t best = spec->n_disks;
-    for (size_t i = 0; i < spec->n_disks; i++) {
-      int64_t k = spec->disks[i].boot_order > 0 ? spec->disks[i].boot_order
-                                                : INT64_MAX;
-      int64_t bk = best < spec->n_disks && spec->disks[best].boot_order > 0
-                       ? spec->disks[best].boot_order : INT64_MAX;
-      if (!taken[i] && (best == spec->n_disks || k < bk))
-        best = i;
-    }
-    taken[best] = true;
+   * group in the spec's order (a stable insertion sort) */
+  size_t *order = calloc(spec->n_disks + 1, sizeof *order);
+  for (size_t i = 0; order && i < spec->n_disks; i++) {
+    size_t k = i;
+    for (; k > 0 && boot_key(&spec->disks[order[k - 1]]) >
+                        boot_key(&spec->disks[i]); k--)
+      order[k] = order[k - 1];
+    order[k] = i;
+  }
+  for (size_t rank = 0; order && rank < spec->n_disks; rank++) {
+    const struct ferry_disk *d = &spec->disks[order[rank]];
     json_object *m = json_object_new_object();
     json_object_object_add(m, "vm_volume_id",
-                           json_object_new_string(ids[best]));
+                           json_object_new_string(ids[order[rank]]));
     json_object_object_add(m, "bus", json_object_new_string(
-                                         bus_name(spec->disks[best].bus)));
+                                         bus_name(d->bus)));
     json_object_object_add(m, "boot", json_object_new_int((int)rank));
     json_object_array_add(mount, m);
   }
-  if (!taken)
+  if (!order)
     *r = ferry_error(ENOMEM, "out of memory");
-  free(taken);
+  free(order);
   json_object_object_add(disks, "mount_disks", mount);
   json_object_object_add(p, "vm_disks", disks);
   for (size_t i = 0; *r == 0 && i < spec->n_nics; i++) {

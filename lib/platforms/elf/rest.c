@@ -19,7 +19,7 @@
 #include "elf.h"
 
 #define PAGE 100              /* objects per get-* request */
-#define LOCKED_TRIES 12       /* ResourceLocked: about 40 s in all */
+#define LOCKED_TRIES 12       /* ResourceLocked: about 45 s of waits in all */
 
 /* The HTTP status and body of one POST; *out the parsed JSON (NULL when
  * the body is none). */

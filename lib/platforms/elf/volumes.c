@@ -24,25 +24,36 @@ static int volume_of(struct ferry_client *fc, const char *key,
                      json_object **out)
 {
   *out = NULL;
-  const char *fields[] = { "id", "name" };
-  for (size_t f = 0; f < 2; f++) {
-    json_object *list;
-    int r = elf_list(fc, "/get-vm-volumes",
-                     elf_where_kv(fields[f], json_object_new_string(key)),
-                     NULL, &list);
-    if (r < 0)
-      return r;
-    size_t n = json_object_array_length(list);
-    if (n == 1)
-      *out = json_object_get(json_object_array_get_idx(list, 0));
-    json_object_put(list);
-    if (n > 1)
-      return ferry_error(EINVAL, "%zu ELF volumes are named '%s': give its "
-                         "id", n, key);
-    if (*out)
-      return 0;
+  json_object *any = json_object_new_array(), *where = json_object_new_object();
+  json_object_array_add(any, elf_where_kv("id", json_object_new_string(key)));
+  json_object_array_add(any, elf_where_kv("name",
+                                          json_object_new_string(key)));
+  json_object_object_add(where, "OR", any);
+  json_object *list;
+  int r = elf_list(fc, "/get-vm-volumes", where, NULL, &list);
+  if (r < 0)
+    return r;
+  size_t named = 0;
+  for (size_t i = 0; i < json_object_array_length(list); i++) {
+    json_object *v = json_object_array_get_idx(list, i);
+    if (!strcmp(elf_str(v, "id"), key)) { /* an id beats a name */
+      json_object_put(*out);
+      *out = json_object_get(v);
+      named = 1;
+      break;
+    }
+    if (named++ == 0)
+      *out = json_object_get(v);
   }
-  return ferry_error(ENOENT, "the elf platform has no volume '%s'", key);
+  json_object_put(list);
+  if (named > 1) {
+    json_object_put(*out);
+    *out = NULL;
+    return ferry_error(EINVAL, "%zu ELF volumes are named '%s': give its "
+                       "id", named, key);
+  }
+  return *out ? 0 : ferry_error(ENOENT, "the elf platform has no volume "
+                                "'%s'", key);
 }
 
 const char *elf_volume_key(json_object *volume, json_object *all)

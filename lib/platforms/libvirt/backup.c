@@ -22,7 +22,6 @@
 #include "../../core/error.h"
 #include "../../core/log.h"
 #include "../../core/qemu_img.h"
-#include "../../core/run.h"
 #include "../../core/sbuf.h"
 #include "../../core/statefile.h"
 #include <libvirt/virterror.h>
@@ -123,20 +122,25 @@ static bool is_ours(struct ferry_client *fc, const struct lv_job *job)
   return !strncmp(job->socket, dir, n) && job->socket[n] == '/';
 }
 
+/* EBUSY when job (the domain's) is not ferry's. */
+static int foreign(struct ferry_client *fc, const struct ferry_vm *vm,
+                   const struct lv_job *job)
+{
+  if (is_ours(fc, job))
+    return 0;
+  return ferry_error(EBUSY, "VM '%s' has a backup job that ferry did not "
+                     "begin (its NBD socket is %s); libvirt runs one at a "
+                     "time: wait for it, or end it (virsh domjobabort)",
+                     vm->name, *job->socket ? job->socket : "not a unix "
+                     "socket");
+}
+
 int lv_no_foreign_job(struct ferry_client *fc, virDomainPtr dom,
                       const struct ferry_vm *vm)
 {
   struct lv_job job;
   int r = read_job(dom, &job);
-  if (r == -ENOENT || (r == 0 && is_ours(fc, &job)))
-    return 0;
-  if (r < 0)
-    return r;
-  return ferry_error(EBUSY, "VM '%s' has a backup job that ferry did not "
-                     "begin (its NBD socket is %s); libvirt runs one at a "
-                     "time: wait for it, or end it (virsh domjobabort)",
-                     vm->name, *job.socket ? job.socket : "not a unix "
-                     "socket");
+  return r == -ENOENT ? 0 : r < 0 ? r : foreign(fc, vm, &job);
 }
 
 int lv_round_job(struct ferry_client *fc, virDomainPtr dom,
@@ -267,7 +271,7 @@ static int begin_live(struct ferry_client *fc, virDomainPtr dom,
                 name);
       return 0;
     }
-    if ((r = lv_no_foreign_job(fc, dom, vm)) < 0)
+    if ((r = foreign(fc, vm, &job)) < 0)
       return r;
     ferry_log("libvirt", "VM %s: an earlier backup job of ferry's (%s) "
               "ended", vm->name, job.socket);
@@ -276,7 +280,7 @@ static int begin_live(struct ferry_client *fc, virDomainPtr dom,
     r = 0;
   }
   if (r == 0)
-    r = lv_check_tracking(fc, vm);
+    r = lv_disks_trackable(fc, vm);
   if (r < 0)
     return r;
   /* the round's checkpoint without its job: the moment it kept is gone,
@@ -304,8 +308,8 @@ static int begin_live(struct ferry_client *fc, virDomainPtr dom,
   if (r == 0)
     remove_leftovers(vm, sock, prefix);
   if (r == 0 &&
-      (r = job_xml(dom, name, incremental ? since : NULL, sock, prefix, &bk, &cp)) ==
-          0) {
+      (r = job_xml(dom, name, incremental ? since : NULL, sock, prefix, &bk,
+                   &cp)) == 0) {
     uint64_t t0 = monotonic_ms();
     if (virDomainBackupBegin(dom, bk.s, cp.s, 0) < 0)
       r = lv_error("begin a pull backup of VM '%s'", vm->name);
@@ -405,15 +409,11 @@ static int drop_offline(struct ferry_client *fc, const struct ferry_vm *vm,
     bool has = false;
     if ((r = lv_disk_image(fc, &vm->disks[i], path, sizeof path, fmt,
                            sizeof fmt)) == 0 &&
-        (r = qemu_img_has_bitmap(path, fmt, name, &has)) == 0 && has) {
-      char *argv[] = { "qemu-img", "bitmap", "-f", "qcow2", "--remove", path,
-                       (char *)name, NULL };
-      r = run_command(argv, NULL);
-    }
+        (r = qemu_img_has_bitmap(path, fmt, name, &has)) == 0 && has)
+      r = qemu_img_bitmap(path, "--remove", name, 0);
   }
-  if (r == 0 &&
-      virDomainCheckpointDelete(cp, VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY) <
-          0)
+  if (r == 0 && virDomainCheckpointDelete(
+                    cp, VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY) < 0)
     r = lv_error("delete checkpoint '%s' of VM '%s'", name, vm->name);
   return r;
 }

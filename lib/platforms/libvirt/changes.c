@@ -11,18 +11,14 @@
 #include "../../core/error.h"
 #include "../../volume/volume.h"
 #include "../changed_areas.h"
+#include "../driver.h"
 #include "lv.h"
 
 static const struct ferry_disk *disk_of(const struct ferry_vm *vm,
                                         const char *disk)
 {
-  for (size_t i = 0; disk && i < vm->n_disks; i++)
-    if ((vm->disks[i].device && !strcmp(vm->disks[i].device, disk)) ||
-        (vm->disks[i].id && !strcmp(vm->disks[i].id, disk)))
-      return &vm->disks[i];
-  ferry_error(ENOENT, "VM '%s' has no disk '%s'", vm->name,
-              disk ? disk : "");
-  return NULL;
+  size_t i;
+  return vm_disk_index(vm, disk, &i) == 0 ? &vm->disks[i] : NULL;
 }
 
 static const struct lv_job_disk *job_disk(const struct lv_job *job,
@@ -38,7 +34,7 @@ static const struct lv_job_disk *job_disk(const struct lv_job *job,
 }
 
 /* Where round name's data of disk d is: the job's export (live), else
- * the disk's image (shut off; *job_out NULL). */
+ * the disk's image (shut off). */
 struct where {
   bool live;
   struct lv_job job;
@@ -65,6 +61,15 @@ static int locate(struct ferry_client *fc, const struct ferry_vm *vm,
   return r;
 }
 
+/* The data at the point, read-only. */
+static int open_data(const struct where *w, struct ferry_volume **out)
+{
+  return w->live ? nbd_volume_open_export(w->job.socket, w->jd->export, NULL,
+                                          out)
+                 : nbd_volume_open_image(w->path, w->format, FERRY_OPEN_READ,
+                                         out);
+}
+
 int lv_round_open(struct ferry_client *fc, const struct ferry_vm *vm,
                   const char *name, const char *disk,
                   struct ferry_volume **out)
@@ -72,12 +77,7 @@ int lv_round_open(struct ferry_client *fc, const struct ferry_vm *vm,
   const struct ferry_disk *d = disk_of(vm, disk);
   struct where w;
   int r = d ? locate(fc, vm, name, d, &w) : -ferry_last_errno();
-  if (r < 0)
-    return r;
-  return w.live ? nbd_volume_open_export(w.job.socket, w.jd->export, NULL,
-                                         out)
-                : nbd_volume_open_image(w.path, w.format, FERRY_OPEN_READ,
-                                        out);
+  return r < 0 ? r : open_data(&w, out);
 }
 
 int lv_round_changes(struct ferry_client *fc, const struct ferry_vm *vm,
@@ -96,8 +96,7 @@ int lv_round_changes(struct ferry_client *fc, const struct ferry_vm *vm,
   unsigned skip = FERRY_EXTENT_HOLE;
   if (all) { /* everything allocated at the point */
     skip |= FERRY_EXTENT_ZERO;
-    r = w.live ? nbd_volume_open_export(w.job.socket, w.jd->export, NULL, &v)
-               : nbd_volume_open_image(w.path, w.format, FERRY_OPEN_READ, &v);
+    r = open_data(&w, &v);
   } else if (w.live) {
     if (strcmp(w.job.incremental, from))
       r = ferry_error(ENOENT, "the backup of round '%s' of VM '%s' is %s%s: "

@@ -83,9 +83,9 @@ static int on_key(void *opaque, const char *key, size_t klen,
   return 0;
 }
 
-/* ferry's own options (pool=, virt_type=, backup_dir=) out of the URI's query, which is
- * otherwise libvirt's (socket=, keyfile=, ...): st gets them, lv the URI
- * libvirt is given. */
+/* ferry's own options (pool=, virt_type=, backup_dir=) out of the URI's
+ * query, which is otherwise libvirt's (socket=, keyfile=, ...): st gets
+ * them, lv the URI libvirt is given. */
 static int take_options(const char *uri, struct lv_state *st, char *lv,
                         size_t len)
 {

@@ -12,14 +12,8 @@
 #include "../../core/error.h"
 #include "../../core/sbuf.h"
 #include "../../core/statefile.h"
+#include "../driver.h"
 #include "lv.h"
-
-/* "vda", "sdb": the next free name of a bus's prefix. */
-static void next_device(const char *prefix, unsigned *used, char *buf,
-                        size_t len)
-{
-  snprintf(buf, len, "%s%c", prefix, 'a' + (int)(*used)++ % 26);
-}
 
 static void add_disk(struct sbuf *x, const struct ferry_disk *d,
                      const char *device)
@@ -27,8 +21,8 @@ static void add_disk(struct sbuf *x, const struct ferry_disk *d,
   const char *slash = d->volume_id ? strchr(d->volume_id, '/') : NULL;
   const char *bus = ferry_disk_bus_name(d->bus);
   const char *fmt = d->format && *d->format
-                        ? d->format : lv_format_of_name(d->volume_id ? d->volume_id
-                                                                   : "");
+                        ? d->format
+                        : lv_format_of_name(d->volume_id ? d->volume_id : "");
   if (slash) {
     sb_printf(x, "<disk type='volume' device='disk'><driver name='qemu' "
                  "type='%s'/><source pool='", fmt);
@@ -116,17 +110,12 @@ static int domain_xml(const struct lv_state *st, const struct ferry_vm *spec,
 static int settle_disks(struct ferry_client *fc, struct ferry_vm *vm,
                         bool *want_new)
 {
-  unsigned vd = 0, sd = 0, hd = 0;
+  struct device_namer names = { 0 };
   for (size_t i = 0; i < vm->n_disks; i++) {
     struct ferry_disk *d = &vm->disks[i];
     char dev[16];
     if (!d->device || !*d->device) {
-      if (d->bus == FERRY_DISK_BUS_VIRTIO)
-        next_device("vd", &vd, dev, sizeof dev);
-      else if (d->bus == FERRY_DISK_BUS_IDE)
-        next_device("hd", &hd, dev, sizeof dev);
-      else
-        next_device("sd", &sd, dev, sizeof dev);
+      device_name_next(&names, d->bus, dev, sizeof dev);
       free(d->device);
       if (!(d->device = strdup(dev)))
         return ferry_error(ENOMEM, "out of memory");

@@ -133,10 +133,10 @@ static int add_disk(virDomainPtr dom, const xmlNode *devices,
   disk->capacity = capacity_of(dom, dev, src,
                                !strcmp(lv_attr(d, "type", type, sizeof type),
                                        "volume"));
-  if (!ferry_obj_string_set(&disk->id, dev) || !ferry_obj_string_set(&disk->device, dev) ||
-      !ferry_obj_string_set(&disk->volume_id, src) ||
-      !ferry_obj_string_set(&disk->format, *fmt ? fmt : "raw") ||
-      !ferry_obj_string_set(&disk->controller, model) || !ferry_obj_string_set(&disk->slot, slot))
+  if (!OBJ_SET(disk->id, dev) || !OBJ_SET(disk->device, dev) ||
+      !OBJ_SET(disk->volume_id, src) ||
+      !OBJ_SET(disk->format, *fmt ? fmt : "raw") ||
+      !OBJ_SET(disk->controller, model) || !OBJ_SET(disk->slot, slot))
     return ferry_error(ENOMEM, "out of memory");
   return 0;
 }
@@ -193,8 +193,9 @@ static int add_nic(virConnectPtr conn, const xmlNode *i, struct ferry_vm *vm)
     nic->vlan_id = portgroup_tag(conn, net, group);
   /* libvirt's "virtio" is QEMU's virtio-net-pci, as the qemu platform
    * names models */
-  if (!ferry_obj_string_set(&nic->mac, mac) || !ferry_obj_string_set(&nic->network, network) ||
-      !ferry_obj_string_set(&nic->model, !strcmp(model, "virtio") ? "virtio-net-pci" : model))
+  if (!OBJ_SET(nic->mac, mac) || !OBJ_SET(nic->network, network) ||
+      !OBJ_SET(nic->model, !strcmp(model, "virtio") ? "virtio-net-pci"
+                                                    : model))
     return ferry_error(ENOMEM, "out of memory");
   return 0;
 }
@@ -215,13 +216,13 @@ static int fill(virDomainPtr dom, const xmlNode *root, struct ferry_vm *vm)
   lv_attr(os, "firmware", buf, sizeof buf);
   vm->firmware = !strcmp(buf, "efi") || lv_child(os, "loader")
                      ? FERRY_FIRMWARE_UEFI : FERRY_FIRMWARE_BIOS;
-  if (!ferry_obj_string_set(&vm->id, uuid) || !ferry_obj_string_set(&vm->uuid, uuid) ||
-      !ferry_obj_string_set(&vm->name, virDomainGetName(dom)) ||
-      !ferry_obj_string_set(&vm->machine, lv_attr(lv_child(os, "type"), "machine", buf,
-                                 sizeof buf)) ||
-      !ferry_obj_string_set(&vm->guest_os, lv_text(os, "type", buf, sizeof buf)) ||
-      !ferry_obj_string_set(&vm->host_id, host) || !ferry_obj_string_set(&vm->cluster_id, LV_DC) ||
-      !ferry_obj_string_set(&vm->datacenter_id, LV_DC))
+  if (!OBJ_SET(vm->id, uuid) || !OBJ_SET(vm->uuid, uuid) ||
+      !OBJ_SET(vm->name, virDomainGetName(dom)) ||
+      !OBJ_SET(vm->machine, lv_attr(lv_child(os, "type"), "machine", buf,
+                                    sizeof buf)) ||
+      !OBJ_SET(vm->guest_os, lv_text(os, "type", buf, sizeof buf)) ||
+      !OBJ_SET(vm->host_id, host) || !OBJ_SET(vm->cluster_id, LV_DC) ||
+      !OBJ_SET(vm->datacenter_id, LV_DC))
     return ferry_error(ENOMEM, "out of memory");
   /* <os><boot dev='hd'/>: the first disk boots, unless disks say */
   char dev[16];

@@ -206,8 +206,8 @@ int lv_volumes(struct ferry_client *fc, struct ferry_volume_info **out,
                size_t *n)
 {
   virStoragePoolPtr *pools = NULL;
-  int count = virConnectListAllStoragePools(LV_CONN(fc), &pools,
-                                            VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+  int count = virConnectListAllStoragePools(
+      LV_CONN(fc), &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
   if (count < 0)
     return lv_error("list storage pools");
   struct ferry_volume_info *v = NULL;

@@ -136,6 +136,8 @@ int lv_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
 int lv_disk_image(struct ferry_client *fc, const struct ferry_disk *disk,
                   char *path, size_t len, char *format, size_t flen);
 int lv_check_tracking(struct ferry_client *fc, const struct ferry_vm *vm);
+/* Whether every disk of vm can hold a checkpoint's bitmap (qcow2 v3). */
+int lv_disks_trackable(struct ferry_client *fc, const struct ferry_vm *vm);
 
 /* backup.c: a migration round's point, a checkpoint with the pull backup
  * that exports its data while the domain runs (driver.h, round_begin);

@@ -35,17 +35,18 @@ static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
   rec->creation_time = strtoull(lv_text(root, "creationTime", buf,
                                         sizeof buf), NULL, 10);
   lv_attr(lv_child(root, "memory"), "snapshot", mem, sizeof mem);
-  bool ok = ferry_obj_string_set(&rec->name, name) &&
-            ferry_obj_string_set(&rec->description, lv_text(root, "description", buf,
-                                           sizeof buf)) &&
-            ferry_obj_string_set(&rec->parent, lv_text(lv_child(root, "parent"), "name", buf,
-                                      sizeof buf)) &&
-            ferry_obj_string_set(&rec->vm_uuid, vm_uuid) &&
+  bool ok = OBJ_SET(rec->name, name) &&
+            OBJ_SET(rec->description, lv_text(root, "description", buf,
+                                              sizeof buf)) &&
+            OBJ_SET(rec->parent, lv_text(lv_child(root, "parent"), "name",
+                                         buf, sizeof buf)) &&
+            OBJ_SET(rec->vm_uuid, vm_uuid) &&
             /* RAM inside the images, or in a file libvirt names */
-            ferry_obj_string_set(&rec->memory, !strcmp(mem, "internal") ? "internal"
-                              : !strcmp(mem, "external")
-                                  ? lv_attr(lv_child(root, "memory"), "file",
-                                            buf, sizeof buf) : "");
+            OBJ_SET(rec->memory, !strcmp(mem, "internal") ? "internal"
+                                 : !strcmp(mem, "external")
+                                     ? lv_attr(lv_child(root, "memory"),
+                                               "file", buf, sizeof buf)
+                                     : "");
   rec->kind = FERRY_SNAPSHOT_KIND_INTERNAL;
   for (xmlNode *d = lv_child(lv_child(root, "disks"), "disk"); d && ok;
        d = lv_next(d, "disk")) {
@@ -57,9 +58,9 @@ static int to_record(virDomainSnapshotPtr snap, const char *vm_uuid,
     lv_attr(lv_child(d, "driver"), "type", fmt, sizeof fmt);
     if (!strcmp(how, "external"))
       rec->kind = FERRY_SNAPSHOT_KIND_EXTERNAL;
-    ok = ds && ferry_obj_string_set(&ds->device, lv_attr(d, "name", buf, sizeof buf)) &&
-         ferry_obj_string_set(&ds->name, name) && ferry_obj_string_set(&ds->file, file) &&
-         ferry_obj_string_set(&ds->format, fmt);
+    ok = ds && OBJ_SET(ds->device, lv_attr(d, "name", buf, sizeof buf)) &&
+         OBJ_SET(ds->name, name) && OBJ_SET(ds->file, file) &&
+         OBJ_SET(ds->format, fmt);
   }
   if (!rec->running && !rec->paused)
     rec->shutdown = true;

@@ -77,6 +77,14 @@ static int disk_trackable(struct ferry_client *fc, const struct ferry_vm *vm,
                      d->device, path, what, fix);
 }
 
+int lv_disks_trackable(struct ferry_client *fc, const struct ferry_vm *vm)
+{
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < vm->n_disks; i++)
+    r = disk_trackable(fc, vm, &vm->disks[i]);
+  return r;
+}
+
 /* The seed's open_cbt on libvirt, and the plan's check: a checkpoint
  * needs no switching on, but every disk of a running domain must be able
  * to hold its bitmap, its backup's NBD socket must be on this host, and
@@ -96,9 +104,7 @@ int lv_check_tracking(struct ferry_client *fc, const struct ferry_vm *vm)
                        "is another host", LV_STATE(fc)->uri);
   if (vm->power_state == FERRY_POWER_STATE_STOPPED)
     return 0; /* read as they are: no bitmap needed */
-  int r = 0;
-  for (size_t i = 0; r == 0 && i < vm->n_disks; i++)
-    r = disk_trackable(fc, vm, &vm->disks[i]);
+  int r = lv_disks_trackable(fc, vm);
   virDomainPtr dom;
   if (r == 0 && (r = lv_lookup(fc, vm->uuid, &dom)) == 0) {
     r = lv_no_foreign_job(fc, dom, vm); /* one backup job at a time */

@@ -10,6 +10,7 @@
 #include "../../core/extent.h"
 #include "../../volume/volume.h"
 #include "../changed_areas.h"
+#include "../driver.h"
 #include "../snapshot_store.h"
 #include "qemu.h"
 #include "snapdisk.h"
@@ -31,16 +32,6 @@ static int frozen_layer(const struct qemu_state *st,
     r = ferry_error(ENOENT, "snapshot '%s': its overlay has no layer under "
                     "it any more", rec->name);
   return r;
-}
-
-static int disk_index(const struct ferry_vm *vm, const char *disk, size_t *i)
-{
-  for (*i = 0; *i < vm->n_disks; (*i)++)
-    if ((disk && vm->disks[*i].device && !strcmp(vm->disks[*i].device, disk)) ||
-        (disk && vm->disks[*i].id && !strcmp(vm->disks[*i].id, disk)))
-      return 0;
-  return ferry_error(ENOENT, "VM '%s' has no disk '%s'", vm->name,
-                     disk ? disk : "");
 }
 
 /* Every changed extent from `from` to `to`: walking up from `to`, the
@@ -117,7 +108,7 @@ int qemu_snapshot_volume(struct ferry_client *fc, const struct ferry_vm *vm,
   size_t d;
   int r = qemu_vm_check(st, vm);
   if (r == 0)
-    r = disk_index(vm, disk, &d);
+    r = vm_disk_index(vm, disk, &d);
   if (r < 0)
     return r;
   char base[PATH_MAX], layer[256];
@@ -146,7 +137,7 @@ int qemu_query_snapshot_changes(struct ferry_client *fc,
   size_t d;
   int r = qemu_vm_check(st, vm);
   if (r == 0)
-    r = disk_index(vm, disk, &d);
+    r = vm_disk_index(vm, disk, &d);
   if (r < 0)
     return r;
   if (!to || !*to)

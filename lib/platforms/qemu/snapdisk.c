@@ -8,7 +8,6 @@
 
 #include "../../core/error.h"
 #include "../../core/qemu_img.h"
-#include "../../core/run.h"
 #include "../../core/statefile.h"
 #include "../../qmp/qmp.h"
 #include "../snapshot_store.h"
@@ -277,13 +276,7 @@ int volume_bitmap(const struct qemu_state *st, const char *id,
   if (r < 0)
     return r;
   /* One granularity everywhere, live or not: 64 KiB, a qcow2 cluster. */
-  char g[16];
-  snprintf(g, sizeof g, "%d", BITMAP_GRANULARITY);
-  char *add[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, "-g", g,
-                  path, (char *)bitmap, NULL };
-  char *other[] = { "qemu-img", "bitmap", "-f", "qcow2", (char *)op, path,
-                    (char *)bitmap, NULL };
-  return run_command(strcmp(op, "--add") ? other : add, NULL);
+  return qemu_img_bitmap(path, op, bitmap, BITMAP_GRANULARITY);
 }
 
 /* "<vm>-<dev>-<snap><tail>" into buf, checked as a volume id in full

@@ -15,6 +15,7 @@
 
 #include "../../client/client.h"
 #include "../../core/error.h"
+#include "../../core/qemu_img.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
 #include "../../qmp/qmp.h"
@@ -663,9 +664,7 @@ static int drop_bitmaps(const struct qemu_state *st, const struct ferry_disk *d)
       json_object *b = json_object_array_get_idx(bitmaps, i), *nm;
       if (!json_object_object_get_ex(b, "name", &nm))
         continue;
-      char *argv[] = { "qemu-img", "bitmap", "-f", "qcow2", "--remove", path,
-                       (char *)json_object_get_string(nm), NULL };
-      r = run_command(argv, NULL);
+      r = qemu_img_bitmap(path, "--remove", json_object_get_string(nm), 0);
     }
   json_object_put(j);
   return r;

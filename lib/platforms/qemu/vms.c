@@ -13,6 +13,7 @@
 #include "../../core/error.h"
 #include "../../core/run.h"
 #include "../../core/statefile.h"
+#include "../driver.h"
 #include "qemu.h"
 
 static int new_uuid(char *buf, size_t len)
@@ -53,12 +54,6 @@ static int set_str(char **field, const char *value)
   return 0;
 }
 
-static const char *disk_kind(enum ferry_disk_bus bus)
-{
-  return bus == FERRY_DISK_BUS_VIRTIO ? "vd"
-         : bus == FERRY_DISK_BUS_IDE  ? "hd" : "sd";
-}
-
 
 /* Fills defaults and checks a VM spec against the platform; creates
  * nothing. want_new[i] says disk i needs a new volume. */
@@ -83,16 +78,13 @@ static int check_spec(const struct qemu_state *st, struct ferry_vm *vm,
   if ((!vm->machine || !*vm->machine) && (r = set_str(&vm->machine, "q35")))
     return r;
   bool any_boot = false;
+  struct device_namer names = { 0 };
   for (size_t i = 0; i < vm->n_disks; i++) {
     struct ferry_disk *d = &vm->disks[i];
     /* Named as the guest will see it: vda, sda (SCSI, SATA), hda, in
      * order among the disks of that kind. */
     char dev[16];
-    const char *kind = disk_kind(d->bus);
-    size_t nth = 0;
-    for (size_t k = 0; k < i; k++)
-      nth += !strcmp(disk_kind(vm->disks[k].bus), kind);
-    snprintf(dev, sizeof dev, "%s%c", kind, (char)('a' + (nth % 26)));
+    device_name_next(&names, d->bus, dev, sizeof dev);
     if ((!d->device || !*d->device) && (r = set_str(&d->device, dev)))
       return r;
     if ((r = name_check(d->device, "disk device name")) < 0)
