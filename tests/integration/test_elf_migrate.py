@@ -3,13 +3,24 @@ iSCSI LUNs of a private tgtd): from ferry's local qemu platform, through
 its dirty bitmaps, with guest writes between rounds; the destination
 volumes written over iSCSI, the VM made on ELF with the source's MAC on
 the mapped VLAN, and the disks compared byte for byte with qemu's iscsi
-driver; refusals before anything is made."""
+driver; refusals before anything is made. And the test guest from
+VMware's simulator (on pvscsi there) to ELF: converted on its LUN for
+virtio, it boots in the fake's qemu to its marker."""
 import json
 import os
 import subprocess
 
+from elfhelpers import PASSWORD as ELF_PASSWORD
 from elfhelpers import Tower, ferry_elf, tower  # noqa: F401
-from qemuhelpers import Platform
+from guesthelpers import GAVE_UP, MARKER, booted, guest_image  # noqa: F401
+from guesthelpers import watch
+from ferryhelpers import FERRY
+from qemuhelpers import Platform, tool
+from vspherehelpers import PASSWORD as VMWARE_PASSWORD
+from vspherehelpers import Sim, guest_write
+
+CUTOVER_S = 1800  # a bound: the conversion runs in the cutover (TCG)
+GAP = 768 * 1024  # in the MBR gap: past GRUB's core.img, before sda1
 
 MIB = 1 << 20
 
@@ -94,3 +105,93 @@ def test_refused_before_anything_is_made(tmp_path):
     finally:
         a.close()
         t.close()
+
+
+class ElfGuests:
+    """What watch() asks of a platform, for the fake CloudTower: a VM's
+    state, and its serial console, which the fake's qemu logs."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def state(self, vm):
+        [v] = self.t.api("/get-vms", {"where": {"name": vm}})
+        return "stopped" if v["status"] == "STOPPED" else "running"
+
+    def serial(self, vm):
+        try:
+            with open(os.path.join(self.t.state_dir, "vms",
+                                   f"{vm}.serial.log"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+def test_warm_migration_from_vmware_to_elf_boots_converted(
+        tower, tmp_path, guest_image):
+    """The test guest as a VMware VM of the simulator (on pvscsi): a full
+    copy and two CBT rounds with writes between them, over iSCSI into
+    ELF volumes; a cutover that verifies the disks, then converts the
+    guest on its LUN; the VM made on ELF on VIRTIO with the source's MAC;
+    started by the fake, the guest boots to its marker."""
+    sim = Sim(tmp_path, "-memory-mib", "512", disk_mib=1024)
+    vm = "DC0_H0_VM0"
+    env = tower.env()
+    env["FERRY_VMWARE_PASSWORD"] = VMWARE_PASSWORD
+    env["FERRY_STATE_DIR"] = str(tmp_path / "state")  # the conversion's
+    jdir = str(tmp_path / "j")
+
+    def step(*args, timeout=600):
+        cp = subprocess.run([FERRY, "migrate", *args, "--journal-dir", jdir,
+                             "--json"], capture_output=True, text=True,
+                            env=env, timeout=timeout)
+        assert cp.returncode == 0, (args, cp.stdout, cp.stderr[-3000:],
+                                    tower.log())
+        for secret in (ELF_PASSWORD, VMWARE_PASSWORD):
+            assert secret not in cp.stdout + cp.stderr
+        return json.loads(cp.stdout)
+    try:
+        flat = sim.flat(vm)
+        tool("qemu-img", "convert", "-n", "-f", "qcow2", "-O", "raw",
+             guest_image, flat)
+        src = json.loads(subprocess.run(
+            [FERRY, "vm", "show", vm, "--platform", sim.uri(), "--json"],
+            capture_output=True, text=True, env=env, check=True).stdout)
+        assert [d["bus"] for d in src["disks"]] == ["scsi"], src["disks"]
+        m = step("start", "--from", sim.uri(), "--to", tower.uri(), vm,
+                 "--network-map", f"{src['nics'][0]['network']}=vlan100",
+                 "--id", "vw")
+        assert m["rounds"][0]["changed_bytes"] > 100 * MIB  # the guest
+        [dst] = [d["dst_volume"] for d in m["disks"]]
+        for k, fill in enumerate((0x5a, 0xa5)):
+            guest_write(flat, GAP + k * 128 * 1024, bytes([fill]) * 65536)
+            m = step("sync", "vw")
+            assert m["rounds"][-1]["changed_bytes"] == 64 * 1024, m["rounds"]
+        # what the rounds wrote over iSCSI is the source's, byte for byte
+        cp = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "raw",
+                             flat, lun_url(tower, dst)],
+                            capture_output=True, text=True)
+        assert cp.returncode == 0, (cp.stdout, cp.stderr)
+        m = step("cutover", "vw", "--stop-timeout", "0",
+                 timeout=CUTOVER_S)
+        assert m["phase"] == "done" and m["verified"] and m["converted"], m
+        assert "virtio_blk" in "\n".join(m["conversion"]), m["conversion"]
+        [v] = tower.api("/get-vms", {"where": {"name": vm}})
+        disks = tower.api("/get-vm-disks", {"where": {"vm": {"id": v["id"]}}})
+        assert [(d["bus"], d["vm_volume"]["name"]) for d in disks] == \
+            [("VIRTIO", dst)], disks
+        nics = tower.api("/get-vm-nics", {"where": {"vm": {"id": v["id"]}}})
+        assert [n["mac_address"] for n in nics] == \
+            [src["nics"][0]["mac"]], nics
+        left = os.listdir(os.path.join(env["FERRY_STATE_DIR"], "elf"))
+        assert not [f for f in left if f.startswith("convert-")], left
+        subprocess.run([FERRY, "vm", "start", vm, "--platform", tower.uri()],
+                       env=env, check=True, capture_output=True)
+        seen, out = watch(ElfGuests(tower), vm, [MARKER, GAVE_UP])
+        root, _, nic, _ = booted(seen, out, "the guest from VMware, on ELF")
+        assert root.startswith("/dev/vd") and nic == "virtio_net", \
+            seen.group(0)
+    finally:
+        ferry_elf(tower, "vm", "stop", vm, "--force", "--platform",
+                  tower.uri(), check=False)
+        sim.close()

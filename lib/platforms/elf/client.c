@@ -32,6 +32,8 @@ static int take_options(struct ferry_client *fc, struct elf_state *st,
   const char *cl = client_option(fc, "cluster");
   const char *ca = client_option(fc, "ca_file");
   const char *port = client_option(fc, "iscsi_port");
+  const char *accel = client_option(fc, "accel");
+  const char *vw = client_option(fc, "virtio_win");
   *fingerprint = client_option(fc, "fingerprint");
   snprintf(st->storage_policy, sizeof st->storage_policy, "%s",
            pol ? pol : "REPLICA_2_THIN_PROVISION");
@@ -51,6 +53,12 @@ static int take_options(struct ferry_client *fc, struct elf_state *st,
   if (p < 1 || p > 65535 || (end && *end))
     return ferry_error(EINVAL, "iscsi_port '%s': want 1 to 65535", port);
   st->iscsi_port = (int)p;
+  if (accel && strcmp(accel, "tcg") && strcmp(accel, "kvm"))
+    return ferry_error(EINVAL, "accel '%s': want tcg or kvm", accel);
+  snprintf(st->accel, sizeof st->accel, "%s", accel ? accel : "tcg");
+  if (vw && (size_t)snprintf(st->virtio_win, sizeof st->virtio_win, "%s",
+                             vw) >= sizeof st->virtio_win)
+    return ferry_error(ENAMETOOLONG, "virtio_win is too long");
   if (!ca && (!*fingerprint || !**fingerprint))
     return ferry_error(EINVAL, "no fingerprint for %s: ferry trusts "
                        "CloudTower by its certificate's SHA-256 fingerprint "
@@ -192,6 +200,7 @@ static const struct platform_ops elf_ops = {
   .delete_vm = elf_delete_vm,
   .start_vm = elf_start_vm,
   .stop_vm = elf_stop_vm,
+  .inject_driver = elf_inject_driver,
   /* Not yet in this version, and so ENOTSUP: snapshots; changed blocks
    * never (CloudTower has no changed-block API). */
 };
@@ -206,6 +215,10 @@ static const struct ferry_driver_option elf_options[] = {
   { "storage_policy", "new volumes' (default REPLICA_2_THIN_PROVISION)" },
   { "iscsi_port", "the iSCSI portal's port on the cluster's iscsi_vip "
                   "(default 3260)" },
+  { "accel", "the accelerator of the appliance that converts guests on "
+             "ferry's host: tcg (default) or kvm" },
+  { "virtio_win", "a directory of virtio-win's drivers (its ISO mounted), "
+                  "for converting Windows guests" },
   { NULL, NULL },
 };
 
@@ -224,7 +237,7 @@ const struct ferry_driver elf_driver = {
                 FERRY_FEATURE_CREATE_VOLUMES | FERRY_FEATURE_TASKS |
                 FERRY_FEATURE_READ_VOLUMES | FERRY_FEATURE_WRITE_VOLUMES |
                 FERRY_FEATURE_BOOT_CHECK | FERRY_FEATURE_CREATE_VMS |
-                FERRY_FEATURE_LIFECYCLE,
+                FERRY_FEATURE_LIFECYCLE | FERRY_FEATURE_INJECT_DRIVERS,
     .platform = true,
   },
   .type = CLIENT_ELF,

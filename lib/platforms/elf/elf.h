@@ -37,6 +37,8 @@ struct elf_state {
   char cluster_id[64];      /* resolved at open */
   char storage_policy[64];  /* new volumes' (?storage_policy=) */
   int iscsi_port;           /* the iSCSI portal's port (?iscsi_port=) */
+  char accel[8];            /* the conversion appliance's: tcg or kvm */
+  char virtio_win[PATH_MAX]; /* virtio-win's files, for Windows guests */
   CURL *curl;
   char errbuf[CURL_ERROR_SIZE];
   pthread_mutex_t lock;     /* one request at a time on curl */
@@ -105,6 +107,39 @@ int elf_delete_volume(struct ferry_client *fc, const char *id);
 /* The CloudTower id of the volume key (an id or a unique name). */
 int elf_volume_id(struct ferry_client *fc, const char *key, char *buf,
                   size_t len);
+/* The volume whose id or (unique) name is key: ENOENT when none. */
+int elf_volume_of(struct ferry_client *fc, const char *key,
+                  json_object **out);
+
+/* lun.c: an iSCSI LUN as ferry reaches it. */
+struct elf_lun {
+  char what[300];           /* for messages: "ELF volume 'x'" */
+  char portal[300];         /* the cluster's iscsi_vip:?iscsi_port= */
+  char iqn[256], initiator[256];
+  int lun;
+  char lun_cuid[64], target_id[64], volume_cuid[64]; /* "" for no volume */
+  int64_t size;             /* the volume's (or LUN's) bytes */
+};
+/* ferry's initiator name: one per host, as an iSCSI initiator has. */
+void elf_initiator_name(char *buf, size_t len);
+/* The LUN of volume key (an id or a unique name). */
+int elf_volume_lun(struct ferry_client *fc, const char *key,
+                   struct elf_lun *out);
+/* The LUN of CloudTower id lun_id; what names it in messages. */
+int elf_lun_of(struct ferry_client *fc, const char *lun_id, const char *what,
+               struct elf_lun *out);
+/* The LUN through libiscsi: EIO when it is smaller than it should be. */
+int elf_lun_open(const struct elf_lun *l, int mode, struct ferry_volume **out);
+int elf_open_volume(struct ferry_client *fc, const char *id, int mode,
+                    struct ferry_volume **out);
+
+/* convert.c: inject_driver, and whether vm's volumes have a conversion
+ * whose commit a crash cut short (EBUSY: no VM is made on them). */
+int elf_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
+                      unsigned flags, char **report);
+int elf_conversions_settled(struct ferry_client *fc,
+                            const struct ferry_vm *vm);
+
 /* lifecycle.c */
 int elf_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
                   struct ferry_vm *out);
@@ -112,10 +147,6 @@ int elf_start_vm(struct ferry_client *fc, const struct ferry_vm *vm);
 int elf_stop_vm(struct ferry_client *fc, const struct ferry_vm *vm,
                 int timeout_s, unsigned flags);
 int elf_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm);
-/* The volume's LUN through iSCSI (portal: the cluster's iscsi_vip at
- * ?iscsi_port=). */
-int elf_open_volume(struct ferry_client *fc, const char *id, int mode,
-                    struct ferry_volume **out);
 int elf_plan_volumes(struct ferry_client *fc, const char *vm_name,
                      const struct ferry_disk *disks, size_t n,
                      const char *format, char **ids);

@@ -228,6 +228,8 @@ int elf_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
   ferry_error_clear();
   if (r == 0 && spec->memory_mib == 0)
     r = ferry_error(EINVAL, "VM '%s': no memory size", spec->name);
+  if (r == 0)
+    r = elf_conversions_settled(fc, spec);
   if (r < 0)
     return r;
   char (*ids)[64] = calloc(spec->n_disks + 1, sizeof *ids);

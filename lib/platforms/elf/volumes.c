@@ -4,24 +4,20 @@
  * or its name: ferry names the volumes it makes, and the plan checks the
  * names are free, so that a migration knows its volumes' ids before
  * CloudTower gives them theirs. */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../../client/client.h"
 #include "../../core/error.h"
 #include "../../core/statefile.h"
 #include "../../types/object.h"
-#include "../../volume/volume.h"
 #include "elf.h"
 
-/* The volume whose id or (unique) name is key; -ENOENT when none. */
-static int volume_of(struct ferry_client *fc, const char *key,
-                     json_object **out)
+int elf_volume_of(struct ferry_client *fc, const char *key,
+                  json_object **out)
 {
   *out = NULL;
   json_object *any = json_object_new_array(), *where = json_object_new_object();
@@ -72,7 +68,7 @@ static int name_free(struct ferry_client *fc, const char *name)
 {
   json_object *v = NULL;
   int r = name_check(name, "volume name");
-  if (r == 0 && (r = volume_of(fc, name, &v)) == 0)
+  if (r == 0 && (r = elf_volume_of(fc, name, &v)) == 0)
     r = ferry_error(EEXIST, "the elf platform has a volume '%s' already",
                     name);
   else if (r == -ENOENT) {
@@ -102,7 +98,7 @@ int elf_volume_id(struct ferry_client *fc, const char *key, char *buf,
                   size_t len)
 {
   json_object *v;
-  int r = volume_of(fc, key, &v);
+  int r = elf_volume_of(fc, key, &v);
   if (r == 0)
     snprintf(buf, len, "%s", elf_str(v, "id"));
   json_object_put(v);
@@ -202,7 +198,7 @@ int elf_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
   if ((r = elf_call(fc, "/create-vm-volume", body, &ans)) == 0)
     r = elf_wait(fc, ans, 0, what);
   json_object_put(ans);
-  if (r == 0 && out && (r = volume_of(fc, name, &v)) == 0) {
+  if (r == 0 && out && (r = elf_volume_of(fc, name, &v)) == 0) {
     json_object *same = json_object_new_array(); /* its name is unique */
     json_object_array_add(same, json_object_get(v));
     r = to_info(v, same, out);
@@ -215,7 +211,7 @@ int elf_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
 int elf_delete_volume(struct ferry_client *fc, const char *id)
 {
   json_object *v, *ans = NULL;
-  int r = volume_of(fc, id, &v);
+  int r = elf_volume_of(fc, id, &v);
   if (r < 0)
     return r;
   if (elf_bool(v, "mounting"))
@@ -234,63 +230,6 @@ int elf_delete_volume(struct ferry_client *fc, const char *id)
   else if (r < 0)
     json_object_put(body);
   json_object_put(ans);
-  json_object_put(v);
-  return r;
-}
-
-/* ferry's initiator name: one per host, as an iSCSI initiator has. */
-static void initiator_name(char *buf, size_t len)
-{
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  for (char *c = host; *c; c++)
-    if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
-      *c = '-';
-  snprintf(buf, len, "iqn.2024-01.io.ferry:%s", host);
-}
-
-int elf_open_volume(struct ferry_client *fc, const char *id, int mode,
-                    struct ferry_volume **out)
-{
-  *out = NULL;
-  struct elf_state *st = ELF_STATE(fc);
-  json_object *v = NULL, *lun = NULL, *target = NULL, *cl = NULL;
-  int r = volume_of(fc, id, &v);
-  if (r == 0 && strcmp(elf_str(v, "type"), "KVM_VOLUME_ISCSI"))
-    r = ferry_error(ENOTSUP, "ELF volume '%s' is a %s: the elf platform "
-                    "reads and writes iSCSI-backed volumes (KVM_VOLUME_ISCSI)",
-                    id, *elf_str(v, "type") ? elf_str(v, "type") : "file");
-  if (r == 0)
-    r = elf_get(fc, "/get-iscsi-luns", elf_nested_id(v, "lun"), "iSCSI LUN",
-                &lun);
-  if (r == 0)
-    r = elf_get(fc, "/get-iscsi-targets", elf_nested_id(lun, "iscsi_target"),
-                "iSCSI target", &target);
-  if (r == 0)
-    r = elf_get(fc, "/get-clusters", elf_nested_id(v, "cluster"), "cluster",
-                &cl);
-  const char *vip = cl ? elf_str(cl, "iscsi_vip") : "";
-  if (r == 0 && !*vip)
-    r = ferry_error(ENOTSUP, "ELF cluster '%s' has no iSCSI address "
-                    "(iscsi_vip): enable its iSCSI access first",
-                    elf_str(cl, "name"));
-  if (r == 0) {
-    char portal[300], initiator[300];
-    snprintf(portal, sizeof portal, "%s:%d", vip, st->iscsi_port);
-    initiator_name(initiator, sizeof initiator);
-    r = iscsi_volume_open(portal, elf_str(target, "iqn_name"),
-                          (int)elf_int(lun, "lun_id"), initiator, mode, out);
-  }
-  if (r == 0 && (uint64_t)(*out)->size < (uint64_t)elf_int(v, "size")) {
-    r = ferry_error(EIO, "ELF volume '%s': its LUN holds %" PRId64 " bytes, "
-                    "the volume %" PRId64, id, (*out)->size,
-                    elf_int(v, "size"));
-    (*out)->ops->close(*out);
-    *out = NULL;
-  }
-  json_object_put(cl);
-  json_object_put(target);
-  json_object_put(lun);
   json_object_put(v);
   return r;
 }
