@@ -395,6 +395,28 @@ class ElfPlatform:
     def vm(self):
         return self.stopped_vm()
 
+    def guest_vm(self):
+        """A stopped VM whose boot disk, a new volume, holds the project's
+        test guest (tests/guest/build.sh, cached), written into its LUN."""
+        import json
+        import subprocess
+        from elfhelpers import make_vm
+        img = guest_image()
+        size = json.loads(subprocess.run(
+            ["qemu-img", "info", "--output=json", img], check=True,
+            capture_output=True, text=True).stdout)["virtual-size"]
+        name = self._next("g")
+        vol = self._volume(f"{name}-vda", size)
+        subprocess.run(["qemu-img", "convert", "-n", "-f", "qcow2", "-O",
+                        "raw", img, self._lun(vol)], check=True,
+                       capture_output=True)
+        make_vm(self.t, name, [vol])
+        return self.p.vm(name)
+
+    def _lun(self, vol):
+        iqn, lun = vol["path"][len("iscsi://"):].rsplit("/", 1)
+        return f"iscsi://127.0.0.1:{self.t.iscsi_port}/{iqn}/{lun}"
+
     def running_vm(self):
         vm = self.stopped_vm()
         [task] = self.t.wait(self.t.api("/start-vm", {"where": {
@@ -408,11 +430,9 @@ class ElfPlatform:
                   if d["device"] == device]
         [vol] = self.t.api("/get-vm-volumes", {"where": {"OR": [
             {"id": disk["volume_id"]}, {"name": disk["volume_id"]}]}})
-        iqn, lun = vol["path"][len("iscsi://"):].rsplit("/", 1)
         subprocess.run(["qemu-io", "-f", "raw", "-c",
                         f"write -P {pattern} {offset} {length}",
-                        f"iscsi://127.0.0.1:{self.t.iscsi_port}/{iqn}/{lun}"],
-                       check=True, capture_output=True)
+                        self._lun(vol)], check=True, capture_output=True)
 
     def volume_id(self, vm, device):
         return [d["volume_id"] for d in self.p.vm(vm["id"])["disks"]
