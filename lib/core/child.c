@@ -54,6 +54,13 @@ static unsigned long long start_time(const char *stat_path)
   return v;
 }
 
+unsigned long long process_start_time(long pid)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  return start_time(path);
+}
+
 /* Decimal of v into buf (no stdio after fork); returns the end. */
 static char *put_num(char *buf, unsigned long long v)
 {

@@ -33,4 +33,8 @@ void child_log_close(void);
  * killed, or -errno. A missing file is no helper. */
 int child_reap_logged(const char *path);
 
+/* When process pid started (clock ticks since boot), 0 when none runs:
+ * with the PID, it names a process that no later one can pass for. */
+unsigned long long process_start_time(long pid);
+
 #endif

@@ -147,6 +147,9 @@ int migrate_plan(const struct ferry_migrate_spec *spec, client_t *src,
     return ferry_error(EINVAL, "destination format '%s' is not qcow2 or raw",
                        fmt);
   int r = check_vm(spec, src, vm, m);
+  const struct ferry_driver_info *s = ferry_client_driver(src);
+  m->full_rounds = !(s->features & (FERRY_FEATURE_CHANGED_BLOCKS |
+                                    FERRY_FEATURE_CHECKPOINT_ROUNDS));
   if (r == 0 && (r = platform_check_tracking(src, vm)) < 0)
     ferry_error_prefix("source: ");
   if (r == 0)
@@ -189,13 +192,16 @@ static int check_roles(client_t *src, client_t *dst, const char *dst_uri)
   if (!(s->features & FERRY_FEATURE_READ_VOLUMES))
     return ferry_error(ENOTSUP, "source: the %s platform has no data path "
                        "to read disks from", s->name);
-  /* the rounds read snapshots' changed areas: checked here, before the
-   * first snapshot is taken */
+  /* the rounds read snapshots' changed areas, or all their data where
+   * the source has snapshots but tells no changes: checked here, before
+   * the first snapshot is taken */
   if (!(s->features & (FERRY_FEATURE_CHANGED_BLOCKS |
-                       FERRY_FEATURE_CHECKPOINT_ROUNDS)))
-    return ferry_error(ENOTSUP, "source: the %s platform cannot track "
-                       "changed blocks in this version, so ferry cannot "
-                       "migrate from it warm", s->name);
+                       FERRY_FEATURE_CHECKPOINT_ROUNDS |
+                       FERRY_FEATURE_SNAPSHOTS)))
+    return ferry_error(ENOTSUP, "source: the %s platform has neither "
+                       "snapshots nor changed-block tracking in this "
+                       "version, so ferry cannot migrate from it warm",
+                       s->name);
   return 0;
 }
 

@@ -33,6 +33,7 @@ struct round {
   client_t *src, *dst;
   const struct ferry_vm *vm;
   const char *from, *to;
+  bool full; /* all the data, the changes unknown (full_rounds) */
   struct disk_job *jobs;
   size_t n;
   atomic_size_t next;     /* the next disk to take */
@@ -81,7 +82,7 @@ static int copy_disk(struct disk_job *j)
   struct ferry_sync_stats st;
   struct ferry_extent *ext = NULL;
   size_t n = 0;
-  if (!rd->from) {
+  if (!rd->from || rd->full) {
     o.mode = FERRY_SYNC_ALLOCATED;
   } else {
     struct ferry_changed_areas ch;
@@ -103,7 +104,8 @@ static int copy_disk(struct disk_job *j)
   if (r == 0 && o.mode == FERRY_SYNC_ALLOCATED) {
     if (rd->from)
       ferry_log("round", "disk %s: snapshot %s: all its data (the changes "
-                "since %s are not known)", j->disk->device, rd->to, rd->from);
+                "since %s are not known%s)", j->disk->device, rd->to,
+                rd->from, rd->full ? ": the source tells none" : "");
     else
       ferry_log("round", "disk %s: snapshot %s: all its data",
                 j->disk->device, rd->to);
@@ -178,7 +180,8 @@ int round_copy(client_t *src, client_t *dst, const struct ferry_vm *vm,
                uint64_t *changed_bytes)
 {
   struct round rd = { .src = src, .dst = dst, .vm = vm, .from = from,
-                      .to = to, .n = m->n_disks };
+                      .to = to, .full = m->full_rounds,
+                      .n = m->n_disks };
   rd.jobs = calloc(m->n_disks ? m->n_disks : 1, sizeof *rd.jobs);
   if (!rd.jobs)
     return ferry_error(ENOMEM, "out of memory");

@@ -208,8 +208,13 @@ void ferry_volume_close(struct ferry_volume *v)
 {
   struct saved_error e;
   error_save(&e);
-  if (v)
+  if (v) {
+    void (*release)(void *) = v->release;
+    void *opaque = v->release_opaque;
     v->ops->close(v);
+    if (release)
+      release(opaque);
+  }
   error_restore(&e);
 }
 

@@ -74,6 +74,10 @@ struct ferry_volume {
   bool can_multi_conn; /* clones may write and flush independently */
   bool thread_safe;    /* clones may run in parallel threads */
   void *priv;
+  /* Called once the volume is closed (its clones are not given it): what
+   * the platform made for it to be read, taken back (a LUN clone). */
+  void (*release)(void *opaque);
+  void *release_opaque;
 };
 
 /* Allocates a volume with its name copied; NULL on ENOMEM. */

@@ -245,6 +245,9 @@ static void print(const struct ferry_migration *m, bool json)
     printf("migration %s: %s (%s) from %s to %s: %s\n", m->id, m->vm,
            m->vm_uuid, m->source, m->destination,
            ferry_migration_phase_name(m->phase));
+  if (m->full_rounds)
+    printf("  each round copies all the data: the source tells no changed "
+           "blocks\n");
   for (size_t i = 0; i < m->n_rounds; i++) {
     char b[32];
     human_size(m->rounds[i].changed_bytes, b, sizeof b);

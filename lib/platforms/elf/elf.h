@@ -140,6 +140,33 @@ int elf_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
 int elf_conversions_settled(struct ferry_client *fc,
                             const struct ferry_vm *vm);
 
+/* snapshots.c: the seed's snapshot API on CloudTower's VM snapshots. */
+int elf_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const struct ferry_snapshot_spec *spec,
+                        struct ferry_domain_snapshot *out);
+int elf_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *name);
+int elf_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
+                      struct ferry_domain_snapshot **out, size_t *n);
+int elf_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
+                         char **name);
+int elf_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
+                        const char *name, unsigned flags);
+/* The VM's snapshots (a JSON array, oldest first); the one named name
+ * (ENOENT when none, EINVAL when several). */
+int elf_vm_snapshots(struct ferry_client *fc, const struct ferry_vm *vm,
+                     json_object **out);
+int elf_snapshot_named(struct ferry_client *fc, const struct ferry_vm *vm,
+                       const char *name, json_object **out);
+/* The device of vm that a snapshot's frozen disk is (by its volume), or
+ * "diskN" (its index) when the VM no longer has that volume. */
+int elf_frozen_device(struct ferry_client *fc, const struct ferry_vm *vm,
+                      json_object *frozen, char *buf, size_t len);
+/* clones.c: a snapshot's disk, read through a LUN clone deleted at close. */
+int elf_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
+                      const char *snapshot, const char *disk,
+                      struct ferry_volume **out);
+
 /* lifecycle.c */
 int elf_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
                   struct ferry_vm *out);

@@ -10,18 +10,9 @@
 
 #include "../../client/client.h"
 #include "../../core/error.h"
+#include "../../core/iso_time.h"
 #include "vmware.h"
 #include "xml.h"
-
-/* "2026-11-21T13:12:37.123456Z" as seconds since the epoch (UTC). */
-static uint64_t parse_time(const char *s)
-{
-  struct tm tm = { 0 };
-  if (!strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-    return 0;
-  time_t t = timegm(&tm);
-  return t < 0 ? 0 : (uint64_t)t;
-}
 
 struct walk {
   const char *vm_uuid;
@@ -64,7 +55,8 @@ static void visit(struct walk *w, const xmlNode *node, const char *parent)
     w->r = ferry_error(ENOMEM, "out of memory");
     return;
   }
-  s->creation_time = parse_time(xml_get(node, "createTime", buf, sizeof buf));
+  s->creation_time =
+      iso_time_seconds(xml_get(node, "createTime", buf, sizeof buf));
   xml_get(node, "state", buf, sizeof buf);
   s->running = !strcmp(buf, "poweredOn");
   char moref[MOREF_LEN], mem[1024];
