@@ -16,7 +16,20 @@ EXECUTING, then SUCCESSED or FAILED (error_message as ELF's: EAllocSpace,
 VM_DUPLICATED_NAME, JOB_VM_SHUTDOWN_TIMEOUT); a second mutation of a busy
 resource gets 400 ResourceLocked. VmDisk and VmNic ids are new after
 every change of their VM, as CloudTower's are. Volumes are LUNs of a real
-iSCSI target (tgt.py); VMs run in qemu over iSCSI (vmrun.py).
+iSCSI target (tgt.py); VMs run in qemu over iSCSI (vmrun.py), logging in
+as their host (iqn.2016-02.com.smartx:HOST).
+
+VM snapshots (snapshots.py): /create-vm-snapshot copies each disk's LUN
+file (sparse), with a running VM paused through QMP around the copies;
+each copy is an IscsiLunSnapshot named by its frozen disk's
+snapshot_local_id. /rollback-vm copies them back, and refuses (a failed
+task) while the VM runs; /delete-vm-snapshot, and /delete-vm with
+effect.include_snapshots, remove them. iSCSI (iscsi.py): targets made,
+changed and deleted (a target with LUNs or the internal one is not
+deleted), LUNs cloned from LUN snapshots (sparse copies) and deleted (not
+a volume's). A target's iqn_whitelist, comma-separated, is enforced by
+tgt; empty lets anyone in, and a non-empty one always has the hosts'
+names too. ip_whitelist and allowed_initiators are kept, not enforced.
 
 Fault switches, for the tests, under /_sim/ (not CloudTower's API):
   POST /_sim/fail     {"operation": "/create-vm", "error": "..."}: the
@@ -27,11 +40,15 @@ Fault switches, for the tests, under /_sim/ (not CloudTower's API):
   POST /_sim/drop-iscsi  every iSCSI connection is closed
   POST /_sim/hold     {"kind": "VmVolume", "id": ..., "seconds": S}: the
                       object is busy (entityAsyncStatus UPDATING) for S s
-  POST /_sim/state    the whole store, for the tests to look at
+  POST /_sim/restrict {"iqn_whitelist": "a,b"}: the system datastore
+                      target's whitelist set at once ("" lets anyone in)
+  POST /_sim/state    the whole store, for the tests to look at, and
+                      under "_sim": what tgtd serves ("tgt": targets by
+                      tid with their initiator names, LUNs), the files
+                      under luns/ and snaps/, and each target's tid
 Every request body is checked against the spec; a bad one is a 400 whose
 message names the field, so that ferry's requests are checked too."""
 import argparse
-import datetime
 import hashlib
 import http.server
 import json
@@ -48,6 +65,9 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from base import ApiError, nested, now, unit  # noqa: E402
+from iscsi import HOST_IQN, IscsiOps  # noqa: E402
+from snapshots import SnapshotOps  # noqa: E402
 from spec import Spec  # noqa: E402
 from store import Store, cuid  # noqa: E402
 from tgt import Tgt  # noqa: E402
@@ -58,23 +78,7 @@ SHUTDOWN_TIMEOUT_S = 60  # --shutdown-timeout
 SYSTEM_IQN = "iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-"
 
 
-def now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def nested(obj):
-    return {"id": obj["id"], "name": obj["name"]}
-
-
-class ApiError(Exception):
-    def __init__(self, status, message, code=None, props=None):
-        super().__init__(message)
-        self.status, self.message = status, message
-        self.code, self.props = code, props
-
-
-class Tower:
+class Tower(SnapshotOps, IscsiOps):
     """The inventory, the tasks and the operations."""
 
     def __init__(self, workdir, capacity):
@@ -154,21 +158,22 @@ class Tower:
 
     # ---- tasks
 
-    def task(self, op, resource, action, description):
+    def task(self, op, resource, action, description, undo=None):
         """A task for op on resource (marked busy until it ends) that runs
-        action() in the worker; returns its id."""
+        action() in the worker, and undo() when it fails; returns its
+        id."""
         t = self.db.add("Task", self.spec.make(
             "Task", id=cuid(), status="PENDING", progress=0.0,
             description=description, local_created_at=now(), args={},
             snapshot="{}", steps=[], internal=False,
             resource_id=resource["id"] if resource else None,
             resource_type=op, cluster=nested(self.cluster)))
-        self.tasks.put((t, op, resource, action))
+        self.tasks.put((t, op, resource, action, undo))
         return t["id"]
 
     def _worker(self):
         while True:
-            t, op, resource, action = self.tasks.get()
+            t, op, resource, action, undo = self.tasks.get()
             time.sleep(TASK_STEP_S)
             t.update(status="EXECUTING", started_at=now(), progress=0.5)
             time.sleep(TASK_STEP_S)
@@ -181,6 +186,8 @@ class Tower:
             except Exception as e:  # the fake's own bug: say it
                 err = f"fake CloudTower: {type(e).__name__}: {e}"
             with self.db.lock:
+                if err and undo:
+                    undo()
                 if resource is not None:
                     resource["entityAsyncStatus"] = None
                 t.update(status="FAILED" if err else "SUCCESSED",
@@ -197,6 +204,11 @@ class Tower:
                                                       "type": kind}]})
             obj["entityAsyncStatus"] = how
 
+    def locked(self, obj, kind):
+        """ResourceLocked when obj is busy, without taking it."""
+        if obj.get("entityAsyncStatus"):
+            self.busy(obj, kind, None)
+
     def one(self, kind, where):
         hits = self.db.query(kind, {"where": where})
         if not hits:
@@ -208,24 +220,40 @@ class Tower:
     def used_space(self):
         return sum(v["size"] for v in self.db.all("VmVolume"))
 
-    def new_lun(self, name, size, source=None):
+    def lun_record(self, name, size, target, **more):
+        """A new IscsiLun of target, its number the next free one."""
         luns = [lu["lun_id"] for lu in self.db.all("IscsiLun")
-                if lu["iscsi_target"]["id"] == self.target["id"]]
-        n = max(luns, default=0) + 1
-        lun = self.db.add("IscsiLun", self.spec.make(
+                if lu["iscsi_target"]["id"] == target["id"]]
+        return self.db.add("IscsiLun", self.spec.make(
             "IscsiLun", id=cuid(), name=name, local_id=str(uuid.uuid4()),
-            lun_id=n, iscsi_target=nested(self.target), assigned_size=size,
-            zbs_volume_id=str(uuid.uuid4()), allowed_initiators="*/*",
-            local_created_at=now(), replica_num=2, thin_provision=True,
-            stripe_num=4, stripe_size=262144, io_size=0))
-        self.tgt.add_lun(1, n, size, lun["id"], source)
-        self.target["luns"].append(nested(lun))
+            lun_id=max(luns, default=0) + 1, iscsi_target=nested(target),
+            assigned_size=size, zbs_volume_id=str(uuid.uuid4()),
+            allowed_initiators="*/*", local_created_at=now(),
+            replica_num=target["replica_num"],
+            thin_provision=target["thin_provision"],
+            stripe_num=target["stripe_num"],
+            stripe_size=target["stripe_size"], io_size=0, **more))
+
+    def serve_lun(self, lun, source=None):
+        """lun in tgtd: a new sparse file (a copy of source's bytes)."""
+        target = self.db.get("IscsiTarget", lun["iscsi_target"]["id"])
+        self.tgt.add_lun(self.target_tid[target["id"]], lun["lun_id"],
+                         lun["assigned_size"], lun["id"], source)
+        target["luns"].append(nested(lun))
+
+    def lun_file(self, lun):
+        tid = self.target_tid[lun["iscsi_target"]["id"]]
+        return self.tgt.luns[(tid, lun["lun_id"])]
+
+    def new_lun(self, name, size):
+        lun = self.lun_record(name, size, self.target)
+        self.serve_lun(lun)
         return lun
 
     def drop_lun(self, lun):
-        self.tgt.remove_lun(1, lun["lun_id"])
-        self.target["luns"] = [x for x in self.target["luns"]
-                               if x["id"] != lun["id"]]
+        target = self.db.get("IscsiTarget", lun["iscsi_target"]["id"])
+        self.tgt.remove_lun(self.target_tid[target["id"]], lun["lun_id"])
+        target["luns"] = [x for x in target["luns"] if x["id"] != lun["id"]]
         self.db.remove("IscsiLun", lun["id"])
 
     def create_vm_volume(self, body):
@@ -327,13 +355,14 @@ class Tower:
                 in_recycle_bin=False, description=p.get("description", ""),
                 entityAsyncStatus="CREATING", vm_disks=[], vm_nics=[]))
 
-            def make(vm=vm, disks=disks, nics=nics, start=p["status"]):
+            def make(vm=vm, disks=disks, nics=nics, start=p["status"],
+                     host=p.get("host_id")):
                 for d in disks:
                     vol = self.db.get("VmVolume", d["vm_volume"]["id"])
                     vol["mounting"] = True
                 self.relink(vm, disks, nics)
                 if start == "RUNNING":
-                    self._start(vm)
+                    self._start(vm, host)
             out.append({"task_id": self.task("/create-vm", vm, make,
                                              f"create VM {vm['name']}"),
                         "data": vm})
@@ -348,12 +377,18 @@ class Tower:
             out.append((d, self.target["iqn_name"], lun["lun_id"]))
         return out
 
-    def _start(self, vm):
+    def _start(self, vm, host_id=None):
         if vmrun.alive(self.running.get(vm["id"])):
             raise ApiError(400, f"VM {vm['name']} is running")
+        host = self.db.get("Host", host_id or (vm.get("host") or {}).get(
+            "id") or self.cluster["hosts"][0]["id"])
+        if host is None:
+            raise ApiError(404, f"no host {host_id}")
         nics = self.db.query("VmNic", {"where": {"vm": {"id": vm["id"]}}})
-        self.running[vm["id"]] = vmrun.start(vm, self._disks_of(vm), nics,
-                                             self.portal, self.dir)
+        self.running[vm["id"]] = vmrun.start(
+            vm, self._disks_of(vm), nics, self.portal, self.dir,
+            HOST_IQN + host["name"])
+        vm["host"] = dict(nested(host), management_ip=host["management_ip"])
         vm["status"] = "RUNNING"
 
     def vm_op(self, body, op, action, how="UPDATING"):
@@ -376,7 +411,8 @@ class Tower:
             "vm": {"id": vm["id"]}}})]
 
     def start_vm(self, body):
-        return self.vm_op(body, "/start-vm", self._start)
+        host = (body.get("data") or {}).get("host_id")
+        return self.vm_op(body, "/start-vm", lambda vm: self._start(vm, host))
 
     def shutdown_vm(self, body):
         def stop(vm):
@@ -404,6 +440,10 @@ class Tower:
                     vol = self.db.get("VmVolume", d["vm_volume"]["id"])
                     if vol:
                         vol["mounting"] = False
+            if (body.get("effect") or {}).get("include_snapshots"):
+                for s in self.db.query("VmSnapshot", {"where": {
+                        "vm": {"id": vm["id"]}}}):
+                    self.drop_vm_snapshot(s)
             self.relink(vm, [], [])
             self.db.remove("Vm", vm["id"])
         out = self.vm_op(body, "/delete-vm", drop, "DELETING")
@@ -436,7 +476,8 @@ class Tower:
                "/create-vm": self.create_vm, "/start-vm": self.start_vm,
                "/shutdown-vm": self.shutdown_vm,
                "/poweroff-vm": self.poweroff_vm,
-               "/delete-vm": self.delete_vm}
+               "/delete-vm": self.delete_vm, **self.snapshot_ops(),
+               **self.iscsi_ops()}
         if path not in ops:
             raise ApiError(404, f"the fake CloudTower does not serve {path}")
         with self.db.lock:
@@ -446,11 +487,6 @@ class Tower:
         for r in self.running.values():
             vmrun.poweroff(r)
         self.tgt.close()
-
-
-def unit(name):
-    return {None: 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30,
-            "TB": 1 << 40, "PB": 1 << 50}[name]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -542,9 +578,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             obj["entityAsyncStatus"] = "UPDATING"
             threading.Timer(body["seconds"], lambda: obj.update(
                 entityAsyncStatus=None)).start()
+        elif what == "/restrict":
+            with t.db.lock:
+                t.target["iqn_whitelist"] = body.get("iqn_whitelist", "")
+                t.apply_whitelist(t.target)
         elif what == "/state":
             with t.db.lock:
-                return self.reply(200, t.db.objects)
+                return self.reply(200, dict(t.db.objects, _sim=t.sim_state()))
         else:
             return self.reply(404, {"message": "no such switch"})
         self.reply(200, {})

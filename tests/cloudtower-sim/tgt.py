@@ -1,7 +1,9 @@
 """The fake CloudTower's iSCSI storage: a private userspace tgtd (Debian's
 tgt) on 127.0.0.1:PORT, its control socket chosen free, managed with
 tgtadm. Each CloudTower iSCSI target is a tgt target, each LUN a sparse
-backing file. tgtd ignores SIGTERM: it is stopped with `tgtadm --op
+backing file. A target's initiator names (its IQN whitelist) are tgt's
+name ACL in place of `-I ALL`, which lets every initiator in when there
+are none. tgtd ignores SIGTERM: it is stopped with `tgtadm --op
 delete --mode system` after its targets go, then by PID."""
 import os
 import signal
@@ -16,6 +18,13 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def copy(source, dest):
+    """dest's bytes become source's, sparse (a reflink where the file
+    system can); dest's inode is kept, so a LUN tgtd has open sees them."""
+    subprocess.run(["cp", "--sparse=always", "--reflink=auto", source, dest],
+                   check=True)
 
 
 class Tgt:
@@ -42,6 +51,7 @@ class Tgt:
             time.sleep(0.05)
         self.targets = {}  # tid -> iqn
         self.luns = {}  # (tid, lun) -> backing file
+        self.names = {}  # tid -> initiator names bound (empty: anyone)
 
     def adm(self, *args, check=True):
         cp = subprocess.run(["tgtadm", "-C", str(self.control), "--lld",
@@ -57,19 +67,44 @@ class Tgt:
         self.adm("--op", "bind", "--mode", "target", "--tid", str(tid),
                  "-I", "ALL")
         self.targets[tid] = iqn
+        self.names[tid] = set()
+
+    def allow(self, tid, names):
+        """Only these initiator names may log in to tid (none: anyone).
+        tgt lets in whoever the address ACL or the name ACL lets in, so
+        names replace `-I ALL`. Sessions logged in stay, as tgt keeps
+        them."""
+        names, had = set(names), self.names[tid]
+        if names and not had:
+            self._acl("bind", tid, names)
+            self._acl("unbind", tid, ["ALL"], "-I")
+        elif had and not names:
+            self._acl("bind", tid, ["ALL"], "-I")
+            self._acl("unbind", tid, had)
+        else:
+            self._acl("bind", tid, names - had)
+            self._acl("unbind", tid, had - names)
+        self.names[tid] = names
+
+    def _acl(self, op, tid, names, flag="--initiator-name"):
+        for n in sorted(names):
+            self.adm("--op", op, "--mode", "target", "--tid", str(tid),
+                     flag, n)
 
     def remove_target(self, tid):
         self.adm("--op", "delete", "--mode", "target", "--tid", str(tid),
                  "--force", check=False)
         self.targets.pop(tid, None)
+        self.names.pop(tid, None)
+        for key in [k for k in self.luns if k[0] == tid]:
+            self.remove_lun(*key)
 
     def add_lun(self, tid, lun, size, name, source=None):
         """A LUN of size bytes backed by a new sparse file (a copy of
         source's data when given: a clone)."""
         path = os.path.join(self.dir, f"{name}.img")
         if source:
-            subprocess.run(["cp", "--sparse=always", source, path],
-                           check=True)
+            copy(source, path)
         with open(path, "ab") as f:
             f.truncate(size)
         self.adm("--op", "new", "--mode", "logicalunit", "--tid", str(tid),
@@ -83,6 +118,13 @@ class Tgt:
         path = self.luns.pop((tid, lun), None)
         if path and os.path.exists(path):
             os.unlink(path)
+
+    def state(self):
+        """What tgtd serves, for the tests to check nothing is left."""
+        return {"targets": {str(t): {"iqn": iqn, "initiators": sorted(
+            self.names[t])} for t, iqn in self.targets.items()},
+            "luns": [{"tid": t, "lun": n, "file": f}
+                     for (t, n), f in sorted(self.luns.items())]}
 
     def drop_connections(self):
         """Ends every iSCSI connection (a dropped session, for the fault

@@ -2,7 +2,9 @@
 under TCG with its disks from their LUNs over iSCSI (qemu's iscsi
 driver), on the buses the VM was made with, its NICs on user networking
 (no traffic leaves the process), its serial console into a log the tests
-read. Shutdown is ACPI through QMP; power-off kills it."""
+read. Its iSCSI initiator name is its host's (ELF's nodes are in every
+target's whitelist). Shutdown is ACPI through QMP; power-off kills it;
+a snapshot pauses it (QMP stop) around the copies and resumes it (cont)."""
 import json
 import os
 import signal
@@ -20,9 +22,10 @@ class Running:
         self.proc, self.qmp = proc, qmp
 
 
-def start(vm, disks, nics, portal, workdir):
+def start(vm, disks, nics, portal, workdir, initiator):
     """Starts vm (a Vm object) with disks [(VmDisk, iqn, lun)] and its
-    VmNics; returns what stop() needs."""
+    VmNics, logging in to iSCSI as initiator; returns what stop()
+    needs."""
     run = os.path.join(workdir, "vms", vm["id"])
     os.makedirs(run, exist_ok=True)
     qmp = os.path.join(run, "qmp.sock")
@@ -30,7 +33,8 @@ def start(vm, disks, nics, portal, workdir):
             str(max(vm["memory"] >> 20, 64)), "-smp", str(vm["vcpu"] or 1),
             "-display", "none", "-nodefaults", "-no-user-config",
             "-serial", f"file:{serial_log(workdir, vm)}",
-            "-qmp", f"unix:{qmp},server=on,wait=off"]
+            "-qmp", f"unix:{qmp},server=on,wait=off",
+            "-iscsi", f"initiator-name={initiator}"]
     if vm["firmware"] == "UEFI":
         args += ["-bios", "/usr/share/ovmf/OVMF.fd"]
     scsi = False
@@ -75,9 +79,20 @@ def _qmp(path, command):
     for c in ("qmp_capabilities", command):
         f.write(json.dumps({"execute": c}) + "\n")
         f.flush()
-        while "event" in json.loads(f.readline()):
+        while "event" in (ans := json.loads(f.readline())):
             pass
+        if "error" in ans:
+            raise RuntimeError(f"QMP {c}: {ans['error'].get('desc')}")
     s.close()
+
+
+def pause(r):
+    """The guest stopped, its disks' requests drained (QMP stop)."""
+    _qmp(r.qmp, "stop")
+
+
+def resume(r):
+    _qmp(r.qmp, "cont")
 
 
 def shutdown(r, timeout):

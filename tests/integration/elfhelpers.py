@@ -177,3 +177,45 @@ def ferry_elf(tower, *args, password=PASSWORD, check=True):
                                              cp.stderr, tower.log())
     return cp
 
+
+
+# ---- iSCSI through qemu's initiator, for the fake's own tests
+
+def iscsi_opts(t, iqn, lun, initiator=None):
+    """qemu --image-opts of LUN lun of target iqn on the fake's portal,
+    logging in as initiator (qemu's default name when None)."""
+    opts = (f"driver=iscsi,transport=tcp,portal=127.0.0.1:{t.iscsi_port},"
+            f"target={iqn},lun={lun}")
+    return opts + (f",initiator-name={initiator}" if initiator else "")
+
+
+def write_lun(t, iqn, lun, data):
+    """data written at offset 0 of the LUN (qemu-img convert -n)."""
+    src = os.path.join(t.dir, "write.raw")
+    with open(src, "wb") as f:
+        f.write(data)
+    subprocess.run(["qemu-img", "convert", "-n", "-f", "raw", "-O", "raw",
+                    src, f"iscsi://127.0.0.1:{t.iscsi_port}/{iqn}/{lun}"],
+                   check=True, capture_output=True)
+    os.unlink(src)
+
+
+def read_lun(t, iqn, lun, initiator=None):
+    """The LUN's whole bytes, or the failed CompletedProcess when qemu
+    could not log in or read."""
+    out = os.path.join(t.dir, "read.raw")
+    cp = subprocess.run(["qemu-img", "convert", "--image-opts",
+                         iscsi_opts(t, iqn, lun, initiator), "-O", "raw",
+                         out], capture_output=True, text=True)
+    if cp.returncode:
+        return cp
+    with open(out, "rb") as f:
+        data = f.read()
+    os.unlink(out)
+    return data
+
+
+def volume_lun(t, vol):
+    """(target iqn, lun number) of a VmVolume, from its path."""
+    iqn, lun = vol["path"][len("iscsi://"):].rsplit("/", 1)
+    return iqn, int(lun)
