@@ -226,8 +226,8 @@ static int start_steps(struct journal *j,
     j->m.phase = FERRY_MIGRATION_PHASE_COPYING;
     r = journal_save(j);
   }
-  if (r == 0)
-    r = ferry_open_cbt(src, vm.uuid); /* the seed's open_cbt */
+  if (r == 0 && !j->m.full_rounds) /* the seed's open_cbt */
+    r = ferry_open_cbt(src, vm.uuid);
   /* The destination volumes, until the full copy is done: made anew,
    * since an interrupted start may have left them half made (the intent
    * says they are ours; nobody else may take these names meanwhile). */

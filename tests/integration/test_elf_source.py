@@ -109,6 +109,12 @@ def test_snapshots_have_parents_a_current_one_and_revert(tower, tmp_path):
         "id": vm["id"]}}}) == []
 
 
+def net_map(t):
+    """--network-map for the VMs elf_vm makes (on the first VM network)."""
+    vlan = [v for v in t.api("/get-vlans", {}) if v["type"] == "VM"][0]
+    return ["--network-map", f"{vlan['id']}=default"]
+
+
 def migrate(t, state, jdir, *args):
     return runj(t, state, "migrate", *args, "--journal-dir", jdir)
 
@@ -138,10 +144,10 @@ def test_warm_migration_from_elf_to_the_local_platform(tower, tmp_path):
     b = Platform(tmp_path / "b")
     try:
         plan = run(tower, st, "migrate", "plan", "--from", tower.uri(),
-                   "--to", b.uri, "ev").stdout
+                   "--to", b.uri, "ev", *net_map(tower)).stdout
         assert "each round copies all the data" in plan, plan
         m = migrate(tower, st, jdir, "start", "--from", tower.uri(), "--to",
-                    b.uri, "ev", "--id", "fe")
+                    b.uri, "ev", "--id", "fe", *net_map(tower))
         assert m["full_rounds"] and m["phase"] == "warm", m
         assert m["rounds"][0]["changed_bytes"] >= 6 * MIB, m["rounds"]
         assert clones(tower) == []
@@ -184,7 +190,7 @@ def test_kill_during_a_round_from_elf_then_resume(tower, tmp_path):
     b = Platform(tmp_path / "b")
     try:
         migrate(tower, st, jdir, "start", "--from", tower.uri(), "--to",
-                b.uri, "ek", "--id", "ke")
+                b.uri, "ek", "--id", "ke", *net_map(tower))
         qio(tower, name, "write -P 0x52 100M 1M")
         env = tower.env()
         env["FERRY_STATE_DIR"] = str(st)
@@ -214,11 +220,13 @@ def test_kill_during_a_round_to_elf_then_resume(tower, tmp_path):
         subprocess.run(["qemu-io", "-f", "qcow2", "-c",
                         "write -P 0x61 0 200M", img], check=True,
                        capture_output=True)
+        a.ok("vm", "start", "lk")
         migrate(tower, st, jdir, "start", "--from", a.uri, "--to",
                 tower.uri(), "lk", "--id", "kt")
-        subprocess.run(["qemu-io", "-f", "qcow2", "-c",
-                        "write -P 0x62 0 160M", img], check=True,
-                       capture_output=True)
+        with a.qmp("lk") as q:  # the guest's write, through its disk
+            out = q.hmp('qemu-io -d vda/virtio-backend "write -P 0x62 0 '
+                        '160M"')
+        assert not out.strip(), out
 
         def mid_round():
             with open(os.path.join(jdir, "kt.json")) as f:
@@ -236,5 +244,49 @@ def test_kill_during_a_round_to_elf_then_resume(tower, tmp_path):
                              lun_url(tower, "lk-vda")], capture_output=True,
                             text=True)
         assert cp.returncode == 0, (cp.stdout, cp.stderr)
+        # and the bytes are the guest's, not only equal
+        qio(tower, "lk-vda", "read -P 0x62 0 160M")
+        qio(tower, "lk-vda", "read -P 0x61 160M 40M")
     finally:
+        a.close()
+
+
+def test_a_whitelist_that_keeps_ferry_out_lets_it_in_for_the_copy(
+        tower, tmp_path):
+    """The system target's whitelist names ELF's nodes only: ferry adds
+    its initiator for the migration's copy (and its conversion-free
+    verification), and takes it off again each time, leaving the list as
+    it was; a refusal of the login would fail the copy."""
+    st, jdir = tmp_path / "state", str(tmp_path / "j")
+    nodes = "iqn.2016-02.com.smartx:elf-host1"
+    target = [t for t in tower.api("/get-iscsi-targets", {})
+              if t["internal"]][0]
+    a = Platform(tmp_path / "a")
+    try:
+        status, _ = tower.post("/_sim/restrict", {"iqn_whitelist": nodes})
+        assert status == 200
+        a.ok("vm", "create", "wl", "--memory", "64", "--disk", "16M")
+        [d] = a.json("vm", "show", "wl")["disks"]
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x71 0 4M",
+                        os.path.join(a.real, "volumes", d["volume_id"])],
+                       check=True, capture_output=True)
+        cp = run(tower, st, "migrate", "start", "--from", a.uri, "--to",
+                 tower.uri(), "wl", "--id", "w", "--journal-dir", jdir, "-v")
+        assert "let in" in cp.stderr, cp.stderr
+        [t] = tower.api("/get-iscsi-targets", {"where": {"id": target["id"]}})
+        assert t["iqn_whitelist"] == nodes, t
+        lun = lun_url(tower, "wl-vda").rsplit("/", 1)[1]
+        qio_as_node = subprocess.run(
+            ["qemu-io", "--image-opts", "-c", "read -P 0x71 0 4M",
+             f"driver=raw,file.driver=iscsi,file.transport=tcp,"
+             f"file.portal=127.0.0.1:{tower.iscsi_port},"
+             f"file.target={t['iqn_name']},file.lun={lun},"
+             f"file.initiator-name={nodes}"], capture_output=True, text=True)
+        assert qio_as_node.returncode == 0 and "failed" not in \
+            qio_as_node.stdout, qio_as_node  # the copy landed
+        assert not os.listdir(st / "elf" / "grants" / target["id"]), \
+            "a holder file is left"
+        migrate(tower, st, jdir, "abort", "w")
+    finally:
+        tower.post("/_sim/restrict", {"iqn_whitelist": ""})
         a.close()

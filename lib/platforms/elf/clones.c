@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +42,8 @@ static void host_part(char *buf, size_t len)
 
 /* The target ferry's clones go in, in the cluster of `like` (a target):
  * made where missing, its whitelist ferry's initiator alone. */
-static int ferry_target(struct ferry_client *fc, json_object *like,
-                        char *id, size_t len)
+static int find_or_make_target(struct ferry_client *fc, json_object *like,
+                               char *id, size_t len, bool make)
 {
   char host[128], name[160], iqn[256];
   host_part(host, sizeof host);
@@ -61,6 +62,8 @@ static int ferry_target(struct ferry_client *fc, json_object *like,
     return 0;
   }
   json_object_put(list);
+  if (!make)
+    return ferry_error(ENOENT, "no iSCSI target '%s'", name);
   elf_initiator_name(iqn, sizeof iqn);
   json_object *p = json_object_new_object(), *body = json_object_new_array();
   json_object_object_add(p, "cluster_id", json_object_new_string(cluster));
@@ -84,6 +87,26 @@ static int ferry_target(struct ferry_client *fc, json_object *like,
       r = ferry_error(EIO, "%s: CloudTower gave no id", what);
   }
   json_object_put(ans);
+  return r;
+}
+
+/* One thread of this process makes the target (the disks of a round are
+ * read in parallel); another ferry that made it first is found after. */
+static int ferry_target(struct ferry_client *fc, json_object *like,
+                        char *id, size_t len)
+{
+  static pthread_mutex_t one_maker = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&one_maker);
+  int r = find_or_make_target(fc, like, id, len, true);
+  if (r == -EINVAL) { /* made meanwhile by another ferry: "exists" */
+    struct saved_error e;
+    error_save(&e);
+    if (find_or_make_target(fc, like, id, len, false) == 0)
+      r = 0;
+    else
+      error_restore(&e);
+  }
+  pthread_mutex_unlock(&one_maker);
   return r;
 }
 

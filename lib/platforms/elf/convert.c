@@ -108,7 +108,10 @@ int elf_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
       .virtio_win = ELF_STATE(fc)->virtio_win,
       .remove_vmware_tools = flags & CONVERT_REMOVE_VMWARE_TOOLS,
     };
-    r = image_convert(&c, &o, out);
+    struct elf_grant *g = NULL;
+    if ((r = elf_grant_take(fc, &l, &g)) == 0)
+      r = image_convert(&c, &o, out);
+    elf_grant_drop(g);
   }
   if (fd >= 0) {
     unlink(lock);

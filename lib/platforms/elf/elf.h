@@ -167,6 +167,14 @@ int elf_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
                       const char *snapshot, const char *disk,
                       struct ferry_volume **out);
 
+/* grants.c: ferry's initiator let in to l's target where its whitelist
+ * keeps ferry out (*out NULL when nothing had to change), until
+ * elf_grant_drop (a volume's release hook) of the last user. */
+struct elf_grant;
+int elf_grant_take(struct ferry_client *fc, const struct elf_lun *l,
+                   struct elf_grant **out);
+void elf_grant_drop(void *grant);
+
 /* lifecycle.c */
 int elf_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
                   struct ferry_vm *out);

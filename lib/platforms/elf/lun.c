@@ -103,6 +103,15 @@ int elf_open_volume(struct ferry_client *fc, const char *id, int mode,
 {
   *out = NULL;
   struct elf_lun l;
+  struct elf_grant *g = NULL;
   int r = elf_volume_lun(fc, id, &l);
-  return r < 0 ? r : elf_lun_open(&l, mode, out);
+  if (r == 0)
+    r = elf_grant_take(fc, &l, &g);
+  if (r == 0 && (r = elf_lun_open(&l, mode, out)) == 0) {
+    (*out)->release = elf_grant_drop;
+    (*out)->release_opaque = g;
+  } else if (g) {
+    elf_grant_drop(g);
+  }
+  return r;
 }
