@@ -100,6 +100,21 @@ def test_refused_before_anything_is_made(tmp_path):
                        t.uri(), "big", "--network-map", "default=vlan100",
                        "--journal-dir", jdir, check=False)
         assert cp.returncode != 0 and "MiB free" in cp.stderr, cp.stderr
+        # a CloudTower whose certificate is not the pinned one, and a
+        # wrong password
+        bad = t.uri().replace(t.fingerprint[:2], "00" if
+                              t.fingerprint[:2] != "00" else "11", 1)
+        cp = ferry_elf(t, "migrate", "start", "--from", a.uri, "--to", bad,
+                       "big", "--network-map", "default=vlan100",
+                       "--journal-dir", jdir, check=False)
+        assert cp.returncode != 0 and "fingerprint mismatch" in cp.stderr, \
+            cp.stderr
+        cp = ferry_elf(t, "migrate", "start", "--from", a.uri, "--to",
+                       t.uri(), "big", "--network-map", "default=vlan100",
+                       "--journal-dir", jdir, password="not-it",
+                       check=False)
+        assert cp.returncode != 0 and "not-it" not in cp.stdout + cp.stderr
+        assert "password" in cp.stderr.lower(), cp.stderr
         assert t.api("/get-vm-volumes", {}) == []
         assert not jdir.exists() or os.listdir(jdir) == []
     finally:
@@ -195,3 +210,33 @@ def test_warm_migration_from_vmware_to_elf_boots_converted(
         ferry_elf(tower, "vm", "stop", vm, "--force", "--platform",
                   tower.uri(), check=False)
         sim.close()
+
+
+def test_a_source_larger_than_the_volume_is_refused_before_a_write(
+        tower, tmp_path):
+    """5 MiB into a 4 MiB ELF volume: refused, the volume as it was."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                    "python"))
+    import ferry
+    from elfhelpers import PASSWORD
+    ferry_elf(tower, "volume", "create", "small", "4M", "--format", "raw",
+              "--platform", tower.uri())
+    subprocess.run(["qemu-io", "-f", "raw", "-c", "write -P 0xaa 0 4M",
+                    lun_url(tower, "small")], check=True,
+                   capture_output=True)
+    (tmp_path / "big.img").write_bytes(b"\x55" * (5 * MIB))
+    files = ferry.Client.file(str(tmp_path))
+    p = ferry.Platform(tower.uri(), password=PASSWORD)
+    try:
+        try:
+            ferry.sync_extents(files, p.client, "big.img", "small")
+            raise AssertionError("a larger source was copied")
+        except OSError as e:
+            assert "is smaller than source" in str(e), e
+    finally:
+        p.close()
+    cp = subprocess.run(["qemu-io", "-f", "raw", "-c", "read -P 0xaa 0 4M",
+                         lun_url(tower, "small")], capture_output=True,
+                        text=True)
+    assert cp.returncode == 0 and "failed" not in cp.stdout, cp.stdout
