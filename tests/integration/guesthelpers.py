@@ -44,15 +44,20 @@ def import_guest(qp, image, name):
     return name
 
 
-def serial(qp, vm):
-    if hasattr(qp, "serial"):  # a platform that says it itself
-        return qp.serial(vm)
-    uuid = qp.vm(vm)["uuid"]
+def read_log(path):
+    """A serial console's log so far ("" before it exists)."""
     try:
-        with open(os.path.join(qp.run_dir(uuid), "serial.log"), "rb") as f:
+        with open(path, "rb") as f:
             return f.read().decode(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+def serial(qp, vm):
+    if hasattr(qp, "serial"):  # a platform that says it itself
+        return qp.serial(vm)
+    return read_log(os.path.join(qp.run_dir(qp.vm(vm)["uuid"]),
+                                 "serial.log"))
 
 
 def watch(qp, vm, until):

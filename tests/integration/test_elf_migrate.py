@@ -13,7 +13,7 @@ import subprocess
 from elfhelpers import PASSWORD as ELF_PASSWORD
 from elfhelpers import Tower, ferry_elf, tower  # noqa: F401
 from guesthelpers import GAVE_UP, MARKER, booted, guest_image  # noqa: F401
-from guesthelpers import watch
+from guesthelpers import read_log, watch
 from ferryhelpers import FERRY
 from qemuhelpers import Platform, tool
 from vspherehelpers import PASSWORD as VMWARE_PASSWORD
@@ -134,12 +134,8 @@ class ElfGuests:
         return "stopped" if v["status"] == "STOPPED" else "running"
 
     def serial(self, vm):
-        try:
-            with open(os.path.join(self.t.state_dir, "vms",
-                                   f"{vm}.serial.log"), "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(os.path.join(self.t.state_dir, "vms",
+                                     f"{vm}.serial.log"))
 
 
 def test_warm_migration_from_vmware_to_elf_boots_converted(

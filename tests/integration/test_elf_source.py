@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from elfhelpers import PASSWORD, Tower, make_vm, tower  # noqa: F401
+from elfhelpers import PASSWORD, make_vm, tower  # noqa: F401
 from ferryhelpers import FERRY
 from qemuhelpers import Platform
 

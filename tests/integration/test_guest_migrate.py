@@ -14,7 +14,7 @@ import os
 import subprocess
 
 from guesthelpers import (GAVE_UP, MARKER, boot, booted,  # noqa: F401
-                          guest_image, import_guest, watch)
+                          guest_image, import_guest, read_log, watch)
 from ferryhelpers import EXIT_FAILED, MiB
 from qemuhelpers import Platform, migrate, tool, two  # noqa: F401
 from vspherehelpers import Sim, ferry, guest_write
@@ -213,12 +213,8 @@ class LibvirtGuests:
         return "stopped" if st == "shut off" else "running"
 
     def serial(self, vm):
-        try:
-            with open(os.path.join(self.lv.dir, "log", "qemu",
-                                   f"{vm}-serial0.log"), "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(os.path.join(self.lv.dir, "log", "qemu",
+                                     f"{vm}-serial0.log"))
 
 
 def test_warm_migration_from_vmware_to_libvirt_boots_converted(

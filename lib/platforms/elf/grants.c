@@ -28,40 +28,42 @@ struct elf_grant {
   char target[64], dir[PATH_MAX], lock[PATH_MAX + 8], holder[PATH_MAX + 64];
 };
 
-/* Whether the comma-separated list names iqn. */
+/* The next entry of a comma-separated list at *p (spaces trimmed), its
+ * length in *n; NULL at the end. */
+static const char *next_entry(const char **p, size_t *n)
+{
+  *p += strspn(*p, " ,");
+  if (!**p)
+    return NULL;
+  const char *e = *p;
+  size_t k = strcspn(e, ",");
+  *p += k;
+  while (k > 0 && e[k - 1] == ' ')
+    k--;
+  *n = k;
+  return e;
+}
+
+/* Whether the list names iqn. */
 static bool listed(const char *list, const char *iqn)
 {
-  size_t n = strlen(iqn);
-  for (const char *p = list; *p;) {
-    p += strspn(p, " ,");
-    size_t k = strcspn(p, ",");
-    size_t t = k;
-    while (t > 0 && p[t - 1] == ' ')
-      t--;
-    if (t == n && !strncmp(p, iqn, n))
+  size_t n;
+  for (const char *e; (e = next_entry(&list, &n));)
+    if (n == strlen(iqn) && !strncmp(e, iqn, n))
       return true;
-    p += k;
-  }
   return false;
 }
 
-/* list without iqn, into buf. */
+/* The list without iqn, into buf. */
 static void unlisted(const char *list, const char *iqn, char *buf,
                      size_t len)
 {
-  size_t w = 0, n = strlen(iqn);
+  size_t w = 0, n;
   buf[0] = '\0';
-  for (const char *p = list; *p;) {
-    p += strspn(p, " ,");
-    size_t k = strcspn(p, ",");
-    size_t t = k;
-    while (t > 0 && p[t - 1] == ' ')
-      t--;
-    if (t && !(t == n && !strncmp(p, iqn, n)))
+  for (const char *e; (e = next_entry(&list, &n));)
+    if (!(n == strlen(iqn) && !strncmp(e, iqn, n)))
       w += (size_t)snprintf(buf + w, w < len ? len - w : 0, "%s%.*s",
-                            w ? "," : "", (int)t, p);
-    p += k;
-  }
+                            w ? "," : "", (int)n, e);
 }
 
 static int set_whitelist(struct ferry_client *fc, const char *target,
