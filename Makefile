@@ -48,6 +48,7 @@ bench: build
 	@BUILD=$(BUILD) bash bench/vmware.sh
 	@BUILD=$(BUILD) bash bench/convert.sh
 	@BUILD=$(BUILD) bash bench/libvirt.sh
+	@BUILD=$(BUILD) bash bench/elf.sh
 
 # PREFIX is honoured even when $(BUILD) was set up with another one.
 install: build

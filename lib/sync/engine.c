@@ -582,8 +582,10 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   /* Files do synchronous I/O: more threads keep more reads in flight,
    * which scattered incremental extents need (measured: 8 threads copy
    * 1100 cold extents 25% faster than 2, full copies alike). NBD keeps
-   * requests in flight on each connection instead. */
-  unsigned n = o->workers ? o->workers : async ? 2 : 8;
+   * requests in flight on each connection instead; a volume may know
+   * better (iSCSI). */
+  unsigned pref = src->workers > dst->workers ? src->workers : dst->workers;
+  unsigned n = o->workers ? o->workers : pref ? pref : async ? 2 : 8;
   if (!src->thread_safe || !dst->thread_safe)
     n = 1;
   struct worker *ws = calloc(n, sizeof *ws);

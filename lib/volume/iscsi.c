@@ -517,6 +517,7 @@ static int probe(struct iscsi_priv *p, struct iscsi_context *c,
     p->max_io = (uint64_t)bl->max_xfer_len * p->block;
   if (bl && bl->max_ws_len && bl->max_ws_len * p->block < p->max_ws)
     p->max_ws = bl->max_ws_len * p->block;
+  bool ws = bl && bl->max_ws_len;
   if (t)
     scsi_free_scsi_task(t);
   p->max_io -= p->max_io % p->block;
@@ -526,16 +527,20 @@ static int probe(struct iscsi_priv *p, struct iscsi_context *c,
   if (p->max_ws == 0)
     p->max_ws = p->block;
 
-  /* WRITE SAME is tried on every LUN (a refusal falls back to writes);
-   * UNMAP only where the LUN frees by WRITE SAME and reads freed blocks as
-   * zeroes */
-  p->zero = ZERO_WRITE_SAME;
-  if (!thin)
-    return 0;
+  /* WRITE SAME where the LUN says it takes it (a length limit, or
+   * freeing by WRITE SAME): a target may run one it does not advertise a
+   * block at a time (tgt does), far slower than writing zeroes. UNMAP only
+   * where freed blocks read as zeroes. */
+  p->zero = ZERO_BY_WRITES;
+  t = NULL;
   struct scsi_inquiry_logical_block_provisioning *lbp =
-      vpd(c, p->lun, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING, &t);
+      thin ? vpd(c, p->lun, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING,
+                 &t)
+           : NULL;
   if (lbp && lbp->lbpws && lbp->lbprz)
     p->zero = ZERO_UNMAP;
+  else if (ws || (lbp && lbp->lbpws))
+    p->zero = ZERO_WRITE_SAME;
   if (t)
     scsi_free_scsi_task(t);
   return 0;
@@ -644,10 +649,15 @@ static int open_priv(const char *name, struct iscsi_priv *tmpl, int mode,
   snprintf(v->format, sizeof v->format, "raw");
   v->writable = mode == FERRY_OPEN_WRITE;
   v->can_multi_conn = v->thread_safe = true; /* a session per clone */
-  v->zero_max = 1ull << 30;
+  /* measured (bench/elf.sh, 2 CPUs): 4 sessions copy a file into tgt 20%
+   * faster than 2, since each worker also waits on its source's reads */
+  v->workers = 4;
+  /* zeroes written go out as 1 MiB commands: a few per request */
+  v->zero_max = p->zero == ZERO_BY_WRITES ? 4u << 20 : 1ull << 30;
   ferry_log("iscsi", "%s: %" PRIu32 "-byte blocks, %" PRIu64 " bytes per "
             "command, zeroes by %s", name, p->block, p->max_io,
-            p->zero == ZERO_UNMAP ? "WRITE SAME with UNMAP" : "WRITE SAME");
+            p->zero == ZERO_UNMAP ? "WRITE SAME with UNMAP"
+            : p->zero == ZERO_WRITE_SAME ? "WRITE SAME" : "writes");
   *out = v;
   return 0;
 }

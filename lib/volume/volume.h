@@ -70,6 +70,8 @@ struct ferry_volume {
   char format[16]; /* how the data is stored: "raw", "qcow2"; "" unknown */
   int64_t size;    /* -1 unknown */
   uint64_t zero_max; /* largest zero request worth sending at once */
+  unsigned workers;  /* workers (clones) it copies best with; 0: the
+                      * engine's default */
   bool writable;
   bool can_multi_conn; /* clones may write and flush independently */
   bool thread_safe;    /* clones may run in parallel threads */

@@ -24,6 +24,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import ferry  # noqa: E402
 
 MIB = 1 << 20
+# Under ASan (the runtime preloaded into this Python) the library stays
+# instrumented here, and the servers and qemu-img this starts run plain.
+os.environ.pop("LD_PRELOAD", None)
 
 
 def lun_url(t, volume):
