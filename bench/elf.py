@@ -283,9 +283,11 @@ def main():
            "CloudTower login and LUN lookup included); the copies' own "
            "times are ferry_sync's (stats.seconds), without them",
            "- the limit writes every byte as data; ferry and qemu-img write "
-           "the data and zero the holes (ferry with 1 MiB writes of "
-           "zeroes: tgt advertises no WRITE SAME, and runs one a block at a "
-           "time)",
+           "the data and free the holes (the fake's LUNs are thin, as ELF's "
+           "REPLICA_2_THIN_PROVISION volumes are: WRITE SAME with UNMAP)",
+           "- every copy ends with SYNCHRONIZE CACHE, which tgtd makes an "
+           "fdatasync of the LUN's file: the data reaches this machine's "
+           "disk within each timed run",
            f"- {os.cpu_count()} CPUs; ferry, tgtd and the page cache share "
            "them"]
     text = "\n".join(out) + "\n"

@@ -238,7 +238,8 @@ class Tower(SnapshotOps, IscsiOps):
         """lun in tgtd: a new sparse file (a copy of source's bytes)."""
         target = self.db.get("IscsiTarget", lun["iscsi_target"]["id"])
         self.tgt.add_lun(self.target_tid[target["id"]], lun["lun_id"],
-                         lun["assigned_size"], lun["id"], source)
+                         lun["assigned_size"], lun["id"], source,
+                         thin=lun["thin_provision"])
         target["luns"].append(nested(lun))
 
     def lun_file(self, lun):

@@ -99,9 +99,11 @@ class Tgt:
         for key in [k for k in self.luns if k[0] == tid]:
             self.remove_lun(*key)
 
-    def add_lun(self, tid, lun, size, name, source=None):
+    def add_lun(self, tid, lun, size, name, source=None, thin=True):
         """A LUN of size bytes backed by a new sparse file (a copy of
-        source's data when given: a clone)."""
+        source's data when given: a clone). Thin, as ELF's volumes
+        usually are (REPLICA_2_THIN_PROVISION): tgt then says so (LBPME),
+        takes UNMAP (a hole punched in the file) and GET LBA STATUS."""
         path = os.path.join(self.dir, f"{name}.img")
         if source:
             copy(source, path)
@@ -109,6 +111,10 @@ class Tgt:
             f.truncate(size)
         self.adm("--op", "new", "--mode", "logicalunit", "--tid", str(tid),
                  "--lun", str(lun), "-b", path)
+        if thin:
+            self.adm("--op", "update", "--mode", "logicalunit", "--tid",
+                     str(tid), "--lun", str(lun), "--params",
+                     "thin_provisioning=1")
         self.luns[(tid, lun)] = path
         return path
 
