@@ -492,6 +492,10 @@ class Tower(SnapshotOps, IscsiOps):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle's algorithm the
+    # body would wait for the client's delayed ACK (40 ms a request on a
+    # kept-alive connection), a cost no real server has
+    disable_nagle_algorithm = True
     tower = None
     password = None
 
