@@ -185,66 +185,19 @@ check_same() { # check_same WHAT: SRC and DST must be identical
 fresh_dst() { rm -f "$DST" && truncate -s "$SIZE" "$DST"; }
 
 # ------------------------------------------------------- the test data
-# A raw image of 1 MiB runs, exactly half of them random data (which ones
-# is seeded), the rest holes; and an extent list of about 5% of the disk,
-# non-overlapping pieces of 4 KiB..1 MiB (log-uniform, 4 KiB aligned).
-# Data comes from a 64 MiB seeded pool reused at different offsets.
-GEN_PY='
-import os, random, sys, math
-mode, path, size, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-MIB, POOL = 1 << 20, 64 << 20
-pool = memoryview(random.Random(seed * 7919 + 17).randbytes(POOL))
-def pool_at(k, length):
-    off = (k * 1048573 * 4096) % (POOL - length)
-    return pool[off - off % 4096:][:length]
-if mode == "image":
-    n = size // MIB
-    data = sorted(random.Random(seed).sample(range(n), n // 2))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.ftruncate(fd, size)
-    for k, i in enumerate(data):
-        os.pwrite(fd, pool_at(k, MIB), i * MIB)
-    os.fsync(fd)
-    os.close(fd)
-    print(len(data), n)
-elif mode == "extents":
-    rng = random.Random(seed + 1000)
-    blocks = size // 4096
-    used = bytearray(blocks)
-    goal, covered, ext = size // 20, 0, []
-    while covered < goal:
-        nb = max(1, min(256, int(math.exp(rng.uniform(0, math.log(256))) + 0.5)))
-        s = rng.randrange(0, blocks - nb + 1)
-        if used.find(1, s, s + nb) != -1:
-            continue
-        used[s:s + nb] = b"\1" * nb
-        ext.append((s * 8, nb * 8))
-        covered += nb * 4096
-    ext.sort()
-    with open(path, "w") as f:
-        for s, c in ext:
-            f.write("%d %d\n" % (s, c))
-    print(len(ext), covered)
-elif mode == "mutate":  # path = image; argv[5] = extent file; argv[6] = round
-    rnd = int(sys.argv[6])
-    fd = os.open(path, os.O_WRONLY)
-    with open(sys.argv[5]) as f:
-        for k, line in enumerate(f):
-            s, c = map(int, line.split())
-            os.pwrite(fd, pool_at(k + 7777 * rnd + 1, c * 512), s * 512)
-    os.fsync(fd)
-    os.close(fd)
-'
+# bench/gen.py: the image (half of its 1 MiB runs data), the 5% extent
+# list, and the extents rewritten for a round.
+GEN_PY="$(cd "$(dirname "$0")" && pwd)/gen.py"
 
 T_START=$(date +%s)
 LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 say "work dir $WORK, size $SIZE_STR ($SIZE bytes), runs $RUNS," \
     "page cache dropped: $DROP"
 say "generating the source image"
-read -r DATA_MIB TOTAL_MIB < <("$PY" -c "$GEN_PY" image "$SRC" "$SIZE" "$SEED") ||
+read -r DATA_MIB TOTAL_MIB < <("$PY" "$GEN_PY" image "$SRC" "$SIZE" "$SEED") ||
   die "image generation failed"
 [ -n "${DATA_MIB:-}" ] || die "image generation failed"
-read -r NEXT EXT_BYTES < <("$PY" -c "$GEN_PY" extents "$EXTENTS" "$SIZE" "$SEED") ||
+read -r NEXT EXT_BYTES < <("$PY" "$GEN_PY" extents "$EXTENTS" "$SIZE" "$SEED") ||
   die "extent list generation failed"
 [ -n "${NEXT:-}" ] || die "extent list generation failed"
 ALLOC_KIB=$(du -k "$SRC" | cut -f1)
@@ -385,7 +338,7 @@ for ((run = 1; run <= RUNS; run++)); do
   ((run == 1)) && check_same "ferry --extents (incremental, source unchanged)"
 done
 for ((run = 1; run <= RUNS; run++)); do
-  "$PY" -c "$GEN_PY" mutate "$SRC" "$SIZE" "$SEED" "$EXTENTS" "$run" ||
+  "$PY" "$GEN_PY" mutate "$SRC" "$SIZE" "$SEED" "$EXTENTS" "$run" ||
     die "changing the source failed"
   timed "c2-ferry-$run" "$FERRY" sync "$SRC" "$DST" --extents "$EXTENTS" --json
   record c2_ferry ferry

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ELF benchmark (not a test; bench/elf.sh runs it): a SIZE raw disk, half
-of it random data in scattered 1 MiB runs, copied into an ELF volume of the
+of its 1 MiB runs random data (bench/gen.py, as for bench.sh), copied into an ELF volume of the
 fake CloudTower (a LUN of its private tgtd, over iSCSI on 127.0.0.1), side
 by side in one run, median of RUNS, page cache dropped before each:
 
@@ -15,9 +15,7 @@ by side in one run, median of RUNS, page cache dropped before each:
   extents, copied by ferry with those extents, against the full copy.
 
 Prints a Markdown table (also into bench/out/elf.md)."""
-import math
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -25,6 +23,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen  # noqa: E402  (bench/gen.py: the data, as bench.sh's)
 ROOT = os.path.dirname(HERE)
 BUILD = os.environ.get("BUILD", "build")
 if not os.path.isabs(BUILD):
@@ -58,50 +58,6 @@ def ferry_copy(uri, password, root, image, volume, extents_file, opts):
         st = ferry.sync_extents(files, p.client, image, volume, extents,
                                 **opts)
     print(st.seconds, st.workers, st.requests, st.request_size)
-
-
-# ------------------------------------------------------------ the data
-def make_image(path, size, seed):
-    """Half of the disk's 1 MiB runs random data (which ones seeded), the
-    rest holes; data from a 64 MiB pool at different offsets."""
-    pool = memoryview(random.Random(seed).randbytes(64 * MIB))
-    n = size // MIB
-    data = sorted(random.Random(seed + 1).sample(range(n), n // 2))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.ftruncate(fd, size)
-    for k, i in enumerate(data):
-        off = (k * 1048573 * 4096) % (63 * MIB)
-        os.pwrite(fd, pool[off - off % 4096:][:MIB], i * MIB)
-    os.fsync(fd)
-    os.close(fd)
-
-
-def make_extents(size, seed):
-    """About 5% of the disk in non-overlapping 4 KiB..1 MiB pieces
-    (log-uniform, 4 KiB aligned), as (start sector, sectors)."""
-    rng = random.Random(seed + 1000)
-    blocks = size // 4096
-    used = bytearray(blocks)
-    covered, ext = 0, []
-    while covered < size // 20:
-        nb = max(1, min(256, int(math.exp(rng.uniform(0, math.log(256)))
-                                 + 0.5)))
-        s = rng.randrange(0, blocks - nb + 1)
-        if used.find(1, s, s + nb) != -1:
-            continue
-        used[s:s + nb] = b"\1" * nb
-        ext.append((s * 8, nb * 8))
-        covered += nb * 4096
-    return sorted(ext), covered
-
-
-def mutate(path, extents, seed):
-    rnd = random.Random(seed + 2000)
-    fd = os.open(path, os.O_WRONLY)
-    for s, c in extents:
-        os.pwrite(fd, rnd.randbytes(c * 512), s * 512)
-    os.fsync(fd)
-    os.close(fd)
 
 
 # -------------------------------------------------------------- timing
@@ -143,7 +99,7 @@ def main():
     runs = int(os.environ.get("ELF_RUNS", "3"))
     seed = int(os.environ.get("ELF_SEED", "1"))
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-    from elfhelpers import PASSWORD, Tower, ferry_elf  # noqa: E402
+    from elfhelpers import Tower, ferry_elf  # noqa: E402
     os.environ.setdefault("FERRY_BUILD", BUILD)
 
     work = tempfile.mkdtemp(prefix="felf", dir=os.environ.get(
@@ -159,8 +115,9 @@ def main():
         say(f"work dir {work}; a {size >> 20} MiB image, half data; "
             f"{runs} runs; page cache dropped: {drop_caches()}")
         image = os.path.join(work, "src.img")
-        make_image(image, size, seed)
-        extents, ext_bytes = make_extents(size, seed)
+        ext_file = os.path.join(work, "extents.txt")
+        gen.image(image, size, seed)
+        n_extents, ext_bytes = gen.extents(ext_file, size, seed)
 
         tower = Tower()
         env = tower.env()
@@ -213,10 +170,7 @@ def main():
                     compare(image, url, t)
         compare(image, url, "ferry, last full copy")
 
-        mutate(image, extents, seed)
-        ext_file = os.path.join(work, "extents.txt")
-        with open(ext_file, "w") as f:
-            f.writelines(f"{s} {c}\n" for s, c in extents)
+        gen.mutate(image, seed, ext_file, 1)
         times["incremental"] = []
         rss["incremental"] = 0
         for run in range(1, runs + 1):
@@ -226,7 +180,7 @@ def main():
             times["incremental"].append(secs)
             rss["incremental"] = max(rss["incremental"], kib)
             say(f"  run {run} incremental {secs:.2f} s  "
-                f"({len(extents)} extents, {ext_bytes >> 20} MiB)")
+                f"({n_extents} extents, {ext_bytes >> 20} MiB)")
         compare(image, url, "ferry incremental")
     finally:
         if tower:
@@ -251,7 +205,7 @@ def main():
         f"{rss['qemu-img'] >> 10} |",
         f"| limit: sequential WRITE16, QD 16 | {lim:.2f} | "
         f"{mibs['limit']:.0f} | {rss['limit'] >> 10} |",
-        f"| ferry incremental ({len(extents)} extents, "
+        f"| ferry incremental ({n_extents} extents, "
         f"{ext_bytes >> 20} MiB) | {inc:.2f} | {mibs['incremental']:.0f} | "
         f"{rss['incremental'] >> 10} |",
     ]

@@ -152,8 +152,7 @@ void child_log_close(void)
 static bool is_our_helper(long pid, unsigned long long started)
 {
   char path[64], argv0[4096];
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  if (!started || start_time(path) != started)
+  if (!started || process_start_time(pid) != started)
     return false;
   snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);

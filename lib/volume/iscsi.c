@@ -331,23 +331,13 @@ static int wait_for(struct ferry_volume *v, const bool *flag)
   return 0;
 }
 
-static void vio_flag(struct vio *io) { *(bool *)io->opaque = true; }
-
-/* One aligned request, waited for. */
+/* One aligned request, waited for (volume_io_sync: aio_start takes an
+ * aligned one straight to the LUN). */
 static int io_wait(struct ferry_volume *v, enum vio_op op, void *buf,
                    uint64_t len, uint64_t off)
 {
-  bool done = false;
-  struct vio io = { .op = op, .buf = buf, .len = len, .offset = off,
-                    .done = vio_flag, .opaque = &done };
-  int r = start_aligned(v, &io);
-  if (r == 0)
-    r = wait_for(v, &done);
-  if (r == 0 && io.err)
-    r = ferry_error(io.err, "%s: %s of %" PRIu64 " bytes at offset %"
-                    PRIu64 ": %s", v->name, op == VIO_READ ? "read"
-                    : "write", len, off, strerror(io.err));
-  return r;
+  struct vio io = { .op = op, .buf = buf, .len = len, .offset = off };
+  return volume_io_sync(v, &io);
 }
 
 /* An unaligned read or write through whole blocks around it, waited for:

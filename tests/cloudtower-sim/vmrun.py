@@ -70,9 +70,11 @@ def serial_log(workdir, vm):
     return os.path.join(workdir, "vms", f"{vm['name']}.serial.log")
 
 
-def _qmp(path, command):
+def qmp(path, command, timeout=10):
+    """One QMP command to the qemu whose monitor is path: its answer (a
+    RuntimeError for an error answer)."""
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
+    s.settimeout(timeout)
     s.connect(path)
     f = s.makefile("rw")
     f.readline()
@@ -84,21 +86,22 @@ def _qmp(path, command):
         if "error" in ans:
             raise RuntimeError(f"QMP {c}: {ans['error'].get('desc')}")
     s.close()
+    return ans
 
 
 def pause(r):
     """The guest stopped, its disks' requests drained (QMP stop)."""
-    _qmp(r.qmp, "stop")
+    qmp(r.qmp, "stop")
 
 
 def resume(r):
-    _qmp(r.qmp, "cont")
+    qmp(r.qmp, "cont")
 
 
 def shutdown(r, timeout):
     """ACPI power button, then waits: True when the guest powered off."""
     try:
-        _qmp(r.qmp, "system_powerdown")
+        qmp(r.qmp, "system_powerdown")
     except OSError:
         pass
     try:

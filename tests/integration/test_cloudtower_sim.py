@@ -7,7 +7,6 @@ iSCSI LUNs, its snapshots and LUN clones hold the bytes they were taken
 with, and a target's whitelist keeps other initiators out."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -17,6 +16,7 @@ from elfhelpers import (make_vm, read_lun, tower, volume_lun,  # noqa: F401
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "cloudtower-sim"))
 from spec import Spec  # noqa: E402
+import vmrun  # noqa: E402
 
 MIB = 1 << 20
 SPEC = Spec()
@@ -144,18 +144,8 @@ def pattern(seed, size):
 
 def qmp(t, vm, command):
     """One QMP command to the fake's qemu of vm: its answer."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(30)
-    s.connect(os.path.join(t.state_dir, "vms", vm["id"], "qmp.sock"))
-    f = s.makefile("rw")
-    f.readline()
-    for c in ("qmp_capabilities", command):
-        f.write(json.dumps({"execute": c}) + "\n")
-        f.flush()
-        while "event" in (ans := json.loads(f.readline())):
-            pass
-    s.close()
-    return ans
+    return vmrun.qmp(os.path.join(t.state_dir, "vms", vm["id"], "qmp.sock"),
+                     command, timeout=30)
 
 
 def vm_named(t, name):

@@ -3,6 +3,7 @@
  * sent to a server whose fingerprint differs, the password least of
  * all), logs in, and finds the cluster new volumes and VMs go in. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,23 @@ static int elf_snapshot_changes(struct ferry_client *fc,
   return ferry_error(ENOTSUP, "the elf platform cannot tell which blocks "
                      "changed between snapshots: CloudTower has no "
                      "changed-block API");
+}
+
+int elf_state_path(char *buf, size_t len, const char *fmt, ...)
+{
+  char dir[PATH_MAX], rest[PATH_MAX];
+  int r = ferry_state_dir(dir, sizeof dir);
+  if (r < 0)
+    return r;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(rest, sizeof rest, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof rest ||
+      (size_t)snprintf(buf, len, "%s/elf/%s", dir, rest) >= len)
+    return ferry_error(ENAMETOOLONG, "the state directory's path is too "
+                       "long");
+  return 0;
 }
 
 static const struct platform_ops elf_ops = {

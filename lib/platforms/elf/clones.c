@@ -9,7 +9,6 @@
  * later process with the same PID is not taken for it), and a clone whose
  * process is gone (killed before it could delete it) is deleted by the
  * next ferry of this host that makes one. */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -29,44 +28,35 @@
 
 #define CLONE_PREFIX "ferry-clone-"
 
-/* This host's name as CloudTower names take it. */
-static void host_part(char *buf, size_t len)
+/* ferry's target in the cluster of `like` (a target), as *id: ENOENT
+ * when there is none. */
+static int find_target(struct ferry_client *fc, json_object *like,
+                       const char *name, char *id, size_t len)
 {
-  char host[128] = "localhost";
-  gethostname(host, sizeof host - 1);
-  for (char *c = host; *c; c++)
-    if (!isalnum((unsigned char)*c) && *c != '-')
-      *c = '-';
-  snprintf(buf, len, "%s", host);
-}
-
-/* The target ferry's clones go in, in the cluster of `like` (a target):
- * made where missing, its whitelist ferry's initiator alone. */
-static int find_or_make_target(struct ferry_client *fc, json_object *like,
-                               char *id, size_t len, bool make)
-{
-  char host[128], name[160], iqn[256];
-  host_part(host, sizeof host);
-  snprintf(name, sizeof name, "ferry-%s", host);
-  const char *cluster = elf_nested_id(like, "cluster");
   json_object *where = json_object_new_object(), *list;
   json_object_object_add(where, "name", json_object_new_string(name));
-  json_object_object_add(where, "cluster", elf_where_id(cluster));
+  json_object_object_add(where, "cluster",
+                         elf_where_id(elf_nested_id(like, "cluster")));
   int r = elf_list(fc, "/get-iscsi-targets", where, NULL, &list);
-  if (r < 0)
-    return r;
-  if (json_object_array_length(list) > 0) {
+  if (r == 0 && json_object_array_length(list) == 0)
+    r = ferry_error(ENOENT, "no iSCSI target '%s'", name);
+  else if (r == 0)
     snprintf(id, len, "%s",
              elf_str(json_object_array_get_idx(list, 0), "id"));
-    json_object_put(list);
-    return 0;
-  }
   json_object_put(list);
-  if (!make)
-    return ferry_error(ENOENT, "no iSCSI target '%s'", name);
+  return r;
+}
+
+/* ferry's target made beside `like`, its whitelist ferry's initiator. */
+static int make_target(struct ferry_client *fc, json_object *like,
+                       const char *name, char *id, size_t len)
+{
+  char iqn[256], what[300];
   elf_initiator_name(iqn, sizeof iqn);
-  json_object *p = json_object_new_object(), *body = json_object_new_array();
-  json_object_object_add(p, "cluster_id", json_object_new_string(cluster));
+  json_object *p = json_object_new_object(), *body = json_object_new_array(),
+              *ans = NULL;
+  json_object_object_add(p, "cluster_id", json_object_new_string(
+                                              elf_nested_id(like, "cluster")));
   json_object_object_add(p, "name", json_object_new_string(name));
   json_object_object_add(p, "replica_num", json_object_new_int(2));
   json_object_object_add(p, "thin_provision", json_object_new_boolean(1));
@@ -74,18 +64,11 @@ static int find_or_make_target(struct ferry_client *fc, json_object *like,
   json_object_object_add(p, "stripe_size", json_object_new_int(262144));
   json_object_object_add(p, "iqn_whitelist", json_object_new_string(iqn));
   json_object_array_add(body, p);
-  json_object *ans = NULL;
-  char what[300];
   snprintf(what, sizeof what, "create iSCSI target '%s' for ferry's "
            "snapshot reads", name);
-  if ((r = elf_call(fc, "/create-iscsi-target", body, &ans)) == 0 &&
-      (r = elf_wait(fc, ans, 0, what)) == 0) {
-    json_object *d, *w0 = json_object_array_get_idx(ans, 0);
-    if (w0 && json_object_object_get_ex(w0, "data", &d))
-      snprintf(id, len, "%s", elf_str(d, "id"));
-    if (!*id)
-      r = ferry_error(EIO, "%s: CloudTower gave no id", what);
-  }
+  int r = elf_mutate(fc, "/create-iscsi-target", body, 0, what, &ans);
+  if (r == 0)
+    r = elf_answer_id(ans, what, id, len);
   json_object_put(ans);
   return r;
 }
@@ -96,12 +79,19 @@ static int ferry_target(struct ferry_client *fc, json_object *like,
                         char *id, size_t len)
 {
   static pthread_mutex_t one_maker = PTHREAD_MUTEX_INITIALIZER;
+  char host[128], name[160];
+  elf_host_name(host, sizeof host);
+  snprintf(name, sizeof name, "ferry-%s", host);
   pthread_mutex_lock(&one_maker);
-  int r = find_or_make_target(fc, like, id, len, true);
+  int r = find_target(fc, like, name, id, len);
+  if (r == -ENOENT) {
+    ferry_error_clear();
+    r = make_target(fc, like, name, id, len);
+  }
   if (r == -EINVAL) { /* made meanwhile by another ferry: "exists" */
     struct saved_error e;
     error_save(&e);
-    if (find_or_make_target(fc, like, id, len, false) == 0)
+    if (find_target(fc, like, name, id, len) == 0)
       r = 0;
     else
       error_restore(&e);
@@ -117,14 +107,9 @@ static int delete_lun(struct ferry_client *fc, const char *id,
   json_object_object_add(body, "where", elf_where_id(id));
   json_object_object_add(data, "remove_snapshot", json_object_new_boolean(1));
   json_object_object_add(body, "data", data);
-  json_object *ans = NULL;
   char what[300];
   snprintf(what, sizeof what, "delete ferry's LUN clone '%s'", name);
-  int r = elf_call(fc, "/delete-iscsi-lun", body, &ans);
-  if (r == 0)
-    r = elf_wait(fc, ans, 0, what);
-  json_object_put(ans);
-  return r;
+  return elf_mutate(fc, "/delete-iscsi-lun", body, 0, what, NULL);
 }
 
 /* The process a clone's name says made it is gone. */
@@ -145,7 +130,7 @@ static bool orphaned(const char *name, const char *host)
 static void sweep(struct ferry_client *fc, const char *target)
 {
   char host[128];
-  host_part(host, sizeof host);
+  elf_host_name(host, sizeof host);
   json_object *list;
   if (elf_list(fc, "/get-iscsi-luns",
                elf_where_kv("iscsi_target", elf_where_id(target)), NULL,
@@ -193,17 +178,15 @@ static void release_clone(void *opaque)
 static int lun_snapshot(struct ferry_client *fc, const struct ferry_vm *vm,
                         json_object *s, const char *disk, json_object **out)
 {
-  json_object *disks, *frozen = NULL;
+  json_object *disks, *frozen = NULL, *vols = NULL;
   *out = NULL;
-  int r = 0;
-  if (json_object_object_get_ex(s, "vm_disks", &disks))
-    for (size_t i = 0; r == 0 && !frozen &&
-                       i < json_object_array_length(disks); i++) {
+  int r = elf_vm_volumes(fc, vm, &vols);
+  if (r == 0 && json_object_object_get_ex(s, "vm_disks", &disks))
+    for (size_t i = 0; !frozen && i < json_object_array_length(disks); i++) {
       json_object *d = json_object_array_get_idx(disks, i);
       char dev[64];
-      if (!strcmp(elf_str(d, "type"), "DISK") &&
-          (r = elf_frozen_device(fc, vm, d, dev, sizeof dev)) == 0 &&
-          !strcmp(dev, disk))
+      elf_frozen_device(vm, vols, d, dev, sizeof dev);
+      if (!strcmp(elf_str(d, "type"), "DISK") && !strcmp(dev, disk))
         frozen = d;
     }
   if (r == 0 && !frozen)
@@ -225,6 +208,7 @@ static int lun_snapshot(struct ferry_client *fc, const struct ferry_vm *vm,
   if (r == 0)
     *out = json_object_get(json_object_array_get_idx(list, 0));
   json_object_put(list);
+  json_object_put(vols);
   return r;
 }
 
@@ -250,7 +234,7 @@ int elf_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
   char what[600];
   if (r == 0) {
     char host[128];
-    host_part(host, sizeof host);
+    elf_host_name(host, sizeof host);
     c->fc = fc;
     snprintf(c->name, sizeof c->name, CLONE_PREFIX "%s-%ld-%llu-%u", host,
              (long)getpid(), process_start_time((long)getpid()),
@@ -263,13 +247,9 @@ int elf_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
     json_object_object_add(p, "iscsi_target_id", json_object_new_string(tid));
     json_object_object_add(p, "name", json_object_new_string(c->name));
     json_object_array_add(body, p);
-    if ((r = elf_call(fc, "/clone-iscsi-lun-from-snapshot", body, &ans)) == 0)
-      r = elf_wait(fc, ans, 0, what);
-    json_object *d, *w0 = r == 0 ? json_object_array_get_idx(ans, 0) : NULL;
-    if (w0 && json_object_object_get_ex(w0, "data", &d))
-      snprintf(c->id, sizeof c->id, "%s", elf_str(d, "id"));
-    if (r == 0 && !c->id[0])
-      r = ferry_error(EIO, "%s: CloudTower gave no id", what);
+    if ((r = elf_mutate(fc, "/clone-iscsi-lun-from-snapshot", body, 0, what,
+                        &ans)) == 0)
+      r = elf_answer_id(ans, what, c->id, sizeof c->id);
   }
   struct elf_lun l;
   if (r == 0 && (r = elf_lun_of(fc, c->id, what, &l)) == 0 &&

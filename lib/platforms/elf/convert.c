@@ -23,13 +23,8 @@
 static int protocol_path(const char *cuid, const char *what, char *buf,
                          size_t len)
 {
-  char dir[PATH_MAX];
   int r = name_check(cuid, "ELF volume id");
-  if (r == 0 && (r = ferry_state_dir(dir, sizeof dir)) == 0 &&
-      (size_t)snprintf(buf, len, "%s/elf/convert-%s.%s", dir, cuid, what) >=
-          len)
-    r = ferry_error(ENAMETOOLONG, "the state directory's path is too long");
-  return r;
+  return r < 0 ? r : elf_state_path(buf, len, "convert-%s.%s", cuid, what);
 }
 
 /* A running VM with the volume as a disk. */
@@ -81,14 +76,13 @@ int elf_inject_driver(struct ferry_client *fc, const struct ferry_disk *disk,
   char **out = report ? report : &mine;
   *out = NULL;
   struct elf_lun l;
-  char image[2048], overlay[PATH_MAX], done[PATH_MAX], lock[PATH_MAX];
+  char image[2048], overlay[PATH_MAX], done[PATH_MAX], lock[PATH_MAX],
+      dir[PATH_MAX];
   int fd = -1, r = elf_volume_lun(fc, disk->volume_id, &l);
   if (r == 0 && (r = protocol_path(l.volume_cuid, "lock", lock,
-                                   sizeof lock)) == 0) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(lock, '/') - lock), lock);
+                                   sizeof lock)) == 0 &&
+      (r = elf_state_path(dir, sizeof dir, ".")) == 0)
     r = statefile_mkdirs(dir);
-  }
   if (r == 0 && (r = lock_acquire(lock, 0, &fd)) == -EBUSY) {
     ferry_error_clear();
     r = ferry_error(EBUSY, "%s: another ferry process is converting its "

@@ -72,6 +72,15 @@ void elf_logout(struct elf_state *st);
 int elf_wait(struct ferry_client *fc, json_object *answer, int timeout_ms,
              const char *what);
 int elf_wait_task(struct ferry_client *fc, const char *task, int timeout_ms);
+/* A mutation: op called with body (taken), its tasks waited on as
+ * elf_wait does; *answer (may be NULL) gets the answer once they have
+ * ended well. */
+int elf_mutate(struct ferry_client *fc, const char *op, json_object *body,
+               int timeout_ms, const char *what, json_object **answer);
+/* The id of what a mutation's answer made (its first WithTask's data):
+ * EIO naming what when there is none. */
+int elf_answer_id(json_object *answer, const char *what, char *buf,
+                  size_t len);
 
 /* JSON helpers (json.c): a member's string ("" when absent or null), its
  * integer, a nested object's member; a new {"id": id} filter. */
@@ -81,6 +90,12 @@ bool elf_bool(json_object *o, const char *key);
 const char *elf_nested_id(json_object *o, const char *key);
 json_object *elf_where_id(const char *id);
 json_object *elf_where_kv(const char *key, json_object *value);
+
+/* STATE_DIR/elf/ followed by fmt's path, into buf: where the driver
+ * keeps what it must find again (conversions, grants, snapshot
+ * records). The caller checks the names it puts in. */
+int elf_state_path(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* inventory.c */
 int elf_vms(struct ferry_client *fc, struct ferry_vm **out, size_t *n);
@@ -120,7 +135,9 @@ struct elf_lun {
   char lun_cuid[64], target_id[64], volume_cuid[64]; /* "" for no volume */
   int64_t size;             /* the volume's (or LUN's) bytes */
 };
-/* ferry's initiator name: one per host, as an iSCSI initiator has. */
+/* This host's name as IQNs and CloudTower's names take it; ferry's
+ * initiator name, one per host as an iSCSI initiator has. */
+void elf_host_name(char *buf, size_t len);
 void elf_initiator_name(char *buf, size_t len);
 /* The LUN of volume key (an id or a unique name). */
 int elf_volume_lun(struct ferry_client *fc, const char *key,
@@ -158,10 +175,13 @@ int elf_vm_snapshots(struct ferry_client *fc, const struct ferry_vm *vm,
                      json_object **out);
 int elf_snapshot_named(struct ferry_client *fc, const struct ferry_vm *vm,
                        const char *name, json_object **out);
-/* The device of vm that a snapshot's frozen disk is (by its volume), or
- * "diskN" (its index) when the VM no longer has that volume. */
-int elf_frozen_device(struct ferry_client *fc, const struct ferry_vm *vm,
-                      json_object *frozen, char *buf, size_t len);
+/* The volumes of vm's disks (a JSON array, one query); the device of vm
+ * that a snapshot's frozen disk is (by its volume among vols), or "diskN"
+ * (its index) when the VM no longer has that volume. */
+int elf_vm_volumes(struct ferry_client *fc, const struct ferry_vm *vm,
+                   json_object **out);
+void elf_frozen_device(const struct ferry_vm *vm, json_object *vols,
+                       json_object *frozen, char *buf, size_t len);
 /* clones.c: a snapshot's disk, read through a LUN clone deleted at close. */
 int elf_snapshot_open(struct ferry_client *fc, const struct ferry_vm *vm,
                       const char *snapshot, const char *disk,

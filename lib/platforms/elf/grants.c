@@ -73,12 +73,7 @@ static int set_whitelist(struct ferry_client *fc, const char *target,
   json_object_object_add(body, "where", elf_where_id(target));
   json_object_object_add(data, "iqn_whitelist", json_object_new_string(list));
   json_object_object_add(body, "data", data);
-  json_object *ans = NULL;
-  int r = elf_call(fc, "/update-iscsi-target", body, &ans);
-  if (r == 0)
-    r = elf_wait(fc, ans, 0, what);
-  json_object_put(ans);
-  return r;
+  return elf_mutate(fc, "/update-iscsi-target", body, 0, what, NULL);
 }
 
 static bool holder_file(const char *name, void *opaque)
@@ -144,14 +139,12 @@ static int revoke_if_last(struct ferry_client *fc, const char *dir,
 
 static int paths(struct elf_grant *g, const char *target)
 {
-  char state[PATH_MAX];
-  int r = ferry_state_dir(state, sizeof state);
+  int r = name_check(target, "iSCSI target id");
   if (r == 0)
-    r = name_check(target, "iSCSI target id");
+    r = elf_state_path(g->dir, sizeof g->dir, "grants/%s", target);
   if (r < 0)
     return r;
   snprintf(g->target, sizeof g->target, "%s", target);
-  snprintf(g->dir, sizeof g->dir, "%s/elf/grants/%s", state, target);
   snprintf(g->lock, sizeof g->lock, "%s.lock", g->dir);
   snprintf(g->holder, sizeof g->holder, "%s/%ld-%llu", g->dir,
            (long)getpid(), process_start_time((long)getpid()));

@@ -21,15 +21,11 @@
 static int vm_op(struct ferry_client *fc, const struct ferry_vm *vm,
                  const char *op, const char *what, int timeout_ms)
 {
-  json_object *body = json_object_new_object(), *ans = NULL;
+  json_object *body = json_object_new_object();
   json_object_object_add(body, "where", elf_where_id(vm->id));
   char w[600];
   snprintf(w, sizeof w, "%s VM '%s'", what, vm->name);
-  int r = elf_call(fc, op, body, &ans);
-  if (r == 0)
-    r = elf_wait(fc, ans, timeout_ms, w);
-  json_object_put(ans);
-  return r;
+  return elf_mutate(fc, op, body, timeout_ms, w, NULL);
 }
 
 int elf_start_vm(struct ferry_client *fc, const struct ferry_vm *vm)
@@ -59,7 +55,7 @@ int elf_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
 {
   if (vm->power_state == FERRY_POWER_STATE_RUNNING)
     return ferry_error(EBUSY, "VM '%s' is running: stop it first", vm->name);
-  json_object *body = json_object_new_object(), *ans = NULL,
+  json_object *body = json_object_new_object(),
               *effect = json_object_new_object();
   json_object_object_add(body, "where", elf_where_id(vm->id));
   json_object_object_add(effect, "include_snapshots",
@@ -67,11 +63,7 @@ int elf_delete_vm(struct ferry_client *fc, const struct ferry_vm *vm)
   json_object_object_add(body, "effect", effect);
   char w[600];
   snprintf(w, sizeof w, "delete VM '%s'", vm->name);
-  int r = elf_call(fc, "/delete-vm", body, &ans);
-  if (r == 0)
-    r = elf_wait(fc, ans, 0, w);
-  json_object_put(ans);
-  return r;
+  return elf_mutate(fc, "/delete-vm", body, 0, w, NULL);
 }
 
 static const char *bus_name(enum ferry_disk_bus b)
@@ -239,18 +231,15 @@ int elf_create_vm(struct ferry_client *fc, const struct ferry_vm *spec,
   if (r == 0)
     r = settle_disks(fc, spec, ids, made);
   json_object *params = r == 0 ? creation_params(fc, spec, ids, &r) : NULL;
-  json_object *ans = NULL;
   char what[600];
   snprintf(what, sizeof what, "create VM '%s'", spec->name);
   if (r == 0) {
     json_object *body = json_object_new_array();
     json_object_array_add(body, params);
     params = NULL;
-    if ((r = elf_call(fc, "/create-vm", body, &ans)) == 0)
-      r = elf_wait(fc, ans, 0, what);
+    r = elf_mutate(fc, "/create-vm", body, 0, what, NULL);
   }
   json_object_put(params);
-  json_object_put(ans);
   if (r < 0) { /* the volumes made for it go again */
     struct saved_error e;
     error_save(&e);

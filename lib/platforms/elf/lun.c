@@ -13,13 +13,20 @@
 #include "../../volume/volume.h"
 #include "elf.h"
 
-void elf_initiator_name(char *buf, size_t len)
+void elf_host_name(char *buf, size_t len)
 {
-  char host[256] = "localhost";
+  char host[128] = "localhost";
   gethostname(host, sizeof host - 1);
   for (char *c = host; *c; c++)
     if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
       *c = '-';
+  snprintf(buf, len, "%s", host);
+}
+
+void elf_initiator_name(char *buf, size_t len)
+{
+  char host[128];
+  elf_host_name(host, sizeof host);
   snprintf(buf, len, "iqn.2024-01.io.ferry:%s", host);
 }
 

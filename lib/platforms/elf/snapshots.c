@@ -25,14 +25,13 @@
 static int store_of(struct ferry_client *fc, const struct ferry_vm *vm,
                     bool lock, struct snap_store *s)
 {
-  char state[PATH_MAX], base[PATH_MAX + 600];
+  char base[PATH_MAX];
   const char *host = ELF_STATE(fc)->host;
-  int r = ferry_state_dir(state, sizeof state);
+  int r = name_check(host, "CloudTower host");
   if (r == 0)
-    r = name_check(host, "CloudTower host");
+    r = elf_state_path(base, sizeof base, "%s/snapshots", host);
   if (r < 0)
     return r;
-  snprintf(base, sizeof base, "%s/elf/%s/snapshots", state, host);
   return lock ? snap_store_open(s, base, vm->uuid)
               : snap_store_view(s, base, vm->uuid);
 }
@@ -71,32 +70,36 @@ int elf_snapshot_named(struct ferry_client *fc, const struct ferry_vm *vm,
                                 vm->name, name);
 }
 
-int elf_frozen_device(struct ferry_client *fc, const struct ferry_vm *vm,
-                      json_object *frozen, char *buf, size_t len)
+int elf_vm_volumes(struct ferry_client *fc, const struct ferry_vm *vm,
+                   json_object **out)
 {
-  json_object *vols;
+  return elf_list(fc, "/get-vm-volumes",
+                  elf_where_kv("vm_disks_some",
+                               elf_where_kv("vm", elf_where_id(vm->id))),
+                  NULL, out);
+}
+
+void elf_frozen_device(const struct ferry_vm *vm, json_object *vols,
+                       json_object *frozen, char *buf, size_t len)
+{
   const char *local = elf_str(frozen, "vm_volume_local_id");
   snprintf(buf, len, "disk%" PRId64, elf_int(frozen, "index"));
-  int r = elf_list(fc, "/get-vm-volumes",
-                   elf_where_kv("local_id", json_object_new_string(local)),
-                   NULL, &vols);
-  if (r < 0)
-    return r;
-  json_object *v = json_object_array_length(vols) == 1
-                       ? json_object_array_get_idx(vols, 0) : NULL;
-  for (size_t i = 0; v && i < vm->n_disks; i++) {
-    const char *id = vm->disks[i].volume_id;
-    if (id && (!strcmp(id, elf_str(v, "id")) ||
-               !strcmp(id, elf_str(v, "name"))))
-      snprintf(buf, len, "%s", vm->disks[i].device);
+  for (size_t k = 0; k < json_object_array_length(vols); k++) {
+    json_object *v = json_object_array_get_idx(vols, k);
+    if (strcmp(elf_str(v, "local_id"), local))
+      continue;
+    for (size_t i = 0; i < vm->n_disks; i++) {
+      const char *id = vm->disks[i].volume_id;
+      if (id && (!strcmp(id, elf_str(v, "id")) ||
+                 !strcmp(id, elf_str(v, "name"))))
+        snprintf(buf, len, "%s", vm->disks[i].device);
+    }
   }
-  json_object_put(vols);
-  return 0;
 }
 
 /* CloudTower's snapshot s of vm as a record: ferry's own where it has
  * one (its parent, state and sequence), CloudTower's facts over it. */
-static int to_record(struct ferry_client *fc, const struct ferry_vm *vm,
+static int to_record(const struct ferry_vm *vm, json_object *vols,
                      const struct snap_store *store, json_object *s,
                      struct ferry_domain_snapshot *out)
 {
@@ -121,12 +124,10 @@ static int to_record(struct ferry_client *fc, const struct ferry_vm *vm,
       char dev[64];
       if (strcmp(elf_str(d, "type"), "DISK"))
         continue; /* a CD-ROM holds no snapshot */
+      elf_frozen_device(vm, vols, d, dev, sizeof dev);
       struct ferry_disk_snapshot *ds = ferry_domain_snapshot_disks_append(out);
-      if (!ds)
-        r = ferry_error(ENOMEM, "out of memory");
-      else if ((r = elf_frozen_device(fc, vm, d, dev, sizeof dev)) == 0 &&
-               !(OBJ_SET(ds->device, dev) &&
-                 OBJ_SET(ds->name, elf_str(d, "snapshot_local_id"))))
+      if (!ds || !OBJ_SET(ds->device, dev) ||
+          !OBJ_SET(ds->name, elf_str(d, "snapshot_local_id")))
         r = ferry_error(ENOMEM, "out of memory");
     }
   if (r < 0)
@@ -138,20 +139,25 @@ int elf_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
                       struct ferry_domain_snapshot **out, size_t *n)
 {
   struct snap_store store;
-  json_object *list;
+  json_object *list = NULL, *vols = NULL;
   *out = NULL;
   *n = 0;
   int r = store_of(fc, vm, false, &store);
   if (r == 0)
     r = elf_vm_snapshots(fc, vm, &list);
-  if (r < 0)
+  if (r == 0)
+    r = elf_vm_volumes(fc, vm, &vols);
+  if (r < 0) {
+    json_object_put(list);
     return r;
+  }
   size_t count = json_object_array_length(list), k = 0;
   struct ferry_domain_snapshot *v = count ? calloc(count, sizeof *v) : NULL;
   if (count && !v)
     r = ferry_error(ENOMEM, "out of memory");
   for (; r == 0 && k < count; k++)
-    r = to_record(fc, vm, &store, json_object_array_get_idx(list, k), &v[k]);
+    r = to_record(vm, vols, &store, json_object_array_get_idx(list, k),
+                  &v[k]);
   /* a parent CloudTower no longer has: a root now */
   for (size_t i = 0; r == 0 && i < count; i++) {
     bool there = false;
@@ -163,6 +169,7 @@ int elf_snapshot_list(struct ferry_client *fc, const struct ferry_vm *vm,
     }
   }
   json_object_put(list);
+  json_object_put(vols);
   if (r < 0) {
     ferry_domain_snapshot_list_free(v, k ? k - 1 : 0);
     return r;
@@ -192,18 +199,6 @@ int elf_snapshot_current(struct ferry_client *fc, const struct ferry_vm *vm,
   return r;
 }
 
-/* POST op with a task, waited on. */
-static int mutate(struct ferry_client *fc, const char *op, json_object *body,
-                  const char *what)
-{
-  json_object *ans = NULL;
-  int r = elf_call(fc, op, body, &ans);
-  if (r == 0)
-    r = elf_wait(fc, ans, 0, what);
-  json_object_put(ans);
-  return r;
-}
-
 int elf_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                         const struct ferry_snapshot_spec *spec,
                         struct ferry_domain_snapshot *out)
@@ -213,11 +208,13 @@ int elf_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                        "in a snapshot: CloudTower's snapshots hold its disks "
                        "only");
   struct snap_store store;
-  json_object *old = NULL, *made = NULL;
+  json_object *old = NULL, *made = NULL, *vols = NULL;
   int r = snap_name_check(spec->name);
-  if (r == 0 && (r = store_of(fc, vm, true, &store)) < 0)
+  if (r == 0)
+    r = store_of(fc, vm, true, &store);
+  if (r < 0)
     return r;
-  if (r == 0 && (r = elf_snapshot_named(fc, vm, spec->name, &old)) == 0)
+  if ((r = elf_snapshot_named(fc, vm, spec->name, &old)) == 0)
     r = ferry_error(EEXIST, "VM '%s' has a snapshot '%s' already", vm->name,
                     spec->name);
   else if (r == -ENOENT) {
@@ -236,7 +233,7 @@ int elf_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                            json_object_new_string("CRASH_CONSISTENT"));
     json_object_array_add(data, p);
     json_object_object_add(body, "data", data);
-    r = mutate(fc, "/create-vm-snapshot", body, what);
+    r = elf_mutate(fc, "/create-vm-snapshot", body, 0, what, NULL);
   }
   /* ferry's record: its parent the current one, the VM's state */
   struct ferry_domain_snapshot rec;
@@ -246,7 +243,8 @@ int elf_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
   if (r == 0 && (r = elf_snapshot_named(fc, vm, spec->name, &made)) == 0 &&
       (r = elf_snapshot_current(fc, vm, &parent)) == 0 &&
       (r = snap_store_next_sequence(&store, &seq)) == 0 &&
-      (r = to_record(fc, vm, &store, made, &rec)) == 0) {
+      (r = elf_vm_volumes(fc, vm, &vols)) == 0 &&
+      (r = to_record(vm, vols, &store, made, &rec)) == 0) {
     rec.sequence = seq;
     rec.running = vm->power_state == FERRY_POWER_STATE_RUNNING;
     rec.paused = vm->power_state == FERRY_POWER_STATE_PAUSED;
@@ -264,6 +262,7 @@ int elf_snapshot_create(struct ferry_client *fc, const struct ferry_vm *vm,
                        "of it was not: ", spec->name);
   free(parent);
   ferry_domain_snapshot_dispose(&rec);
+  json_object_put(vols);
   json_object_put(made);
   json_object_put(old);
   snap_store_close(&store);
@@ -303,7 +302,7 @@ int elf_snapshot_delete(struct ferry_client *fc, const struct ferry_vm *vm,
   if ((r = elf_snapshot_named(fc, vm, name, &s)) == 0) {
     json_object *body = json_object_new_object();
     json_object_object_add(body, "where", elf_where_id(elf_str(s, "id")));
-    r = mutate(fc, "/delete-vm-snapshot", body, what);
+    r = elf_mutate(fc, "/delete-vm-snapshot", body, 0, what, NULL);
   }
   /* ferry's records: its children are its parent's, and where it was
    * current its parent is */
@@ -346,7 +345,7 @@ int elf_snapshot_revert(struct ferry_client *fc, const struct ferry_vm *vm,
     json_object_object_add(data, "snapshot_id",
                            json_object_new_string(elf_str(s, "id")));
     json_object_object_add(body, "data", data);
-    if ((r = mutate(fc, "/rollback-vm", body, what)) == 0)
+    if ((r = elf_mutate(fc, "/rollback-vm", body, 0, what, NULL)) == 0)
       r = snap_store_set_current(&store, name);
     snap_store_close(&store);
   }

@@ -94,3 +94,29 @@ int elf_wait_task(struct ferry_client *fc, const char *task, int timeout_ms)
   json_object_put(w);
   return r;
 }
+
+int elf_mutate(struct ferry_client *fc, const char *op, json_object *body,
+               int timeout_ms, const char *what, json_object **answer)
+{
+  json_object *ans = NULL;
+  int r = elf_call(fc, op, body, &ans);
+  if (r == 0)
+    r = elf_wait(fc, ans, timeout_ms, what);
+  if (r == 0 && answer)
+    *answer = ans;
+  else
+    json_object_put(ans);
+  return r;
+}
+
+int elf_answer_id(json_object *answer, const char *what, char *buf,
+                  size_t len)
+{
+  json_object *first = json_object_is_type(answer, json_type_array)
+                           ? json_object_array_get_idx(answer, 0) : answer;
+  json_object *data;
+  buf[0] = '\0';
+  if (first && json_object_object_get_ex(first, "data", &data))
+    snprintf(buf, len, "%s", elf_str(data, "id"));
+  return *buf ? 0 : ferry_error(EIO, "%s: CloudTower gave no id", what);
+}

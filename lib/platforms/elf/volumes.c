@@ -192,12 +192,9 @@ int elf_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
                          json_object_new_string(st->storage_policy));
   json_object_object_add(p, "sharing", json_object_new_boolean(0));
   json_object_array_add(body, p);
-  json_object *ans = NULL;
   char what[600];
   snprintf(what, sizeof what, "create ELF volume '%s'", name);
-  if ((r = elf_call(fc, "/create-vm-volume", body, &ans)) == 0)
-    r = elf_wait(fc, ans, 0, what);
-  json_object_put(ans);
+  r = elf_mutate(fc, "/create-vm-volume", body, 0, what, NULL);
   if (r == 0 && out && (r = elf_volume_of(fc, name, &v)) == 0) {
     json_object *same = json_object_new_array(); /* its name is unique */
     json_object_array_add(same, json_object_get(v));
@@ -210,7 +207,7 @@ int elf_create_volume(struct ferry_client *fc, const struct ferry_disk *disk,
 
 int elf_delete_volume(struct ferry_client *fc, const char *id)
 {
-  json_object *v, *ans = NULL;
+  json_object *v;
   int r = elf_volume_of(fc, id, &v);
   if (r < 0)
     return r;
@@ -225,11 +222,10 @@ int elf_delete_volume(struct ferry_client *fc, const char *id)
   json_object_object_add(body, "effect", effect);
   char what[600];
   snprintf(what, sizeof what, "delete ELF volume '%s'", id);
-  if (r == 0 && (r = elf_call(fc, "/delete-vm-volume", body, &ans)) == 0)
-    r = elf_wait(fc, ans, 0, what);
-  else if (r < 0)
+  if (r == 0)
+    r = elf_mutate(fc, "/delete-vm-volume", body, 0, what, NULL);
+  else
     json_object_put(body);
-  json_object_put(ans);
   json_object_put(v);
   return r;
 }
