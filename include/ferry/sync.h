@@ -46,10 +46,15 @@ struct ferry_sync_opts {
   size_t struct_size;     /* sizeof (struct ferry_sync_opts): what the
                            * library reads of it (ferry_sync_opts_init) */
   enum ferry_sync_mode mode;
-  uint64_t request_size;  /* bytes per request; 0: default (2 MiB) */
-  unsigned requests;      /* requests in flight per worker; 0: default */
+  uint64_t request_size;  /* bytes per request; 0: what the volumes copy
+                           * best with (256 KiB or the NBD server's
+                           * preferred size; 2 MiB between files) */
+  unsigned requests;      /* requests in flight per worker; 0: adapted to
+                           * the throughput measured, as deep as memory
+                           * allows */
   unsigned workers;       /* threads/connections; 0: 8 threads between
-                           * files, 2 connections with NBD */
+                           * files, 4 connections to an NBD server that
+                           * allows several, else 1 */
   unsigned retries;       /* tries after a transient error; 0: default (5) */
   unsigned retry_delay_ms; /* first back-off; doubles each try up to 5 s;
                            * 0: 100 */
@@ -59,6 +64,9 @@ struct ferry_sync_opts {
   void *progress_opaque;
   /* Called instead of progress when set (with progress_opaque). */
   ferry_phase_progress_fn phase_progress;
+  /* The most the copy's buffers take, every worker and request together;
+   * 0: 64 MiB. Requests that do not fit are not started. */
+  uint64_t memory;
 };
 
 struct ferry_sync_stats {
@@ -69,12 +77,15 @@ struct ferry_sync_stats {
   uint64_t verified_bytes;
   uint64_t retries;       /* transient errors recovered */
   unsigned workers;
-  unsigned requests;
+  unsigned requests;      /* the most in flight on one worker */
   uint64_t request_size;
   double seconds;
   bool wrote;             /* a write or zero reached the destination */
   bool started;           /* the copy began (I/O was sent): a failure
                            * after this is no bad input */
+  uint64_t memory;        /* the buffers' budget */
+  uint64_t buffer_bytes;  /* the most of it in use: workers x requests
+                           * (the deepest a worker went) x request size */
 };
 
 /* The defaults, with struct_size the caller's own: an inline, so that a

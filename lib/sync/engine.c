@@ -18,12 +18,17 @@
 
 #include "../core/error.h"
 #include "../core/clock.h"
+#include "cursor.h"
+#include "depth.h"
 #include "engine.h"
 
 /* Zero detection granularity: runs of all-zero blocks this big become
  * zero requests (64 KiB, a qcow2 cluster and a QEMU bitmap granule). */
 #define ZERO_BLOCK (64 * 1024)
-#define MAX_SUB 32 /* sub-I/Os of one request after zero detection */
+#define MAX_SUB 64 /* sub-I/Os of one request after zero detection */
+#define DEFAULT_REQUEST_SIZE (2u << 20) /* volumes with no preference */
+#define MAX_DEPTH 1024 /* requests in flight on one worker */
+#define START_DEPTH 4 /* before the depth adapts */
 
 struct engine;
 
@@ -50,15 +55,19 @@ struct worker {
   struct ferry_volume *src, *dst;
   bool own_handles;
   struct req *reqs;
-  char *bufs;
   struct req *free_list, *done_head, **done_tail, *retry_list;
   unsigned active; /* started and not finished (retries included) */
+  struct slice slice;
+  bool in_slice;
+  struct depth depth; /* how many of reqs may be in flight */
 };
 
 struct engine {
   const struct ferry_sync_opts *o;
-  uint64_t request_size;
-  unsigned nreq, retries, retry_delay_ms;
+  uint64_t request_size, gap_max;
+  unsigned nreq, per, retries, retry_delay_ms; /* per: buffers a request */
+  char *pool; /* every buffer: nreq * per * request_size for each worker */
+  atomic_uint deepest; /* the most requests a worker had in flight */
   bool compare; /* this pass compares instead of copying */
   struct cursor cur;
   atomic_uint_fast64_t done, copied, zeroed, retried, verified;
@@ -134,42 +143,59 @@ static void add_sub(struct req *r, enum vio_op op, char *buf, uint64_t off,
                                     .len = len, .opaque = r };
 }
 
-/* After the read: one write, or zero requests for the all-zero runs. */
-static void plan_writes(struct req *r)
+/* The writes of [off, off+len), whose bytes are at buf: data, or zero
+ * requests for the all-zero runs. `reserve` sub-I/Os are kept for the
+ * parts after this one. */
+static void plan_part(struct req *r, char *buf, uint64_t off, uint64_t len,
+                      unsigned reserve)
 {
   struct engine *e = r->w->e;
   struct ferry_volume *dst = r->w->dst;
-  uint64_t len = r->seg.length, off = r->seg.offset;
-  r->nsub = 0;
   if (e->o->no_zero_detect) {
-    add_sub(r, VIO_WRITE, r->buf, off, len);
+    add_sub(r, VIO_WRITE, buf, off, len);
     return;
   }
   uint64_t pos = 0;
+  bool first = true;
   while (pos < len) {
     uint64_t blk = ZERO_BLOCK - (off + pos) % ZERO_BLOCK;
     if (blk > len - pos)
       blk = len - pos;
-    bool z = is_zero(r->buf + pos, blk);
+    bool z = is_zero(buf + pos, blk);
     /* Extend the run while blocks keep the same kind. */
     uint64_t run = blk;
     while (pos + run < len) {
       uint64_t b = len - pos - run < ZERO_BLOCK ? len - pos - run : ZERO_BLOCK;
-      if (is_zero(r->buf + pos + run, b) != z)
+      if (is_zero(buf + pos + run, b) != z)
         break;
       run += b;
     }
     /* A zero run longer than the destination zeroes at once is written. */
     enum vio_op op = z && run <= dst->zero_max ? VIO_ZERO : VIO_WRITE;
-    if (r->nsub > 0 && r->sub[r->nsub - 1].op == op && op == VIO_WRITE)
+    if (!first && r->sub[r->nsub - 1].op == op && op == VIO_WRITE)
       r->sub[r->nsub - 1].len += run;
-    else if (r->nsub == MAX_SUB - 1) { /* too fragmented: write the rest */
-      add_sub(r, VIO_WRITE, r->buf + pos, off + pos, len - pos);
+    else if (r->nsub + reserve >= MAX_SUB - 1) { /* too fragmented */
+      add_sub(r, VIO_WRITE, buf + pos, off + pos, len - pos);
       return;
     } else
-      add_sub(r, op, r->buf + pos, off + pos, run);
+      add_sub(r, op, buf + pos, off + pos, run);
+    first = false;
     pos += run;
   }
+}
+
+/* After the read: the writes of each part that is written. */
+static void plan_writes(struct req *r)
+{
+  const struct seg *g = &r->seg;
+  r->nsub = 0;
+  if (!g->nparts) {
+    plan_part(r, r->buf, g->offset, g->length, 0);
+    return;
+  }
+  for (unsigned i = 0; i < g->nparts; i++)
+    plan_part(r, r->buf + (g->part[i].offset - g->offset), g->part[i].offset,
+              g->part[i].length, g->nparts - 1 - i);
 }
 
 static struct ferry_volume *phase_volume(const struct req *r)
@@ -287,10 +313,13 @@ static void finish(struct worker *w, struct req *r)
       return;
     }
     atomic_fetch_add(&e->verified, r->seg.length);
-  } else
+  } else {
     atomic_fetch_add(r->seg.kind == SEG_COPY ? &e->copied : &e->zeroed,
-                     r->seg.length);
-  atomic_fetch_add(&e->done, r->seg.length);
+                     seg_bytes(&r->seg));
+    if (r->seg.kind == SEG_COPY)
+      depth_account(&w->depth, r->seg.length, monotonic_ns());
+  }
+  atomic_fetch_add(&e->done, seg_bytes(&r->seg));
   release(w, r);
 }
 
@@ -368,6 +397,24 @@ static void wait_events(struct worker *w, int timeout)
       who[i]->ops->aio_notify(who[i], p[i].revents);
 }
 
+/* The worker's next request: from its slice, or from a new slice. */
+static bool next_seg(struct worker *w, struct seg *out)
+{
+  for (;;) {
+    if (w->in_slice && slice_next(&w->slice, out))
+      return true;
+    if (!(w->in_slice = cursor_slice(&w->e->cur, &w->slice)))
+      return false;
+  }
+}
+
+static void note_depth(struct engine *e, unsigned n)
+{
+  unsigned d = atomic_load(&e->deepest);
+  while (n > d && !atomic_compare_exchange_weak(&e->deepest, &d, n))
+    ;
+}
+
 static void *worker_main(void *arg)
 {
   struct worker *w = arg;
@@ -377,14 +424,16 @@ static void *worker_main(void *arg)
     uint64_t next_due = UINT64_MAX;
     if (!atomic_load(&e->stop)) {
       run_retries(w, &next_due);
-      while (w->free_list && !exhausted && !atomic_load(&e->stop)) {
+      while (w->free_list && w->active < w->depth.cur && !exhausted &&
+             !atomic_load(&e->stop)) {
         struct req *r = w->free_list;
-        if (!cursor_next(&e->cur, &r->seg)) {
+        if (!next_seg(w, &r->seg)) {
           exhausted = true;
           break;
         }
         w->free_list = r->next;
         start_req(w, r);
+        note_depth(e, w->active);
       }
     } else {
       while (w->retry_list) { /* stopping: drop what waits for a retry */
@@ -420,13 +469,14 @@ static void *worker_main(void *arg)
 }
 
 /* Sets up n workers; clones handles for workers after the first, and uses
- * fewer workers when a volume cannot be cloned. Each request gets `per`
- * buffers: two where a compare pass will run. */
+ * fewer workers when a volume cannot be cloned. Worker i's requests take
+ * their buffers from its share of the pool. */
 static unsigned workers_init(struct engine *e, struct worker *ws, unsigned n,
                              struct ferry_volume *src,
-                             struct ferry_volume *dst, unsigned per)
+                             struct ferry_volume *dst)
 {
   unsigned made = 0;
+  size_t rs = e->request_size, share = (size_t)e->nreq * e->per * rs;
   for (unsigned i = 0; i < n; i++) {
     struct worker *w = &ws[i];
     memset(w, 0, sizeof *w);
@@ -445,22 +495,21 @@ static unsigned workers_init(struct engine *e, struct worker *ws, unsigned n,
       }
       w->own_handles = true;
     }
-    w->bufs = aligned_alloc(4096, (size_t)e->nreq * per * e->request_size);
-    w->reqs = calloc(e->nreq, sizeof *w->reqs);
-    if (!w->bufs || !w->reqs) {
-      free(w->bufs);
-      free(w->reqs);
+    if (!(w->reqs = calloc(e->nreq, sizeof *w->reqs))) {
       if (w->own_handles) {
         w->src->ops->close(w->src);
         w->dst->ops->close(w->dst);
       }
       break;
     }
+    /* Pushed in order, taken from the top: a worker that keeps few in
+     * flight reuses the same few buffers, and the rest are never touched
+     * (so never resident). */
     for (unsigned k = 0; k < e->nreq; k++) {
       struct req *r = &w->reqs[k];
       r->w = w;
-      r->buf = w->bufs + (size_t)k * per * e->request_size;
-      r->cmp = per > 1 ? r->buf + e->request_size : NULL;
+      r->buf = e->pool + i * share + (size_t)(e->nreq - 1 - k) * e->per * rs;
+      r->cmp = e->per > 1 ? r->buf + rs : NULL;
       r->next = w->free_list;
       w->free_list = r;
     }
@@ -476,7 +525,6 @@ static void workers_free(struct worker *ws, unsigned n)
       ws[i].src->ops->close(ws[i].src);
       ws[i].dst->ops->close(ws[i].dst);
     }
-    free(ws[i].bufs);
     free(ws[i].reqs);
   }
 }
@@ -498,6 +546,11 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
                      uint64_t total)
 {
   e->finished = 0;
+  for (unsigned i = 0; i < n; i++) {
+    ws[i].in_slice = false;
+    depth_init(&ws[i].depth, e->o->requests ? e->o->requests : START_DEPTH,
+               e->nreq, e->o->requests != 0, e->request_size);
+  }
   unsigned started = 0;
   for (; started < n; started++)
     if (pthread_create(&ws[started].tid, NULL, worker_main,
@@ -533,18 +586,28 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
     report(e, total, total);
 }
 
+/* A slice: an eighth of each worker's share of the work, so that the
+ * last slices finish close together, but between 8 requests (for slices
+ * worth reading ahead in) and nbdcopy's 128 MiB. */
+static uint64_t slice_work(const struct engine *e, unsigned n, uint64_t work)
+{
+  uint64_t s = work / (8 * (uint64_t)n), lo = 8 * e->request_size;
+  return s < lo ? lo : s > (128u << 20) ? 128u << 20 : s;
+}
+
 static void copy_pass(struct engine *e, struct worker *ws, unsigned n,
                       const struct plan *plan)
 {
   uint64_t zmax = ws->dst->zero_max < (64ull << 20) ? ws->dst->zero_max
                                                     : 64ull << 20;
-  cursor_init(&e->cur, plan, e->request_size, zmax);
+  cursor_init(&e->cur, plan, slice_work(e, n, plan->copy_bytes),
+              e->request_size, zmax, e->gap_max);
   run_pass(e, ws, n, plan->copy_bytes + plan->zero_bytes);
   cursor_destroy(&e->cur);
 }
 
 /* Every byte of `ranges` is read on both sides (holes too: a proof must not
- * trust either side's allocation map). */
+ * trust either side's allocation map), and no more: gaps are not read. */
 static void compare_pass(struct engine *e, struct worker *ws, unsigned n,
                          const struct extent_list *ranges)
 {
@@ -557,11 +620,55 @@ static void compare_pass(struct engine *e, struct worker *ws, unsigned n,
   } else {
     e->compare = true;
     atomic_store(&e->done, 0);
-    cursor_init(&e->cur, &p, e->request_size, e->request_size);
+    cursor_init(&e->cur, &p, slice_work(e, n, p.copy_bytes), e->request_size,
+                e->request_size, 0);
     run_pass(e, ws, n, extents_total(ranges));
     cursor_destroy(&e->cur);
   }
   plan_free(&p);
+}
+
+/* The request size: the caller's, or the larger of what the volumes copy
+ * best with (NBD servers say; files have no preference). */
+static uint64_t pick_request_size(const struct ferry_sync_opts *o,
+                                  const struct ferry_volume *src,
+                                  const struct ferry_volume *dst)
+{
+  if (o->request_size)
+    return o->request_size;
+  uint64_t s = src->io_size > dst->io_size ? src->io_size : dst->io_size;
+  return s ? s : DEFAULT_REQUEST_SIZE;
+}
+
+/* Sizes the pool: n workers (fewer if the budget holds fewer requests), each
+ * with an equal share of requests. */
+static int size_pool(struct engine *e, unsigned *n, bool async)
+{
+  const struct ferry_sync_opts *o = e->o;
+  uint64_t one = e->request_size * e->per;
+  uint64_t slots = o->memory / one;
+  if (slots == 0)
+    return ferry_error(EINVAL, "a memory budget of %" PRIu64 " bytes holds "
+                       "no request of %" PRIu64 " bytes%s: give more memory "
+                       "or a smaller request size", o->memory,
+                       e->request_size, e->per > 1 ? " (twice that, to "
+                       "compare)" : "");
+  if (*n > slots)
+    *n = (unsigned)slots;
+  /* Requests in flight only help where some side completes asynchronously;
+   * synchronous pairs copy one request at a time per worker. */
+  uint64_t q = async ? slots / *n : 1;
+  if (q > MAX_DEPTH)
+    q = MAX_DEPTH;
+  if (o->requests && o->requests < q)
+    q = o->requests;
+  e->nreq = (unsigned)q;
+  size_t bytes = (size_t)*n * e->nreq * one;
+  e->pool = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+  if (!e->pool)
+    return ferry_error(ENOMEM, "out of memory for %zu bytes of copy buffers",
+                       bytes);
+  return 0;
 }
 
 int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
@@ -569,35 +676,42 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
                const struct ferry_sync_opts *o, struct ferry_sync_stats *st)
 {
   struct engine e = { .o = o };
-  e.request_size = o->request_size;
-  /* Requests in flight only help where some side completes asynchronously;
-   * synchronous pairs copy one request at a time per worker. */
+  bool compare_only = o->mode == FERRY_SYNC_COMPARE;
   bool async = src->ops->aio_start || dst->ops->aio_start;
-  e.nreq = async ? o->requests : 1;
+  e.request_size = pick_request_size(o, src, dst);
+  e.per = compare_only || o->verify ? 2 : 1;
+  e.gap_max = src->gap_max;
   e.retries = o->retries;
   e.retry_delay_ms = o->retry_delay_ms;
-  pthread_mutex_init(&e.lock, NULL);
-  pthread_cond_init(&e.cond, NULL);
 
   /* Files do synchronous I/O: more threads keep more reads in flight,
    * which scattered incremental extents need (measured: 8 threads copy
    * 1100 cold extents 25% faster than 2, full copies alike). NBD keeps
-   * requests in flight on each connection instead; a volume may know
-   * better (iSCSI). */
+   * requests in flight on each connection instead, on as many connections
+   * as the server says help; a volume may know better (iSCSI). */
   unsigned pref = src->workers > dst->workers ? src->workers : dst->workers;
   unsigned n = o->workers ? o->workers : pref ? pref : async ? 2 : 8;
   if (!src->thread_safe || !dst->thread_safe)
     n = 1;
+  int r = size_pool(&e, &n, async);
+  if (r < 0)
+    return r;
   struct worker *ws = calloc(n, sizeof *ws);
-  if (!ws)
+  if (!ws) {
+    free(e.pool);
     return ferry_error(ENOMEM, "out of memory");
-  bool compare_only = o->mode == FERRY_SYNC_COMPARE;
-  n = workers_init(&e, ws, n, src, dst, compare_only || o->verify ? 2 : 1);
+  }
+  pthread_mutex_init(&e.lock, NULL);
+  pthread_cond_init(&e.cond, NULL);
+  n = workers_init(&e, ws, n, src, dst);
   if (n == 0) {
     free(ws);
-    return ferry_error(ENOMEM, "out of memory for copy buffers");
+    free(e.pool);
+    return ferry_error(ENOMEM, "out of memory for copy requests");
   }
   st->workers = n;
+  st->request_size = e.request_size;
+  st->memory = o->memory;
   st->started = true;
   if (!compare_only)
     copy_pass(&e, ws, n, plan);
@@ -608,8 +722,11 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   st->verified_bytes = atomic_load(&e.verified);
   st->retries = atomic_load(&e.retried);
   st->wrote = atomic_load(&e.wrote);
+  st->requests = atomic_load(&e.deepest);
+  st->buffer_bytes = (uint64_t)n * st->requests * e.per * e.request_size;
   workers_free(ws, n);
   free(ws);
+  free(e.pool);
   pthread_cond_destroy(&e.cond);
   pthread_mutex_destroy(&e.lock);
   if (e.first.err)

@@ -22,11 +22,6 @@ void plan_free(struct plan *p)
   *p = (struct plan){ 0 };
 }
 
-static enum seg_kind kind_of(const struct ferry_extent_info *e)
-{
-  return e->flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY;
-}
-
 struct retry {
   unsigned tries, delay_ms;
 };
@@ -61,7 +56,7 @@ static int skip_known_zero(struct plan *p, struct ferry_volume *dst,
 {
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < p->m.n; i++)
-    if (kind_of(&p->m.v[i]) == SEG_ZERO) {
+    if (plan_kind(&p->m.v[i]) == SEG_ZERO) {
       if (p->m.v[i].offset < lo)
         lo = p->m.v[i].offset;
       hi = p->m.v[i].offset + p->m.v[i].length;
@@ -78,7 +73,7 @@ static int skip_known_zero(struct plan *p, struct ferry_volume *dst,
   size_t j = 0;
   for (size_t i = 0; i < p->m.n && r == 0; i++) {
     struct ferry_extent_info s = p->m.v[i];
-    if (kind_of(&s) == SEG_COPY) {
+    if (plan_kind(&s) == SEG_COPY) {
       r = plan_add(&out, s.offset, s.length, SEG_COPY);
       continue;
     }
@@ -137,39 +132,4 @@ int plan_build(struct plan *p, struct ferry_volume *src,
   if (r < 0)
     plan_free(p);
   return r;
-}
-
-void cursor_init(struct cursor *c, const struct plan *p, uint64_t copy_max,
-                 uint64_t zero_max)
-{
-  pthread_mutex_init(&c->lock, NULL);
-  c->p = p;
-  c->i = 0;
-  c->pos = p->m.n ? p->m.v[0].offset : 0;
-  c->copy_max = copy_max;
-  c->zero_max = zero_max;
-}
-
-void cursor_destroy(struct cursor *c)
-{
-  pthread_mutex_destroy(&c->lock);
-}
-
-bool cursor_next(struct cursor *c, struct seg *out)
-{
-  pthread_mutex_lock(&c->lock);
-  bool ok = c->i < c->p->m.n;
-  if (ok) {
-    const struct ferry_extent_info *s = &c->p->m.v[c->i];
-    uint64_t end = s->offset + s->length;
-    out->kind = kind_of(s);
-    uint64_t max = out->kind == SEG_COPY ? c->copy_max : c->zero_max;
-    out->offset = c->pos;
-    out->length = extent_split_first(c->pos, end - c->pos, max);
-    c->pos += out->length;
-    if (c->pos >= end && ++c->i < c->p->m.n)
-      c->pos = c->p->m.v[c->i].offset;
-  }
-  pthread_mutex_unlock(&c->lock);
-  return ok;
 }

@@ -2,7 +2,6 @@
 #ifndef FERRY_SYNC_PLAN_H
 #define FERRY_SYNC_PLAN_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -11,17 +10,17 @@
 
 enum seg_kind { SEG_COPY, SEG_ZERO };
 
-struct seg {
-  uint64_t offset, length;
-  enum seg_kind kind;
-};
-
 /* Segments are kept as an allocation map: flags 0 is COPY,
  * FERRY_EXTENT_ZERO is ZERO. */
 struct plan {
   struct extent_map m;
   uint64_t copy_bytes, zero_bytes, skipped_bytes;
 };
+
+static inline enum seg_kind plan_kind(const struct ferry_extent_info *e)
+{
+  return e->flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY;
+}
 
 int plan_add(struct plan *p, uint64_t off, uint64_t len, enum seg_kind kind);
 
@@ -32,21 +31,5 @@ int plan_build(struct plan *p, struct ferry_volume *src,
                struct ferry_volume *dst, const struct extent_list *ranges,
                bool read_all, unsigned retries, unsigned retry_delay_ms);
 void plan_free(struct plan *p);
-
-/* Hands out the plan in requests, to several threads. COPY requests are at
- * most copy_max bytes and cut at multiples of it; ZERO ones zero_max. */
-struct cursor {
-  pthread_mutex_t lock;
-  const struct plan *p;
-  size_t i;
-  uint64_t pos;
-  uint64_t copy_max, zero_max;
-};
-
-void cursor_init(struct cursor *c, const struct plan *p, uint64_t copy_max,
-                 uint64_t zero_max);
-void cursor_destroy(struct cursor *c);
-/* False when the plan is used up. */
-bool cursor_next(struct cursor *c, struct seg *out);
 
 #endif

@@ -13,28 +13,31 @@
 #include "../core/opts.h"
 #include "engine.h"
 
-#define DEFAULT_REQUEST_SIZE (2u << 20)
-#define DEFAULT_REQUESTS 4
+#define DEFAULT_MEMORY (64ull << 20)
+#define MAX_MEMORY (16ull << 30)
 #define DEFAULT_RETRIES 5
 #define DEFAULT_RETRY_DELAY_MS 100
 #define MAX_REQUEST_SIZE (32u << 20) /* qemu's NBD payload limit */
 
 static int fill_defaults(struct ferry_sync_opts *o)
 {
-  if (!o->request_size)
-    o->request_size = DEFAULT_REQUEST_SIZE;
-  if (o->request_size < 4096 || o->request_size > MAX_REQUEST_SIZE ||
-      o->request_size % 512)
+  /* request_size and requests 0: the engine picks them by volume. */
+  if (o->request_size && (o->request_size < 4096 ||
+                          o->request_size > MAX_REQUEST_SIZE ||
+                          o->request_size % 512))
     return ferry_error(EINVAL, "request size %" PRIu64 " must be a multiple "
                        "of 512 from 4096 to %u bytes", o->request_size,
                        MAX_REQUEST_SIZE);
-  if (!o->requests)
-    o->requests = DEFAULT_REQUESTS;
   if (o->requests > 1024)
     return ferry_error(EINVAL, "%u requests in flight is more than 1024",
                        o->requests);
   if (o->workers > 64) /* 0: the engine picks by backend */
     return ferry_error(EINVAL, "%u workers is more than 64", o->workers);
+  if (!o->memory)
+    o->memory = DEFAULT_MEMORY;
+  if (o->memory > MAX_MEMORY)
+    return ferry_error(EINVAL, "a memory budget of %" PRIu64 " bytes is more "
+                       "than %llu GiB", o->memory, MAX_MEMORY >> 30);
   if (!o->retries)
     o->retries = DEFAULT_RETRIES;
   if (!o->retry_delay_ms)
@@ -120,15 +123,16 @@ static int copy_open(struct ferry_volume *src, struct ferry_volume *dst,
     st->total_bytes = compare ? extents_total(&ranges)
                     : plan.copy_bytes + plan.zero_bytes + plan.skipped_bytes;
     st->skipped_bytes = plan.skipped_bytes;
-    st->request_size = o->request_size;
-    st->requests = o->requests;
     ferry_log("sync", "%s %s -> %s: %zu ranges, %" PRIu64 " bytes to copy, "
-              "%" PRIu64 " to zero, %" PRIu64 " skipped; %u workers x %u "
-              "requests x %" PRIu64 " bytes", compare ? "compare" : "copy",
-              ferry_volume_name(src), ferry_volume_name(dst), ranges.n,
-              plan.copy_bytes, plan.zero_bytes, plan.skipped_bytes,
-              o->workers, o->requests, o->request_size);
+              "%" PRIu64 " to zero, %" PRIu64 " skipped",
+              compare ? "compare" : "copy", ferry_volume_name(src),
+              ferry_volume_name(dst), ranges.n, plan.copy_bytes,
+              plan.zero_bytes, plan.skipped_bytes);
     r = engine_run(src, dst, &plan, &ranges, o, st);
+    ferry_log("sync", "%u workers, at most %u requests each in flight, of %"
+              PRIu64 " bytes: %" PRIu64 " bytes of buffers of a budget of %"
+              PRIu64, st->workers, st->requests, st->request_size,
+              st->buffer_bytes, st->memory);
     ferry_log("sync", "%s %s: %s", compare ? "compare" : "copy",
               ferry_volume_name(dst), r < 0 ? ferry_last_error() : "done");
   }

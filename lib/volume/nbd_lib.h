@@ -15,8 +15,8 @@
   X(nbd_aio_pwrite) X(nbd_aio_zero) X(nbd_block_status) X(nbd_can_flush)      \
   X(nbd_can_meta_context) X(nbd_can_multi_conn) X(nbd_can_zero)               \
   X(nbd_close) X(nbd_connect_systemd_socket_activation) X(nbd_connect_tcp)    \
-  X(nbd_connect_unix) X(nbd_create) X(nbd_flush) X(nbd_get_errno)             \
-  X(nbd_get_error) X(nbd_get_size) X(nbd_is_read_only) X(nbd_pread)           \
+  X(nbd_connect_unix) X(nbd_create) X(nbd_flush) X(nbd_get_block_size)          \
+  X(nbd_get_errno) X(nbd_get_error) X(nbd_get_size) X(nbd_is_read_only) X(nbd_pread)           \
   X(nbd_pwrite) X(nbd_set_export_name) X(nbd_zero)
 
 struct nbd_lib {
@@ -57,6 +57,7 @@ const struct nbd_lib *nbd_lib(void);
 #define nbd_connect_unix NBD_LIB_REDIRECT(nbd_connect_unix)
 #define nbd_create NBD_LIB_REDIRECT(nbd_create)
 #define nbd_flush NBD_LIB_REDIRECT(nbd_flush)
+#define nbd_get_block_size NBD_LIB_REDIRECT(nbd_get_block_size)
 #define nbd_get_errno NBD_LIB_REDIRECT(nbd_get_errno)
 #define nbd_get_error NBD_LIB_REDIRECT(nbd_get_error)
 #define nbd_get_size NBD_LIB_REDIRECT(nbd_get_size)

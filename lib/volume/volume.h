@@ -72,6 +72,9 @@ struct ferry_volume {
   uint64_t zero_max; /* largest zero request worth sending at once */
   unsigned workers;  /* workers (clones) it copies best with; 0: the
                       * engine's default */
+  uint64_t io_size;  /* request size it copies best with; 0: no opinion */
+  uint64_t gap_max;  /* a gap between two extents up to this long is read
+                      * rather than sent as a second request; 0: never */
   bool writable;
   bool can_multi_conn; /* clones may write and flush independently */
   bool thread_safe;    /* clones may run in parallel threads */

@@ -102,6 +102,7 @@ class SyncOptsT(Structure):
         ("progress", PROGRESS_FN),
         ("progress_opaque", c_void_p),
         ("phase_progress", PHASE_PROGRESS_FN),
+        ("memory", c_uint64),
     ]
 
 
@@ -120,6 +121,8 @@ class SyncStatsT(Structure):
         ("seconds", c_double),
         ("wrote", c_bool),
         ("started", c_bool),
+        ("memory", c_uint64),
+        ("buffer_bytes", c_uint64),
     ]
 
 

@@ -34,6 +34,8 @@ class SyncStats:
     seconds: float
     wrote: bool          # a write or zero reached the destination
     started: bool        # the copy began: a failure after it is no bad input
+    memory: int          # the buffers' budget
+    buffer_bytes: int    # the most of it in use
 
 
 class _Progress:
@@ -115,7 +117,7 @@ def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
                  verify: bool = False,
                  progress: Optional[ProgressFn] = None,
                  request_size: int = 0, workers: int = 0, requests: int = 0,
-                 retries: int = 0, retry_delay_ms: int = 0,
+                 retries: int = 0, retry_delay_ms: int = 0, memory: int = 0,
                  zero_detect: bool = True, read_all: bool = False,
                  phase_progress: Optional[PhaseProgressFn] = None
                  ) -> SyncStats:
@@ -131,8 +133,8 @@ def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
     phase_progress(phase, done, total), instead of progress, says which
     pass it reports on: "copy", then "verify" for verify's read-back; each
     pass ends with one call where done == total.
-    request_size, workers, requests, retries, retry_delay_ms: 0 means the
-    library's default. zero_detect=False writes zero blocks as data.
+    request_size, workers, requests, retries, retry_delay_ms, memory (the
+    most the buffers take, in bytes): 0 means the library's default. zero_detect=False writes zero blocks as data.
     Clients are ferry.Client, CallbackClient or objects with read()/write().
     """
     # pylint: disable=too-many-arguments,too-many-locals
@@ -140,7 +142,7 @@ def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
     opts = _options(extents, read_all, verify, zero_detect,
                     {"request_size": request_size, "workers": workers,
                      "requests": requests, "retries": retries,
-                     "retry_delay_ms": retry_delay_ms})
+                     "retry_delay_ms": retry_delay_ms, "memory": memory})
     array, count = _byte_extents(extents or ())
     stats = _capi.SyncStatsT()
     failure: Optional[Error] = None

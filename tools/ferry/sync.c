@@ -64,7 +64,8 @@ static void print_json(const struct endpoint *src, const struct endpoint *dst,
     { "skipped_bytes", st->skipped_bytes },
     { "verified_bytes", st->verified_bytes }, { "retries", st->retries },
     { "workers", st->workers }, { "requests", st->requests },
-    { "request_size", st->request_size },
+    { "request_size", st->request_size }, { "memory", st->memory },
+    { "buffer_bytes", st->buffer_bytes },
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
     json_object_object_add(j, nums[i].k, json_object_new_uint64(nums[i].v));
@@ -115,7 +116,7 @@ static bool set_mode(const struct cli_opt *opt, void *opts, const char *value)
 
 static const struct cli_command sync_cmd = {
   .name = "sync",
-  .json = "{ok, source, destination, mode, created_destination, total_bytes, copied_bytes, zeroed_bytes, skipped_bytes, verified_bytes, retries, workers, requests, request_size, seconds, destination_written}, and on failure error, errno, errno_name and exit_code too",
+  .json = "{ok, source, destination, mode, created_destination, total_bytes, copied_bytes, zeroed_bytes, skipped_bytes, verified_bytes, retries, workers, requests, request_size, memory, buffer_bytes, seconds, destination_written}, and on failure error, errno, errno_name and exit_code too",
   .about =
 "Copies SRC to the same offsets of DST. Extents are checked against both\n"
 "volumes before the first byte is written. Blocks that are zero at the\n"
@@ -143,13 +144,18 @@ static const struct cli_command sync_cmd = {
       "(time, phase copy or verify, done, total, bytes_per_second, "
       "eta_seconds, final)", cli_set_progress, SYNC_FIELD(progress),
       NULL },
-    { "requests", "N", "requests in flight per worker (default 4)",
+    { "memory", "SIZE", "the most the copy's buffers take, all workers and "
+      "requests together (default 64M)", cli_set_size,
+      SYNC_FIELD(sync.memory), "a size like 64M" },
+    { "requests", "N", "requests in flight per worker (default: deepened "
+      "while the throughput grows, as far as --memory allows)",
       cli_set_count, SYNC_FIELD(sync.requests), "a number >= 1" },
-    { "request-size", "SIZE", "bytes per request, e.g. 2M (default 2 MiB)",
+    { "request-size", "SIZE", "bytes per request, e.g. 2M (default: 256K, "
+      "or an NBD server's preferred size; 2M between files)",
       cli_set_size, SYNC_FIELD(sync.request_size), "a size like 2M" },
     { "workers", "N", "threads or connections (default: 8 threads between "
-      "files, 2 connections with NBD)", cli_set_count,
-      SYNC_FIELD(sync.workers), "a number >= 1" },
+      "files, 4 connections to an NBD server that allows several)",
+      cli_set_count, SYNC_FIELD(sync.workers), "a number >= 1" },
     { "no-zero-detect", NULL, "write zero-filled blocks as data",
       cli_set_flag, SYNC_FIELD(sync.no_zero_detect), NULL },
     { "retries", "N", "tries after a transient error (default 5)",
