@@ -43,7 +43,7 @@ demo: build
 	@BUILD=$(BUILD) bash scripts/demo.sh
 
 bench: build
-	@BUILD=$(BUILD) bash bench/bench.sh
+	@BUILD=$(BUILD) $(PYTHON) bench/bench.py
 	@BUILD=$(BUILD) bash bench/migrate.sh
 	@BUILD=$(BUILD) bash bench/vmware.sh
 	@BUILD=$(BUILD) bash bench/convert.sh

@@ -10,7 +10,7 @@ packages=(
   golang-go golang-github-vmware-govmomi-dev
   python3 python3-pytest python3-mypy  # mypy: tests/python/test_py_typing.py
   clang libclang-rt-14-dev
-  time
+  time fio  # fio: the benchmark's disk limit (bench/bench.py)
   debootstrap fdisk e2fsprogs  # the test guest (tests/guest/build.sh)
   libguestfs-dev linux-image-amd64  # guest conversion (its appliance boots a kernel)
   libhivex-dev  # Windows guests: their SYSTEM hive edited

@@ -107,6 +107,29 @@ static int skip_known_zero(struct plan *p, struct ferry_volume *dst,
   return 0;
 }
 
+/* Ranges this close are asked about in one allocation query: one round
+ * trip to a distant server instead of one per range (an incremental list
+ * of 551 ranges behind 10 ms of latency spent 5.5 s in queries alone). */
+#define QUERY_GAP (64ull << 20)
+#define QUERY_MAX (1ull << 30)
+
+/* Adds [off, end) to the plan as the map m (which covers it) says. */
+static int add_mapped(struct plan *p, const struct extent_map *m, size_t *k,
+                      uint64_t off, uint64_t end)
+{
+  int r = 0;
+  while (*k < m->n && m->v[*k].offset + m->v[*k].length <= off)
+    (*k)++;
+  for (size_t j = *k; j < m->n && m->v[j].offset < end && r == 0; j++) {
+    uint64_t a = m->v[j].offset > off ? m->v[j].offset : off;
+    uint64_t b = m->v[j].offset + m->v[j].length;
+    if (b > end)
+      b = end;
+    r = plan_add(p, a, b - a, plan_kind(&m->v[j]));
+  }
+  return r;
+}
+
 int plan_build(struct plan *p, struct ferry_volume *src,
                struct ferry_volume *dst, const struct extent_list *ranges,
                bool read_all, unsigned retries, unsigned retry_delay_ms)
@@ -114,17 +137,27 @@ int plan_build(struct plan *p, struct ferry_volume *src,
   *p = (struct plan){ 0 };
   struct retry rt = { retries, retry_delay_ms };
   int r = 0;
-  for (size_t i = 0; i < ranges->n && r == 0; i++) {
+  for (size_t i = 0; i < ranges->n && r == 0;) {
     const struct ferry_extent *e = &ranges->v[i];
     if (read_all || !src->ops->extents) {
       r = plan_add(p, e->offset, e->length, SEG_COPY);
+      i++;
       continue;
     }
+    /* ranges i..j-1 in one query (ranges are sorted and apart) */
+    size_t j = i + 1;
+    uint64_t end = e->offset + e->length;
+    while (j < ranges->n && ranges->v[j].offset - end <= QUERY_GAP &&
+           ranges->v[j].offset + ranges->v[j].length - e->offset <= QUERY_MAX) {
+      end = ranges->v[j].offset + ranges->v[j].length;
+      j++;
+    }
     struct extent_map m = { 0 };
-    r = query(src, e->offset, e->length, &m, &rt);
-    for (size_t k = 0; k < m.n && r == 0; k++)
-      r = plan_add(p, m.v[k].offset, m.v[k].length,
-                   m.v[k].flags & FERRY_EXTENT_ZERO ? SEG_ZERO : SEG_COPY);
+    r = query(src, e->offset, end - e->offset, &m, &rt);
+    size_t k = 0;
+    for (; i < j && r == 0; i++)
+      r = add_mapped(p, &m, &k, ranges->v[i].offset,
+                     ranges->v[i].offset + ranges->v[i].length);
     extent_map_free(&m);
   }
   if (r == 0)
