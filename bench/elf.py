@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ELF benchmark (not a test; bench/elf.sh runs it): a SIZE raw disk, half
-of its 1 MiB runs random data (bench/gen.py, as for bench.sh), copied into an ELF volume of the
+of its 1 MiB runs random data (bench/gen.py, as for bench.py), copied into an ELF volume of the
 fake CloudTower (a LUN of its private tgtd, over iSCSI on 127.0.0.1), side
 by side in one run, median of RUNS, page cache dropped before each:
 
@@ -24,24 +24,14 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import gen  # noqa: E402  (bench/gen.py: the data, as bench.sh's)
+import gen  # noqa: E402  (bench/gen.py: the data, as bench.py's)
+from common import drop_caches, say, size_env  # noqa: E402
+from common import timed as common_timed  # noqa: E402
 ROOT = os.path.dirname(HERE)
 BUILD = os.environ.get("BUILD", "build")
 if not os.path.isabs(BUILD):
     BUILD = os.path.join(ROOT, BUILD)
 MIB = 1 << 20
-GNU_TIME = "/usr/bin/time"
-
-
-def say(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def size_env(name, default):
-    return int(subprocess.run(["numfmt", "--from=iec",
-                               os.environ.get(name, default)],
-                              capture_output=True, text=True,
-                              check=True).stdout)
 
 
 # ---------------------------------------------------------------- ferry
@@ -61,29 +51,10 @@ def ferry_copy(uri, password, root, image, volume, extents_file, opts):
 
 
 # -------------------------------------------------------------- timing
-def drop_caches():
-    os.sync()
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
-
-
 def timed(name, args, logs, env=None):
-    """(seconds, peak RSS KiB, stdout) of args under GNU time."""
+    """(seconds, peak RSS KiB, stdout) of args, the page cache dropped."""
     drop_caches()
-    tf = os.path.join(logs, name + ".time")
-    cp = subprocess.run([GNU_TIME, "-f", "%e %M", "-o", tf, *args],
-                        capture_output=True, text=True, env=env,
-                        timeout=3600)
-    if cp.returncode:
-        sys.exit(f"bench: {name} failed ({cp.returncode}): {' '.join(args)}"
-                 f"\n{cp.stdout[-2000:]}{cp.stderr[-3000:]}")
-    with open(tf) as f:
-        secs, rss = f.read().split()[-2:]
-    return float(secs), int(rss), cp.stdout
+    return common_timed(args, os.path.join(logs, name + ".log"), env)
 
 
 def compare(image, url, what):

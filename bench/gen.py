@@ -1,4 +1,4 @@
-"""The benchmarks' test data (bench.sh and elf.py): a raw image of 1 MiB
+"""The benchmarks' test data (bench.py and elf.py): a raw image of 1 MiB
 runs, exactly half of them random data (which ones is seeded), the rest
 holes; an extent list of about 5% of the disk, non-overlapping pieces of
 4 KiB..1 MiB (log-uniform, 4 KiB aligned), in 512-byte sectors; and the

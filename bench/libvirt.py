@@ -21,6 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from libvirthelpers import Libvirtd, domain_xml, volume_xml  # noqa: E402
+sys.path.insert(0, HERE)
+from common import say  # noqa: E402
 
 BUILD = os.environ.get("BUILD", "build")
 FERRY = os.path.join(ROOT, BUILD, "tools", "ferry", "ferry")
@@ -31,10 +33,6 @@ SIZE = int(subprocess.run(["numfmt", "--from=iec",
 PCT = int(os.environ.get("LV_PCT", "5"))
 MIB = 1 << 20
 CHUNK = 256 * MIB  # qemu-io caps a request under 2 GiB
-
-
-def say(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
 def ferry(*args, trace=False):

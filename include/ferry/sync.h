@@ -67,7 +67,14 @@ struct ferry_sync_opts {
   /* The most the copy's buffers take, every worker and request together;
    * 0: 64 MiB. Requests that do not fit are not started. */
   uint64_t memory;
+  /* A gap of up to this many bytes between two extents is read with them,
+   * as one request, rather than asked for in two (only the extents are
+   * written); 0: what the source's backend was measured to gain from
+   * (bench/bench.py's gap sweep); FERRY_READ_GAP_NEVER: never. */
+  uint64_t read_gap;
 };
+
+#define FERRY_READ_GAP_NEVER UINT64_MAX
 
 struct ferry_sync_stats {
   uint64_t total_bytes;   /* bytes in the copy plan */

@@ -8,15 +8,13 @@
  * less is noise. */
 #define GAIN 1.10
 
-void depth_init(struct depth *d, unsigned start, unsigned max, bool fixed,
-                uint64_t request_size)
+void depth_init(struct depth *d, unsigned start, unsigned max, bool fixed)
 {
   if (max < 1)
     max = 1;
   *d = (struct depth){ .cur = start < 1 ? 1 : start > max ? max : start,
                        .max = max };
   d->settled = fixed || d->cur == max;
-  d->min_bytes = request_size;
 }
 
 void depth_account(struct depth *d, uint64_t len, uint64_t now_ns)
@@ -28,9 +26,10 @@ void depth_account(struct depth *d, uint64_t len, uint64_t now_ns)
     return;
   }
   d->bytes += len;
+  d->done++;
   uint64_t ns = now_ns - d->t0_ns;
   /* Every request slot used a few times over, and long enough to time. */
-  if (d->bytes < 4 * (uint64_t)d->cur * d->min_bytes || ns < MIN_WINDOW_NS)
+  if (d->done < 4 * d->cur || ns < MIN_WINDOW_NS)
     return;
   double rate = (double)d->bytes / (double)ns;
   if (rate < d->best * GAIN) {
@@ -46,4 +45,5 @@ void depth_account(struct depth *d, uint64_t len, uint64_t now_ns)
   d->settled = d->cur == d->max;
   d->t0_ns = now_ns;
   d->bytes = 0;
+  d->done = 0;
 }

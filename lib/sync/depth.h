@@ -14,14 +14,13 @@ struct depth {
   bool settled;      /* no more changes */
   uint64_t t0_ns;    /* start of the measuring window */
   uint64_t bytes;    /* copied in the window */
-  uint64_t min_bytes; /* a window is at least this much */
+  unsigned done;     /* requests completed in the window */
   double best;       /* bytes per ns of the best window so far */
 };
 
 /* start requests at first, never more than max; fixed: always start. */
-void depth_init(struct depth *d, unsigned start, unsigned max, bool fixed,
-                uint64_t request_size);
-/* len bytes of data were copied (zeroes do not count: they cost the
+void depth_init(struct depth *d, unsigned start, unsigned max, bool fixed);
+/* A request copied len bytes of data (zeroes do not count: they cost the
  * server little and would flatter the window). */
 void depth_account(struct depth *d, uint64_t len, uint64_t now_ns);
 

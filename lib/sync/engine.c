@@ -22,13 +22,14 @@
 #include "depth.h"
 #include "engine.h"
 
-/* Zero detection granularity: runs of all-zero blocks this big become
- * zero requests (64 KiB, a qcow2 cluster and a QEMU bitmap granule). */
-#define ZERO_BLOCK (64 * 1024)
+/* Zero detection granularity: runs of all-zero blocks of 4 KiB (a page, a
+ * file system block; nbdcopy's --sparse default) become zero requests, so
+ * the destination stays as sparse as a file system can make it. */
+#define ZERO_BLOCK 4096
 #define MAX_SUB 64 /* sub-I/Os of one request after zero detection */
 #define DEFAULT_REQUEST_SIZE (2u << 20) /* volumes with no preference */
 #define MAX_DEPTH 1024 /* requests in flight on one worker */
-#define START_DEPTH 4 /* before the depth adapts */
+#define START_DEPTH 8 /* before the depth adapts */
 
 struct engine;
 
@@ -549,7 +550,7 @@ static void run_pass(struct engine *e, struct worker *ws, unsigned n,
   for (unsigned i = 0; i < n; i++) {
     ws[i].in_slice = false;
     depth_init(&ws[i].depth, e->o->requests ? e->o->requests : START_DEPTH,
-               e->nreq, e->o->requests != 0, e->request_size);
+               e->nreq, e->o->requests != 0);
   }
   unsigned started = 0;
   for (; started < n; started++)
@@ -680,7 +681,8 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   bool async = src->ops->aio_start || dst->ops->aio_start;
   e.request_size = pick_request_size(o, src, dst);
   e.per = compare_only || o->verify ? 2 : 1;
-  e.gap_max = src->gap_max;
+  e.gap_max = o->read_gap == FERRY_READ_GAP_NEVER ? 0
+             : o->read_gap ? o->read_gap : src->gap_max;
   e.retries = o->retries;
   e.retry_delay_ms = o->retry_delay_ms;
 

@@ -29,7 +29,7 @@ directory), then the source tree's build/, then where make install put it
 (ferry/_install.py, written at install), then the system.
 """
 __version__ = "0.1.0"  # libferry's and the ferry command's
-from ._capi import SECTOR_SIZE
+from ._capi import READ_GAP_NEVER, SECTOR_SIZE
 from .client import (CLIENT_ELF, CLIENT_FILE, CLIENT_LIBVIRT, CLIENT_NBD,
                      CLIENT_QEMU, CLIENT_VMWARE, CLIENT_XEN, Auth,
                      CallbackClient, Client, ClientType, open_endpoint)
@@ -69,6 +69,7 @@ from . import migrate
 __all__ = [
     "CLIENT_FILE", "CLIENT_NBD", "CLIENT_QEMU", "CLIENT_VMWARE", "CLIENT_ELF",
     "CLIENT_XEN", "CLIENT_LIBVIRT", "ClientType", "SECTOR_SIZE",
+    "READ_GAP_NEVER",
     "create_client", "destroy_client", "sync",
     "Client", "CallbackClient", "sync_extents", "SyncStats",
     "Volume", "Extent", "Error", "migrate",

@@ -24,6 +24,7 @@ SECTOR_SIZE = 512
 
 # enum ferry_sync_mode (sync.h)
 SYNC_EXTENTS, SYNC_ALLOCATED, SYNC_ALL, SYNC_COMPARE = 0, 1, 2, 3
+READ_GAP_NEVER = (1 << 64) - 1  # FERRY_READ_GAP_NEVER
 # volume.h
 OPEN_READ, OPEN_WRITE = 0, 1
 EXTENT_HOLE, EXTENT_ZERO = 1, 2
@@ -103,6 +104,7 @@ class SyncOptsT(Structure):
         ("progress_opaque", c_void_p),
         ("phase_progress", PHASE_PROGRESS_FN),
         ("memory", c_uint64),
+        ("read_gap", c_uint64),
     ]
 
 

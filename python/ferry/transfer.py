@@ -118,6 +118,7 @@ def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
                  progress: Optional[ProgressFn] = None,
                  request_size: int = 0, workers: int = 0, requests: int = 0,
                  retries: int = 0, retry_delay_ms: int = 0, memory: int = 0,
+                 read_gap: int = 0,
                  zero_detect: bool = True, read_all: bool = False,
                  phase_progress: Optional[PhaseProgressFn] = None
                  ) -> SyncStats:
@@ -134,7 +135,9 @@ def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
     pass it reports on: "copy", then "verify" for verify's read-back; each
     pass ends with one call where done == total.
     request_size, workers, requests, retries, retry_delay_ms, memory (the
-    most the buffers take, in bytes): 0 means the library's default. zero_detect=False writes zero blocks as data.
+    most the buffers take, in bytes), read_gap (a gap between extents up to
+    this long is read with them; READ_GAP_NEVER: never): 0 means the
+    library's default. zero_detect=False writes zero blocks as data.
     Clients are ferry.Client, CallbackClient or objects with read()/write().
     """
     # pylint: disable=too-many-arguments,too-many-locals
@@ -142,7 +145,8 @@ def sync_extents(src: DataClient, dst: DataClient, src_volume: _capi.CStr,
     opts = _options(extents, read_all, verify, zero_detect,
                     {"request_size": request_size, "workers": workers,
                      "requests": requests, "retries": retries,
-                     "retry_delay_ms": retry_delay_ms, "memory": memory})
+                     "retry_delay_ms": retry_delay_ms, "memory": memory,
+                     "read_gap": read_gap})
     array, count = _byte_extents(extents or ())
     stats = _capi.SyncStatsT()
     failure: Optional[Error] = None

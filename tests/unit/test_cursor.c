@@ -158,7 +158,7 @@ static void test_coalesce(void)
 static unsigned settle(unsigned cap_rate_at, unsigned max, bool fixed)
 {
   struct depth d;
-  depth_init(&d, 4, max, fixed, 256 * K);
+  depth_init(&d, 4, max, fixed);
   uint64_t now = 1;
   for (int i = 0; i < 100000 && !d.settled; i++) {
     unsigned eff = d.cur < cap_rate_at ? d.cur : cap_rate_at;
@@ -178,7 +178,7 @@ static void test_depth(void)
   CHECK(settle(16, 1024, true) == 4);
   CHECK(settle(1, 1024, false) <= 8);   /* nothing gained: little depth */
   struct depth x;
-  depth_init(&x, 4, 2, false, 256 * K);
+  depth_init(&x, 4, 2, false);
   CHECK(x.cur == 2 && x.settled);
 }
 

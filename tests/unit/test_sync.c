@@ -232,6 +232,85 @@ static void refused_input(client_t *fc)
   CHECK(ferry_last_errno() == ENOENT);
 }
 
+/* The memory budget bounds every buffer: fewer workers and requests run
+ * when it holds fewer, too little for one request is refused before the
+ * first write, and the stats say what was used. */
+static void memory_budget(client_t *fc)
+{
+  char *src = make_source(SIZE), *old = malloc(SIZE);
+  memset(old, 0x21, SIZE);
+  write_file("m.img", src, SIZE);
+  write_file("n.img", old, SIZE);
+  struct ferry_sync_opts o;
+  ferry_sync_opts_init(&o);
+  o.mode = FERRY_SYNC_ALLOCATED;
+  o.request_size = 1u << 20;
+  o.workers = 8;
+  o.memory = 3u << 20; /* three requests */
+  o.verify = true;     /* two buffers each: one request */
+  struct ferry_sync_stats st;
+  CHECK(ferry_sync_ex(fc, fc, "m.img", "n.img", NULL, 0, &o, &st) == 0);
+  CHECK(st.workers == 1 && st.buffer_bytes <= o.memory);
+  CHECK(st.memory == o.memory && st.verified_bytes == SIZE);
+  o.verify = false;
+  CHECK(ferry_sync_ex(fc, fc, "m.img", "n.img", NULL, 0, &o, &st) == 0);
+  CHECK(st.workers == 3 && st.buffer_bytes <= o.memory);
+  char *now = read_file("n.img", SIZE);
+  CHECK(memcmp(now, src, SIZE) == 0);
+  free(now);
+
+  write_file("n.img", old, SIZE);
+  o.memory = (1u << 20) - 512;
+  CHECK(ferry_sync_ex(fc, fc, "m.img", "n.img", NULL, 0, &o, &st) ==
+        -EINVAL);
+  CHECK_HAS(ferry_last_error(), "memory budget");
+  CHECK(!st.started);
+  now = read_file("n.img", SIZE);
+  CHECK(memcmp(now, old, SIZE) == 0); /* nothing was written */
+  free(now);
+  free(src);
+  free(old);
+}
+
+/* Extents read through the gaps between them write only themselves: the
+ * gaps at the destination keep what they had, though the source's differ.
+ * Whatever the gap allowed, the result is the same. */
+static void read_gaps(client_t *fc)
+{
+  char *src = malloc(SIZE), *old = malloc(SIZE);
+  memset(src, 0x55, SIZE);
+  memset(old, 0xaa, SIZE);
+  write_file("g.img", src, SIZE);
+  struct ferry_extent ext[40];
+  for (int i = 0; i < 40; i++) /* 4 KiB, then a gap of i KiB */
+    ext[i] = (struct ferry_extent){ (uint64_t)i * (64 << 10),
+                                    4096 + (uint64_t)(i % 3) * 512 };
+  const uint64_t gaps[] = { FERRY_READ_GAP_NEVER, 0, 4096, 1u << 20 };
+  for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+    write_file("h.img", old, SIZE);
+    struct ferry_sync_opts o;
+    ferry_sync_opts_init(&o);
+    o.read_gap = gaps[g];
+    struct ferry_sync_stats st;
+    CHECK(ferry_sync_ex(fc, fc, "g.img", "h.img", ext, 40, &o, &st) == 0);
+    uint64_t want = 0;
+    for (int i = 0; i < 40; i++)
+      want += ext[i].length;
+    CHECK(st.copied_bytes == want);
+    char *now = read_file("h.img", SIZE);
+    size_t k = 0;
+    for (uint64_t off = 0; off < SIZE; off += 512) {
+      while (k < 40 && ext[k].offset + ext[k].length <= off)
+        k++;
+      bool in = k < 40 && ext[k].offset <= off;
+      CHECK(memcmp(now + off, (in ? src : old) + off, 512) == 0);
+    }
+    free(now);
+  }
+  free(src);
+  free(old);
+}
+
 int main(void)
 {
   client_t *fc = fixture_start();
@@ -242,5 +321,7 @@ int main(void)
   retries_and_persistent_errors(fc);
   cancel(fc);
   refused_input(fc);
+  memory_budget(fc);
+  read_gaps(fc);
   return fixture_end(fc);
 }

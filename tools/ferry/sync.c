@@ -112,6 +112,19 @@ static bool set_mode(const struct cli_opt *opt, void *opts, const char *value)
   return true;
 }
 
+/* --read-gap 0 is "never", which the library spells otherwise. */
+static bool set_read_gap(const struct cli_opt *opt, void *opts,
+                         const char *value)
+{
+  (void)opt;
+  struct sync_args *a = opts;
+  uint64_t v;
+  if (!parse_size(value, &v))
+    return false;
+  a->sync.read_gap = v ? v : FERRY_READ_GAP_NEVER;
+  return true;
+}
+
 #define SYNC_FIELD(f) offsetof(struct sync_args, f)
 
 static const struct cli_command sync_cmd = {
@@ -156,6 +169,9 @@ static const struct cli_command sync_cmd = {
     { "workers", "N", "threads or connections (default: 8 threads between "
       "files, 4 connections to an NBD server that allows several)",
       cli_set_count, SYNC_FIELD(sync.workers), "a number >= 1" },
+    { "read-gap", "SIZE", "read a gap of up to SIZE between two extents "
+      "with them, as one request (default: what the source's kind was "
+      "measured to gain from; 0: never)", set_read_gap, 0, "a size like 64K" },
     { "no-zero-detect", NULL, "write zero-filled blocks as data",
       cli_set_flag, SYNC_FIELD(sync.no_zero_detect), NULL },
     { "retries", "N", "tries after a transient error (default 5)",
