@@ -75,6 +75,7 @@ struct ferry_sync_opts {
 };
 
 #define FERRY_READ_GAP_NEVER UINT64_MAX
+#define FERRY_SYNC_DEFAULT_MEMORY (64ull << 20) /* memory 0 means this */
 
 struct ferry_sync_stats {
   uint64_t total_bytes;   /* bytes in the copy plan */

@@ -79,6 +79,9 @@ static int copy_disk(struct disk_job *j)
   ferry_sync_opts_init(&o);
   o.progress = on_progress;
   o.progress_opaque = j;
+  /* Disks copied at once share one budget. */
+  if (rd->n > 1)
+    o.memory = FERRY_SYNC_DEFAULT_MEMORY / PARALLEL_DISKS;
   struct ferry_sync_stats st;
   struct ferry_extent *ext = NULL;
   size_t n = 0;

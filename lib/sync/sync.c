@@ -13,7 +13,6 @@
 #include "../core/opts.h"
 #include "engine.h"
 
-#define DEFAULT_MEMORY (64ull << 20)
 #define MAX_MEMORY (16ull << 30)
 #define DEFAULT_RETRIES 5
 #define DEFAULT_RETRY_DELAY_MS 100
@@ -34,7 +33,7 @@ static int fill_defaults(struct ferry_sync_opts *o)
   if (o->workers > 64) /* 0: the engine picks by backend */
     return ferry_error(EINVAL, "%u workers is more than 64", o->workers);
   if (!o->memory)
-    o->memory = DEFAULT_MEMORY;
+    o->memory = FERRY_SYNC_DEFAULT_MEMORY;
   if (o->memory > MAX_MEMORY)
     return ferry_error(EINVAL, "a memory budget of %" PRIu64 " bytes is more "
                        "than %llu GiB", o->memory, MAX_MEMORY >> 30);

@@ -32,10 +32,21 @@ struct file_fd {
   atomic_int refs;
 };
 
-/* Per clone: the last range written, whose writeback is under way. */
+/* Writeback is waited for once a clone has this much under way, or this
+ * many ranges: dirty pages stay bounded (8 MiB a clone) without waiting on
+ * each write's neighbour, which made each of an incremental copy's small
+ * scattered writes wait for the disk (551 extents, 102 MiB: 0.54 s, then
+ * 0.1 s). */
+#define WB_WINDOW (8u << 20)
+#define WB_RANGES 16
+
+/* Per clone: the ranges written whose writeback is under way, oldest
+ * first. */
 struct file_priv {
   struct file_fd *f;
-  uint64_t wb_off, wb_len;
+  struct { uint64_t off, len; } wb[WB_RANGES];
+  unsigned wb_first, wb_n;
+  uint64_t wb_bytes;
 };
 
 static struct file_priv *P(struct ferry_volume *v) { return v->priv; }
@@ -70,22 +81,28 @@ static int file_pread(struct ferry_volume *v, void *buf, size_t len,
   return 0;
 }
 
-/* Starts writeback of what was just written and retires the previous
- * range: wait for its writeback, then drop its pages. Dirty pages then
- * stay bounded and the final flush has little left to do. */
+/* Starts writeback of what was just written and retires the oldest ranges
+ * beyond the window: waits for their writeback, then drops their pages.
+ * Dirty pages then stay bounded and the final flush has little left. */
 static void writeback(struct ferry_volume *v, uint64_t off, uint64_t len)
 {
   struct file_priv *p = P(v);
   int fd = p->f->fd;
   sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE);
-  if (p->wb_len) {
-    sync_file_range(fd, p->wb_off, p->wb_len,
-                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                        SYNC_FILE_RANGE_WAIT_AFTER);
-    posix_fadvise(fd, p->wb_off, p->wb_len, POSIX_FADV_DONTNEED);
+  while (p->wb_n && (p->wb_n == WB_RANGES || p->wb_bytes + len > WB_WINDOW)) {
+    uint64_t o = p->wb[p->wb_first].off, l = p->wb[p->wb_first].len;
+    sync_file_range(fd, o, l, SYNC_FILE_RANGE_WAIT_BEFORE |
+                                  SYNC_FILE_RANGE_WRITE |
+                                  SYNC_FILE_RANGE_WAIT_AFTER);
+    posix_fadvise(fd, o, l, POSIX_FADV_DONTNEED);
+    p->wb_first = (p->wb_first + 1) % WB_RANGES;
+    p->wb_n--;
+    p->wb_bytes -= l;
   }
-  p->wb_off = off;
-  p->wb_len = len;
+  unsigned k = (p->wb_first + p->wb_n++) % WB_RANGES;
+  p->wb[k].off = off;
+  p->wb[k].len = len;
+  p->wb_bytes += len;
 }
 
 static int file_pwrite(struct ferry_volume *v, const void *buf, size_t len,

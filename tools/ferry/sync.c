@@ -1,5 +1,6 @@
 /* ferry sync SRC DST: the seed's sync from the command line. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <json-c/json.h>
@@ -37,6 +38,32 @@ static int create_dest(const char *path, client_t *src, const char *vol)
   return 0;
 }
 
+/* Room kept for what the copy itself loads and opens (libnbd, its TLS
+ * libraries, a connection's state) beside its buffers. */
+#define COPY_ROOM (4u << 20)
+
+/* --memory is what this process may take in all: the buffers get what it
+ * does not hold already (measured, about 20 MiB of libraries), less room
+ * for what the copy opens. */
+static int buffer_budget(uint64_t total, uint64_t *out)
+{
+  long page = sysconf(_SC_PAGESIZE);
+  unsigned long size, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "re");
+  if (!f || fscanf(f, "%lu %lu", &size, &resident) != 2)
+    resident = 0; /* no /proc: the buffers get it all */
+  if (f)
+    fclose(f);
+  uint64_t held = (uint64_t)resident * (uint64_t)page + COPY_ROOM;
+  if (total <= held) {
+    cli_error("--memory %" PRIu64 " MiB is not more than ferry holds "
+              "without buffers (%" PRIu64 " MiB)", total >> 20, held >> 20);
+    return -1;
+  }
+  *out = total - held;
+  return 0;
+}
+
 static const char *mode_name(enum ferry_sync_mode m)
 {
   return m == FERRY_SYNC_EXTENTS ? "extents" : m == FERRY_SYNC_ALL ? "all"
@@ -45,7 +72,8 @@ static const char *mode_name(enum ferry_sync_mode m)
 
 static void print_json(const struct endpoint *src, const struct endpoint *dst,
                        const struct ferry_sync_opts *o,
-                       const struct ferry_sync_stats *st, bool created,
+                       const struct ferry_sync_stats *st,
+                       uint64_t memory, bool created,
                        const char *msg, int err, int code)
 {
   json_object *j = json_object_new_object();
@@ -64,8 +92,8 @@ static void print_json(const struct endpoint *src, const struct endpoint *dst,
     { "skipped_bytes", st->skipped_bytes },
     { "verified_bytes", st->verified_bytes }, { "retries", st->retries },
     { "workers", st->workers }, { "requests", st->requests },
-    { "request_size", st->request_size }, { "memory", st->memory },
-    { "buffer_bytes", st->buffer_bytes },
+    { "request_size", st->request_size }, { "memory", memory },
+    { "buffer_budget", st->memory }, { "buffer_bytes", st->buffer_bytes },
   };
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
     json_object_object_add(j, nums[i].k, json_object_new_uint64(nums[i].v));
@@ -129,7 +157,7 @@ static bool set_read_gap(const struct cli_opt *opt, void *opts,
 
 static const struct cli_command sync_cmd = {
   .name = "sync",
-  .json = "{ok, source, destination, mode, created_destination, total_bytes, copied_bytes, zeroed_bytes, skipped_bytes, verified_bytes, retries, workers, requests, request_size, memory, buffer_bytes, seconds, destination_written}, and on failure error, errno, errno_name and exit_code too",
+  .json = "{ok, source, destination, mode, created_destination, total_bytes, copied_bytes, zeroed_bytes, skipped_bytes, verified_bytes, retries, workers, requests, request_size, memory, buffer_budget, buffer_bytes, seconds, destination_written}, and on failure error, errno, errno_name and exit_code too",
   .about =
 "Copies SRC to the same offsets of DST. Extents are checked against both\n"
 "volumes before the first byte is written. Blocks that are zero at the\n"
@@ -157,8 +185,9 @@ static const struct cli_command sync_cmd = {
       "(time, phase copy or verify, done, total, bytes_per_second, "
       "eta_seconds, final)", cli_set_progress, SYNC_FIELD(progress),
       NULL },
-    { "memory", "SIZE", "the most the copy's buffers take, all workers and "
-      "requests together (default 64M)", cli_set_size,
+    { "memory", "SIZE", "the most this process takes (default 64M): its "
+      "buffers, all workers and requests together, get what ferry does not "
+      "hold already", cli_set_size,
       SYNC_FIELD(sync.memory), "a size like 64M" },
     { "requests", "N", "requests in flight per worker (default: deepened "
       "while the throughput grows, as far as --memory allows)",
@@ -198,6 +227,9 @@ int cmd_sync(int argc, char **argv)
   }
   struct ferry_sync_opts o = a.sync;
   bool json = c.json;
+  uint64_t memory = a.sync.memory ? a.sync.memory : FERRY_SYNC_DEFAULT_MEMORY;
+  if (buffer_budget(memory, &o.memory) < 0)
+    return cli_fail(json, "sync", EXIT_USAGE);
 
   struct ferry_extent *ext = NULL;
   size_t n = 0;
@@ -243,7 +275,7 @@ int cmd_sync(int argc, char **argv)
     msg = cli_interrupted == SIGINT ? "interrupted (SIGINT)"
                                     : "interrupted (SIGTERM)";
   if (json)
-    print_json(&src, &dst, &o, &st, created, msg, err, rc);
+    print_json(&src, &dst, &o, &st, memory, created, msg, err, rc);
   else if (r == 0)
     print_summary(&st);
   else
