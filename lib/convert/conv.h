@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <guestfs.h>
+#include "guestfs_lib.h" /* libguestfs's API, loaded on first use */
 
 struct conv {
   guestfs_h *g;

@@ -120,13 +120,15 @@ static int inspect_and_mount(struct conv *c,
 int guest_convert(const char *image, const char *format,
                   const struct guest_convert_opts *opts, char **report)
 {
+  *report = NULL;
+  int r = guestfs_lib_load();
+  if (r < 0)
+    return r;
   struct conv c = { guestfs_create(), NULL, 0, opts->virtio_win,
                     opts->remove_vmware_tools };
-  *report = NULL;
   if (!c.g)
     return ferry_error(ENOMEM, "libguestfs: cannot create a handle");
   guestfs_set_error_handler(c.g, NULL, NULL); /* errors come back to us */
-  int r = 0;
   /* the appliance in qemu directly; TCG unless KVM is asked for and
    * works; two vCPUs boot it sooner */
   if (guestfs_set_backend(c.g, "direct") < 0 || guestfs_set_smp(c.g, 2) < 0 ||

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #define DEFAULT_REQUEST_SIZE (2u << 20) /* volumes with no preference */
 #define MAX_DEPTH 1024 /* requests in flight on one worker */
 #define START_DEPTH 8 /* before the depth adapts */
+#define HUGE_PAGE (2u << 20)
 
 struct engine;
 
@@ -68,6 +70,7 @@ struct engine {
   uint64_t request_size, gap_max;
   unsigned nreq, per, retries, retry_delay_ms; /* per: buffers a request */
   char *pool; /* every buffer: nreq * per * request_size for each worker */
+  size_t pool_size;
   atomic_uint deepest; /* the most requests a worker had in flight */
   bool compare; /* this pass compares instead of copying */
   struct cursor cur;
@@ -665,10 +668,18 @@ static int size_pool(struct engine *e, unsigned *n, bool async)
     q = o->requests;
   e->nreq = (unsigned)q;
   size_t bytes = (size_t)*n * e->nreq * one;
-  e->pool = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
-  if (!e->pool)
+  e->pool_size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  e->pool = mmap(NULL, e->pool_size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (e->pool == MAP_FAILED) {
+    e->pool = NULL;
     return ferry_error(ENOMEM, "out of memory for %zu bytes of copy buffers",
                        bytes);
+  }
+  /* Buffers are touched for the first time during the copy: in 4 KiB pages
+   * that was 12,000 page faults for 48 MiB of buffers, as costly as the
+   * copy of an incremental list of 102 MiB. Huge pages take 24. */
+  madvise(e->pool, e->pool_size, MADV_HUGEPAGE);
   return 0;
 }
 
@@ -686,13 +697,16 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   e.retries = o->retries;
   e.retry_delay_ms = o->retry_delay_ms;
 
-  /* Files do synchronous I/O: more threads keep more reads in flight,
-   * which scattered incremental extents need (measured: 8 threads copy
-   * 1100 cold extents 25% faster than 2, full copies alike). NBD keeps
-   * requests in flight on each connection instead, on as many connections
-   * as the server says help; a volume may know better (iSCSI). */
+  /* What the volumes copy best with, the more of the two: a file's
+   * synchronous I/O wants threads, each with a read or write in flight;
+   * NBD keeps requests in flight on each connection, on as many
+   * connections as the server allows (iSCSI: sessions). */
   unsigned pref = src->workers > dst->workers ? src->workers : dst->workers;
   unsigned n = o->workers ? o->workers : pref ? pref : async ? 2 : 8;
+  if (!o->workers && src->max_workers && n > src->max_workers)
+    n = src->max_workers;
+  if (!o->workers && dst->max_workers && n > dst->max_workers)
+    n = dst->max_workers;
   if (!src->thread_safe || !dst->thread_safe)
     n = 1;
   int r = size_pool(&e, &n, async);
@@ -700,7 +714,7 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
     return r;
   struct worker *ws = calloc(n, sizeof *ws);
   if (!ws) {
-    free(e.pool);
+    munmap(e.pool, e.pool_size);
     return ferry_error(ENOMEM, "out of memory");
   }
   pthread_mutex_init(&e.lock, NULL);
@@ -708,7 +722,7 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   n = workers_init(&e, ws, n, src, dst);
   if (n == 0) {
     free(ws);
-    free(e.pool);
+    munmap(e.pool, e.pool_size);
     return ferry_error(ENOMEM, "out of memory for copy requests");
   }
   st->workers = n;
@@ -728,7 +742,7 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   st->buffer_bytes = (uint64_t)n * st->requests * e.per * e.request_size;
   workers_free(ws, n);
   free(ws);
-  free(e.pool);
+  munmap(e.pool, e.pool_size);
   pthread_cond_destroy(&e.cond);
   pthread_mutex_destroy(&e.lock);
   if (e.first.err)

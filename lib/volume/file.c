@@ -32,6 +32,12 @@ struct file_fd {
   atomic_int refs;
 };
 
+/* Reads and writes are synchronous: each worker thread keeps one in
+ * flight, and scattered incremental extents are latency-bound (measured:
+ * 8 threads copy 1100 cold extents 25% faster than 2; a file source into
+ * NBD with 4 copied 551 extents in 0.6 s). */
+#define FILE_WORKERS 8
+
 /* Writeback is waited for once a clone has this much under way, or this
  * many ranges: dirty pages stay bounded (8 MiB a clone) without waiting on
  * each write's neighbour, which made each of an incremental copy's small
@@ -197,6 +203,7 @@ static int file_clone(struct ferry_volume *v, struct ferry_volume **out)
   c->writable = v->writable;
   c->can_multi_conn = c->thread_safe = true;
   c->zero_max = v->zero_max;
+  c->workers = v->workers;
   c->priv = p;
   atomic_fetch_add(&p->f->refs, 1);
   *out = c;
@@ -449,6 +456,7 @@ int file_volume_open(const char *root, const char *id, const char *format,
   v->writable = mode == FERRY_OPEN_WRITE;
   v->can_multi_conn = v->thread_safe = true;
   v->zero_max = 1ull << 30;
+  v->workers = FILE_WORKERS;
   if (f->is_blk) {
     uint64_t sz;
     if (ioctl(fd, BLKGETSIZE64, &sz) < 0) {

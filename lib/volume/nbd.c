@@ -22,6 +22,8 @@
  * are 32-bit; qemu caps requests at 32 MiB of payload). */
 #define NBD_ZERO_MAX (1ull << 30)
 #define NBD_IO_SIZE (256u << 10)
+#define NBD_IO_SIZE_MAX (4u << 20) /* what the default memory budget holds */
+#define EARLY_FLUSH (64u << 20)
 /* Connections to a server that allows several (multi-conn): as nbdcopy,
  * four, with many requests in flight on each. */
 #define NBD_CONNECTIONS 4
@@ -34,6 +36,7 @@ struct nbd_priv {
   char **argv;        /* when served by socket activation */
   char *context;      /* meta context for extents; NULL: base:allocation */
   bool have_alloc, can_zero, can_flush;
+  uint64_t unflushed; /* bytes written since the last early flush */
 };
 
 static struct nbd_priv *P(struct ferry_volume *v) { return v->priv; }
@@ -64,7 +67,7 @@ static uint64_t io_size(struct nbd_handle *h)
   int64_t max = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
   uint64_t s = NBD_IO_SIZE;
   if (pref > 0 && (uint64_t)pref > s)
-    s = (uint64_t)pref;
+    s = (uint64_t)pref < NBD_IO_SIZE_MAX ? (uint64_t)pref : NBD_IO_SIZE_MAX;
   if (max >= 4096 && (uint64_t)max < s)
     s = (uint64_t)max / 512 * 512;
   return s;
@@ -217,6 +220,30 @@ static int nbd_vol_extents(struct ferry_volume *v, uint64_t off, uint64_t len,
   return 0;
 }
 
+/* An early flush's answer: nothing to do. A failure to persist shows in
+ * the copy's own flush at the end, which covers the same writes. */
+static int early_flush_done(void *opaque, int *error)
+{
+  (void)opaque;
+  (void)error;
+  return 1; /* retire the command */
+}
+
+/* A server writes what it was sent into its page cache, and the kernel
+ * does not start writing it to disk before a tenth of RAM is dirty: the
+ * final flush then wrote all of a copy at once, after the transfer (1 GiB:
+ * 1.4 s of a 2 s copy). A flush every EARLY_FLUSH bytes, not waited for,
+ * starts the disk while the copy goes on. */
+static void early_flush(struct ferry_volume *v, uint64_t len)
+{
+  struct nbd_priv *p = P(v);
+  if (!p->can_flush || (p->unflushed += len) < EARLY_FLUSH)
+    return;
+  p->unflushed = 0;
+  nbd_aio_flush(p->h, (nbd_completion_callback){
+                  .callback = early_flush_done }, 0);
+}
+
 static int on_complete(void *opaque, int *error)
 {
   struct vio *io = opaque;
@@ -237,6 +264,8 @@ static int nbd_vol_aio_start(struct ferry_volume *v, struct vio *io)
     break;
   case VIO_WRITE:
     r = nbd_aio_pwrite(h, io->buf, io->len, io->offset, cb, 0);
+    if (r >= 0)
+      early_flush(v, io->len);
     break;
   default:
     if (P(v)->can_zero)
@@ -376,11 +405,13 @@ static int open_with(const char *name, const char *format, int mode,
     return r;
   }
   v->writable = mode == FERRY_OPEN_WRITE;
-  /* Each socket-activated clone is its own qemu-nbd: only safe to read. */
+  /* Each socket-activated clone is its own qemu-nbd: only safe to read,
+   * and a process to start, so two at most. */
   if (argv)
     v->can_multi_conn = mode == FERRY_OPEN_READ;
   v->thread_safe = true; /* each clone is a separate handle */
   v->workers = v->can_multi_conn ? NBD_CONNECTIONS : 1;
+  v->max_workers = argv ? 2 : 0;
   v->zero_max = p->can_zero ? NBD_ZERO_MAX : sizeof volume_zero_buf;
   *out = v;
   return 0;

@@ -1,40 +1,31 @@
-/* Internal: libnbd, loaded with dlopen on first use. A sync between files
- * never pays for libnbd and what it pulls in (gnutls, libxml2, ICU): about
- * 30 ms of every cold start. The prototypes still come from <libnbd.h>, so
- * calls are type-checked as before; including this header after it routes
- * every nbd_* call below through the loaded table. */
+/* Internal: libnbd, loaded with dlopen on first use (core/dynlib.h): a
+ * sync between files never pays for libnbd and what it pulls in (gnutls,
+ * libxml2, ICU), about 30 ms of every cold start. Including this header
+ * routes every nbd_* call below through the loaded table. */
 #ifndef FERRY_NBD_LIB_H
 #define FERRY_NBD_LIB_H
 
 #include <libnbd.h>
 
+#include "../core/dynlib.h"
+
 #define NBD_LIB_FUNCS(X)                                                      \
   X(nbd_add_meta_context) X(nbd_aio_get_direction) X(nbd_aio_get_fd)          \
   X(nbd_aio_in_flight) X(nbd_aio_is_closed) X(nbd_aio_is_dead)                \
-  X(nbd_aio_notify_read) X(nbd_aio_notify_write) X(nbd_aio_pread)             \
-  X(nbd_aio_pwrite) X(nbd_aio_zero) X(nbd_block_status) X(nbd_can_flush)      \
+  X(nbd_aio_flush) X(nbd_aio_notify_read) X(nbd_aio_notify_write)            \
+  X(nbd_aio_pread) X(nbd_aio_pwrite) X(nbd_aio_zero) X(nbd_block_status) X(nbd_can_flush)      \
   X(nbd_can_meta_context) X(nbd_can_multi_conn) X(nbd_can_zero)               \
   X(nbd_close) X(nbd_connect_systemd_socket_activation) X(nbd_connect_tcp)    \
   X(nbd_connect_unix) X(nbd_create) X(nbd_flush) X(nbd_get_block_size)          \
   X(nbd_get_errno) X(nbd_get_error) X(nbd_get_size) X(nbd_is_read_only) X(nbd_pread)           \
   X(nbd_pwrite) X(nbd_set_export_name) X(nbd_zero)
 
-struct nbd_lib {
-#define NBD_LIB_MEMBER(f) __typeof__(f) *f;
-  NBD_LIB_FUNCS(NBD_LIB_MEMBER)
-#undef NBD_LIB_MEMBER
-};
-
-/* Loads libnbd.so.0 once. Returns 0, or -errno with a message saying
- * which package to install. */
-int nbd_lib_load(void);
-
-/* The table; only valid after nbd_lib_load() returned 0. */
-const struct nbd_lib *nbd_lib(void);
+DYNLIB_DECLARE(nbd, NBD_LIB_FUNCS)
 
 #ifndef NBD_LIB_NO_REDIRECT
 #define NBD_LIB_REDIRECT(f) (nbd_lib()->f)
 #define nbd_add_meta_context NBD_LIB_REDIRECT(nbd_add_meta_context)
+#define nbd_aio_flush NBD_LIB_REDIRECT(nbd_aio_flush)
 #define nbd_aio_get_direction NBD_LIB_REDIRECT(nbd_aio_get_direction)
 #define nbd_aio_get_fd NBD_LIB_REDIRECT(nbd_aio_get_fd)
 #define nbd_aio_in_flight NBD_LIB_REDIRECT(nbd_aio_in_flight)

@@ -72,6 +72,8 @@ struct ferry_volume {
   uint64_t zero_max; /* largest zero request worth sending at once */
   unsigned workers;  /* workers (clones) it copies best with; 0: the
                       * engine's default */
+  unsigned max_workers; /* the most worth having (a clone costs a process);
+                         * 0: no limit */
   uint64_t io_size;  /* request size it copies best with; 0: no opinion */
   uint64_t gap_max;  /* a gap between two extents up to this long is read
                       * rather than sent as a second request; 0: never */

@@ -113,3 +113,15 @@ def test_meson_installs_every_module():
     assert listed == {n for n in os.listdir(pkg)
                       if n.endswith(".py") or n == "py.typed"}
     assert "py.typed" in listed
+
+
+def test_heavy_libraries_are_loaded_on_first_use():
+    """libnbd, libvirt and libguestfs come with dlopen (lib/core/dynlib.h):
+    linked, they cost every start what a copy between files never uses."""
+    lib = _capi.library_path()
+    r = subprocess.run(["ldd", lib], capture_output=True, text=True,
+                       check=True)
+    linked = r.stdout
+    assert "libjson-c" in linked  # the listing is the real one
+    for name in ("libnbd.so", "libvirt.so", "libguestfs.so", "libglib"):
+        assert name not in linked, f"{lib} links {name}:\n{linked}"

@@ -230,6 +230,10 @@ int cmd_sync(int argc, char **argv)
   uint64_t memory = a.sync.memory ? a.sync.memory : FERRY_SYNC_DEFAULT_MEMORY;
   if (buffer_budget(memory, &o.memory) < 0)
     return cli_fail(json, "sync", EXIT_USAGE);
+  /* The default budget never refuses the request size asked for. */
+  uint64_t one = o.request_size * (o.verify ? 2 : 1);
+  if (!a.sync.memory && o.memory < one)
+    o.memory = one;
 
   struct ferry_extent *ext = NULL;
   size_t n = 0;

@@ -118,13 +118,16 @@ static int lv_open(struct ferry_client *fc, const char *uri,
                    const struct ferry_auth *auth, unsigned flags)
 {
   (void)flags;
+  int r = virt_lib_load();
+  if (r < 0)
+    return r;
   lv_silence_errors();
   struct lv_state *st = calloc(1, sizeof *st);
   if (!st)
     return ferry_error(ENOMEM, "out of memory");
   snprintf(st->uri, sizeof st->uri, "%s", uri);
   char lvuri[1024];
-  int r = take_options(uri, st, lvuri, sizeof lvuri);
+  r = take_options(uri, st, lvuri, sizeof lvuri);
   if (r < 0) {
     free(st);
     return r;

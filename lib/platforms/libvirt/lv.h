@@ -8,8 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <libvirt/libvirt.h>
 #include <libxml/tree.h>
+
+#include "virt_lib.h" /* libvirt's API, loaded on first use */
 
 #include <ferry/platform.h>
 
