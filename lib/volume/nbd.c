@@ -24,6 +24,11 @@
 #define NBD_IO_SIZE (256u << 10)
 #define NBD_IO_SIZE_MAX (4u << 20) /* what the default memory budget holds */
 #define EARLY_FLUSH (64u << 20)
+/* Extents this close are read with the gap between them: in
+ * bench/bench.py's sweep, a 16 KiB gap read through took 0.98x the time of
+ * separate requests from qemu-nbd, 0.99x behind 1 ms of latency and 0.59x
+ * behind 10 ms; 64 KiB cost up to 1.36x on the fast servers. */
+#define NBD_READ_GAP (16u << 10)
 /* Connections to a server that allows several (multi-conn): as nbdcopy,
  * four, with many requests in flight on each. */
 #define NBD_CONNECTIONS 4
@@ -412,6 +417,7 @@ static int open_with(const char *name, const char *format, int mode,
   v->thread_safe = true; /* each clone is a separate handle */
   v->workers = v->can_multi_conn ? NBD_CONNECTIONS : 1;
   v->max_workers = argv ? 2 : 0;
+  v->gap_max = NBD_READ_GAP;
   v->zero_max = p->can_zero ? NBD_ZERO_MAX : sizeof volume_zero_buf;
   *out = v;
   return 0;

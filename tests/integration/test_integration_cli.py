@@ -587,3 +587,24 @@ def local_uris(tmp_path):
     assert cp.returncode == 2 and "no ferry state directory" in err and \
         f"local://{other}" in err, describe(cp)
     assert os.listdir(other) == []
+
+
+def test_memory_budget(pair):
+    """--memory is the process's budget: the buffers get what ferry does
+    not hold already, never more; less than ferry holds is bad usage,
+    refused before anything is written."""
+    src, dst = pair
+    before = read_file(dst)
+    j, _ = ferry_json("sync", src, dst, "--memory", "8M", expect=EXIT_USAGE)
+    assert "--memory 8 MiB is not more than ferry holds" in j["error"], j
+    assert read_file(dst) == before
+    j, _ = ferry_json("sync", src, dst, "--memory", "40M", "--verify",
+                      "--request-size", "1M")
+    assert j["memory"] == 40 * MiB
+    assert 0 < j["buffer_budget"] < 40 * MiB - 8 * MiB, j
+    assert 0 < j["buffer_bytes"] <= j["buffer_budget"], j
+    assert j["verified_bytes"] == SIZE
+    assert read_file(dst) == read_file(src)
+    # the default: 64 MiB in all
+    j, _ = ferry_json("sync", src, dst)
+    assert j["memory"] == 64 * MiB and j["buffer_budget"] < 64 * MiB, j
