@@ -10,7 +10,8 @@
  * and compares them over `ranges`). In FERRY_SYNC_COMPARE mode it only
  * compares: the plan is ignored and nothing is written. src and dst are the
  * caller's handles; the engine clones more for its workers where the
- * volumes allow. */
+ * volumes allow. opts comes with its defaults filled in (sync.c: memory,
+ * retries); request size, requests and workers may be 0. */
 int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
                const struct plan *plan, const struct extent_list *ranges,
                const struct ferry_sync_opts *opts,

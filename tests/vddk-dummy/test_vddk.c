@@ -285,6 +285,7 @@ static void test_sync(struct ferry_volume *src)
   o.requests = 4;
   o.retries = 5;
   o.retry_delay_ms = 100;
+  o.memory = FERRY_SYNC_DEFAULT_MEMORY;
   o.verify = true;
   struct ferry_sync_stats st = { 0 };
   int r = engine_run(src, dst, &plan, &ranges, &o, &st);
