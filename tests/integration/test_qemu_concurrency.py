@@ -118,8 +118,11 @@ def test_a_sync_into_a_raw_file_being_written_is_refused(tmp_path,
     slow = servers.nbdkit("file", src, "rdelay=300ms", filters=["delay"])
     dst = tmp_path / "dst.raw"
     dst.write_bytes(bytes(len(data)))
+    # 64 reads of 300 ms, 4 at a time: about 5 s, whatever depth and
+    # connections the engine would pick by itself
     first = subprocess.Popen([FERRY, "sync", slow.uri, str(dst), "--all",
-                              "--request-size", "64K"],
+                              "--request-size", "64K", "--workers", "1",
+                              "--requests", "4"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
