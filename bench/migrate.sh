@@ -5,7 +5,7 @@
 # bytes, not the disk size (at most 1.5x changed bytes / the full copy's
 # throughput in the same run), and reports the cutover downtime.
 #
-#   make bench                          # after bench.sh
+#   make bench                          # after bench.py
 #   MIG_SIZE=512M bash bench/migrate.sh  # quicker
 set -euo pipefail
 cd "$(dirname "$0")/.."
