@@ -29,7 +29,6 @@
 #define ZERO_BLOCK 4096
 #define MAX_SUB 64 /* sub-I/Os of one request after zero detection */
 #define DEFAULT_REQUEST_SIZE (2u << 20) /* volumes with no preference */
-#define MAX_DEPTH 1024 /* requests in flight on one worker */
 #define START_DEPTH 8 /* before the depth adapts */
 #define HUGE_PAGE (2u << 20)
 
@@ -63,6 +62,7 @@ struct worker {
   struct slice slice;
   bool in_slice;
   struct depth depth; /* how many of reqs may be in flight */
+  unsigned deepest;   /* the most it had in flight */
 };
 
 struct engine {
@@ -71,7 +71,6 @@ struct engine {
   unsigned nreq, per, retries, retry_delay_ms; /* per: buffers a request */
   char *pool; /* every buffer: nreq * per * request_size for each worker */
   size_t pool_size;
-  atomic_uint deepest; /* the most requests a worker had in flight */
   bool compare; /* this pass compares instead of copying */
   struct cursor cur;
   atomic_uint_fast64_t done, copied, zeroed, retried, verified;
@@ -412,13 +411,6 @@ static bool next_seg(struct worker *w, struct seg *out)
   }
 }
 
-static void note_depth(struct engine *e, unsigned n)
-{
-  unsigned d = atomic_load(&e->deepest);
-  while (n > d && !atomic_compare_exchange_weak(&e->deepest, &d, n))
-    ;
-}
-
 static void *worker_main(void *arg)
 {
   struct worker *w = arg;
@@ -437,7 +429,8 @@ static void *worker_main(void *arg)
         }
         w->free_list = r->next;
         start_req(w, r);
-        note_depth(e, w->active);
+        if (w->active > w->deepest)
+          w->deepest = w->active;
       }
     } else {
       while (w->retry_list) { /* stopping: drop what waits for a retry */
@@ -662,8 +655,8 @@ static int size_pool(struct engine *e, unsigned *n, bool async)
   /* Requests in flight only help where some side completes asynchronously;
    * synchronous pairs copy one request at a time per worker. */
   uint64_t q = async ? slots / *n : 1;
-  if (q > MAX_DEPTH)
-    q = MAX_DEPTH;
+  if (q > ENGINE_MAX_DEPTH)
+    q = ENGINE_MAX_DEPTH;
   if (o->requests && o->requests < q)
     q = o->requests;
   e->nreq = (unsigned)q;
@@ -738,7 +731,10 @@ int engine_run(struct ferry_volume *src, struct ferry_volume *dst,
   st->verified_bytes = atomic_load(&e.verified);
   st->retries = atomic_load(&e.retried);
   st->wrote = atomic_load(&e.wrote);
-  st->requests = atomic_load(&e.deepest);
+  st->requests = 0;
+  for (unsigned i = 0; i < n; i++)
+    if (ws[i].deepest > st->requests)
+      st->requests = ws[i].deepest;
   st->buffer_bytes = (uint64_t)n * st->requests * e.per * e.request_size;
   workers_free(ws, n);
   free(ws);

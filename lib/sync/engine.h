@@ -6,6 +6,10 @@
 
 #include "plan.h"
 
+/* The most requests one worker keeps in flight (ferry_sync_opts.requests
+ * is refused beyond it). */
+#define ENGINE_MAX_DEPTH 1024
+
 /* Copies the plan from src to dst (and, with opts->verify, reads both back
  * and compares them over `ranges`). In FERRY_SYNC_COMPARE mode it only
  * compares: the plan is ignored and nothing is written. src and dst are the

@@ -27,9 +27,9 @@ static int fill_defaults(struct ferry_sync_opts *o)
     return ferry_error(EINVAL, "request size %" PRIu64 " must be a multiple "
                        "of 512 from 4096 to %u bytes", o->request_size,
                        MAX_REQUEST_SIZE);
-  if (o->requests > 1024)
-    return ferry_error(EINVAL, "%u requests in flight is more than 1024",
-                       o->requests);
+  if (o->requests > ENGINE_MAX_DEPTH)
+    return ferry_error(EINVAL, "%u requests in flight is more than %u",
+                       o->requests, ENGINE_MAX_DEPTH);
   if (o->workers > 64) /* 0: the engine picks by backend */
     return ferry_error(EINVAL, "%u workers is more than 64", o->workers);
   if (!o->memory)

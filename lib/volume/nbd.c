@@ -64,7 +64,7 @@ static int nbd_err(struct ferry_volume *v, const char *what, uint64_t len,
 }
 
 /* Requests of 256 KiB kept many in flight copy fastest from servers that
- * answer fast (nbdcopy's choice, measured again in bench/bench.sh), unless
+ * answer fast (nbdcopy's choice; bench/bench.py's matrix compares), unless
  * the server prefers larger ones; never more than its maximum. */
 static uint64_t io_size(struct nbd_handle *h)
 {

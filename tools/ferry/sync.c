@@ -43,7 +43,7 @@ static int create_dest(const char *path, client_t *src, const char *vol)
 #define COPY_ROOM (4u << 20)
 
 /* --memory is what this process may take in all: the buffers get what it
- * does not hold already (measured, about 20 MiB of libraries), less room
+ * does not hold already (measured, about 12 MiB of libraries), less room
  * for what the copy opens. */
 static int buffer_budget(uint64_t total, uint64_t *out)
 {
